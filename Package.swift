@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// Factory: fine-tuning of large language models as one native Swift program.
+// The host (Sources/) is linked statically into the `factory` executable; every
+// plugin (Plugins/) is its own .dynamic library built against SDK/ only.
+import PackageDescription
+
+/// Release builds need SIMD FMA as instructions, not library calls.
+let optimise: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+let optimiseC: [CSetting] = [.unsafeFlags(["-march=haswell", "-O3"], .when(configuration: .release))]
+
+/// A plugin product: one dynamic library per plugin, named libFactoryPlugin<Name>.so
+/// so that the default plugin directory (the build folder) finds it.
+func plugin(_ name: String, target: String) -> Product {
+    .library(name: "FactoryPlugin\(name)", type: .dynamic, targets: [target])
+}
+
+let package = Package(
+    name: "Factory",
+    products: [
+        .executable(name: "factory", targets: ["factory"]),
+        plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
+        plugin("TemplateSmolLM2", target: "SmolLM2Template"),
+    ],
+    dependencies: [
+        .package(path: "SDK"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // ---- host ----
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "FactoryHost", dependencies: [.product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
+                swiftSettings: optimise),
+        .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
+        .target(name: "FactoryFormats", swiftSettings: optimise),
+        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimise),
+
+        // ---- plugins: each its own .so, depending on SDK/ only ----
+        .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],
+                path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
+        .target(name: "SmolLM2Template", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/ChatTemplates/SmolLM2", swiftSettings: optimise),
+
+        // ---- tests ----
+        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
+        .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

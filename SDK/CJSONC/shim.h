@@ -1,0 +1,2 @@
+/* json-c from Debian's libjson-c-dev. */
+#include <json-c/json.h>

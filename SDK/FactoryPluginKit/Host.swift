@@ -1,0 +1,32 @@
+import CFactoryABI
+
+/// The host-services table this plugin received in init(). One per plugin
+/// file (each plugin links its own copy of the kit); nil before init() and
+/// after the last deinit().
+public enum Host {
+    nonisolated(unsafe) static var api: UnsafePointer<factory_host_api_t>?
+    nonisolated(unsafe) static var pluginPath: String = ""
+
+    /// Writes one log line through the host, tagged with `source`. Does nothing before init().
+    public static func log(_ level: factory_log_level_code, _ message: String, source: String = "plugin") {
+        guard let api, let log = api.pointee.log else { return }
+        log(factory_log_level_t(level.rawValue), source, message)
+    }
+
+    /// True once the user asked to stop; long loops poll it.
+    public static var isCancelled: Bool {
+        guard let api, let f = api.pointee.is_cancelled else { return false }
+        return f()
+    }
+
+    /// The ABI version of the host that loaded this plugin.
+    public static var abiVersion: factory_version_t? { api?.pointee.abi_version }
+
+    /// The path of the plugin file as the host opened it.
+    public static var path: String { pluginPath }
+
+    static func setError(_ err: OpaquePointer?, _ status: factory_status_t, _ message: String) {
+        guard let err, let api, let set = api.pointee.error_set else { return }
+        set(err, status, message)
+    }
+}

@@ -1,0 +1,34 @@
+import CFactoryABI
+import FactoryJSON
+
+/// A model family component, created from one model's config.json.
+public protocol ModelFamilyPlugin: PluginComponent {
+    /// {"parameters": [...], "default_lora_targets": [...], "kv_cache": {...}}; see model_family.h.
+    func describe() throws -> JSON
+    /// The family's name for a checkpoint tensor (`format` "gguf" or "safetensors"); nil drops it;
+    /// throw PluginError.notFound for a name the family does not know.
+    func mapCheckpointName(format: String, name: String) throws -> String?
+}
+
+enum ModelFamilyBinding {
+    static func table(_ box: InstanceBox) throws -> UnsafePointer<factory_instance_t> {
+        _ = try component(of: box, as: (any ModelFamilyPlugin).self)
+        return box.makeTable(factory_model_family_t.self) { t in
+            t.pointee.describe = { selfPtr, out, err in
+                reportingErrors(err) {
+                    let family = try component(selfPtr, as: (any ModelFamilyPlugin).self)
+                    try write(try family.describe().serialized(), to: out)
+                }
+            }
+            t.pointee.map_checkpoint_name = { selfPtr, format, name, out, err in
+                reportingErrors(err) {
+                    let family = try component(selfPtr, as: (any ModelFamilyPlugin).self)
+                    guard let format, let name else { throw PluginError.invalidArgument("format or name is NULL") }
+                    if let mapped = try family.mapCheckpointName(format: String(cString: format), name: String(cString: name)) {
+                        try write(mapped, to: out)
+                    }
+                }
+            }
+        }
+    }
+}

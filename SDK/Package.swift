@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+// The Factory plugin SDK: the C ABI header (the only copy), the JSON helper
+// shared by host and plugins, and the Swift plugin kit. Out-of-tree plugins
+// depend on this package alone, never on the host.
+import PackageDescription
+
+let package = Package(
+    name: "FactorySDK",
+    products: [
+        .library(name: "CFactoryABI", targets: ["CFactoryABI"]),
+        .library(name: "FactoryJSON", targets: ["FactoryJSON"]),
+        .library(name: "FactoryPluginKit", targets: ["FactoryPluginKit"]),
+    ],
+    targets: [
+        .target(
+            name: "CFactoryABI",
+            path: ".",
+            sources: ["CFactoryABI/factory_abi.c"],
+            publicHeadersPath: "include"
+        ),
+        .systemLibrary(
+            name: "CJSONC",
+            path: "CJSONC",
+            pkgConfig: "json-c",
+            providers: [.apt(["libjson-c-dev"])]
+        ),
+        .target(name: "FactoryJSON", dependencies: ["CJSONC"], path: "FactoryJSON"),
+        .target(name: "FactoryPluginKit", dependencies: ["CFactoryABI", "FactoryJSON"], path: "FactoryPluginKit"),
+    ],
+    swiftLanguageModes: [.v5]
+)

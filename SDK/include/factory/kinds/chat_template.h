@@ -1,0 +1,78 @@
+/*
+ * factory/kinds/chat_template.h — kind "factory.chat-template/1".
+ *
+ * A chat template renders a conversation into segments (text, role,
+ * trainable). The host tokenizes the segments (special-token strings parsed)
+ * and builds labels: tokens of trainable segments are learned, the rest are
+ * masked with -100. The descriptor's `name` is what `template:` selects.
+ */
+#ifndef FACTORY_KINDS_CHAT_TEMPLATE_H
+#define FACTORY_KINDS_CHAT_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../descriptor.h"
+#include "../host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Which message a segment belongs to. */
+typedef int32_t factory_role_t;
+
+enum factory_role_code {
+    FACTORY_ROLE_NONE = 0,        /* text outside any message (a leading BOS, say) */
+    FACTORY_ROLE_SYSTEM = 1,
+    FACTORY_ROLE_USER = 2,
+    FACTORY_ROLE_ASSISTANT = 3,
+    FACTORY_ROLE_FUNCTION_CALL = 4, /* an assistant turn that calls tools */
+    FACTORY_ROLE_OBSERVATION = 5    /* a tool's result */
+};
+
+/**
+ * Receives rendered segments in order. `text` is UTF-8, `len` bytes, [call].
+ * Returns FACTORY_OK or a failure that the template must pass on.
+ */
+typedef struct factory_segment_sink {
+    void *ctx;
+    factory_status_t (*emit)(const struct factory_segment_sink *sink, factory_role_t role, bool trainable,
+                             const char *text, uint64_t len);
+} factory_segment_sink_t;
+
+/** What a template declares. Owned by the instance, valid until destroy(). */
+typedef struct factory_chat_template_info {
+    uint32_t struct_size;
+    const char *default_system;     /* inserted when a conversation has no system message; may be "" */
+    const char *const *stop_words;  /* NULL-terminated strings that end a generated reply */
+} factory_chat_template_info_t;
+
+/** A chat template instance. Thread: [instance]. */
+typedef struct factory_chat_template {
+    factory_instance_t base;
+
+    /** The instance's declaration. Never NULL; valid until destroy(). */
+    const factory_chat_template_info_t *(*info)(const struct factory_chat_template *self);
+
+    /**
+     * Renders `messages_json`: an OpenAI-style JSON array of objects with
+     * "role" ("system", "user", "assistant", "function_call"/"tool_calls",
+     * "observation"/"tool") and "content" (string), `messages_len` bytes.
+     * `options_json` is a JSON object ("{}" for defaults) with optional keys
+     * "add_generation_prompt" (bool), "tools" (string), "enable_thinking" (bool),
+     * "bos_token" and "eos_token" (strings: the tokenizer's special tokens, for
+     * templates whose format contains them; "" when the host has no tokenizer).
+     * Unknown roles or keys are FACTORY_ERR_INVALID_ARGUMENT naming them.
+     * Segments go to `sink` in order; all pointers are [call].
+     */
+    factory_status_t (*render)(const struct factory_chat_template *self, const char *messages_json,
+                               uint64_t messages_len, const char *options_json, uint64_t options_len,
+                               const factory_segment_sink_t *sink, factory_error_t *err);
+} factory_chat_template_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FACTORY_KINDS_CHAT_TEMPLATE_H */

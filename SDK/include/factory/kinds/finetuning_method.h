@@ -1,0 +1,53 @@
+/*
+ * factory/kinds/finetuning_method.h — kind "factory.finetuning-method/1".
+ *
+ * A fine-tuning method decides what trains: which base parameters stay
+ * frozen, which train, and which new tensors it adds (LoRA's A and B). The
+ * descriptor's `name` is what `finetuning_type:` selects. The method reaches
+ * the model only through the host's `linear` hook and the parameter table;
+ * the engine issue appends the hook, merge and save calls.
+ */
+#ifndef FACTORY_KINDS_FINETUNING_METHOD_H
+#define FACTORY_KINDS_FINETUNING_METHOD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../descriptor.h"
+#include "../host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a method declares. Owned by the instance, valid until destroy(). */
+typedef struct factory_finetuning_method_info {
+    uint32_t struct_size;
+    bool trains_base;           /* does it update base weights? (full, freeze: yes; lora: no) */
+    bool quantized_base_ok;     /* can it train on a base packed by a quantizer? */
+    const char *adapter_format; /* what it saves: "peft" (adapter files) or "full" (model weights) */
+} factory_finetuning_method_info_t;
+
+/** A fine-tuning method instance, configured by its section of the run config. Thread: [instance]. */
+typedef struct factory_finetuning_method {
+    factory_instance_t base;
+
+    /** The instance's declaration. Never NULL; valid until destroy(). */
+    const factory_finetuning_method_info_t *(*info)(const struct factory_finetuning_method *self);
+
+    /**
+     * Plans training for a model. `model_json` is the model family's
+     * describe() output ([call]). Writes one JSON object to `out`:
+     *   {"trainable": [names], "frozen": [names],
+     *    "added": [{"name": ..., "shape": [...], "init": "kaiming_uniform"|"zeros"}],
+     *    "adapted_linears": [names]}
+     */
+    factory_status_t (*plan)(const struct factory_finetuning_method *self, const char *model_json,
+                             uint64_t model_len, const factory_ostream_t *out, factory_error_t *err);
+} factory_finetuning_method_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FACTORY_KINDS_FINETUNING_METHOD_H */

@@ -1,0 +1,69 @@
+/*
+ * factory/kinds/quantizer.h — kind "factory.quantizer/1".
+ *
+ * A quantizer packs fp32 weight matrices into its format and unpacks them
+ * again. Matrices are row-major [rows, cols]; rows are independent, so any
+ * row range can be unpacked on its own (the host unpacks tiles into a small
+ * buffer feeding sgemm instead of the whole matrix). The descriptor's `name`
+ * is the format users select ("nf4", "q4_1"); `features` may list aliases.
+ * The engine issue appends packed-weight matmul calls to the instance table.
+ */
+#ifndef FACTORY_KINDS_QUANTIZER_H
+#define FACTORY_KINDS_QUANTIZER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../descriptor.h"
+#include "../host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a quantizer instance declares. Owned by the instance, valid until destroy(). */
+typedef struct factory_quantizer_info {
+    uint32_t struct_size;
+    const char *format;      /* format name, e.g. "nf4" */
+    uint32_t block_size;     /* values sharing one scale; 0 = one scale per row */
+    double bits_per_weight;  /* storage cost including scales, e.g. 4.5 for q4_0 */
+    bool trainable_base;     /* can a base stored in this format be trained? (false: adapters only, QLoRA) */
+    bool mergeable;          /* can an adapter be merged back into this format? */
+} factory_quantizer_info_t;
+
+/** A quantizer instance, returned by its factory's create(). Thread: [instance]. */
+typedef struct factory_quantizer {
+    factory_instance_t base;
+
+    /** The instance's declaration. Never NULL; valid until destroy(). */
+    const factory_quantizer_info_t *(*info)(const struct factory_quantizer *self);
+
+    /**
+     * Bytes needed to pack a [rows, cols] matrix into `*size`. Fails with
+     * FACTORY_ERR_SHAPE_MISMATCH when `cols` does not suit the format.
+     */
+    factory_status_t (*packed_size)(const struct factory_quantizer *self, uint64_t rows, uint64_t cols,
+                                    uint64_t *size, factory_error_t *err);
+
+    /**
+     * Packs `src` ([rows, cols] fp32, [call]) into `dst` (`dst_size` bytes,
+     * at least packed_size(); owned by the caller).
+     */
+    factory_status_t (*quantize)(const struct factory_quantizer *self, const float *src, uint64_t rows,
+                                 uint64_t cols, uint8_t *dst, uint64_t dst_size, factory_error_t *err);
+
+    /**
+     * Unpacks rows [first_row, first_row + row_count) of a packed [rows, cols]
+     * matrix (`packed`, `packed_size` bytes, [call]) into `dst`
+     * ([row_count, cols] fp32, owned by the caller).
+     */
+    factory_status_t (*dequantize_rows)(const struct factory_quantizer *self, const uint8_t *packed,
+                                        uint64_t packed_size, uint64_t rows, uint64_t cols, uint64_t first_row,
+                                        uint64_t row_count, float *dst, factory_error_t *err);
+} factory_quantizer_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FACTORY_KINDS_QUANTIZER_H */

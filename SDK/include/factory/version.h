@@ -1,0 +1,31 @@
+/*
+ * factory/version.h — the ABI version and its compatibility rule.
+ *
+ * Rule: a host accepts a plugin when the MAJOR numbers are equal. A MINOR
+ * version only appends fields at the end of structs; whoever reads a struct
+ * written by the other side checks its `struct_size` before touching a field
+ * that a later minor version added. PATCH never changes the layout.
+ */
+#ifndef FACTORY_VERSION_H
+#define FACTORY_VERSION_H
+
+#include <stdint.h>
+
+/** Major version of this header's ABI. A plugin built with another major is refused. */
+#define FACTORY_ABI_MAJOR 1
+/** Minor version: layouts grow only at their ends between minors. */
+#define FACTORY_ABI_MINOR 0
+/** Patch version: documentation and fixes, never a layout change. */
+#define FACTORY_ABI_PATCH 0
+
+/**
+ * A version triple. Appears first in every top-level table (entry, host API)
+ * so that its position never moves, whatever later versions append.
+ */
+typedef struct factory_version {
+    uint32_t major;
+    uint32_t minor;
+    uint32_t patch;
+} factory_version_t;
+
+#endif /* FACTORY_VERSION_H */

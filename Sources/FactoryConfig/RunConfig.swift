@@ -1,0 +1,101 @@
+import FactoryJSON
+
+/// A bad config: one line naming the file (or override), the line, the key and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// A run's configuration: the YAML file's keys, then `key=value` overrides,
+/// checked against ConfigSchema. Unset keys are absent; each consumer applies
+/// LLaMA-Factory's default where it reads a key.
+public struct RunConfig: Equatable {
+    /// Set keys and their typed values.
+    public private(set) var values: [String: ConfigValue] = [:]
+    /// The config file, if any (for messages and relative paths).
+    public let file: String?
+
+    public init(file: String? = nil) { self.file = file }
+
+    /// Reads `path` (YAML, a mapping at the top), then applies `overrides` ("key=value").
+    public static func load(file path: String?, overrides: [String] = []) throws -> RunConfig {
+        var config = RunConfig(file: path)
+        if let path {
+            let root: YAMLNode?
+            do { root = try YAMLReader.read(file: path) } catch let e as YAMLError { throw ConfigError(message: e.description) }
+            switch root {
+            case nil: break
+            case .mapping(let entries, _)?:
+                for entry in entries { try config.set(entry.key, entry.value, origin: "\(path):\(entry.line)") }
+            case let other?:
+                throw ConfigError(message: "\(path):\(other.line): the config must be a mapping of keys to values")
+            }
+        }
+        for override in overrides { try config.apply(override: override) }
+        return config
+    }
+
+    /// Applies one "key=value" override; the value is read as YAML (so `a,b` and `[a, b]` are lists, `1e-4` a number).
+    public mutating func apply(override: String) throws {
+        guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
+            throw ConfigError(message: "override '\(override)': expected key=value")
+        }
+        let key = String(override[..<eq])
+        let text = String(override[override.index(after: eq)...])
+        let origin = "override '\(override)'"
+        let node: YAMLNode
+        do {
+            node = try YAMLReader.read(text: text, source: origin) ?? .scalar("", plain: true, line: 1)
+        } catch {
+            node = .scalar(text, plain: false, line: 1)
+        }
+        try set(key, node, origin: origin)
+    }
+
+    /// Sets `key` from a YAML node after checking the key and the type.
+    mutating func set(_ key: String, _ node: YAMLNode, origin: String) throws {
+        guard let type = ConfigSchema.types[key] else {
+            let hint = ConfigSchema.nearest(to: key).map { " (did you mean '\($0)'?)" } ?? " (`factory config keys` lists the known keys)"
+            throw ConfigError(message: "\(origin): unknown key '\(key)'\(hint)")
+        }
+        do {
+            values[key] = try ConfigValue.convert(node, to: type)
+        } catch {
+            throw ConfigError(message: "\(origin): '\(key)' expects \(type.rawValue), got \(error.gotDescription)")
+        }
+    }
+
+    /// Sets a value directly (for tests and for commands that fill keys themselves).
+    public mutating func set(_ key: String, _ value: ConfigValue?) { values[key] = value }
+
+    public func string(_ key: String) -> String? {
+        if case .string(let s)? = values[key] { return s }
+        return nil
+    }
+
+    public func int(_ key: String) -> Int? {
+        if case .int(let i)? = values[key] { return i }
+        return nil
+    }
+
+    public func double(_ key: String) -> Double? {
+        switch values[key] {
+        case .double(let d)?: return d
+        case .int(let i)?: return Double(i)
+        default: return nil
+        }
+    }
+
+    public func bool(_ key: String) -> Bool? {
+        if case .bool(let b)? = values[key] { return b }
+        return nil
+    }
+
+    public func list(_ key: String) -> [String]? {
+        if case .list(let l)? = values[key] { return l }
+        return nil
+    }
+
+    /// Set keys, sorted.
+    public var keys: [String] { values.keys.sorted() }
+}

@@ -1,0 +1,151 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A GGUF metadata value (GGUF v2/v3 value types 0-12).
+public indirect enum GGUFValue: Equatable, Sendable {
+    case uint(UInt64)
+    case int(Int64)
+    case float(Double)
+    case bool(Bool)
+    case string(String)
+    case array([GGUFValue])
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}
+
+/// A GGUF file that is not what it claims: names the file, the offset and what was expected.
+public struct GGUFError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+/// The header and key-value metadata of a GGUF file (the tensor table and
+/// data are read by the model loader). Spec: ggml's docs/gguf.md.
+public struct GGUFMetadata {
+    public let version: UInt32
+    public let tensorCount: UInt64
+    public let values: [String: GGUFValue]
+    /// Keys in file order.
+    public let keys: [String]
+    /// Byte offset just after the metadata (where the tensor-info table starts).
+    public let endOffset: Int
+
+    /// `general.architecture`, e.g. "llama".
+    public var architecture: String? { values["general.architecture"]?.stringValue }
+
+    /// Reads the header and metadata of `path`.
+    public static func read(file path: String) throws -> GGUFMetadata {
+        let bytes = try MappedFile(path: path)
+        var r = ByteReader(bytes: bytes.buffer, file: path)
+        let magic = try r.u32("magic")
+        guard magic == 0x4655_4747 else { throw GGUFError(file: path, message: "not a GGUF file (magic is not 'GGUF')") }
+        let version = try r.u32("version")
+        guard version == 2 || version == 3 else { throw GGUFError(file: path, message: "GGUF version \(version) is not supported (2 or 3)") }
+        let tensorCount = try r.u64("tensor count")
+        let kvCount = try r.u64("metadata count")
+        guard kvCount < 1_000_000 else { throw GGUFError(file: path, message: "metadata count \(kvCount) is implausible") }
+        var values: [String: GGUFValue] = [:]
+        var keys: [String] = []
+        for _ in 0..<kvCount {
+            let key = try r.string("metadata key")
+            let type = try r.u32("type of '\(key)'")
+            values[key] = try r.value(type: type, key: key)
+            keys.append(key)
+        }
+        return GGUFMetadata(version: version, tensorCount: tensorCount, values: values, keys: keys, endOffset: r.offset)
+    }
+}
+
+/// Little-endian reads over a byte buffer; running past the end names the offset and the field.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    let file: String
+    var offset = 0
+
+    init(bytes: UnsafeRawBufferPointer, file: String) {
+        self.bytes = bytes
+        self.file = file
+    }
+
+    mutating func take(_ n: Int, _ what: String) throws -> UnsafeRawBufferPointer {
+        guard n >= 0, n <= bytes.count - offset else {
+            throw GGUFError(file: file, message: "truncated at offset \(offset) reading \(what) (\(n) bytes needed, \(bytes.count - offset) left)")
+        }
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n])
+    }
+
+    mutating func u32(_ what: String) throws -> UInt32 { try take(4, what).loadUnaligned(as: UInt32.self).littleEndian }
+    mutating func u64(_ what: String) throws -> UInt64 { try take(8, what).loadUnaligned(as: UInt64.self).littleEndian }
+
+    mutating func string(_ what: String) throws -> String {
+        let n = try u64("length of \(what)")
+        guard n <= UInt64(bytes.count) else { throw GGUFError(file: file, message: "\(what) at offset \(offset - 8) claims \(n) bytes, more than the file") }
+        return String(decoding: try take(Int(n), what), as: UTF8.self)
+    }
+
+    mutating func value(type: UInt32, key: String) throws -> GGUFValue {
+        let what = "value of '\(key)'"
+        switch type {
+        case 0: return .uint(UInt64(try take(1, what).load(as: UInt8.self)))
+        case 1: return .int(Int64(try take(1, what).load(as: Int8.self)))
+        case 2: return .uint(UInt64(try take(2, what).loadUnaligned(as: UInt16.self).littleEndian))
+        case 3: return .int(Int64(try take(2, what).loadUnaligned(as: Int16.self).littleEndian))
+        case 4: return .uint(UInt64(try u32(what)))
+        case 5: return .int(Int64(Int32(bitPattern: try u32(what))))
+        case 6: return .float(Double(Float(bitPattern: try u32(what))))
+        case 7: return .bool(try take(1, what).load(as: UInt8.self) != 0)
+        case 8: return .string(try string(what))
+        case 9:
+            let elementType = try u32("element type of '\(key)'")
+            let count = try u64("length of '\(key)'")
+            guard count <= UInt64(bytes.count - offset) else {
+                throw GGUFError(file: file, message: "array '\(key)' at offset \(offset) claims \(count) elements, more than the file holds")
+            }
+            guard elementType != 9 || count < 1_000_000 else { throw GGUFError(file: file, message: "array '\(key)' nests too deep") }
+            var items: [GGUFValue] = []
+            items.reserveCapacity(Int(count))
+            for _ in 0..<count { items.append(try value(type: elementType, key: key)) }
+            return .array(items)
+        case 10: return .uint(try u64(what))
+        case 11: return .int(Int64(bitPattern: try u64(what)))
+        case 12: return .float(Double(bitPattern: try u64(what)))
+        default:
+            throw GGUFError(file: file, message: "unknown value type \(type) for '\(key)' at offset \(offset - 4)")
+        }
+    }
+}
+
+/// A read-only memory map of a whole file, unmapped on deinit.
+public final class MappedFile {
+    public let buffer: UnsafeRawBufferPointer
+    private let base: UnsafeMutableRawPointer?
+
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GGUFError(file: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw GGUFError(file: path, message: "cannot stat") }
+        let size = Int(st.st_size)
+        if size == 0 {
+            base = nil
+            buffer = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw GGUFError(file: path, message: "cannot map: \(String(cString: strerror(errno)))")
+        }
+        base = p
+        buffer = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit {
+        if let base { munmap(base, buffer.count) }
+    }
+}

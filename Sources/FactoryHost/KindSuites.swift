@@ -1,0 +1,133 @@
+import CFactoryABI
+#if canImport(Glibc)
+import Glibc
+#endif
+import FactoryJSON
+
+/// Each kind's conformance probes. Later issues add their numeric suites
+/// here (model forward vs fixtures, attention vs the eager reference, ...).
+enum KindSuites {
+    typealias Probe = (Component) -> Isolation.Outcome
+
+    static func probes(for kind: PluginKind) -> [(String, Probe)] {
+        table[kind] ?? []
+    }
+
+    static let table: [PluginKind: [(String, Probe)]] = [
+        .quantizer: [
+            ("declares a well-formed info struct", quantizerInfo),
+            ("round trip and row-range dequantization", quantizerRoundTrip),
+            ("NULL buffers are an error", quantizerNullBuffers),
+        ],
+        .chatTemplate: [
+            ("declares a well-formed info struct", templateInfo),
+            ("renders a conversation", templateRender),
+            ("malformed messages and unknown roles are errors", templateBadInput),
+        ],
+    ]
+
+    // MARK: - quantizer
+
+    static func quantizerInfo(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let d = try QuantizerInstance(c).declaration()
+            guard !d.format.isEmpty, d.bitsPerWeight > 0, d.bitsPerWeight <= 32 else {
+                return (false, "format '\(d.format)', \(d.bitsPerWeight) bits per weight")
+            }
+            return (true, "format \(d.format), block \(d.blockSize), \(d.bitsPerWeight) bits/weight, trainable base: \(d.trainableBase), mergeable: \(d.mergeable)")
+        }
+    }
+
+    /// A deterministic [8, 256] test matrix with a different scale per row.
+    static func sampleMatrix(rows: Int, cols: Int) -> [Float] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<rows * cols).map { i in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let unit = Float(state >> 40) / Float(1 << 24) * 2 - 1
+            return unit * Float(1 + i / cols)
+        }
+    }
+
+    static func quantizerRoundTrip(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let q = try QuantizerInstance(c)
+            let rows = 8, cols = 256
+            let x = sampleMatrix(rows: rows, cols: cols)
+            let packed = try q.quantize(x, rows: rows, cols: cols)
+            let y = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            var err = 0.0, norm = 0.0
+            for i in x.indices { err += Double(x[i] - y[i]) * Double(x[i] - y[i]); norm += Double(x[i]) * Double(x[i]) }
+            let relative = (err / norm).squareRoot()
+            let part = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 3, rowCount: 2)
+            guard Array(y[3 * cols..<5 * cols]) == part else { return (false, "rows 3..<5 unpacked alone differ from the same rows of the whole matrix") }
+            guard relative.isFinite, relative < 0.5 else { return (false, "relative RMS error \(relative) of a [\(rows), \(cols)] round trip") }
+            return (true, "[\(rows), \(cols)] -> \(packed.count) bytes, relative RMS error \(formatted(relative))")
+        }
+    }
+
+    static func quantizerNullBuffers(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let q = try QuantizerInstance(c)
+            guard let error = q.quantizeWithNullBuffers(rows: 8, cols: 256) else { return (false, "quantize(NULL, ...) returned OK") }
+            guard error.status < 0, !error.message.contains("with no message") else { return (false, "no message with status \(error.status)") }
+            return (true, error.message)
+        }
+    }
+
+    // MARK: - chat template
+
+    static func templateInfo(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let d = try ChatTemplateInstance(c).declaration()
+            return (true, "default system \(d.defaultSystem.isEmpty ? "none" : "\(d.defaultSystem.count) characters"), stop words \(d.stopWords)")
+        }
+    }
+
+    static let sampleConversation = """
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Bye"}]
+        """
+
+    static func templateRender(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let segments = try ChatTemplateInstance(c).render(messagesJSON: sampleConversation, optionsJSON: "{\"add_generation_prompt\": true}")
+            let text = segments.map(\.text).joined()
+            guard !segments.isEmpty, text.contains("Hello!"), text.contains("Bye") else { return (false, "rendered text lost message content: \(text.debugDescription)") }
+            guard segments.contains(where: { $0.trainable && $0.text.contains("Hello!") }) else { return (false, "the assistant reply is not in a trainable segment") }
+            return (true, "\(segments.count) segments, \(text.utf8.count) bytes")
+        }
+    }
+
+    static func templateBadInput(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let t = try ChatTemplateInstance(c)
+            for (input, what) in [("[{\"role\": ", "truncated JSON"), ("[{\"role\": \"wizard\", \"content\": \"x\"}]", "unknown role"), ("{}", "an object instead of a list")] {
+                do {
+                    _ = try t.render(messagesJSON: input)
+                    return (false, "\(what) rendered without an error")
+                } catch let e as PluginCallError {
+                    guard e.status < 0, !e.message.contains("with no message") else { return (false, "\(what): no message") }
+                }
+            }
+            return (true, "truncated JSON, unknown role and a non-list are refused with messages")
+        }
+    }
+
+    // MARK: - helpers
+
+    static func outcome(_ body: () throws -> (Bool, String)) -> Isolation.Outcome {
+        do {
+            let (passed, detail) = try body()
+            return .init(passed: passed, detail: detail)
+        } catch {
+            return .init(passed: false, detail: "\(error)")
+        }
+    }
+
+    /// "1.234e-3".
+    static func formatted(_ x: Double) -> String {
+        guard x > 0, x.isFinite else { return "\(x)" }
+        let e = Int(log10(x).rounded(.down))
+        let m = x / pow(10, Double(e))
+        return "\(Double(Int(m * 1000)) / 1000)e\(e)"
+    }
+}

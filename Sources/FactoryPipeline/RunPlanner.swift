@@ -1,0 +1,127 @@
+import FactoryConfig
+import FactoryHost
+import FactoryJSON
+
+/// Resolves a run's config into plugins: a chain of registry lookups
+/// (model architecture -> family, template, method, quantizer, attention
+/// kernel), never a chain of name comparisons.
+public enum RunPlanner {
+    /// Stages Factory knows (LLaMA-Factory's names); the trainer issue implements them.
+    static let stages: Set<String> = ["pt", "sft", "rm", "ppo", "dpo", "kto"]
+
+    /// LLaMA-Factory's `quantization_method` + `quantization_bit` -> quantizer name.
+    /// 4-bit bitsandbytes follows `quantization_type` (nf4 by default, or fp4).
+    static let quantizerTable: [String: [Int: String]] = [
+        "bnb": [4: "nf4", 8: "int8"],
+        "bitsandbytes": [4: "nf4", 8: "int8"],
+    ]
+
+    /// `flash_attn` values -> what the chosen kernel must offer; `disabled` names the reference kernel.
+    static let attentionRequests: [String: (named: String?, memoryEfficient: Bool)] = [
+        "auto": (nil, false), "disabled": ("eager", false), "sdpa": (nil, true), "fa2": (nil, true), "fa3": (nil, true),
+    ]
+
+    public static func plan(_ config: RunConfig, plugins: PluginSet) -> RunPlan {
+        let stage = config.string("stage") ?? "sft"
+        var items: [PlanItem] = []
+        if !stages.contains(stage) {
+            items.append(PlanItem(role: "stage", request: stage, component: nil, detail: "",
+                                  problem: "unknown stage '\(stage)' (\(stages.sorted().joined(separator: ", ")))"))
+        }
+        items += modelItems(config, plugins)
+        items.append(lookup(.chatTemplate, config.string("template"), plugins,
+                            unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)"))
+        items.append(lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: ""))
+        items.append(quantizerItem(config, plugins))
+        items.append(attentionItem(config, plugins))
+        items += datasetItems(config)
+        return RunPlan(configFile: config.file, stage: stage, items: items)
+    }
+
+    static func lookup(_ kind: PluginKind, _ name: String?, _ plugins: PluginSet, unsetDetail: String, role: String? = nil) -> PlanItem {
+        let role = role ?? kind.rawValue
+        guard let name else { return PlanItem(role: role, request: "(unset)", component: nil, detail: unsetDetail, problem: nil) }
+        do {
+            return PlanItem(role: role, request: name, component: try plugins.registry(kind).lookup(name), detail: "", problem: nil)
+        } catch {
+            return PlanItem(role: role, request: name, component: nil, detail: "", problem: "\(error)")
+        }
+    }
+
+    static func modelItems(_ config: RunConfig, _ plugins: PluginSet) -> [PlanItem] {
+        guard let request = config.string("model_name_or_path") else {
+            return [PlanItem(role: "model", request: "(unset)", component: nil, detail: "", problem: "model_name_or_path is not set")]
+        }
+        let model: LocatedModel
+        do {
+            model = try ModelLocator.locate(request)
+        } catch {
+            return [PlanItem(role: "model", request: request, component: nil, detail: "", problem: "\(error)")]
+        }
+        let detail = "\(model.format.rawValue) \(model.path)" + (model.via.map { " (via \($0))" } ?? "")
+        let modelItem = PlanItem(role: "model", request: request, component: nil, detail: detail, problem: nil)
+        do {
+            let family = try plugins.registry(.modelFamily).family(forModelType: model.architecture)
+            return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: family, detail: "", problem: nil)]
+        } catch {
+            return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: nil, detail: "", problem: "\(error)")]
+        }
+    }
+
+    static func quantizerItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
+        if let name = config.string("quantizer") { return lookup(.quantizer, name, plugins, unsetDetail: "") }
+        guard let bits = config.int("quantization_bit") else {
+            return PlanItem(role: "quantizer", request: "(none)", component: nil, detail: "full-precision base weights", problem: nil)
+        }
+        let method = config.string("quantization_method") ?? "bnb"
+        guard let byBits = quantizerTable[method] else {
+            return PlanItem(role: "quantizer", request: "\(method) \(bits)-bit", component: nil, detail: "",
+                            problem: "quantization_method '\(method)' has no Factory quantizer (\(quantizerTable.keys.sorted().joined(separator: ", ")), or name one with quantizer:)")
+        }
+        guard var name = byBits[bits] else {
+            return PlanItem(role: "quantizer", request: "\(method) \(bits)-bit", component: nil, detail: "",
+                            problem: "quantization_bit \(bits) is not available for \(method) (\(byBits.keys.sorted().map(String.init).joined(separator: ", ")))")
+        }
+        if bits == 4, let type = config.string("quantization_type") { name = type }
+        return lookup(.quantizer, name, plugins, unsetDetail: "")
+    }
+
+    static func attentionItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
+        if let name = config.string("attention_kernel") { return lookup(.attentionKernel, name, plugins, unsetDetail: "", role: "attention") }
+        let flash = config.string("flash_attn") ?? "auto"
+        guard let request = attentionRequests[flash] else {
+            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
+                            problem: "flash_attn '\(flash)' is not one of \(attentionRequests.keys.sorted().joined(separator: ", "))")
+        }
+        if let named = request.named { return lookup(.attentionKernel, named, plugins, unsetDetail: "", role: "attention") }
+        var best: (Component, AttentionDeclaration)?
+        for component in plugins.registry(.attentionKernel).components {
+            guard let d = try? AttentionKernelInstance(component).declaration(), d.score > 0, !request.memoryEfficient || d.memoryEfficient else { continue }
+            if best == nil || d.score > best!.1.score { best = (component, d) }
+        }
+        guard let (chosen, d) = best else {
+            let registered = plugins.registry(.attentionKernel).names
+            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
+                            problem: "no attention-kernel plugin can serve flash_attn '\(flash)' (registered: \(registered.isEmpty ? "none" : registered.joined(separator: ", ")))")
+        }
+        return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: chosen, detail: "highest score \(d.score)", problem: nil)
+    }
+
+    static func datasetItems(_ config: RunConfig) -> [PlanItem] {
+        let names = (config.list("dataset") ?? []) + (config.list("eval_dataset") ?? [])
+        guard !names.isEmpty else { return [] }
+        let dir = config.string("dataset_dir") ?? "data"
+        let catalog: DatasetCatalog
+        do { catalog = try DatasetCatalog.load(directory: dir) } catch {
+            return [PlanItem(role: "dataset", request: names.joined(separator: ","), component: nil, detail: "", problem: "\(error)")]
+        }
+        return names.map { name in
+            do {
+                let e = try catalog.entry(name)
+                return PlanItem(role: "dataset", request: name, component: nil, detail: "\(e.formatting) \(dir)/\(e.source)", problem: nil)
+            } catch {
+                return PlanItem(role: "dataset", request: name, component: nil, detail: "", problem: "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import FactoryHost
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every command that loads plugins takes.
+struct PluginOptions: ParsableArguments {
+    @Option(name: .customLong("plugins"), help: "Plugin files or directories, comma-separated (repeatable). They override default plugins of the same name.")
+    var plugins: [String] = []
+
+    @Flag(name: .customLong("no-default-plugins"), help: "Do not load the plugins next to the executable.")
+    var noDefaultPlugins = false
+
+    /// The --plugins entries, split on commas.
+    var entries: [String] { plugins.flatMap { $0.split(separator: ",").map(String.init) } }
+
+    /// Loads the plugin set and prints the overrides it noticed.
+    func load(extra: [String] = []) throws -> PluginSet {
+        let set = try PluginSet.load(explicit: extra + entries, includeDefaults: !noDefaultPlugins)
+        for notice in set.notices { printError("note: \(notice)") }
+        return set
+    }
+}
+
+/// Prints one line to stderr.
+func printError(_ line: String) {
+    fputs(line + "\n", stderr)
+}
+
+/// Runs a command body; any error becomes one line on stderr and exit status 1.
+func guarded(_ body: () throws -> Void) throws {
+    signal(SIGINT) { _ in HostServices.cancel() }
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        printError("factory: error: \(error)")
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `factory` command line: a thin layer over FactoryPipeline and FactoryHost.
+@main
+struct FactoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "factory",
+        abstract: "Fine-tune large language models; every model family, template, method, quantizer and attention kernel is a plugin.",
+        version: "0.1.0",
+        subcommands: [Run.self, Plugins.self, ConfigCommand.self]
+    )
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import FactoryConfig
+import FactoryHost
+import FactoryPipeline
+
+/// `factory run config.yaml [key=value ...]`: the main job.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a job described by a LLaMA-Factory-style YAML config.",
+        discussion: "Keys and values follow LLaMA-Factory; key=value arguments override the file.")
+
+    @Argument(help: "The YAML config file, then key=value overrides.")
+    var arguments: [String] = []
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Print the resolved plan (which plugin of each kind, from which file) without loading weights.")
+    var dryRun = false
+
+    @Flag(help: "With --dry-run: print the plan as JSON.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
+            let overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
+            let config = try RunConfig.load(file: file, overrides: overrides)
+            let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
+            defer { plugins.shutdown() }
+            let plan = RunPlanner.plan(config, plugins: plugins)
+            if dryRun {
+                print(json ? plan.json().prettyPrinted() : plan.text())
+                if !plan.problems.isEmpty && !json {
+                    print("plan incomplete: \(plan.problems.count) item(s) missing; a real run stops at the first")
+                }
+                return
+            }
+            if let first = plan.problems.first { throw ConfigProblem(first) }
+            throw ConfigProblem("stage '\(plan.stage)' is planned, but training is not implemented in this build yet")
+        }
+    }
+}
