@@ -1,0 +1,61 @@
+import FactoryConfig
+import FactoryHost
+import FactoryPipeline
+import XCTest
+
+/// Names in the config resolve through the registries; a missing one says what is registered.
+final class RunPlannerTests: XCTestCase {
+    func plan(_ overrides: [String], plugins: PluginSet = PluginSet()) throws -> RunPlan {
+        RunPlanner.plan(try RunConfig.load(file: nil, overrides: overrides), plugins: plugins)
+    }
+
+    func item(_ plan: RunPlan, _ role: String) -> PlanItem? { plan.items.first { $0.role == role } }
+
+    func testTemplateResolvesThroughTheRegistry() throws {
+        let fixtures = try FixtureBuilder()
+        let set = PluginSet()
+        try set.add(files: [try fixtures.build("t.so", defines: ["FIXTURE_NAME=\"chatml\""])], source: .explicit)
+        let p = try plan(["template=chatml"], plugins: set)
+        XCTAssertEqual(item(p, "chat-template")?.component?.name, "chatml")
+        XCTAssertNil(item(p, "chat-template")?.problem)
+    }
+
+    func testQLoRAKeysMapToTheNF4Quantizer() throws {
+        let p = try plan(["quantization_bit=4"])
+        XCTAssertEqual(item(p, "quantizer")?.request, "nf4")
+        XCTAssertEqual(item(p, "quantizer")?.problem, "no quantizer plugin provides 'nf4' (registered: none)")
+        XCTAssertEqual(item(try plan(["quantization_bit=4", "quantization_type=fp4"]), "quantizer")?.request, "fp4")
+        XCTAssertEqual(item(try plan(["quantization_bit=8"]), "quantizer")?.request, "int8")
+    }
+
+    func testAnUnknownQuantizationMethodIsAProblem() throws {
+        let problem = item(try plan(["quantization_bit=4", "quantization_method=gptq"]), "quantizer")?.problem ?? ""
+        XCTAssertTrue(problem.contains("quantization_method 'gptq'"), problem)
+    }
+
+    func testUnsetTemplateMeansTheModelsOwn() throws {
+        let i = item(try plan([]), "chat-template")
+        XCTAssertNil(i?.problem)
+        XCTAssertTrue(i?.detail.contains("model's own chat template") ?? false)
+    }
+
+    func testAMissingModelPathIsAProblemNamingTheKey() throws {
+        XCTAssertEqual(item(try plan([]), "model")?.problem, "model_name_or_path is not set")
+        let problem = item(try plan(["model_name_or_path=/nonexistent/model"]), "model")?.problem ?? ""
+        XCTAssertTrue(problem.contains("never downloads"), problem)
+    }
+
+    func testAnUnknownDatasetNamesTheCatalog() throws {
+        let dir = FixtureBuilder.repository.path + "/data"
+        let problem = item(try plan(["dataset=nosuch", "dataset_dir=\(dir)"]), "dataset")?.problem ?? ""
+        XCTAssertTrue(problem.contains("dataset 'nosuch' is not in \(dir)/dataset_info.json"), problem)
+        XCTAssertTrue(problem.contains("factory_demo"), problem)
+    }
+
+    func testLLaMAFactorysOwnDatasetInfoLoadsUnchanged() throws {
+        let dir = FixtureBuilder.repository.deletingLastPathComponent().path + "/shared/data"
+        let p = try plan(["dataset=alpaca_en_demo", "dataset_dir=\(dir)"])
+        XCTAssertNil(item(p, "dataset")?.problem)
+        XCTAssertEqual(item(p, "dataset")?.detail, "alpaca \(dir)/alpaca_en_demo.json")
+    }
+}
