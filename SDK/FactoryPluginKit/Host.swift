@@ -19,6 +19,13 @@ public enum Host {
         return f()
     }
 
+    /// True when the host's table is large enough to hold `member` (a field added in a later minor
+    /// version): check before calling it. The Swift form of FACTORY_HOST_HAS.
+    public static func has<T>(_ member: KeyPath<factory_host_api_t, T>) -> Bool {
+        guard let api, let offset = MemoryLayout<factory_host_api_t>.offset(of: member) else { return false }
+        return Int(api.pointee.struct_size) >= offset + MemoryLayout<T>.size
+    }
+
     /// The ABI version of the host that loaded this plugin.
     public static var abiVersion: factory_version_t? { api?.pointee.abi_version }
 

