@@ -32,6 +32,8 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", swiftSettings: optimise),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
@@ -45,6 +47,7 @@ let package = Package(
         // ---- tests ----
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
+        .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),
     ],
