@@ -43,6 +43,9 @@ public enum GradMode {
 
 extension Tensor {
     /// Records `self` as produced from `inputs` when any of them needs gradients.
+    /// Rule for every op: the backward closure captures the tensors it reads
+    /// (never raw pointers taken outside it: the pool reuses freed storage at once),
+    /// and captures its own output only as `out.detached()` (no cycle through the node).
     /// `backward` receives d(loss)/d(self) and returns one gradient (or nil) per input.
     @discardableResult
     func recorded(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {

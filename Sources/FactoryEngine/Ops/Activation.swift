@@ -11,7 +11,7 @@ public func silu(_ x: Tensor) -> Tensor {
     let p = src.data, o = out.data
     parallelFor(out.count) { r in map8(p, o, r) { $0 * sigmoid8($0) } }
     return out.recorded("silu", [src]) { g in
-        let gc = g.contiguous(), dx = Tensor(shape: src.shape)
+        let gc = g.contiguous(), dx = Tensor(shape: src.shape), p = src.data
         parallelFor(dx.count) { r in
             map8(p, gc.data, dx.data, r) { x, g in
                 let s = sigmoid8(x)
@@ -30,7 +30,7 @@ public func swiglu(_ gate: Tensor, _ up: Tensor) -> Tensor {
     let pa = a.data, pb = b.data, o = out.data
     parallelFor(out.count) { r in map8(pa, pb, o, r) { g, u in g * sigmoid8(g) * u } }
     return out.recorded("swiglu", [a, b]) { g in
-        let gc = g.contiguous()
+        let gc = g.contiguous(), pa = a.data, pb = b.data
         let da = Tensor(shape: a.shape), db = Tensor(shape: b.shape)
         parallelFor(da.count) { r in
             map8(pa, pb, gc.data, da.data, r) { x, u, g in
@@ -57,7 +57,7 @@ public func geluTanh(_ x: Tensor) -> Tensor {
         }
     }
     return out.recorded("gelu_tanh", [src]) { g in
-        let gc = g.contiguous(), dx = Tensor(shape: src.shape)
+        let gc = g.contiguous(), dx = Tensor(shape: src.shape), p = src.data
         parallelFor(dx.count) { r in
             map8(p, gc.data, dx.data, r) { x, g in
                 // d/dx x·σ(2u) = σ(2u) + x·2σ(2u)(1−σ(2u))·u'
@@ -81,7 +81,7 @@ public func geluErf(_ x: Tensor) -> Tensor {
     // 0.5·x·(1 + erf(x/√2)) = 0.5·x·erfc(−x/√2): no cancellation for large negative x.
     parallelFor(out.count) { r in for i in r { o[i] = 0.5 * p[i] * erfcf(-p[i] * 0.70710678118654752) } }
     return out.recorded("gelu_erf", [src]) { g in
-        let gc = g.contiguous(), dx = Tensor(shape: src.shape)
+        let gc = g.contiguous(), dx = Tensor(shape: src.shape), p = src.data
         let gp = gc.data, d = dx.data
         parallelFor(dx.count) { r in
             for i in r {

@@ -22,7 +22,7 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
     }
     return out.recorded("rms_norm", [src, w]) { g in
         let gc = g.contiguous()
-        let gp = gc.data
+        let gp = gc.data, rp = rstd.data, p = src.data, wp = w.data
         var dx: Tensor?
         if src.requiresGrad {
             let d = Tensor(shape: src.shape)
@@ -80,7 +80,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
     }
     return out.recorded("layer_norm", [src, w, b]) { g in
         let gc = g.contiguous()
-        let gp = gc.data
+        let gp = gc.data, h = xhat.data, rp = rstd.data, wp = w.data
         let dx = Tensor(shape: src.shape), dw = Tensor(shape: [D], zeroed: true), db = Tensor(shape: [D], zeroed: true)
         let dxp = dx.data, dwp = dw.data, dbp = db.data
         parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in

@@ -15,9 +15,10 @@ public func softmax(_ x: Tensor) -> Tensor {
     parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
         for row in rr { softmaxRow(p + row * D, o + row * D, D) }
     }
+    let saved = out.detached()  // the output, without a reference cycle through its node
     return out.recorded("softmax", [src]) { g in
         let gc = g.contiguous(), dx = Tensor(shape: src.shape)
-        let gp = gc.data, dp = dx.data
+        let gp = gc.data, dp = dx.data, o = saved.data
         parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
             for row in rr {
                 let y = o + row * D, gr = gp + row * D
@@ -70,9 +71,10 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
             map8(p + row * D, o + row * D, 0..<D) { $0 - lse }
         }
     }
+    let saved = out.detached()  // the output, without a reference cycle through its node
     return out.recorded("log_softmax", [src]) { g in
         let gc = g.contiguous(), dx = Tensor(shape: src.shape)
-        let gp = gc.data, dp = dx.data
+        let gp = gc.data, dp = dx.data, o = saved.data
         parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
             for row in rr {
                 let s = F8(repeating: sum8(gp + row * D, 0..<D) { $0 })
@@ -117,6 +119,7 @@ public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
     let loss = Tensor.scalar(valid == 0 ? 0 : Float(total / Double(valid)))
     return loss.recorded("cross_entropy", [src]) { g in
         let dx = Tensor(shape: src.shape, zeroed: true)
+        let p = src.data
         let dp = dx.data, scaleFactor = valid == 0 ? 0 : g.item / Float(valid)
         labels.withUnsafeBufferPointer { lab in
             let lab = lab.baseAddress!
