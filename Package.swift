@@ -28,7 +28,7 @@ let package = Package(
     targets: [
         // ---- host ----
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .target(name: "FactoryHost", dependencies: [.product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
+        .target(name: "FactoryHost", dependencies: ["FactoryEngine", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", swiftSettings: optimise),

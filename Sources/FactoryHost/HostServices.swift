@@ -34,28 +34,31 @@ public enum HostServices {
     /// The table; allocated once, never freed.
     public static let table: UnsafePointer<factory_host_api_t> = {
         let t = UnsafeMutablePointer<factory_host_api_t>.allocate(capacity: 1)
-        t.initialize(to: factory_host_api_t(
-            abi_version: factory_version_t(major: UInt32(FACTORY_ABI_MAJOR), minor: UInt32(FACTORY_ABI_MINOR), patch: UInt32(FACTORY_ABI_PATCH)),
-            struct_size: UInt32(MemoryLayout<factory_host_api_t>.size),
-            host_name: UnsafePointer(strdup("factory")),
-            host_version: UnsafePointer(strdup(FactoryVersion.string)),
-            log: { level, source, message in HostServices.log(level, source, message) },
-            error_set: { err, status, message in
-                guard let err else { return }
-                let slot = Unmanaged<ErrorSlot>.fromOpaque(UnsafeRawPointer(err)).takeUnretainedValue()
-                slot.status = status
-                slot.message = message.map { String(cString: $0) }
-            },
-            alloc: { size, alignment in
-                var p: UnsafeMutableRawPointer?
-                let a = alignment == 0 ? 16 : Int(alignment)
-                guard a <= 4096, a & (a - 1) == 0, size <= UInt64(Int.max) else { return nil }
-                return posix_memalign(&p, max(a, MemoryLayout<Int>.size), Int(max(size, 1))) == 0 ? p : nil
-            },
-            free: { p in Glibc.free(p) },
-            is_cancelled: { HostServices.cancelled }))
+        var api = factory_host_api_t()
+        api.abi_version = factory_version_t(major: UInt32(FACTORY_ABI_MAJOR), minor: UInt32(FACTORY_ABI_MINOR), patch: UInt32(FACTORY_ABI_PATCH))
+        api.struct_size = UInt32(MemoryLayout<factory_host_api_t>.size)
+        api.host_name = UnsafePointer(strdup("factory"))
+        api.host_version = UnsafePointer(strdup(FactoryVersion.string))
+        api.log = { level, source, message in HostServices.log(level, source, message) }
+        api.error_set = { err, status, message in
+            guard let err else { return }
+            let slot = Unmanaged<ErrorSlot>.fromOpaque(UnsafeRawPointer(err)).takeUnretainedValue()
+            slot.status = status
+            slot.message = message.map { String(cString: $0) }
+        }
+        api.alloc = { size, alignment in
+            var p: UnsafeMutableRawPointer?
+            let a = alignment == 0 ? 16 : Int(alignment)
+            guard a <= 4096, a & (a - 1) == 0, size <= UInt64(Int.max) else { return nil }
+            return posix_memalign(&p, max(a, MemoryLayout<Int>.size), Int(max(size, 1))) == 0 ? p : nil
+        }
+        api.free = { p in Glibc.free(p) }
+        api.is_cancelled = { HostServices.cancelled }
+        EngineServices.install(&api)
+        t.initialize(to: api)
         return UnsafePointer(t)
     }()
+
 
     static func log(_ level: factory_log_level_t, _ source: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
         guard level >= minimumLogLevel else { return }

@@ -5,7 +5,8 @@ import XCTest
 /// `cc -shared -fPIC -I SDK/include`, into a fresh temporary folder.
 struct FixtureBuilder {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fixture_plugin.c").path
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    static let source = fixtures + "/fixture_plugin.c"
     let directory: String
 
     init() throws {
@@ -14,11 +15,11 @@ struct FixtureBuilder {
     }
 
     /// Compiles a variant into `<directory>/<name>` with extra -D flags; `shared: false` makes an object file.
-    func build(_ name: String, defines: [String] = [], shared: Bool = true) throws -> String {
+    func build(_ name: String, defines: [String] = [], shared: Bool = true, source: String = FixtureBuilder.source) throws -> String {
         let out = directory + "/" + name
         var args = ["cc", shared ? "-shared" : "-c", "-fPIC", "-I", FixtureBuilder.repository.path + "/SDK/include"]
         args += defines.map { "-D" + $0 }
-        args += ["-o", out, FixtureBuilder.source]
+        args += ["-o", out, source, "-lm"]
         let (status, output) = try FixtureBuilder.run(args)
         guard status == 0 else { throw NSError(domain: "cc", code: Int(status), userInfo: [NSLocalizedDescriptionKey: output]) }
         return out

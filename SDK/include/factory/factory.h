@@ -14,6 +14,7 @@
 
 #include "version.h"
 #include "status.h"
+#include "tensor.h"
 #include "host.h"
 #include "descriptor.h"
 #include "entry.h"

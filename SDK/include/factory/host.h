@@ -15,19 +15,12 @@
 #include <stdint.h>
 
 #include "status.h"
+#include "tensor.h"
 #include "version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/**
- * An error slot owned by the host. The host creates one for every fallible
- * call and hands it to the plugin; the plugin fills it with
- * host->error_set(err, status, message). The plugin never allocates, frees or
- * keeps it. Lifetime: [call].
- */
-typedef struct factory_error factory_error_t;
 
 /**
  * A byte sink (after CLAP's clap_ostream_t): the owner of `ctx` receives bytes
@@ -87,7 +80,108 @@ typedef struct factory_host_api {
      */
     bool (*is_cancelled)(void);
 
-    /* ---- later minors append here (engine: tensors, graph ops, hooks) ---- */
+    /* ---- since 1.1: the engine (factory/tensor.h explains handles, scopes and the [build] rule) ---- */
+
+    /** Opens a scope: handles returned after it are released by the matching scope_pop(). */
+    void (*scope_push)(void);
+    /** Closes the innermost scope, releasing its handles. */
+    void (*scope_pop)(void);
+    /** A new handle to `t` owned by the caller (survives scopes); NULL for NULL. */
+    factory_tensor_t *(*tensor_retain)(factory_tensor_t *t);
+    /** Releases a handle from tensor_retain(). NULL is ignored. */
+    void (*tensor_release)(factory_tensor_t *t);
+
+    /** A new tensor of `shape` (`rank` ≤ 8 entries ≥ 0) holding `data` (row-major, copied) or zeros when NULL. */
+    factory_tensor_t *(*tensor_new)(const int64_t *shape, int32_t rank, const float *data, factory_error_t *err);
+    /** Rank of `t` (-1 for NULL). */
+    int32_t (*tensor_rank)(const factory_tensor_t *t);
+    /** Size of dimension `axis` (negative counts from the end); -1 when out of range. */
+    int64_t (*tensor_dim)(const factory_tensor_t *t, int32_t axis);
+    /** Element count. */
+    int64_t (*tensor_count)(const factory_tensor_t *t);
+    /** The contiguous fp32 elements of `t`, valid while the handle is; NULL for a non-contiguous view. */
+    float *(*tensor_data)(factory_tensor_t *t);
+    /** Copies `count` (= element count) values of `t`, row-major, into `dst`. */
+    factory_status_t (*tensor_read)(const factory_tensor_t *t, float *dst, uint64_t count, factory_error_t *err);
+    /** Overwrites `t`'s values (not recorded: for initialising parameters). */
+    factory_status_t (*tensor_write)(factory_tensor_t *t, const float *src, uint64_t count, factory_error_t *err);
+    /** The accumulated gradient of a trainable tensor (scope handle), or NULL when none. */
+    factory_tensor_t *(*tensor_grad)(factory_tensor_t *t);
+
+    /** Makes a leaf tensor trainable (backward accumulates its gradient) under `name` (may be NULL). */
+    factory_status_t (*mark_trainable)(factory_tensor_t *t, const char *name, factory_error_t *err);
+    /** Registers `t` as the parameter `name`, the weight linear(name, x) uses ([out, in]). */
+    factory_status_t (*param_register)(const char *name, factory_tensor_t *t, factory_error_t *err);
+    /** Turns recording on or off (no_grad); returns the previous setting. */
+    bool (*grad_enabled)(bool enabled);
+    /** Back-propagates from a one-element `loss`; leaf gradients accumulate. */
+    factory_status_t (*backward)(factory_tensor_t *loss, factory_error_t *err);
+    /** Clears the gradient of `t`. */
+    void (*zero_grad)(factory_tensor_t *t);
+
+    /* Graph-building ops: each returns a scope handle, or NULL and fills err. */
+    factory_tensor_t *(*add)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);   /* broadcasting */
+    factory_tensor_t *(*sub)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
+    factory_tensor_t *(*mul)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
+    factory_tensor_t *(*div)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
+    factory_tensor_t *(*scale)(factory_tensor_t *x, float s, factory_error_t *err);
+    factory_tensor_t *(*add_scalar)(factory_tensor_t *x, float s, factory_error_t *err);
+    /** [..., M, K] · [..., K, N] or · [K, N]; transposed views go to sgemm by flag. */
+    factory_tensor_t *(*matmul)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
+    factory_tensor_t *(*sum)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*mean)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*sum_axis)(factory_tensor_t *x, int32_t axis, bool keep_dim, factory_error_t *err);
+    factory_tensor_t *(*reshape)(factory_tensor_t *x, const int64_t *shape, int32_t rank, factory_error_t *err);
+    factory_tensor_t *(*permute)(factory_tensor_t *x, const int32_t *order, int32_t rank, factory_error_t *err);
+    factory_tensor_t *(*transpose)(factory_tensor_t *x, int32_t axis_a, int32_t axis_b, factory_error_t *err);
+    factory_tensor_t *(*slice)(factory_tensor_t *x, int32_t axis, int64_t start, int64_t length, factory_error_t *err);
+    factory_tensor_t *(*concat)(factory_tensor_t *const *xs, int32_t n, int32_t axis, factory_error_t *err);
+    factory_tensor_t *(*contiguous)(factory_tensor_t *x, factory_error_t *err);
+    /** Rows `ids` (n entries in [0, V)) of weight [V, D] -> [n, D]. */
+    factory_tensor_t *(*embedding)(factory_tensor_t *weight, const int64_t *ids, int64_t n, factory_error_t *err);
+    factory_tensor_t *(*rms_norm)(factory_tensor_t *x, factory_tensor_t *weight, float eps, factory_error_t *err);
+    factory_tensor_t *(*layer_norm)(factory_tensor_t *x, factory_tensor_t *weight, factory_tensor_t *bias, float eps, factory_error_t *err);
+    /** RoPE (rotate-half) on x [B, T, H, D] or [T, H, D]: T positions, `half` inverse frequencies (scaled variants pass their own). */
+    factory_tensor_t *(*rope)(factory_tensor_t *x, const int64_t *positions, int64_t n_positions, const float *inv_freq,
+                              int32_t half, float attention_scaling, factory_error_t *err);
+    factory_tensor_t *(*silu)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*gelu_tanh)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*gelu_erf)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*swiglu)(factory_tensor_t *gate, factory_tensor_t *up, factory_error_t *err);
+    factory_tensor_t *(*softmax)(factory_tensor_t *x, factory_error_t *err);
+    factory_tensor_t *(*log_softmax)(factory_tensor_t *x, factory_error_t *err);
+    /** Mean cross-entropy of logits [N, V] against N labels; -100 is ignored. */
+    factory_tensor_t *(*cross_entropy)(factory_tensor_t *logits, const int64_t *labels, int64_t n, factory_error_t *err);
+    factory_tensor_t *(*dropout)(factory_tensor_t *x, float p, uint64_t seed, factory_error_t *err);
+    /** The hookable linear: x · W[name]ᵀ, routed to the chosen quantizer and fine-tuning method. */
+    factory_tensor_t *(*linear)(const char *name, factory_tensor_t *x, factory_error_t *err);
+    /** The hookable attention: q [B, Hq, T, D], k/v [B, Hkv, S, D]; mask additive, broadcastable to [B, Hq, T, S], or NULL. */
+    factory_tensor_t *(*attention)(factory_tensor_t *q, factory_tensor_t *k, factory_tensor_t *v, factory_tensor_t *mask,
+                                   const factory_attention_params_t *params, factory_error_t *err);
+    /**
+     * A plugin-supplied op: output of `out_shape` filled by `forward`; `backward`
+     * (NULL = not differentiable) fills input gradients. `userdata` must stay
+     * valid while the result or its tape lives.
+     */
+    factory_tensor_t *(*custom_op)(const char *name, factory_tensor_t *const *inputs, int32_t n_inputs, const int64_t *out_shape,
+                                   int32_t out_rank, factory_custom_forward_fn forward, factory_custom_backward_fn backward,
+                                   void *userdata, factory_error_t *err);
+
+    /** torch.optim.AdamW. */
+    factory_optimizer_t *(*optimizer_new)(double lr, double beta1, double beta2, double eps, factory_error_t *err);
+    /** Adds a trainable tensor with its own weight decay and learning-rate multiplier. */
+    factory_status_t (*optimizer_add)(factory_optimizer_t *opt, factory_tensor_t *t, double weight_decay, double lr_scale,
+                                      factory_error_t *err);
+    /** One step at learning rate `lr`. */
+    factory_status_t (*optimizer_step)(factory_optimizer_t *opt, double lr, factory_error_t *err);
+    /** Clears the gradients of every added tensor. */
+    void (*optimizer_zero_grad)(factory_optimizer_t *opt);
+    /** clip_grad_norm_ over the added tensors; returns the norm before clipping (-1 on error). */
+    double (*optimizer_clip_grad_norm)(factory_optimizer_t *opt, double max_norm);
+    /** Frees an optimizer. NULL is ignored. */
+    void (*optimizer_free)(factory_optimizer_t *opt);
+
+    /* ---- later minors append here ---- */
 } factory_host_api_t;
 
 /**

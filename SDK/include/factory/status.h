@@ -35,6 +35,14 @@ enum factory_status_code {
     FACTORY_ERR_IO = -8                /* a stream or file failed */
 };
 
+/**
+ * An error slot owned by the host. The host creates one for every fallible
+ * call and hands it to the plugin (or a plugin's callback hands it back); it
+ * is filled with host->error_set(err, status, message). Nobody but the host
+ * allocates, frees or keeps it. Lifetime: [call].
+ */
+typedef struct factory_error factory_error_t;
+
 /** Severity passed to factory_host_api_t.log. */
 typedef int32_t factory_log_level_t;
 

@@ -13,8 +13,8 @@
 
 /** Major version of this header's ABI. A plugin built with another major is refused. */
 #define FACTORY_ABI_MAJOR 1
-/** Minor version: layouts grow only at their ends between minors. */
-#define FACTORY_ABI_MINOR 0
+/** Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the host table. */
+#define FACTORY_ABI_MINOR 1
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

@@ -39,6 +39,23 @@ public enum GradMode {
     }
 
     public static var isEnabled: Bool { enabled }
+
+    /// Sets recording on or off and returns the previous setting (for the C ABI's grad_enabled).
+    public static func set(_ on: Bool) -> Bool {
+        let old = enabled
+        enabled = on
+        return old
+    }
+
+    /// The first failure a plugin-supplied backward reported during the last backward(), if any.
+    nonisolated(unsafe) public static var backwardFailure: String?
+}
+
+/// Records `output` as computed from `inputs` by an op defined outside the engine
+/// (a plugin's custom op). `backward` maps d(loss)/d(output) to one gradient per input.
+@discardableResult
+public func recordCustom(_ output: Tensor, name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    output.recorded(name, inputs, backward)
 }
 
 extension Tensor {

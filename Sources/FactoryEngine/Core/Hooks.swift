@@ -1,0 +1,41 @@
+// The two hookable calls of the design: linear(name, x) and attention(q, k, v).
+// Models call them; the pipeline routes them to the chosen quantizer,
+// fine-tuning method and attention kernel by replacing these closures. The
+// defaults are the dense weight from the parameter store and the reference attention.
+
+/// Named parameters (HF checkpoint names) that linear(name:) reads.
+public final class ParameterStore: @unchecked Sendable {
+    public static let shared = ParameterStore()
+    private var tensors: [String: Tensor] = [:]
+
+    public subscript(name: String) -> Tensor? {
+        get { tensors[name] }
+        set { tensors[name] = newValue }
+    }
+
+    public var names: [String] { tensors.keys.sorted() }
+    public func removeAll() { tensors.removeAll() }
+}
+
+/// A failure of a hookable call: a message, never a trap.
+public struct HookError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public enum EngineHooks {
+    /// linear(name, x): x · W[name]ᵀ by default.
+    nonisolated(unsafe) public static var linear: (String, Tensor) throws -> Tensor = { name, x in
+        guard let w = ParameterStore.shared[name] else { throw HookError("linear: no parameter named '\(name)'") }
+        guard w.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == w.shape[1] else {
+            throw HookError("linear '\(name)': input \(x.shape) does not fit weight \(w.shape) ([out, in])")
+        }
+        return FactoryEngine.linear(x, w)
+    }
+
+    /// attention(q, k, v, mask, params): the reference attention by default.
+    nonisolated(unsafe) public static var attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = { q, k, v, mask, p in
+        attentionReference(q: q, k: k, v: v, mask: mask, params: p)
+    }
+}

@@ -1,0 +1,265 @@
+import CFactoryABI
+import FactoryEngine
+
+/// The engine half of the host-services table (ABI 1.1): every op as a
+/// graph-building call. Each entry validates its arguments and reports a
+/// wrong shape as an error instead of reaching an engine precondition.
+enum EngineServices {
+    static func install(_ t: inout factory_host_api_t) {
+        t.scope_push = { TensorHandles.push() }
+        t.scope_pop = { TensorHandles.pop() }
+        t.tensor_retain = { p in (try? TensorHandles.tensor(p)).map { TensorHandles.owned($0) } }
+        t.tensor_release = { p in if let p { TensorHandles.release(p) } }
+        t.tensor_new = { shape, rank, data, err in
+            engineOp(err) {
+                let s = try TensorHandles.shape(shape, rank)
+                let out = Tensor(shape: s, zeroed: data == nil)
+                if let data { out.data.update(from: data, count: out.count) }
+                return out
+            }
+        }
+        t.tensor_rank = { p in (try? TensorHandles.tensor(p)).map { Int32($0.rank) } ?? -1 }
+        t.tensor_dim = { p, a in
+            guard let x = try? TensorHandles.tensor(p), let ax = try? axis(a, rank: x.rank) else { return -1 }
+            return Int64(x.shape[ax])
+        }
+        t.tensor_count = { p in (try? TensorHandles.tensor(p)).map { Int64($0.count) } ?? -1 }
+        t.tensor_data = { p in
+            guard let x = try? TensorHandles.tensor(p), x.isContiguous else { return nil }
+            return x.data
+        }
+        t.tensor_read = { p, dst, count, err in
+            engineCall(err) {
+                let x = try TensorHandles.tensor(p)
+                try need(dst != nil && count == UInt64(x.count), "tensor_read: \(count) values requested from \(x.count)")
+                let c = x.contiguous()
+                dst!.update(from: c.data, count: c.count)
+            }
+        }
+        t.tensor_write = { p, src, count, err in
+            engineCall(err) {
+                let x = try TensorHandles.tensor(p)
+                try need(src != nil && count == UInt64(x.count), "tensor_write: \(count) values for \(x.count)")
+                try need(x.isContiguous, "tensor_write: the tensor is a non-contiguous view")
+                x.data.update(from: src!, count: x.count)
+            }
+        }
+        t.tensor_grad = { p in
+            guard let x = try? TensorHandles.tensor(p), let g = x.grad else { return nil }
+            return TensorHandles.scoped(g)
+        }
+        t.mark_trainable = { p, name, err in
+            engineCall(err) {
+                let x = try TensorHandles.tensor(p)
+                x.requiringGrad()
+                if let name { x.name = String(cString: name) }
+            }
+        }
+        t.param_register = { name, p, err in
+            engineCall(err) {
+                guard let name else { throw EngineCallError("param_register: name is NULL") }
+                ParameterStore.shared[String(cString: name)] = try TensorHandles.tensor(p)
+            }
+        }
+        t.grad_enabled = { on in GradMode.set(on) }
+        t.backward = { p, err in
+            engineCall(err) {
+                let loss = try TensorHandles.tensor(p, "loss")
+                try need(loss.count == 1, "backward: the loss must have one element, got shape \(loss.shape)")
+                GradMode.backwardFailure = nil
+                loss.backward()
+                if let failure = GradMode.backwardFailure { throw EngineCallError(failure, status: FACTORY_ERR_INTERNAL) }
+            }
+        }
+        t.zero_grad = { p in (try? TensorHandles.tensor(p))?.zeroGrad() }
+        installArithmetic(&t)
+        installLayers(&t)
+        installHooksAndOptimizer(&t)
+    }
+
+    static func binaryChecked(_ a: OpaquePointer?, _ b: OpaquePointer?, _ name: String) throws -> (Tensor, Tensor) {
+        let x = try TensorHandles.tensor(a, "\(name): a"), y = try TensorHandles.tensor(b, "\(name): b")
+        try need(broadcastable(x.shape, y.shape), "\(name): shapes \(x.shape) and \(y.shape) do not broadcast")
+        return (x, y)
+    }
+
+    static func installArithmetic(_ t: inout factory_host_api_t) {
+        t.add = { a, b, err in engineOp(err) { let (x, y) = try EngineServices.binaryChecked(a, b, "add"); return add(x, y) } }
+        t.sub = { a, b, err in engineOp(err) { let (x, y) = try EngineServices.binaryChecked(a, b, "sub"); return sub(x, y) } }
+        t.mul = { a, b, err in engineOp(err) { let (x, y) = try EngineServices.binaryChecked(a, b, "mul"); return mul(x, y) } }
+        t.div = { a, b, err in engineOp(err) { let (x, y) = try EngineServices.binaryChecked(a, b, "div"); return div(x, y) } }
+        t.scale = { x, s, err in engineOp(err) { scale(try TensorHandles.tensor(x), s) } }
+        t.add_scalar = { x, s, err in engineOp(err) { addScalar(try TensorHandles.tensor(x), s) } }
+        t.matmul = { a, b, err in
+            engineOp(err) {
+                let x = try TensorHandles.tensor(a, "matmul: a"), y = try TensorHandles.tensor(b, "matmul: b")
+                try need(x.rank >= 2 && y.rank >= 2, "matmul: needs matrices, got \(x.shape) and \(y.shape)")
+                try need(x.shape[x.rank - 1] == y.shape[y.rank - 2], "matmul: \(x.shape) · \(y.shape): inner sizes differ")
+                try need(y.rank == 2 || Array(y.shape.dropLast(2)) == Array(x.shape.dropLast(2)), "matmul: batch shapes \(x.shape) and \(y.shape) differ")
+                return matmul(x, y)
+            }
+        }
+        t.sum = { x, err in engineOp(err) { sum(try TensorHandles.tensor(x)) } }
+        t.mean = { x, err in engineOp(err) { mean(try TensorHandles.tensor(x)) } }
+        t.sum_axis = { x, a, keep, err in
+            engineOp(err) { let v = try TensorHandles.tensor(x); return sum(v, axis: try axis(a, rank: v.rank), keepDim: keep) }
+        }
+        t.reshape = { x, shape, rank, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x), s = try TensorHandles.shape(shape, rank)
+                try need(s.reduce(1, *) == v.count, "reshape: \(v.shape) has \(v.count) elements, \(s) has \(s.reduce(1, *))")
+                return v.reshaped(s)
+            }
+        }
+        t.permute = { x, order, rank, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x)
+                try need(order != nil && Int(rank) == v.rank, "permute: needs \(v.rank) axes")
+                let o = (0..<Int(rank)).map { Int(order![$0]) }
+                try need(o.sorted() == Array(0..<v.rank), "permute: \(o) is not a permutation of 0..<\(v.rank)")
+                return v.permuted(o)
+            }
+        }
+        t.transpose = { x, a, b, err in
+            engineOp(err) { let v = try TensorHandles.tensor(x); return v.transposed(try axis(a, rank: v.rank), try axis(b, rank: v.rank)) }
+        }
+        t.slice = { x, a, start, length, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x), ax = try axis(a, rank: v.rank)
+                try need(start >= 0 && length >= 0 && start + length <= Int64(v.shape[ax]), "slice: \(start)..<\(start + length) outside \(v.shape[ax])")
+                return v.slice(axis: ax, start: Int(start), length: Int(length))
+            }
+        }
+        t.concat = { xs, n, a, err in
+            engineOp(err) {
+                try need(xs != nil && n > 0, "concat: no tensors")
+                let ts = try (0..<Int(n)).map { try TensorHandles.tensor(xs![$0], "concat: tensor \($0)") }
+                let ax = try axis(a, rank: ts[0].rank)
+                for (i, v) in ts.enumerated() {
+                    try need(v.rank == ts[0].rank && (0..<v.rank).allSatisfy { $0 == ax || v.shape[$0] == ts[0].shape[$0] },
+                             "concat: tensor \(i) \(v.shape) does not fit \(ts[0].shape) along axis \(ax)")
+                }
+                return concat(ts, axis: ax)
+            }
+        }
+        t.contiguous = { x, err in engineOp(err) { try TensorHandles.tensor(x).contiguous() } }
+    }
+
+    static func lastDim(_ x: Tensor, _ w: Tensor, _ name: String) throws {
+        try need(x.rank >= 1 && w.shape == [x.shape[x.rank - 1]], "\(name): weight \(w.shape) does not match the last dimension of \(x.shape)")
+    }
+
+    static func installLayers(_ t: inout factory_host_api_t) {
+        t.embedding = { w, ids, n, err in
+            engineOp(err) {
+                let table = try TensorHandles.tensor(w, "embedding: weight")
+                try need(table.rank == 2, "embedding: weight must be [V, D], got \(table.shape)")
+                try need(n >= 0 && (n == 0 || ids != nil), "embedding: ids are NULL")
+                let list = (0..<Int(n)).map { Int(ids![$0]) }
+                if let bad = list.first(where: { $0 < 0 || $0 >= table.shape[0] }) {
+                    throw EngineCallError("embedding: id \(bad) outside the vocabulary of \(table.shape[0])")
+                }
+                return embedding(table, ids: list)
+            }
+        }
+        t.rms_norm = { x, w, eps, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x), weight = try TensorHandles.tensor(w, "rms_norm: weight")
+                try EngineServices.lastDim(v, weight, "rms_norm")
+                return rmsNorm(v, weight: weight, eps: eps)
+            }
+        }
+        t.layer_norm = { x, w, b, eps, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x), weight = try TensorHandles.tensor(w, "layer_norm: weight"), bias = try TensorHandles.tensor(b, "layer_norm: bias")
+                try EngineServices.lastDim(v, weight, "layer_norm")
+                try EngineServices.lastDim(v, bias, "layer_norm bias")
+                return layerNorm(v, weight: weight, bias: bias, eps: eps)
+            }
+        }
+        t.rope = { x, positions, n, invFreq, half, scaling, err in
+            engineOp(err) {
+                let v = try TensorHandles.tensor(x)
+                try need(v.rank == 3 || v.rank == 4, "rope: x must be [B, T, H, D] or [T, H, D], got \(v.shape)")
+                try need(Int(n) == v.shape[v.rank - 3] && positions != nil, "rope: \(n) positions for \(v.shape[v.rank - 3]) tokens")
+                try need(half >= 0 && 2 * Int(half) <= v.shape[v.rank - 1] && (half == 0 || invFreq != nil), "rope: \(half) frequencies for head size \(v.shape[v.rank - 1])")
+                let freqs = RopeFrequencies(invFreq: (0..<Int(half)).map { invFreq![$0] }, attentionScaling: scaling)
+                return rope(v, positions: (0..<Int(n)).map { Int(positions![$0]) }, frequencies: freqs)
+            }
+        }
+        t.silu = { x, err in engineOp(err) { silu(try TensorHandles.tensor(x)) } }
+        t.gelu_tanh = { x, err in engineOp(err) { geluTanh(try TensorHandles.tensor(x)) } }
+        t.gelu_erf = { x, err in engineOp(err) { geluErf(try TensorHandles.tensor(x)) } }
+        t.swiglu = { g, u, err in
+            engineOp(err) {
+                let a = try TensorHandles.tensor(g, "swiglu: gate"), b = try TensorHandles.tensor(u, "swiglu: up")
+                try need(a.shape == b.shape, "swiglu: gate \(a.shape) and up \(b.shape) differ")
+                return swiglu(a, b)
+            }
+        }
+        t.softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try need(v.rank >= 1, "softmax: a scalar"); return softmax(v) } }
+        t.log_softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try need(v.rank >= 1, "log_softmax: a scalar"); return logSoftmax(v) } }
+        t.cross_entropy = { x, labels, n, err in
+            engineOp(err) {
+                let logits = try TensorHandles.tensor(x, "cross_entropy: logits")
+                try need(logits.rank >= 1, "cross_entropy: logits are a scalar")
+                let V = logits.shape[logits.rank - 1], rows = V == 0 ? 0 : logits.count / V
+                try need(Int(n) == rows && (n == 0 || labels != nil), "cross_entropy: \(n) labels for \(rows) rows")
+                let list = (0..<Int(n)).map { Int(labels![$0]) }
+                if let bad = list.first(where: { $0 != ignoreIndex && ($0 < 0 || $0 >= V) }) {
+                    throw EngineCallError("cross_entropy: label \(bad) outside the vocabulary of \(V)")
+                }
+                return crossEntropy(logits, labels: list)
+            }
+        }
+        t.dropout = { x, p, seed, err in
+            engineOp(err) {
+                try need(p >= 0 && p < 1, "dropout: probability \(p) outside [0, 1)")
+                return dropout(try TensorHandles.tensor(x), p: p, seed: seed)
+            }
+        }
+    }
+
+    static func installHooksAndOptimizer(_ t: inout factory_host_api_t) {
+        t.linear = { name, x, err in
+            engineOp(err) {
+                guard let name else { throw EngineCallError("linear: name is NULL") }
+                do { return try EngineHooks.linear(String(cString: name), try TensorHandles.tensor(x)) } catch let e as HookError {
+                    throw EngineCallError(e.message)
+                }
+            }
+        }
+        t.attention = { q, k, v, mask, params, err in
+            engineOp(err) {
+                let qt = try TensorHandles.tensor(q, "attention: q"), kt = try TensorHandles.tensor(k, "attention: k"), vt = try TensorHandles.tensor(v, "attention: v")
+                guard let params, params.pointee.struct_size >= UInt32(MemoryLayout<factory_attention_params_t>.size) else {
+                    throw EngineCallError("attention: params are NULL or too small")
+                }
+                try need(qt.rank == 4 && kt.rank == 4 && vt.rank == 4, "attention: q, k, v must be [B, H, T, D]")
+                try need(kt.shape[0] == qt.shape[0] && kt.shape[3] == qt.shape[3] && vt.shape[0...2] == kt.shape[0...2],
+                         "attention: q \(qt.shape), k \(kt.shape), v \(vt.shape) disagree")
+                try need(kt.shape[1] > 0 && qt.shape[1] % kt.shape[1] == 0, "attention: \(qt.shape[1]) query heads are not a multiple of \(kt.shape[1]) kv heads")
+                let m = try mask.map { try TensorHandles.tensor($0, "attention: mask") }
+                if let m {
+                    try need(m.rank == 4 && broadcastable(m.shape, [qt.shape[0], qt.shape[1], qt.shape[2], kt.shape[2]]), "attention: mask \(m.shape) does not broadcast")
+                }
+                let p = params.pointee
+                let ap = AttentionParams(scale: p.scale, causal: p.causal, slidingWindow: p.sliding_window > 0 ? Int(p.sliding_window) : nil,
+                                         softcap: p.softcap > 0 ? p.softcap : nil)
+                do { return try EngineHooks.attention(qt, kt, vt, m, ap) } catch let e as HookError { throw EngineCallError(e.message) }
+            }
+        }
+        t.custom_op = { name, inputs, n, shape, rank, forward, backward, userdata, err in
+            engineOp(err) {
+                guard let forward else { throw EngineCallError("custom_op: forward is NULL") }
+                try need(n >= 0 && (n == 0 || inputs != nil), "custom_op: inputs are NULL")
+                let ts = try (0..<Int(n)).map { try TensorHandles.tensor(inputs![$0], "custom_op: input \($0)") }
+                let outShape = try TensorHandles.shape(shape, rank)
+                return try CustomOp(name: name.map { String(cString: $0) } ?? "custom", forward: forward, backward: backward, userdata: userdata)
+                    .run(ts, outShape: outShape)
+            }
+        }
+        OptimizerServices.install(&t)
+    }
+}
+
