@@ -18,6 +18,7 @@ let package = Package(
     name: "Factory",
     products: [
         .executable(name: "factory", targets: ["factory"]),
+        .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
     ],
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
+
+        .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----
         .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],

@@ -10,7 +10,9 @@ public func exp8(_ x: F8) -> F8 {
     let hi = F8(repeating: 88.3762626647949), lo = F8(repeating: -87.3365447505531)
     var v = x.replacing(with: hi, where: x .> hi)
     v.replace(with: lo, where: x .< lo)
-    let n = (v * 1.44269504088896341).rounded(.toNearestOrEven)
+    // Round to nearest by adding and removing 1.5·2²³ (vector adds; SIMD.rounded() is scalarised).
+    let magic = F8(repeating: 12582912)
+    let n = (v * 1.44269504088896341 + magic) - magic
     var r = v - n * 0.693359375
     r = r - n * -2.12194440e-4
     var p = F8(repeating: 1.9875691500e-4)
@@ -20,7 +22,6 @@ public func exp8(_ x: F8) -> F8 {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let magic = F8(repeating: 12582912)
     let shifted = unsafeBitCast(n + magic, to: SIMD8<UInt32>.self)
     let bits = (shifted &- unsafeBitCast(magic, to: SIMD8<UInt32>.self) &+ 127) &<< 23
     var result = p * unsafeBitCast(bits, to: F8.self)

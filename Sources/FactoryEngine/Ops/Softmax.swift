@@ -42,9 +42,23 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
         out.update(repeating: 0, count: n)
         return
     }
+    // exp and its sum in one pass, then one scaling pass.
     let mv = F8(repeating: m)
-    map8(x, out, 0..<n) { exp8($0 - mv) }
-    let s = sum8(UnsafePointer(out), 0..<n) { $0 }
+    var acc = F8()
+    var i = 0
+    while i + 8 <= n {
+        let e = exp8(load8(x + i) - mv)
+        store8(e, out + i)
+        acc += e
+        i += 8
+    }
+    if i < n {
+        var e = exp8(loadPartial(x + i, n - i) - mv)
+        for lane in (n - i)..<8 { e[lane] = 0 }
+        storePartial(e, out + i, n - i)
+        acc += e
+    }
+    let s = acc.sum()
     let inv = F8(repeating: 1 / s)
     map8(out, out, 0..<n) { $0 * inv }
 }
