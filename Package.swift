@@ -35,8 +35,8 @@ let package = Package(
         .target(name: "FactoryFormats", swiftSettings: optimise),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
-        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),

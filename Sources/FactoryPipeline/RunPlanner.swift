@@ -1,6 +1,10 @@
 import FactoryConfig
+import FactoryEngine
 import FactoryHost
 import FactoryJSON
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Resolves a run's config into plugins: a chain of registry lookups
 /// (model architecture -> family, template, method, quantizer, attention
@@ -35,6 +39,9 @@ public enum RunPlanner {
         items.append(quantizerItem(config, plugins))
         items.append(attentionItem(config, plugins))
         items += datasetItems(config)
+        let threadSource = config.int("threads") != nil ? "threads:" : (getenv("FACTORY_THREADS") != nil ? "FACTORY_THREADS" : "cores")
+        items.append(PlanItem(role: "threads", request: String(config.int("threads") ?? Threads.count), component: nil,
+                              detail: "OpenBLAS and engine loops (from \(threadSource))", problem: nil))
         return RunPlan(configFile: config.file, stage: stage, items: items)
     }
 
