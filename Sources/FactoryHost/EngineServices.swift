@@ -1,6 +1,13 @@
 import CFactoryABI
 import FactoryEngine
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bytes of physical memory: no single tensor may ask for more.
+let physicalMemory = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+
 /// The engine half of the host-services table (ABI 1.1): every op as a
 /// graph-building call. Each entry validates its arguments and reports a
 /// wrong shape as an error instead of reaching an engine precondition.
@@ -13,6 +20,10 @@ enum EngineServices {
         t.tensor_new = { shape, rank, data, err in
             engineOp(err) {
                 let s = try TensorHandles.shape(shape, rank)
+                let bytes = Double(s.reduce(1, *)) * 4
+                guard bytes < physicalMemory else {
+                    throw EngineCallError("tensor_new: \(s) needs \(Int(bytes / 1e9)) GB, more than this machine's memory", status: FACTORY_ERR_OUT_OF_MEMORY)
+                }
                 let out = Tensor(shape: s, zeroed: data == nil)
                 if let data { out.data.update(from: data, count: out.count) }
                 return out
