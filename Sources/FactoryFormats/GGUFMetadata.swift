@@ -35,13 +35,40 @@ public struct GGUFMetadata {
     /// Byte offset just after the metadata (where the tensor-info table starts).
     public let endOffset: Int
 
+    /// A string value, or nil.
+    public func string(_ key: String) -> String? { values[key]?.stringValue }
+
+    /// An integer value (any GGUF integer type), or nil.
+    public func int(_ key: String) -> Int? {
+        switch values[key] {
+        case .uint(let u)?: return Int(exactly: u)
+        case .int(let i)?: return Int(exactly: i)
+        default: return nil
+        }
+    }
+
+    /// A floating-point value (or integer), or nil.
+    public func double(_ key: String) -> Double? {
+        switch values[key] {
+        case .float(let f)?: return f
+        case .uint(let u)?: return Double(u)
+        case .int(let i)?: return Double(i)
+        default: return nil
+        }
+    }
+
     /// `general.architecture`, e.g. "llama".
     public var architecture: String? { values["general.architecture"]?.stringValue }
 
     /// Reads the header and metadata of `path`.
     public static func read(file path: String) throws -> GGUFMetadata {
         let bytes = try MappedFile(path: path)
-        var r = ByteReader(bytes: bytes.buffer, file: path)
+        return try withExtendedLifetime(bytes) { try parse(bytes.buffer, file: path) }
+    }
+
+    /// Parses the header and metadata from the start of `buffer`.
+    static func parse(_ buffer: UnsafeRawBufferPointer, file path: String) throws -> GGUFMetadata {
+        var r = ByteReader(bytes: buffer, file: path)
         let magic = try r.u32("magic")
         guard magic == 0x4655_4747 else { throw GGUFError(file: path, message: "not a GGUF file (magic is not 'GGUF')") }
         let version = try r.u32("version")

@@ -1,0 +1,88 @@
+import FactoryFormats
+import Foundation
+import XCTest
+
+/// The GGUF reader against smollm2/gguf_weights.json and quant/: names, types,
+/// dims, offsets, and dequantised values bit for bit.
+final class GGUFTests: XCTestCase {
+    func testTheTensorTableMatchesTheFixture() throws {
+        let file = try GGUFFile(path: try Fixtures.smollm2)
+        let fixture = try Fixtures.json("smollm2/gguf_weights.json")
+        XCTAssertEqual(file.dataOffset, fixture["gguf_tensor_data_section_offset"] as? Int)
+        let entries = fixture["name_map"] as! [[String: Any]]
+        XCTAssertEqual(file.tensors.count, entries.count)
+        XCTAssertEqual(entries.count, 272)
+        for e in entries {
+            let name = e["gguf_name"] as! String
+            let t = try XCTUnwrap(file.info(name), name)
+            XCTAssertEqual(t.type.description, e["ggml_type"] as? String, name)
+            XCTAssertEqual(t.dims, e["gguf_ne"] as? [Int], name)
+            XCTAssertEqual(t.shape, e["hf_shape"] as? [Int], name)
+            XCTAssertEqual(t.byteCount, e["n_bytes"] as? Int, name)
+            XCTAssertEqual(file.dataOffset + t.offset, e["abs_file_offset"] as? Int, name)
+        }
+        XCTAssertEqual(file.metadata.architecture, "llama")
+        XCTAssertEqual(file.metadata.int("llama.block_count"), 30)
+    }
+
+    func testDequantisedSlicesAreBitExact() throws {
+        let file = try GGUFFile(path: try Fixtures.smollm2)
+        let slices = try Fixtures.json("smollm2/gguf_weights.json")["slices"] as! [[String: Any]]
+        XCTAssertEqual(slices.count, 7)
+        for s in slices {
+            let name = s["gguf_name"] as! String
+            let t = try XCTUnwrap(file.info(name))
+            let values = file.dequantize(t)
+            let first = (s["dequant_first64_gguf_order"] as! [Double]).map(Float.init)
+            XCTAssertEqual(Array(values[0..<first.count]), first, "\(name) first values")
+            if let later = s["dequant_offset_1000_plus_64_gguf_order"] as? [Double], !later.isEmpty {
+                XCTAssertEqual(Array(values[1000..<(1000 + later.count)]), later.map(Float.init), "\(name) values 1000...")
+            }
+            var sum = 0.0, squares = 0.0
+            for v in values { sum += Double(v); squares += Double(v) * Double(v) }
+            XCTAssertEqual(sum, s["dequant_sum_f64"] as! Double, accuracy: 1e-9 * max(1, abs(sum)), name)
+            XCTAssertEqual(squares, s["dequant_sumsq_f64"] as! Double, accuracy: 1e-9 * squares, name)
+            // A row range unpacks to the same values as the whole tensor.
+            if t.dims.count > 1 {
+                let rows = 3, row = t.dims[0]
+                var part = [Float](repeating: .nan, count: rows * row)
+                part.withUnsafeMutableBufferPointer { file.dequantizeRows(t, first: 2, count: rows, into: $0.baseAddress!) }
+                XCTAssertEqual(part, Array(values[(2 * row)..<((2 + rows) * row)]), name)
+            }
+        }
+    }
+
+    func testBlockFormatsReproduceTheQuantFixturesBitForBit() throws {
+        for (type, name) in [(GGMLType.q8_0, "q8_0"), (.q4_0, "q4_0"), (.q4_1, "q4_1")] {
+            let bytes = try Fixtures.bytes("quant/\(name).bytes.u8.bin")
+            let expected = try Fixtures.floats("quant/\(name).dequant.f32.bin")
+            var out = [Float](repeating: .nan, count: 256 * 256)
+            bytes.withUnsafeBytes { src in
+                out.withUnsafeMutableBufferPointer { GGMLDequantizer.dequantize(type, src.baseAddress!, count: 256 * 256, into: $0.baseAddress!) }
+            }
+            XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), name)
+        }
+    }
+
+    func testATruncatedFileNamesTheTensorAndTheSizes() throws {
+        let source = try Fixtures.smollm2
+        let cut = try Fixtures.damagedCopy(of: source, length: 50_000_000)
+        XCTAssertThrowsError(try GGUFFile(path: cut)) { error in
+            let m = "\(error)"
+            XCTAssertTrue(m.hasPrefix(cut + ": tensor '"), m)
+            XCTAssertTrue(m.contains("but the file has 50000000 bytes: truncated?"), m)
+        }
+    }
+
+    func testACorruptedTensorTypeIsNamed() throws {
+        let source = try Fixtures.smollm2
+        let file = try GGUFFile(path: source)
+        // The type field of the first tensor sits right after its name and its dims.
+        let first = file.tensors[0]
+        let typeOffset = file.metadata.endOffset + 8 + first.name.utf8.count + 4 + 8 * first.dims.count
+        let broken = try Fixtures.damagedCopy(of: source, patch: (typeOffset, [99, 0, 0, 0]))
+        XCTAssertThrowsError(try GGUFFile(path: broken)) { error in
+            XCTAssertEqual("\(error)", "\(broken): tensor 'token_embd.weight' has ggml type 99, which Factory cannot read (F32, F16, BF16, Q8_0, Q4_0, Q4_1)")
+        }
+    }
+}
