@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "FactoryHost", dependencies: ["FactoryEngine", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .target(name: "FactoryFormats", swiftSettings: optimise),
+        .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
