@@ -33,6 +33,7 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
+        .target(name: "FactoryTokenizers", dependencies: ["FactoryFormats", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
@@ -50,7 +51,7 @@ let package = Package(
         // ---- tests ----
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryPipeline"], path: "Tests/FactoryFormatsTests"),
+        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),

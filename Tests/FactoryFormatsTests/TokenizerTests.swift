@@ -1,0 +1,85 @@
+import FactoryFormats
+import FactoryJSON
+import FactoryTokenizers
+import Foundation
+import XCTest
+
+/// Byte-level BPE against transformers: every case of the fixtures, ids equal, not close.
+final class TokenizerTests: XCTestCase {
+    /// JSON lines parsed with json-c: Foundation's parser drops a leading U+FEFF inside strings,
+    /// which one tokenizer case is about.
+    func lines(_ relative: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: Fixtures.root + "/" + relative, encoding: .utf8).split(separator: "\n").map {
+            try JSON.parse(String($0)).plain as! [String: Any]
+        }
+    }
+
+    func check(_ tokenizer: Tokenizer, source: String) throws {
+        let cases = try lines("smollm2/tokenizer_cases.jsonl")
+        XCTAssertEqual(cases.count, 159)
+        var failures = 0
+        for c in cases {
+            let text = c["text"] as! String, id = c["id"]!
+            let ids = try tokenizer.encode(text)
+            if ids != c["ids"] as! [Int] { failures += 1; XCTFail("\(source) case \(id) \(text.debugDescription): \(ids) vs \(c["ids"]!)"); continue }
+            XCTAssertEqual(tokenizer.tokens(ids), c["tokens"] as? [String], "\(source) case \(id) tokens")
+            XCTAssertEqual(try tokenizer.encode(text, splitSpecial: true), c["ids_split_special"] as? [Int], "\(source) case \(id) split special")
+            XCTAssertEqual(tokenizer.decode(ids), c["decoded"] as? String, "\(source) case \(id) decode")
+            XCTAssertEqual(tokenizer.decode(ids, skipSpecial: true), c["decoded_skip_special"] as? String, "\(source) case \(id) decode skip")
+            if failures > 5 { break }
+        }
+    }
+
+    func testTokenizerJSONReproducesEveryCase() throws {
+        try check(try Tokenizer.load(tokenizerJSON: Fixtures.root + "/smollm2/tokenizer/tokenizer.json"), source: "tokenizer.json")
+    }
+
+    func testGGUFMetadataReproducesEveryCase() throws {
+        let path = try Fixtures.smollm2
+        let tokenizer = try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path)
+        XCTAssertEqual(tokenizer.eosID, 2)
+        try check(tokenizer, source: "gguf")
+    }
+
+    func testDecodeCasesIncludingCutUTF8() throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: Fixtures.root + "/smollm2/tokenizer/tokenizer.json")
+        let cases = try lines("smollm2/tokenizer_decode_cases.jsonl")
+        XCTAssertEqual(cases.count, 102)
+        for c in cases {
+            XCTAssertEqual(tokenizer.decode(c["ids"] as! [Int], skipSpecial: c["skip_special_tokens"] as! Bool), c["text"] as? String, "\(c["ids"]!)")
+        }
+    }
+
+    func testMatchesTransformersWhereLlamaCppDiverges() throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: Fixtures.root + "/smollm2/tokenizer/tokenizer.json")
+        for c in try lines("smollm2/tokenizer_pretok_divergence.jsonl") {
+            XCTAssertEqual(try tokenizer.encode(c["text"] as! String), c["ids_transformers_gguf"] as? [Int], "\(c["text"]!)")
+        }
+    }
+
+    func testTheTinyTokenizer() throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: Fixtures.root + "/tiny/tokenizer/tokenizer.json")
+        let index = try Fixtures.json("tiny/index.json")
+        let inputs = try XCTUnwrap(index["inputs"] as? [[String: Any]] ?? index["texts"] as? [[String: Any]])
+        XCTAssertFalse(inputs.isEmpty)
+        for input in inputs {
+            let text = input["text"] as! String
+            XCTAssertEqual(try tokenizer.encode(text), input["ids"] as? [Int], text)
+        }
+    }
+}
+
+extension JSON {
+    /// As Foundation-style values (String, Int, Bool, arrays, dictionaries).
+    var plain: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .int(let i): return Int(i)
+        case .double(let d): return d
+        case .string(let s): return s
+        case .array(let a): return a.map(\.plain)
+        case .object(let o): return Dictionary(uniqueKeysWithValues: o.pairs.map { ($0.0, $0.1.plain) })
+        }
+    }
+}
