@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
+        plugin("ModelLlama", target: "LlamaModel"),
     ],
     dependencies: [
         .package(path: "SDK"),
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "FactoryTokenizers", dependencies: ["FactoryFormats", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
-        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats"], swiftSettings: optimise),
+        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers"], swiftSettings: optimise),
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
@@ -45,6 +46,8 @@ let package = Package(
         // ---- plugins: each its own .so, depending on SDK/ only ----
         .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],
                 path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
+        .target(name: "LlamaModel", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/ModelFamilies/Llama", swiftSettings: optimise),
         .target(name: "SmolLM2Template", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ChatTemplates/SmolLM2", swiftSettings: optimise),
 
@@ -52,6 +55,8 @@ let package = Package(
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests"),
+        .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
+                    path: "Tests/FactoryModelTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),

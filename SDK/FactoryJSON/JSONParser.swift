@@ -41,6 +41,11 @@ extension JSON {
         return convert(root)
     }
 
+    /// Parses one JSON value from a byte array.
+    public static func parse(bytes: [UInt8]) throws -> JSON {
+        try bytes.withUnsafeBytes { try parse(bytes: $0) }
+    }
+
     /// Parses one JSON value from a string.
     public static func parse(_ text: String) throws -> JSON {
         var copy = text

@@ -6,6 +6,8 @@ import CFactoryABI
 public enum Host {
     nonisolated(unsafe) static var api: UnsafePointer<factory_host_api_t>?
     nonisolated(unsafe) static var pluginPath: String = ""
+    /// The error slot of the host call being served; engine calls report into it.
+    nonisolated(unsafe) public internal(set) static var currentError: OpaquePointer?
 
     /// Writes one log line through the host, tagged with `source`. Does nothing before init().
     public static func log(_ level: factory_log_level_code, _ message: String, source: String = "plugin") {

@@ -26,12 +26,25 @@ public struct PluginError: Error, CustomStringConvertible {
     public static func notFound(_ message: String) -> PluginError { PluginError(FACTORY_ERR_NOT_FOUND, message) }
 }
 
+/// A host engine call that returned NULL or a failure; the host has already
+/// written its message into the error slot of the call being served.
+public struct HostCallFailed: Error, CustomStringConvertible {
+    public let call: String
+    public var description: String { "host call \(call) failed" }
+}
+
 /// Runs `body`, reporting a thrown error through the host's error slot.
 /// Returns FACTORY_OK or the error's status; never traps on a thrown error.
 func reportingErrors(_ err: OpaquePointer?, _ body: () throws -> Void) -> factory_status_t {
+    let saved = Host.currentError
+    Host.currentError = err
+    defer { Host.currentError = saved }
     do {
         try body()
         return FACTORY_OK.rawValue
+    } catch let error as HostCallFailed {
+        _ = error  // the host already filled the slot
+        return FACTORY_ERR_INVALID_ARGUMENT.rawValue
     } catch let error as PluginError {
         Host.setError(err, error.status, error.message)
         return error.status

@@ -140,10 +140,3 @@ func readFile(_ path: String) throws -> [UInt8] {
     let file = try MappedFile(path: path)
     return Array(file.buffer)
 }
-
-extension JSON {
-    /// Parses a byte array.
-    static func parse(bytes: [UInt8]) throws -> JSON {
-        try bytes.withUnsafeBytes { try JSON.parse(bytes: $0) }
-    }
-}

@@ -56,7 +56,7 @@ final class ByteCollector {
     var bytes: [UInt8] = []
 
     /// Runs `body` with a stream writing into this collector.
-    func withStream<R>(_ body: (UnsafePointer<factory_ostream_t>) -> R) -> R {
+    func withStream<R>(_ body: (UnsafePointer<factory_ostream_t>) throws -> R) rethrows -> R {
         var stream = factory_ostream_t(ctx: Unmanaged.passUnretained(self).toOpaque(), write: { stream, buffer, size in
             guard let stream, let ctx = stream.pointee.ctx else { return -1 }
             let me = Unmanaged<ByteCollector>.fromOpaque(ctx).takeUnretainedValue()
@@ -66,7 +66,7 @@ final class ByteCollector {
             }
             return Int64(size)
         })
-        return withExtendedLifetime(self) { withUnsafePointer(to: &stream) { body($0) } }
+        return try withExtendedLifetime(self) { try withUnsafePointer(to: &stream) { try body($0) } }
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }

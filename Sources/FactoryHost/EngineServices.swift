@@ -271,6 +271,7 @@ enum EngineServices {
             }
         }
         OptimizerServices.install(&t)
+        ModelServices.install(&t)
     }
 }
 

@@ -8,6 +8,10 @@ public protocol ModelFamilyPlugin: PluginComponent {
     /// The family's name for a checkpoint tensor (`format` "gguf" or "safetensors"); nil drops it;
     /// throw PluginError.notFound for a name the family does not know.
     func mapCheckpointName(format: String, name: String) throws -> String?
+    /// Reads checkpoint tensors (Engine.checkpointTensor), transforms them, registers them (Engine.register).
+    func loadWeights() throws
+    /// ids [batch, seq] at `positions` → logits [batch, seq, vocab].
+    func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?, cache: OpaquePointer?) throws -> HostTensor
 }
 
 enum ModelFamilyBinding {
@@ -27,6 +31,19 @@ enum ModelFamilyBinding {
                     if let mapped = try family.mapCheckpointName(format: String(cString: format), name: String(cString: name)) {
                         try write(mapped, to: out)
                     }
+                }
+            }
+            t.pointee.load_weights = { selfPtr, err in
+                reportingErrors(err) { try component(selfPtr, as: (any ModelFamilyPlugin).self).loadWeights() }
+            }
+            t.pointee.forward = { selfPtr, ids, batch, seq, positions, mask, cache, logits, err in
+                reportingErrors(err) {
+                    let family = try component(selfPtr, as: (any ModelFamilyPlugin).self)
+                    guard let ids, let positions, let logits, batch > 0, seq > 0 else { throw PluginError.invalidArgument("forward: NULL or empty input") }
+                    let n = try checkedInt(UInt64(batch * seq), "ids"), s = try checkedInt(UInt64(seq), "seq")
+                    let out = try family.forward(ids: (0..<n).map { Int(ids[$0]) }, batch: Int(batch), seq: s,
+                                                 positions: (0..<s).map { Int(positions[$0]) }, mask: mask.map(HostTensor.init), cache: cache)
+                    logits.pointee = out.handle
                 }
             }
         }

@@ -153,7 +153,10 @@ typedef struct factory_host_api {
     /** Mean cross-entropy of logits [N, V] against N labels; -100 is ignored. */
     factory_tensor_t *(*cross_entropy)(factory_tensor_t *logits, const int64_t *labels, int64_t n, factory_error_t *err);
     factory_tensor_t *(*dropout)(factory_tensor_t *x, float p, uint64_t seed, factory_error_t *err);
-    /** The hookable linear: x · W[name]ᵀ, routed to the chosen quantizer and fine-tuning method. */
+    /**
+     * The hookable linear: x · Wᵀ (+ b) where W is the parameter `name`.weight (or `name` itself) and b
+     * the optional `name`.bias; routed to the chosen quantizer and fine-tuning method.
+     */
     factory_tensor_t *(*linear)(const char *name, factory_tensor_t *x, factory_error_t *err);
     /** The hookable attention: q [B, Hq, T, D], k/v [B, Hkv, S, D]; mask additive, broadcastable to [B, Hq, T, S], or NULL. */
     factory_tensor_t *(*attention)(factory_tensor_t *q, factory_tensor_t *k, factory_tensor_t *v, factory_tensor_t *mask,
@@ -180,6 +183,24 @@ typedef struct factory_host_api {
     double (*optimizer_clip_grad_norm)(factory_optimizer_t *opt, double max_norm);
     /** Frees an optimizer. NULL is ignored. */
     void (*optimizer_free)(factory_optimizer_t *opt);
+
+    /* Model loading and generation (1.1). */
+
+    /**
+     * The tensor called `name` in the loaded checkpoint (its name in the file: GGUF or safetensors),
+     * as fp32 in row-major order with the checkpoint's own layout; NULL and no error when the
+     * checkpoint has no such tensor. Valid inside a model family's load_weights().
+     */
+    factory_tensor_t *(*checkpoint_tensor)(const char *name, factory_error_t *err);
+    /** "gguf" or "safetensors" while load_weights() runs, else "". Static string. */
+    const char *(*checkpoint_format)(void);
+    /**
+     * Appends `k_new` and `v_new` ([B, Hkv, T, D]) to `layer` of `cache` and sets *k_all and *v_all
+     * to that layer's keys and values so far ([B, Hkv, S, D], scope handles).
+     */
+    factory_status_t (*kv_cache_update)(factory_kv_cache_t *cache, int32_t layer, factory_tensor_t *k_new,
+                                         factory_tensor_t *v_new, factory_tensor_t **k_all, factory_tensor_t **v_all,
+                                         factory_error_t *err);
 
     /* ---- later minors append here ---- */
 } factory_host_api_t;

@@ -33,6 +33,9 @@ extern "C" {
 /** An fp32 tensor owned by the host. */
 typedef struct factory_tensor factory_tensor_t;
 
+/** A key/value cache owned by the host for one generation (see kv_cache_update in host.h). */
+typedef struct factory_kv_cache factory_kv_cache_t;
+
 /** An AdamW optimizer owned by the plugin that created it (free with optimizer_free). */
 typedef struct factory_optimizer factory_optimizer_t;
 

@@ -25,13 +25,21 @@ public struct HookError: Error, CustomStringConvertible {
 }
 
 public enum EngineHooks {
-    /// linear(name, x): x · W[name]ᵀ by default.
+    /// linear(name, x): x · Wᵀ (+ b) with W = `name`.weight (or `name`) and b = `name`.bias if present.
     nonisolated(unsafe) public static var linear: (String, Tensor) throws -> Tensor = { name, x in
-        guard let w = ParameterStore.shared[name] else { throw HookError("linear: no parameter named '\(name)'") }
+        try denseLinear(name, x)
+    }
+
+    /// The dense default of `linear`, for hooks that wrap it.
+    public static func denseLinear(_ name: String, _ x: Tensor) throws -> Tensor {
+        let store = ParameterStore.shared
+        guard let w = store[name + ".weight"] ?? store[name] else { throw HookError("linear: no parameter named '\(name).weight' or '\(name)'") }
         guard w.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == w.shape[1] else {
             throw HookError("linear '\(name)': input \(x.shape) does not fit weight \(w.shape) ([out, in])")
         }
-        return FactoryEngine.linear(x, w)
+        let bias = store[name + ".bias"]
+        if let bias, bias.shape != [w.shape[0]] { throw HookError("linear '\(name)': bias \(bias.shape) does not fit weight \(w.shape)") }
+        return FactoryEngine.linear(x, w, bias: bias)
     }
 
     /// attention(q, k, v, mask, params): the reference attention by default.

@@ -5,8 +5,9 @@
  * names map to it, its default LoRA targets and its KV-cache layout. The
  * descriptor's `features` list the HF `model_type`s and GGUF
  * `general.architecture` values it handles; the host finds a family through
- * them. create() receives the model's config.json (or the GGUF metadata turned
- * into the same keys). The engine issue appends build_forward().
+ * them. create() receives {"hf_config": <config.json>} for a Hugging Face
+ * directory or {"gguf": <metadata, without arrays longer than 1024>} for a
+ * GGUF file; the family reads whichever it is given.
  */
 #ifndef FACTORY_KINDS_MODEL_FAMILY_H
 #define FACTORY_KINDS_MODEL_FAMILY_H
@@ -44,6 +45,26 @@ typedef struct factory_model_family {
     factory_status_t (*map_checkpoint_name)(const struct factory_model_family *self, const char *format,
                                             const char *name, const factory_ostream_t *out,
                                             factory_error_t *err);
+
+    /* ---- since 1.1 ---- */
+
+    /**
+     * Loads the weights: for each parameter, reads checkpoint tensors with host->checkpoint_tensor,
+     * transforms them if the format needs it (llama.cpp's q/k row permutation, say), and registers
+     * them with host->param_register under their Hugging Face names. Called once after create(),
+     * inside a host scope; retain what must outlive it.
+     */
+    factory_status_t (*load_weights)(const struct factory_model_family *self, factory_error_t *err);
+
+    /**
+     * The forward pass for `ids` ([batch, seq], row-major) at absolute `positions` (seq entries,
+     * shared by the batch): sets *logits to a scope handle of [batch, seq, vocab]. `mask` is an
+     * additive attention mask broadcastable to [batch, heads, seq, keys] or NULL (causal only);
+     * `cache` is NULL when no KV cache is used (training, scoring).
+     */
+    factory_status_t (*forward)(const struct factory_model_family *self, const int64_t *ids, int64_t batch, int64_t seq,
+                                const int64_t *positions, factory_tensor_t *mask, factory_kv_cache_t *cache,
+                                factory_tensor_t **logits, factory_error_t *err);
 } factory_model_family_t;
 
 #ifdef __cplusplus

@@ -1,0 +1,121 @@
+// Llama's hyper-parameters, from a Hugging Face config.json or from GGUF
+// metadata (llama.cpp's `llama.*` keys). Validated while decoding: a missing
+// or wrong value is an error naming the key, never a trap.
+import FactoryJSON
+import FactoryPluginKit
+
+struct LlamaConfiguration {
+    var hiddenSize: Int
+    var intermediateSize: Int
+    var layers: Int
+    var heads: Int
+    var kvHeads: Int
+    var headDim: Int
+    var vocabSize: Int
+    var rmsNormEps: Float
+    var ropeTheta: Float
+    /// nil: decided by whether the checkpoint has an lm_head (GGUF: output.weight).
+    var tieWordEmbeddings: Bool?
+    var ropeScaling: RopeScaling = .none
+
+    enum RopeScaling {
+        case none
+        case linear(factor: Float)
+        case llama3(factor: Float, low: Float, high: Float, original: Float)
+    }
+
+    /// Inverse frequencies of the rotary embedding (transformers' rope init functions, fp32).
+    func inverseFrequencies() -> [Float] {
+        let base = (0..<(headDim / 2)).map { i in 1 / pow(ropeTheta, Float(2 * i) / Float(headDim)) }
+        switch ropeScaling {
+        case .none: return base
+        case .linear(let factor): return base.map { $0 / factor }
+        case .llama3(let factor, let low, let high, let original):
+            let lowWavelen = original / low, highWavelen = original / high
+            return base.map { f in
+                let wavelen = 2 * Float.pi / f
+                if wavelen < highWavelen { return f }
+                if wavelen > lowWavelen { return f / factor }
+                let smooth = (original / wavelen - low) / (high - low)
+                return (1 - smooth) * f / factor + smooth * f
+            }
+        }
+    }
+
+    init(hf c: JSONObject) throws {
+        func int(_ k: String) throws -> Int {
+            guard let v = c[k]?.intValue, v > 0, let n = Int(exactly: v) else { throw PluginError.invalidArgument("llama config: '\(k)' must be a positive integer") }
+            return n
+        }
+        func number(_ k: String, _ def: Double) throws -> Float {
+            guard let v = c[k] else { return Float(def) }
+            guard let d = v.doubleValue else { throw PluginError.invalidArgument("llama config: '\(k)' must be a number") }
+            return Float(d)
+        }
+        hiddenSize = try int("hidden_size")
+        intermediateSize = try int("intermediate_size")
+        layers = try int("num_hidden_layers")
+        heads = try int("num_attention_heads")
+        kvHeads = c["num_key_value_heads"] == nil || c["num_key_value_heads"] == .null ? heads : try int("num_key_value_heads")
+        headDim = c["head_dim"] == nil || c["head_dim"] == .null ? hiddenSize / heads : try int("head_dim")
+        vocabSize = try int("vocab_size")
+        rmsNormEps = try number("rms_norm_eps", 1e-6)
+        ropeTheta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
+        tieWordEmbeddings = c["tie_word_embeddings"]?.boolValue ?? false
+        if let scaling = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue {
+            ropeScaling = try LlamaConfiguration.scaling(scaling)
+        }
+        try validate()
+    }
+
+    init(gguf m: JSONObject, architecture a: String) throws {
+        func int(_ k: String) throws -> Int {
+            guard let v = m["\(a).\(k)"]?.intValue, v > 0, let n = Int(exactly: v) else {
+                throw PluginError.invalidArgument("GGUF metadata: '\(a).\(k)' must be a positive integer")
+            }
+            return n
+        }
+        hiddenSize = try int("embedding_length")
+        intermediateSize = try int("feed_forward_length")
+        layers = try int("block_count")
+        heads = try int("attention.head_count")
+        kvHeads = m["\(a).attention.head_count_kv"] == nil ? heads : try int("attention.head_count_kv")
+        headDim = m["\(a).attention.key_length"] == nil ? hiddenSize / heads : try int("attention.key_length")
+        if let v = m["\(a).vocab_size"]?.intValue { vocabSize = Int(v) } else if let n = m["tokenizer.ggml.tokens.count"]?.intValue { vocabSize = Int(n) } else {
+            throw PluginError.invalidArgument("GGUF metadata: neither '\(a).vocab_size' nor the tokenizer's token count")
+        }
+        rmsNormEps = Float(m["\(a).attention.layer_norm_rms_epsilon"]?.doubleValue ?? 1e-5)
+        ropeTheta = Float(m["\(a).rope.freq_base"]?.doubleValue ?? 10000)
+        tieWordEmbeddings = nil
+        if m["\(a).rope.scaling.type"]?.stringValue == "linear", let f = m["\(a).rope.scaling.factor"]?.doubleValue {
+            ropeScaling = .linear(factor: Float(f))
+        }
+        try validate()
+    }
+
+    static func scaling(_ s: JSONObject) throws -> RopeScaling {
+        switch s["rope_type"]?.stringValue ?? s["type"]?.stringValue ?? "default" {
+        case "default": return .none
+        case "linear":
+            guard let f = s["factor"]?.doubleValue, f > 0 else { throw PluginError.invalidArgument("rope_scaling: linear needs a positive 'factor'") }
+            return .linear(factor: Float(f))
+        case "llama3":
+            guard let f = s["factor"]?.doubleValue, let lo = s["low_freq_factor"]?.doubleValue, let hi = s["high_freq_factor"]?.doubleValue,
+                  let o = s["original_max_position_embeddings"]?.doubleValue, hi > lo else {
+                throw PluginError.invalidArgument("rope_scaling: llama3 needs factor, low_freq_factor < high_freq_factor, original_max_position_embeddings")
+            }
+            return .llama3(factor: Float(f), low: Float(lo), high: Float(hi), original: Float(o))
+        case let other:
+            throw PluginError.unsupported("rope_scaling type '\(other)' is not supported by the llama plugin (default, linear, llama3)")
+        }
+    }
+
+    func validate() throws {
+        guard heads % kvHeads == 0 else { throw PluginError.invalidArgument("llama: \(heads) attention heads are not a multiple of \(kvHeads) kv heads") }
+        guard headDim % 2 == 0 else { throw PluginError.invalidArgument("llama: head size \(headDim) must be even for RoPE") }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

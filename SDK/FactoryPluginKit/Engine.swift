@@ -1,0 +1,114 @@
+import CFactoryABI
+
+/// A tensor handle from the host (a scope handle unless retained).
+public struct HostTensor {
+    public let handle: OpaquePointer
+    public init(_ handle: OpaquePointer) { self.handle = handle }
+}
+
+/// The host's engine (ABI 1.1) for Swift plugins: each call reports failures into
+/// the error slot of the host call being served and throws HostCallFailed.
+public enum Engine {
+    static var err: OpaquePointer? { Host.currentError }
+
+    /// The host table, or an error when the host predates the engine.
+    static func api() throws -> factory_host_api_t {
+        guard let api = Host.api, Host.has(\.kv_cache_update) else { throw PluginError.unsupported("the host has no engine (ABI < 1.1)") }
+        return api.pointee
+    }
+
+    @inline(__always)
+    static func result(_ p: OpaquePointer?, _ call: String) throws -> HostTensor {
+        guard let p else { throw HostCallFailed(call: call) }
+        return HostTensor(p)
+    }
+
+    public static func new(_ shape: [Int], _ values: [Float]? = nil) throws -> HostTensor {
+        let dims = shape.map(Int64.init)
+        let f = try api().tensor_new!
+        return try result(dims.withUnsafeBufferPointer { d in
+            if let values { return values.withUnsafeBufferPointer { f(d.baseAddress, Int32(dims.count), $0.baseAddress, err) } }
+            return f(d.baseAddress, Int32(dims.count), nil, err)
+        }, "tensor_new")
+    }
+
+    public static func shape(_ t: HostTensor) throws -> [Int] {
+        let a = try api()
+        let rank = Int(a.tensor_rank!(t.handle))
+        return (0..<rank).map { Int(a.tensor_dim!(t.handle, Int32($0))) }
+    }
+
+    public static func retain(_ t: HostTensor) throws -> HostTensor { try result(api().tensor_retain!(t.handle), "tensor_retain") }
+    public static func release(_ t: HostTensor) { Host.api?.pointee.tensor_release?(t.handle) }
+
+    public static func register(_ name: String, _ t: HostTensor) throws {
+        guard try api().param_register!(name, t.handle, err) == FACTORY_OK.rawValue else { throw HostCallFailed(call: "param_register") }
+    }
+
+    /// A checkpoint tensor by its name in the file, or nil when absent.
+    public static func checkpointTensor(_ name: String) throws -> HostTensor? {
+        let a = try api()
+        if let p = a.checkpoint_tensor!(name, err) { return HostTensor(p) }
+        return nil
+    }
+
+    /// "gguf" or "safetensors" during load_weights.
+    public static func checkpointFormat() throws -> String { try api().checkpoint_format!().map { String(cString: $0) } ?? "" }
+
+    public static func add(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().add!(a.handle, b.handle, err), "add") }
+    public static func mul(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().mul!(a.handle, b.handle, err), "mul") }
+    public static func scale(_ x: HostTensor, _ s: Float) throws -> HostTensor { try result(api().scale!(x.handle, s, err), "scale") }
+    public static func matmul(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().matmul!(a.handle, b.handle, err), "matmul") }
+    public static func contiguous(_ x: HostTensor) throws -> HostTensor { try result(api().contiguous!(x.handle, err), "contiguous") }
+    public static func silu(_ x: HostTensor) throws -> HostTensor { try result(api().silu!(x.handle, err), "silu") }
+    public static func geluTanh(_ x: HostTensor) throws -> HostTensor { try result(api().gelu_tanh!(x.handle, err), "gelu_tanh") }
+    public static func swiglu(_ g: HostTensor, _ u: HostTensor) throws -> HostTensor { try result(api().swiglu!(g.handle, u.handle, err), "swiglu") }
+
+    public static func reshape(_ x: HostTensor, _ shape: [Int]) throws -> HostTensor {
+        let dims = shape.map(Int64.init)
+        let f = try api().reshape!
+        return try result(dims.withUnsafeBufferPointer { f(x.handle, $0.baseAddress, Int32(dims.count), err) }, "reshape")
+    }
+
+    public static func permute(_ x: HostTensor, _ order: [Int]) throws -> HostTensor {
+        let o = order.map(Int32.init)
+        let f = try api().permute!
+        return try result(o.withUnsafeBufferPointer { f(x.handle, $0.baseAddress, Int32(o.count), err) }, "permute")
+    }
+
+    public static func embedding(_ w: HostTensor, ids: [Int]) throws -> HostTensor {
+        let i = ids.map(Int64.init)
+        let f = try api().embedding!
+        return try result(i.withUnsafeBufferPointer { f(w.handle, $0.baseAddress, Int64(i.count), err) }, "embedding")
+    }
+
+    public static func rmsNorm(_ x: HostTensor, _ w: HostTensor, eps: Float) throws -> HostTensor {
+        try result(api().rms_norm!(x.handle, w.handle, eps, err), "rms_norm")
+    }
+
+    public static func rope(_ x: HostTensor, positions: [Int], invFreq: [Float], attentionScaling: Float = 1) throws -> HostTensor {
+        let p = positions.map(Int64.init)
+        let f = try api().rope!
+        return try result(p.withUnsafeBufferPointer { pp in
+            invFreq.withUnsafeBufferPointer { f(x.handle, pp.baseAddress, Int64(p.count), $0.baseAddress, Int32(invFreq.count), attentionScaling, err) }
+        }, "rope")
+    }
+
+    public static func linear(_ name: String, _ x: HostTensor) throws -> HostTensor { try result(api().linear!(name, x.handle, err), "linear \(name)") }
+
+    public static func attention(_ q: HostTensor, _ k: HostTensor, _ v: HostTensor, mask: HostTensor?, scale: Float, causal: Bool = true,
+                                 slidingWindow: Int = 0, softcap: Float = 0) throws -> HostTensor {
+        var p = factory_attention_params_t(struct_size: UInt32(MemoryLayout<factory_attention_params_t>.size), scale: scale, causal: causal,
+                                           sliding_window: Int32(slidingWindow), softcap: softcap)
+        let f = try api().attention!
+        return try result(f(q.handle, k.handle, v.handle, mask?.handle, &p, err), "attention")
+    }
+
+    /// Appends this step's keys and values to `layer` of the host's cache; returns all of them so far.
+    public static func kvCacheUpdate(_ cache: OpaquePointer, layer: Int, k: HostTensor, v: HostTensor) throws -> (HostTensor, HostTensor) {
+        var kAll: OpaquePointer?, vAll: OpaquePointer?
+        guard try api().kv_cache_update!(cache, Int32(layer), k.handle, v.handle, &kAll, &vAll, err) == FACTORY_OK.rawValue,
+              let kAll, let vAll else { throw HostCallFailed(call: "kv_cache_update") }
+        return (HostTensor(kAll), HostTensor(vAll))
+    }
+}

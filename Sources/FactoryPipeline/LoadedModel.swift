@@ -1,0 +1,107 @@
+import FactoryEngine
+import FactoryFormats
+import FactoryHost
+import FactoryJSON
+import FactoryTokenizers
+import Foundation
+
+/// A GGUF file as the checkpoint of load_weights.
+final class GGUFCheckpoint: CheckpointSource {
+    let file: GGUFFile
+    init(_ file: GGUFFile) { self.file = file }
+    var format: String { "gguf" }
+    func tensor(_ name: String) throws -> Tensor? {
+        guard let info = file.info(name) else { return nil }
+        return Tensor(shape: info.shape, values: file.dequantize(info))
+    }
+}
+
+/// A Hugging Face directory's safetensors as the checkpoint of load_weights.
+final class HFCheckpoint: CheckpointSource {
+    let checkpoint: SafetensorsCheckpoint
+    init(_ checkpoint: SafetensorsCheckpoint) { self.checkpoint = checkpoint }
+    var format: String { "safetensors" }
+    func tensor(_ name: String) throws -> Tensor? {
+        guard let info = checkpoint.info(name) else { return nil }
+        return Tensor(shape: info.shape, values: try checkpoint.float32(name))
+    }
+}
+
+/// A model ready to run: its family plugin with weights loaded, its tokenizer
+/// and its own chat template text.
+public final class LoadedModel {
+    public let location: LocatedModel
+    public let family: ModelFamilyInstance
+    public let tokenizer: Tokenizer
+    public let description: JSON
+    /// The model's Jinja chat template (GGUF tokenizer.chat_template / tokenizer_config.json), if any.
+    public let chatTemplate: String?
+
+    public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
+    public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
+
+    /// Locates, reads and loads `request` with the model family registered for its architecture.
+    public static func load(_ request: String, plugins: PluginSet) throws -> LoadedModel {
+        let location = try ModelLocator.locate(request)
+        let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
+        switch location.format {
+        case .gguf:
+            let file = try GGUFFile(path: location.path)
+            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", ggufJSON(file.metadata))])))
+            try family.loadWeights(from: GGUFCheckpoint(file))
+            let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
+            return LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
+                               chatTemplate: file.metadata.string("tokenizer.chat_template"))
+        case .huggingface:
+            let dir = location.path
+            let config = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))))
+            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
+            try family.loadWeights(from: HFCheckpoint(try SafetensorsCheckpoint(directory: dir)))
+            let tokenizer = try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json")
+            var template: String?
+            if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
+               let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
+            if template == nil, let text = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) { template = text }
+            return LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template)
+        }
+    }
+
+    init(location: LocatedModel, family: ModelFamilyInstance, tokenizer: Tokenizer, description: JSON, chatTemplate: String?) {
+        self.location = location
+        self.family = family
+        self.tokenizer = tokenizer
+        self.description = description
+        self.chatTemplate = chatTemplate
+    }
+
+    /// Logits [seq, vocab] of one sequence (no cache), positions 0..<seq.
+    public func logits(_ ids: [Int]) throws -> Tensor {
+        let out = try GradMode.disabled { try family.forward(ids: ids, batch: 1, seq: ids.count, positions: Array(0..<ids.count)) }
+        return out.reshaped([ids.count, out.shape[out.rank - 1]])
+    }
+
+    /// GGUF metadata as JSON for a family's create(): arrays longer than 1024 are
+    /// replaced by their length under "<key>.count".
+    static func ggufJSON(_ m: GGUFMetadata) -> JSON {
+        var o = JSONObject()
+        func convert(_ v: GGUFValue) -> JSON {
+            switch v {
+            case .uint(let u): return u <= UInt64(Int64.max) ? .int(Int64(u)) : .double(Double(u))
+            case .int(let i): return .int(i)
+            case .float(let f): return .double(f)
+            case .bool(let b): return .bool(b)
+            case .string(let s): return .string(s)
+            case .array(let a): return .array(a.map(convert))
+            }
+        }
+        for key in m.keys {
+            guard let v = m.values[key] else { continue }
+            if case .array(let a) = v, a.count > 1024 {
+                o[key + ".count"] = .int(Int64(a.count))
+            } else {
+                o[key] = convert(v)
+            }
+        }
+        return .object(o)
+    }
+}

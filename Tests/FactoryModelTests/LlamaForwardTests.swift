@@ -1,0 +1,62 @@
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import Foundation
+import XCTest
+
+/// The llama family plugin, loaded from the build folder like any plugin,
+/// against the tiny fixtures (safetensors and three GGUF variants) and SmolLM2.
+final class LlamaForwardTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    nonisolated(unsafe) static var plugins: PluginSet?
+
+    func plugins() throws -> PluginSet {
+        if let p = Self.plugins { return p }
+        let p = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        Self.plugins = p
+        return p
+    }
+
+    func floats(_ relative: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/" + relative))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    func json(_ relative: String) throws -> JSON {
+        try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/" + relative))))
+    }
+
+    func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    func checkTiny(model path: String, reference: JSON, directory: String, tolerance: Float = 1e-4) throws {
+        let model = try LoadedModel.load(path, plugins: try plugins())
+        let cases = reference["cases"]?.arrayValue ?? []
+        XCTAssertEqual(cases.count, 2, "reference cases of \(path)")
+        for c in cases {
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let expected = try floats(directory + "/" + (c["logits"]?["file"]?.stringValue ?? ""))
+            let logits = try model.logits(ids)
+            XCTAssertEqual(logits.shape, [ids.count, 512])
+            XCTAssertEqual(expected.count, ids.count * 512)
+            let diff = maxAbsDiff(logits.values, expected)
+            print("\(URL(fileURLWithPath: path).lastPathComponent) seq \(c["seq"]?.intValue ?? -1): max |Δ logits| = \(diff)")
+            XCTAssertLessThanOrEqual(diff, tolerance, "\(path) seq \(c["seq"]?.intValue ?? -1): max |Δ logits| \(diff)")
+        }
+    }
+
+    func testTinyLlamaFromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/llama", reference: try json("tiny/llama/reference.json"), directory: "tiny/llama")
+    }
+
+    func testTinyLlamaFromGGUFInF32F16AndQ4_1() throws {
+        let reference = try json("tiny/llama_gguf/reference.json")
+        for file in ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q4_1.gguf"] {
+            let ref = try XCTUnwrap(reference["files"]?[file])
+            try checkTiny(model: Self.fixtures + "/tiny/llama_gguf/" + file, reference: ref, directory: "tiny/llama_gguf")
+        }
+    }
+}
