@@ -1,0 +1,57 @@
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import Foundation
+import XCTest
+
+/// SmolLM2-135M-Instruct from the pip package's Q4_1 GGUF against smollm2/forward/
+/// (transformers, fp32 after dequantisation), with the README's tolerances.
+final class SmolLM2ForwardTests: XCTestCase {
+    nonisolated(unsafe) static var model: LoadedModel?
+
+    func model() throws -> LoadedModel {
+        if let m = Self.model { return m }
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        let m = try LoadedModel.load("HuggingFaceTB/SmolLM2-135M-Instruct", plugins: plugins)
+        Self.model = m
+        return m
+    }
+
+    func cases() throws -> [JSON] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: LlamaForwardTests.fixtures + "/smollm2/forward/cases.json"))
+        return try JSON.parse(bytes: [UInt8](data))["prompts"]?.arrayValue ?? []
+    }
+
+    func floats(_ name: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: LlamaForwardTests.fixtures + "/smollm2/forward/" + name))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    func testLastLogitsLogProbsAndLossOfEveryPrompt() throws {
+        let model = try model()
+        let prompts = try cases()
+        XCTAssertEqual(prompts.count, 6)
+        for p in prompts {
+            let name = p["name"]?.stringValue ?? "?"
+            let ids = (p["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let logits = try model.logits(ids)
+            let V = logits.shape[1]
+            let all = logits.values
+            let last = Array(all[((ids.count - 1) * V)...])
+            let expected = try floats(p["last_logits"]?["file"]?.stringValue ?? "")
+            let diff = zip(last, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            print("\(name): max |Δ last logits| = \(diff)")
+            XCTAssertLessThanOrEqual(diff, 1e-3, "\(name) last logits")
+            guard ids.count > 1 else { continue }
+            let logProbs = logSoftmax(logits).values
+            let got = (0..<(ids.count - 1)).map { logProbs[$0 * V + ids[$0 + 1]] }
+            let want = (p["next_token_logprobs"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
+            XCTAssertEqual(got.count, want.count)
+            let lpDiff = zip(got, want).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            XCTAssertLessThanOrEqual(lpDiff, 1e-3, "\(name) next-token log-probs")
+            let loss = -got.reduce(0.0) { $0 + Double($1) } / Double(got.count)
+            XCTAssertEqual(loss, p["loss"]?.doubleValue ?? .nan, accuracy: 1e-4, "\(name) loss")
+        }
+    }
+}
