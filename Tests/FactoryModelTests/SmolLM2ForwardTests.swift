@@ -55,3 +55,25 @@ final class SmolLM2ForwardTests: XCTestCase {
         }
     }
 }
+
+extension SmolLM2ForwardTests {
+    /// 32 greedy tokens with the KV cache, not stopped at EOS, equal to transformers' for every prompt.
+    func testGreedyContinuationsAreExact() throws {
+        let model = try model()
+        let generator = Generator(model: model)
+        var options = SamplingOptions()
+        options.doSample = false
+        options.maxNewTokens = 32
+        options.ignoreEOS = true
+        for p in try cases() {
+            let ids = (p["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let expected = (p["greedy_ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            XCTAssertEqual(expected.count, 32)
+            var streamed = ""
+            let got = try generator.generate(prompt: ids, options: options, stopIDs: [2]) { _, text in streamed += text; return true }
+            XCTAssertEqual(got, expected, p["name"]?.stringValue ?? "?")
+            XCTAssertEqual(streamed, model.tokenizer.decode(got), "streamed text")
+            if let text = p["greedy_text"]?.stringValue { XCTAssertEqual(model.tokenizer.decode(got), text) }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import FactoryEngine
+import FactoryHost
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to pick the next token (LLaMA-Factory's generating arguments).
+public struct SamplingOptions: Sendable {
+    public var doSample = true
+    public var temperature: Float = 0.95
+    public var topP: Float = 0.7
+    public var topK = 50
+    public var repetitionPenalty: Float = 1.0
+    public var maxNewTokens = 1024
+    public var seed: UInt64 = 42
+    /// Keep going past EOS and stop strings (benchmarks, tests).
+    public var ignoreEOS = false
+    public init() {}
+}
+
+/// Decoding with a KV cache: one prefill of the prompt, then one token per
+/// step. Greedy takes the argmax; sampling applies the repetition penalty,
+/// temperature, top-k and top-p in transformers' order, with a seeded generator.
+public final class Generator {
+    public let model: LoadedModel
+    public init(model: LoadedModel) { self.model = model }
+
+    /// Generates after `prompt`; `onToken(id, newText)` streams each token's text
+    /// and returns false to stop. Returns the new ids (stop token excluded).
+    @discardableResult
+    public func generate(prompt: [Int], options: SamplingOptions, stopIDs: Set<Int>, stopStrings: [String] = [],
+                         onToken: (Int, String) -> Bool = { _, _ in true }) throws -> [Int] {
+        guard !prompt.isEmpty else { throw ConfigProblem("the prompt is empty") }
+        let cache = KVCache(layers: model.layers, capacity: prompt.count + options.maxNewTokens)
+        var rng = SplitMix64(seed: options.seed)
+        var history = prompt
+        var generated: [Int] = []
+        var text = ""
+        var emitted = 0  // unicode scalars of `text` already streamed
+        var logits = try lastLogits(prompt, start: 0, cache: cache)
+        while generated.count < options.maxNewTokens {
+            let next = options.doSample ? sample(logits, history: history, options: options, rng: &rng) : argmax(logits)
+            if !options.ignoreEOS && stopIDs.contains(next) { break }
+            generated.append(next)
+            history.append(next)
+            // Stream only complete characters: a token may end inside a UTF-8 sequence.
+            let full = model.tokenizer.decode(generated, skipSpecial: false)
+            var newText = ""
+            if !full.hasSuffix("\u{FFFD}") {
+                var scalars = String.UnicodeScalarView()
+                scalars.append(contentsOf: full.unicodeScalars.dropFirst(emitted))
+                newText = String(scalars)
+                emitted = full.unicodeScalars.count
+                text = full
+            }
+            if !onToken(next, newText) { break }
+            if !options.ignoreEOS, stopStrings.contains(where: { !$0.isEmpty && text.hasSuffix($0) }) { break }
+            if generated.count == options.maxNewTokens { break }
+            logits = try lastLogits([next], start: history.count - 1, cache: cache)
+        }
+        return generated
+    }
+
+    /// Logits of the last position after feeding `ids` at positions start..<start+count.
+    func lastLogits(_ ids: [Int], start: Int, cache: KVCache) throws -> [Float] {
+        let out = try GradMode.disabled {
+            try model.family.forward(ids: ids, batch: 1, seq: ids.count, positions: Array(start..<(start + ids.count)), cache: cache)
+        }
+        let V = out.shape[out.rank - 1]
+        let c = out.contiguous()
+        return Array(UnsafeBufferPointer(start: c.data + (ids.count - 1) * V, count: V))
+    }
+
+    func argmax(_ logits: [Float]) -> Int {
+        var best = 0
+        for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+        return best
+    }
+
+    func sample(_ raw: [Float], history: [Int], options: SamplingOptions, rng: inout SplitMix64) -> Int {
+        var logits = raw
+        if options.repetitionPenalty != 1 {
+            for id in Set(history) where id < logits.count {
+                logits[id] = logits[id] < 0 ? logits[id] * options.repetitionPenalty : logits[id] / options.repetitionPenalty
+            }
+        }
+        let t = max(options.temperature, 1e-5)
+        var candidates = logits.enumerated().map { ($0.offset, $0.element / t) }.sorted { $0.1 > $1.1 }
+        if options.topK > 0 && options.topK < candidates.count { candidates = Array(candidates.prefix(options.topK)) }
+        let m = candidates[0].1
+        var probs = candidates.map { expf($0.1 - m) }
+        let total = probs.reduce(0, +)
+        probs = probs.map { $0 / total }
+        if options.topP < 1 {
+            var cumulative: Float = 0, keep = 0
+            for p in probs {
+                cumulative += p
+                keep += 1
+                if cumulative >= options.topP { break }
+            }
+            candidates = Array(candidates.prefix(keep))
+            probs = Array(probs.prefix(keep))
+            let s = probs.reduce(0, +)
+            probs = probs.map { $0 / s }
+        }
+        var r = Float(rng.nextUnit())
+        for (i, p) in probs.enumerated() {
+            r -= p
+            if r <= 0 { return candidates[i].0 }
+        }
+        return candidates[candidates.count - 1].0
+    }
+}
+
+/// SplitMix64: a small seeded generator (reproducible sampling).
+public struct SplitMix64 {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
