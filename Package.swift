@@ -34,11 +34,12 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
+        .target(name: "FactoryJinja", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryTokenizers", dependencies: ["FactoryFormats", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
-        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers"], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers", "FactoryJinja"], swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryEngine", "FactoryTokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
@@ -54,7 +55,7 @@ let package = Package(
         // ---- tests ----
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests"),
+        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests"),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryModelTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),

@@ -1,3 +1,4 @@
+import FactoryConfig
 import FactoryEngine
 import FactoryHost
 #if canImport(Glibc)
@@ -126,3 +127,19 @@ public struct SplitMix64 {
     /// Uniform in [0, 1).
     public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
+
+extension SamplingOptions {
+    /// LLaMA-Factory's generating keys from a run config.
+    public init(_ config: RunConfig) {
+        self.init()
+        if let v = config.bool("do_sample") { doSample = v }
+        if let v = config.double("temperature") { temperature = Float(v) }
+        if let v = config.double("top_p") { topP = Float(v) }
+        if let v = config.int("top_k") { topK = v }
+        if let v = config.double("repetition_penalty") { repetitionPenalty = Float(v) }
+        if let v = config.int("max_new_tokens") { maxNewTokens = v }
+        if let v = config.int("seed") { seed = UInt64(truncatingIfNeeded: v) }
+        if temperature == 0 { doSample = false }
+    }
+}
+

@@ -66,6 +66,15 @@ public final class LoadedModel {
         }
     }
 
+    /// Only the tokenizer of `request` (no weights).
+    public static func tokenizer(for request: String) throws -> Tokenizer {
+        let location = try ModelLocator.locate(request)
+        switch location.format {
+        case .gguf: return try Tokenizer.load(gguf: try GGUFMetadata.read(file: location.path), file: location.path)
+        case .huggingface: return try Tokenizer.load(tokenizerJSON: location.path + "/tokenizer.json")
+        }
+    }
+
     init(location: LocatedModel, family: ModelFamilyInstance, tokenizer: Tokenizer, description: JSON, chatTemplate: String?) {
         self.location = location
         self.family = family

@@ -1,0 +1,50 @@
+import ArgumentParser
+import FactoryConfig
+import FactoryEngine
+import FactoryHost
+import FactoryPipeline
+
+/// What every model command takes: an optional config file, key=value overrides
+/// (the keys of `run`), `--model PATH` for model_name_or_path, and plugin options.
+struct ModelArguments: ParsableArguments {
+    @Argument(help: "An optional YAML config file, then key=value overrides.")
+    var arguments: [String] = []
+
+    @Option(name: .customLong("model"), help: "Shorthand for model_name_or_path.")
+    var model: String?
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    /// The config with overrides and --model applied; `threads` applied to the engine.
+    func config() throws -> RunConfig {
+        let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
+        var overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
+        if let model { overrides.append("model_name_or_path=\(model)") }
+        let config = try RunConfig.load(file: file, overrides: overrides)
+        if let threads = config.int("threads") {
+            guard threads >= 1 else { throw ConfigProblem("threads must be at least 1, got \(threads)") }
+            Threads.set(threads)
+        }
+        return config
+    }
+
+    /// The model named by the config, loaded with the registered family plugin.
+    func load() throws -> (RunConfig, LoadedModel, PluginSet) {
+        let config = try config()
+        guard let request = config.string("model_name_or_path") else {
+            throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
+        }
+        let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
+        return (config, try LoadedModel.load(request, plugins: plugins), plugins)
+    }
+}
+
+/// "1,2,3" → [1, 2, 3].
+func parseIDs(_ text: String) throws -> [Int] {
+    try text.split(separator: ",").map { piece in
+        guard let n = Int(piece.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw ConfigProblem("--ids: '\(piece)' is not a token id") }
+        return n
+    }
+}
+
+import Foundation

@@ -1,0 +1,105 @@
+import ArgumentParser
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import FactoryTokenizers
+import Foundation
+
+/// `factory tokenize --text TEXT [--json]`.
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Token ids and token strings of a text, with the model's tokenizer.")
+    @OptionGroup var model: ModelArguments
+    @Option(help: "The text to tokenize.") var text: String
+    @Flag(help: "Parse special-token strings as text (split_special_tokens).") var splitSpecial = false
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        try guarded {
+            let config = try model.config()
+            guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: pass --model PATH") }
+            let tokenizer = try LoadedModel.tokenizer(for: request)
+            let ids = try tokenizer.encode(text, splitSpecial: splitSpecial)
+            let tokens = tokenizer.tokens(ids)
+            if json {
+                print(JSON.object(JSONObject([("ids", .array(ids.map { .int(Int64($0)) })), ("tokens", .array(tokens.map { .string($0) }))])).serialized())
+            } else {
+                for (id, token) in zip(ids, tokens) { print("\(id)\t\(token)") }
+            }
+        }
+    }
+}
+
+/// `factory generate --prompt TEXT | --ids 1,2,3`.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One completion of a raw prompt (no chat template), streamed.")
+    @OptionGroup var model: ModelArguments
+    @Option(help: "The prompt text.") var prompt: String?
+    @Option(help: "The prompt as token ids, comma-separated.") var ids: String?
+    @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate (max_new_tokens).") var maxNewTokens: Int?
+    @Flag(help: "Greedy decoding (do_sample: false).") var greedy = false
+    @Flag(name: .customLong("ignore-eos"), help: "Keep going past EOS.") var ignoreEOS = false
+    @Flag(help: "Print {\"ids\": [...], \"text\": ...} at the end instead of streaming.") var json = false
+
+    func run() throws {
+        try guarded {
+            let (config, loaded, _) = try model.load()
+            let promptIDs: [Int]
+            switch (prompt, ids) {
+            case (let p?, nil): promptIDs = try loaded.tokenizer.encode(p)
+            case (nil, let i?): promptIDs = try parseIDs(i)
+            default: throw ConfigProblem("give exactly one of --prompt and --ids")
+            }
+            if let bad = promptIDs.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
+            var options = SamplingOptions(config)
+            if let n = maxNewTokens { options.maxNewTokens = n }
+            if greedy { options.doSample = false }
+            options.ignoreEOS = ignoreEOS
+            let stop: Set<Int> = loaded.tokenizer.eosID.map { [$0] } ?? []
+            let out = try Generator(model: loaded).generate(prompt: promptIDs, options: options, stopIDs: stop) { _, text in
+                if !json { FileHandle.standardOutput.write(Data(text.utf8)) }
+                return true
+            }
+            if json {
+                print(JSON.object(JSONObject([("ids", .array(out.map { .int(Int64($0)) })), ("text", .string(loaded.tokenizer.decode(out)))])).serialized())
+            } else {
+                print("")
+            }
+        }
+    }
+}
+
+/// `factory score --text TEXT | --ids 1,2,3`: per-token log-probs and the mean loss.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log-probabilities of each next token and the mean loss (perplexity = exp(loss)).")
+    @OptionGroup var model: ModelArguments
+    @Option(help: "The text to score.") var text: String?
+    @Option(help: "Token ids, comma-separated.") var ids: String?
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        try guarded {
+            let (_, loaded, _) = try model.load()
+            let tokens: [Int]
+            switch (text, ids) {
+            case (let t?, nil): tokens = try loaded.tokenizer.encode(t)
+            case (nil, let i?): tokens = try parseIDs(i)
+            default: throw ConfigProblem("give exactly one of --text and --ids")
+            }
+            guard tokens.count >= 2 else { throw ConfigProblem("scoring needs at least two tokens, got \(tokens.count)") }
+            if let bad = tokens.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
+            let logits = try loaded.logits(tokens)
+            let V = logits.shape[1]
+            let lp = GradMode.disabled { logSoftmax(logits) }.values
+            let logprobs = (0..<(tokens.count - 1)).map { Double(lp[$0 * V + tokens[$0 + 1]]) }
+            let loss = -logprobs.reduce(0, +) / Double(logprobs.count)
+            if json {
+                print(JSON.object(JSONObject([("loss", .double(loss)), ("logprobs", .array(logprobs.map { .double($0) }))])).serialized())
+            } else {
+                let pieces = loaded.tokenizer.tokens(tokens)
+                for i in 0..<logprobs.count { print("\(pieces[i + 1])\t\(logprobs[i])") }
+                print("loss \(loss)  perplexity \(exp(loss))")
+            }
+        }
+    }
+}
