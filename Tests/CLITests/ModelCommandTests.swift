@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+/// tokenize, score, generate and chat on the real binary.
+final class ModelCommandTests: XCTestCase {
+    let tiny = CLI.repository + "/../shared/fixtures/tiny/llama"
+    let tinyIDs = "342,223,361,460,279,392,80,281,477,332,366,85,312,502,317,311,430,91,280,475,16,292,20,21"
+
+    func testTokenizeTheDefaultModel() throws {
+        let r = try CLI.run(["tokenize", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--text", "The capital of France is", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let root = try XCTUnwrap(try CLI.json(r.stdout) as? [String: Any])
+        XCTAssertEqual(root["ids"] as? [Int], [504, 3575, 282, 4649, 314])  // smollm2/forward/cases.json short_sentence
+        XCTAssertEqual((root["tokens"] as? [String])?.first, "The")
+    }
+
+    func testScoreMatchesTransformersLoss() throws {
+        let r = try CLI.run(["score", "--model", tiny, "--ids", tinyIDs, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let root = try XCTUnwrap(try CLI.json(r.stdout) as? [String: Any])
+        XCTAssertEqual(root["loss"] as? Double ?? .nan, 6.60856819152832, accuracy: 1e-5)  // tiny/llama/reference.json
+        XCTAssertEqual((root["logprobs"] as? [Double])?.count, 23)
+    }
+
+    func testGenerateGreedyIsDeterministicAndHonoursMaxNewTokens() throws {
+        let args = ["generate", "--model", tiny, "--ids", "342,223,361", "--greedy", "--ignore-eos", "--max-new-tokens", "5", "--json"]
+        let a = try CLI.run(args), b = try CLI.run(args)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let root = try XCTUnwrap(try CLI.json(a.stdout) as? [String: Any])
+        XCTAssertEqual((root["ids"] as? [Int])?.count, 5)
+        XCTAssertEqual(a.stdout, b.stdout)
+    }
+
+    func testBadInputIsOneLineAndNonZero() throws {
+        let r = try CLI.run(["generate", "--model", tiny, "--ids", "1,99999", "--greedy"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "factory: error: --ids: 99999 is outside the vocabulary of 512\n")
+        let missing = try CLI.run(["score", "--model", "/nonexistent/model.gguf", "--text", "hi"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/model.gguf"), missing.stderr)
+    }
+
+    func testChatStreamsClearsAndExits() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = dir + "/input.txt"
+        try "What is 2+2?\nclear\nexit\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["-c", "\(CLI.binary) chat --model HuggingFaceTB/SmolLM2-135M-Instruct do_sample=false max_new_tokens=12 < \(input)"],
+                            program: "/bin/sh")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("User: Assistant: "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("History has been removed."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("4"), r.stdout)
+    }
+}
