@@ -4,6 +4,7 @@ import CFactoryABI
 public struct HostTensor {
     public let handle: OpaquePointer
     public init(_ handle: OpaquePointer) { self.handle = handle }
+
 }
 
 /// The host's engine (ABI 1.1) for Swift plugins: each call reports failures into
@@ -39,6 +40,24 @@ public enum Engine {
     }
 
     public static func retain(_ t: HostTensor) throws -> HostTensor { try result(api().tensor_retain!(t.handle), "tensor_retain") }
+
+    /// Runs `body` in its own host scope so its intermediate tensors are released at
+    /// its end (a decoder layer, say); the returned tensor lives on in the caller's scope.
+    public static func scope(_ body: () throws -> HostTensor) throws -> HostTensor {
+        let a = try api()
+        a.scope_push!()
+        let kept: HostTensor
+        do {
+            kept = try retain(try body())
+        } catch {
+            a.scope_pop!()
+            throw error
+        }
+        a.scope_pop!()
+        defer { release(kept) }
+        // A same-shape reshape is a view: it gives the caller's scope its own handle.
+        return try reshape(kept, try shape(kept))
+    }
     public static func release(_ t: HostTensor) { Host.api?.pointee.tensor_release?(t.handle) }
 
     public static func register(_ name: String, _ t: HostTensor) throws {

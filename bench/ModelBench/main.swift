@@ -38,8 +38,10 @@ let ids = Array(try model.tokenizer.encode(text).prefix(prefillTokens))
 var samples: [Double] = []
 for _ in 0..<3 {
     let s = now()
+    let misses = BufferPool.shared.misses
     _ = try model.logits(ids)
     samples.append(now() - s)
+    if BufferPool.shared.misses > misses { FileHandle.standardError.write(Data("prefill: \(BufferPool.shared.misses - misses) fresh allocations\n".utf8)) }
 }
 let prefill = samples.sorted()[1]
 emit(["op": "prefill", "tokens": ids.count, "seconds": prefill, "tokens_per_second": Double(ids.count) / prefill, "peak_rss_mib": peakRSSMiB()])

@@ -141,30 +141,36 @@ final class LlamaFamily: ModelFamilyPlugin {
             throw PluginError.invalidArgument("llama: forward() before load_weights()")
         }
         var x = try Engine.reshape(try Engine.embedding(embed, ids: ids), [B, T, c.hiddenSize])
-        let scale = 1 / Float(c.headDim).squareRoot()
         for l in 0..<c.layers {
-            let pre = "model.layers.\(l)."
-            guard let n1 = held[pre + "input_layernorm.weight"], let n2 = held[pre + "post_attention_layernorm.weight"] else {
-                throw PluginError.invalidArgument("llama: layer \(l) is not loaded")
-            }
-            // attention
-            let h = try Engine.rmsNorm(x, n1, eps: c.rmsNormEps)
-            var q = try Engine.reshape(try Engine.linear(pre + "self_attn.q_proj", h), [B, T, c.heads, c.headDim])
-            var k = try Engine.reshape(try Engine.linear(pre + "self_attn.k_proj", h), [B, T, c.kvHeads, c.headDim])
-            var v = try Engine.reshape(try Engine.linear(pre + "self_attn.v_proj", h), [B, T, c.kvHeads, c.headDim])
-            q = try Engine.permute(try Engine.rope(q, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
-            k = try Engine.permute(try Engine.rope(k, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
-            v = try Engine.permute(v, [0, 2, 1, 3])
-            if let cache { (k, v) = try Engine.kvCacheUpdate(cache, layer: l, k: k, v: v) }
-            let a = try Engine.attention(q, k, v, mask: mask, scale: scale)
-            let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, c.heads * c.headDim])
-            x = try Engine.add(x, try Engine.linear(pre + "self_attn.o_proj", merged))
-            // MLP
-            let h2 = try Engine.rmsNorm(x, n2, eps: c.rmsNormEps)
-            let gated = try Engine.swiglu(try Engine.linear(pre + "mlp.gate_proj", h2), try Engine.linear(pre + "mlp.up_proj", h2))
-            x = try Engine.add(x, try Engine.linear(pre + "mlp.down_proj", gated))
+            let input = x
+            x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
         }
         return try Engine.linear("lm_head", try Engine.rmsNorm(x, finalNorm, eps: c.rmsNormEps))
+    }
+
+    /// One decoder layer, in its own host scope: its intermediates go when it returns.
+    func layer(_ l: Int, _ input: HostTensor, positions: [Int], mask: HostTensor?, cache: OpaquePointer?, batch B: Int, seq T: Int) throws -> HostTensor {
+        let c = config
+        let pre = "model.layers.\(l)."
+        guard let n1 = held[pre + "input_layernorm.weight"], let n2 = held[pre + "post_attention_layernorm.weight"] else {
+            throw PluginError.invalidArgument("llama: layer \(l) is not loaded")
+        }
+        // attention
+        let h = try Engine.rmsNorm(input, n1, eps: c.rmsNormEps)
+        var q = try Engine.reshape(try Engine.linear(pre + "self_attn.q_proj", h), [B, T, c.heads, c.headDim])
+        var k = try Engine.reshape(try Engine.linear(pre + "self_attn.k_proj", h), [B, T, c.kvHeads, c.headDim])
+        var v = try Engine.reshape(try Engine.linear(pre + "self_attn.v_proj", h), [B, T, c.kvHeads, c.headDim])
+        q = try Engine.permute(try Engine.rope(q, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
+        k = try Engine.permute(try Engine.rope(k, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
+        v = try Engine.permute(v, [0, 2, 1, 3])
+        if let cache { (k, v) = try Engine.kvCacheUpdate(cache, layer: l, k: k, v: v) }
+        let a = try Engine.attention(q, k, v, mask: mask, scale: 1 / Float(c.headDim).squareRoot())
+        let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, c.heads * c.headDim])
+        let x = try Engine.add(input, try Engine.linear(pre + "self_attn.o_proj", merged))
+        // MLP
+        let h2 = try Engine.rmsNorm(x, n2, eps: c.rmsNormEps)
+        let gated = try Engine.swiglu(try Engine.linear(pre + "mlp.gate_proj", h2), try Engine.linear(pre + "mlp.up_proj", h2))
+        return try Engine.add(x, try Engine.linear(pre + "mlp.down_proj", gated))
     }
 }
 

@@ -60,6 +60,8 @@ public final class BufferPool: @unchecked Sendable {
     private var lock = pthread_mutex_t()
     /// Bytes handed out and not yet returned (for tests: no growth over steps).
     public private(set) var live = 0
+    /// Allocations the pool could not serve from its free lists (fresh memory from the system).
+    public private(set) var misses = 0
 
     init() { pthread_mutex_init(&lock, nil) }
 
@@ -81,6 +83,7 @@ public final class BufferPool: @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             return (p, size)
         }
+        misses += 1
         pthread_mutex_unlock(&lock)
         var p: UnsafeMutableRawPointer?
         guard posix_memalign(&p, 64, size) == 0, let p else {

@@ -122,7 +122,8 @@ func max8(_ x: UnsafePointer<Float>, _ range: Range<Int>) -> Float {
     var acc = F8(repeating: -.infinity)
     var i = range.lowerBound
     while i + 8 <= range.upperBound {
-        acc = pointwiseMax(acc, load8(x + i))
+        let v = load8(x + i)
+        acc.replace(with: v, where: v .> acc)  // pointwiseMax is not specialised here: a generic call per vector
         i += 8
     }
     var m = acc.max()

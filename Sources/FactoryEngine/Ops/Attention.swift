@@ -48,6 +48,13 @@ public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(S), Int32(D), params.scale, qh, Int32(D), kh, Int32(D), 0, P, Int32(S))
             for i in 0..<T {
                 let row = P + i * S
+                if maskFull == nil && params.softcap == nil && params.slidingWindow == nil {
+                    // Plain causal or bidirectional: softmax over the visible prefix only, zeros after it.
+                    let visible = params.causal ? max(0, min(S, i + offset + 1)) : S
+                    if visible > 0 { softmaxRow(row, row, visible) }
+                    (row + visible).update(repeating: 0, count: S - visible)
+                    continue
+                }
                 if let cap = params.softcap, let c = capped {
                     for j in 0..<S {
                         let t = tanhf(row[j] / cap)
