@@ -77,3 +77,22 @@ extension SmolLM2ForwardTests {
         }
     }
 }
+
+extension SmolLM2ForwardTests {
+    /// Layer-0 projections and the embeddings against transformers' hidden-state dumps: these pin
+    /// the GGUF name mapping and the q/k un-permutation directly.
+    func testLayerZeroHiddenStatesMatchTheDumps() throws {
+        _ = try model()
+        let ids = [504, 3575, 282, 4649, 314]  // short_sentence
+        let store = ParameterStore.shared
+        let embed = GradMode.disabled { embedding(store["model.embed_tokens.weight"]!, ids: ids) }
+        XCTAssertEqual(embed.values, try floats("hidden_short_sentence/embed_tokens.f32.bin"), "embeddings are exact")
+        let h = GradMode.disabled { rmsNorm(embed, weight: store["model.layers.0.input_layernorm.weight"]!, eps: 1e-5) }
+        for (module, file) in [("q_proj", "layer0.q_proj_out_preRoPE"), ("k_proj", "layer0.k_proj_out_preRoPE"), ("v_proj", "layer0.v_proj_out")] {
+            let out = try GradMode.disabled { try EngineHooks.denseLinear("model.layers.0.self_attn.\(module)", h) }
+            let expected = try floats("hidden_short_sentence/\(file).f32.bin")
+            let diff = zip(out.values, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            XCTAssertLessThanOrEqual(diff, 1e-4, "\(file): max |Δ| \(diff)")
+        }
+    }
+}
