@@ -23,6 +23,7 @@ let package = Package(
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("ModelLlama", target: "LlamaModel"),
+        plugin("ModelQwen2", target: "Qwen2Model"),
     ],
     dependencies: [
         .package(path: "SDK"),
@@ -50,8 +51,12 @@ let package = Package(
         // ---- plugins: each its own .so, depending on SDK/ only ----
         .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],
                 path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
-        .target(name: "LlamaModel", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+        .target(name: "DecoderFamilyKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/ModelFamilies/Decoder", swiftSettings: optimise),
+        .target(name: "LlamaModel", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ModelFamilies/Llama", swiftSettings: optimise),
+        .target(name: "Qwen2Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/ModelFamilies/Qwen2", swiftSettings: optimise),
         .target(name: "SmolLM2Template", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ChatTemplates/SmolLM2", swiftSettings: optimise),
 

@@ -60,3 +60,10 @@ final class LlamaForwardTests: XCTestCase {
         }
     }
 }
+
+extension LlamaForwardTests {
+    /// Qwen2 (q/k/v biases, tied embeddings) from its own plugin.
+    func testTinyQwen2FromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/qwen2", reference: try json("tiny/qwen2/reference.json"), directory: "tiny/qwen2")
+    }
+}

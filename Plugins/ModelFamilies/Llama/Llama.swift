@@ -1,180 +1,18 @@
-// The Llama family (SmolLM2, Llama 2/3, TinyLlama, ...) as a plugin.
-// Port of transformers/models/llama/modeling_llama.py: pre-norm decoder
-// layers (RMSNorm → attention with RoPE and grouped-query heads → residual,
-// RMSNorm → SwiGLU MLP → residual), final RMSNorm, LM head (tied or not).
-// Every op goes through the host; the linear layers through the host's
-// hookable `linear`, so LoRA and quantizers apply without this file knowing.
+// The llama plugin: SmolLM2, Llama 2/3, TinyLlama and other Llama-architecture
+// models, from GGUF (undoing llama.cpp's q/k row permutation) or safetensors.
 import CFactoryABI
-import FactoryJSON
+import DecoderFamilyKit
 import FactoryPluginKit
 
-final class LlamaFamily: ModelFamilyPlugin {
+enum Llama: DecoderVariant {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.model.llama", name: "llama", version: "1.0.0", vendor: "Factory",
         summary: "Llama architecture (SmolLM2, Llama 2/3, TinyLlama); GGUF and safetensors", features: ["llama"])
-
-    let config: LlamaConfiguration
-    /// Weights the forward reads directly (embeddings, norms), retained until deinit.
-    private var held: [String: HostTensor] = [:]
-    private lazy var invFreq = config.inverseFrequencies()
-
-    init(config reader: ConfigReader) throws {
-        if let hf = reader.value("hf_config"), hf != .null {
-            guard let object = hf.objectValue else { throw PluginError.invalidArgument("llama: hf_config must be an object") }
-            config = try LlamaConfiguration(hf: object)
-        } else if let gguf = reader.value("gguf"), let object = gguf.objectValue {
-            config = try LlamaConfiguration(gguf: object, architecture: object["general.architecture"]?.stringValue ?? "llama")
-        } else {
-            throw PluginError.invalidArgument("llama: create() needs {\"hf_config\": ...} or {\"gguf\": ...}")
-        }
-    }
-
-    deinit { for t in held.values { Engine.release(t) } }
-
-    // MARK: - Parameter table
-
-    /// (name, shape, is a linear layer) for every parameter, in Hugging Face names.
-    var parameters: [(String, [Int], Bool)] {
-        let c = config
-        var p: [(String, [Int], Bool)] = [("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], false)]
-        for l in 0..<c.layers {
-            let pre = "model.layers.\(l)."
-            p += [
-                (pre + "input_layernorm.weight", [c.hiddenSize], false),
-                (pre + "self_attn.q_proj.weight", [c.heads * c.headDim, c.hiddenSize], true),
-                (pre + "self_attn.k_proj.weight", [c.kvHeads * c.headDim, c.hiddenSize], true),
-                (pre + "self_attn.v_proj.weight", [c.kvHeads * c.headDim, c.hiddenSize], true),
-                (pre + "self_attn.o_proj.weight", [c.hiddenSize, c.heads * c.headDim], true),
-                (pre + "post_attention_layernorm.weight", [c.hiddenSize], false),
-                (pre + "mlp.gate_proj.weight", [c.intermediateSize, c.hiddenSize], true),
-                (pre + "mlp.up_proj.weight", [c.intermediateSize, c.hiddenSize], true),
-                (pre + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize], true),
-            ]
-        }
-        p.append(("model.norm.weight", [c.hiddenSize], false))
-        p.append(("lm_head.weight", [c.vocabSize, c.hiddenSize], false))
-        return p
-    }
-
-    func describe() throws -> JSON {
-        .object(JSONObject([
-            ("parameters", .array(parameters.map { name, shape, linear in
-                .object(JSONObject([("name", .string(name)), ("shape", .array(shape.map { .int(Int64($0)) })), ("linear", .bool(linear))]))
-            })),
-            ("default_lora_targets", ["q_proj", "v_proj"]),
-            ("kv_cache", .object(JSONObject([("layers", .int(Int64(config.layers))), ("kv_heads", .int(Int64(config.kvHeads))),
-                                             ("head_dim", .int(Int64(config.headDim)))]))),
-            ("vocab_size", .int(Int64(config.vocabSize))),
-        ]))
-    }
-
-    // MARK: - Checkpoint names
-
-    /// llama.cpp's tensor names → Hugging Face's.
-    static let ggufLayerNames: [String: String] = [
-        "attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-        "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj",
-        "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
-    ]
-    static let ggufGlobalNames = ["token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
-                                  "output.weight": "lm_head.weight"]
-
-    func mapCheckpointName(format: String, name: String) throws -> String? {
-        if format == "safetensors" {
-            if name.hasSuffix("rotary_emb.inv_freq") { return nil }
-            return name
-        }
-        if name == "rope_freqs.weight" { return nil }  // llama.cpp's precomputed llama3 factors; recomputed here
-        if let global = LlamaFamily.ggufGlobalNames[name] { return global }
-        let parts = name.split(separator: ".")
-        if parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), let mapped = LlamaFamily.ggufLayerNames[String(parts[2])] {
-            return "model.layers.\(layer).\(mapped).\(parts[3])"
-        }
-        throw PluginError.notFound("llama: unknown GGUF tensor '\(name)'")
-    }
-
-    /// The GGUF name of a Hugging Face parameter.
-    func ggufName(_ hf: String) -> String {
-        if let global = LlamaFamily.ggufGlobalNames.first(where: { $0.value == hf }) { return global.key }
-        let parts = hf.split(separator: ".")
-        let layer = parts[2]
-        let module = parts[3..<(parts.count - 1)].joined(separator: ".")
-        let short = LlamaFamily.ggufLayerNames.first { $0.value == module }?.key ?? module
-        return "blk.\(layer).\(short).\(parts.last!)"
-    }
-
-    // MARK: - Loading
-
-    func loadWeights() throws {
-        let gguf = try Engine.checkpointFormat() == "gguf"
-        for (name, shape, _) in parameters {
-            let source = gguf ? ggufName(name) : name
-            guard var t = try Engine.checkpointTensor(source) else {
-                if name == "lm_head.weight" && config.tieWordEmbeddings != false { continue }  // tied: reuses the embeddings
-                throw PluginError.invalidArgument("llama: the checkpoint has no '\(source)' (\(name))")
-            }
-            guard try Engine.shape(t) == shape else {
-                throw PluginError.shapeMismatch("llama: '\(source)' has shape \(try Engine.shape(t)), the config says \(shape)")
-            }
-            if gguf && name.hasSuffix("q_proj.weight") { t = try unpermute(t, heads: config.heads) }
-            if gguf && name.hasSuffix("k_proj.weight") { t = try unpermute(t, heads: config.kvHeads) }
-            try Engine.register(name, t)
-            if !name.contains("_proj") { held[name] = try Engine.retain(t) }
-        }
-        if held["lm_head.weight"] == nil, let embed = held["model.embed_tokens.weight"] {
-            try Engine.register("lm_head.weight", embed)  // tie_word_embeddings
-        }
-    }
-
-    /// Undoes llama.cpp's q/k row order: per head, HF row j·D/2 + i ← GGUF row 2i + j.
-    func unpermute(_ w: HostTensor, heads: Int) throws -> HostTensor {
-        let D = config.headDim, inFeatures = try Engine.shape(w)[1]
-        let split = try Engine.reshape(w, [heads, D / 2, 2, inFeatures])
-        return try Engine.contiguous(try Engine.reshape(try Engine.contiguous(try Engine.permute(split, [0, 2, 1, 3])), [heads * D, inFeatures]))
-    }
-
-    // MARK: - Forward
-
-    func forward(ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?, cache: OpaquePointer?) throws -> HostTensor {
-        let c = config
-        guard let embed = held["model.embed_tokens.weight"], let finalNorm = held["model.norm.weight"] else {
-            throw PluginError.invalidArgument("llama: forward() before load_weights()")
-        }
-        var x = try Engine.reshape(try Engine.embedding(embed, ids: ids), [B, T, c.hiddenSize])
-        for l in 0..<c.layers {
-            let input = x
-            x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
-        }
-        return try Engine.linear("lm_head", try Engine.rmsNorm(x, finalNorm, eps: c.rmsNormEps))
-    }
-
-    /// One decoder layer, in its own host scope: its intermediates go when it returns.
-    func layer(_ l: Int, _ input: HostTensor, positions: [Int], mask: HostTensor?, cache: OpaquePointer?, batch B: Int, seq T: Int) throws -> HostTensor {
-        let c = config
-        let pre = "model.layers.\(l)."
-        guard let n1 = held[pre + "input_layernorm.weight"], let n2 = held[pre + "post_attention_layernorm.weight"] else {
-            throw PluginError.invalidArgument("llama: layer \(l) is not loaded")
-        }
-        // attention
-        let h = try Engine.rmsNorm(input, n1, eps: c.rmsNormEps)
-        var q = try Engine.reshape(try Engine.linear(pre + "self_attn.q_proj", h), [B, T, c.heads, c.headDim])
-        var k = try Engine.reshape(try Engine.linear(pre + "self_attn.k_proj", h), [B, T, c.kvHeads, c.headDim])
-        var v = try Engine.reshape(try Engine.linear(pre + "self_attn.v_proj", h), [B, T, c.kvHeads, c.headDim])
-        q = try Engine.permute(try Engine.rope(q, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
-        k = try Engine.permute(try Engine.rope(k, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
-        v = try Engine.permute(v, [0, 2, 1, 3])
-        if let cache { (k, v) = try Engine.kvCacheUpdate(cache, layer: l, k: k, v: v) }
-        let a = try Engine.attention(q, k, v, mask: mask, scale: 1 / Float(c.headDim).squareRoot())
-        let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, c.heads * c.headDim])
-        let x = try Engine.add(input, try Engine.linear(pre + "self_attn.o_proj", merged))
-        // MLP
-        let h2 = try Engine.rmsNorm(x, n2, eps: c.rmsNormEps)
-        let gated = try Engine.swiglu(try Engine.linear(pre + "mlp.gate_proj", h2), try Engine.linear(pre + "mlp.up_proj", h2))
-        return try Engine.add(x, try Engine.linear(pre + "mlp.down_proj", gated))
-    }
+    static let attentionBias = false
+    static let ggufPermutesQK = true
 }
 
 @_cdecl("factory_plugin_entry")
 public func factoryPluginEntry() -> UnsafePointer<factory_entry_t> {
-    PluginEntry.table { PluginManifest(modelFamilies: [LlamaFamily.self]) }
+    PluginEntry.table { PluginManifest(modelFamilies: [DecoderFamily<Llama>.self]) }
 }

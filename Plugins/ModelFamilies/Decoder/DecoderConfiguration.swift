@@ -1,31 +1,32 @@
-// Llama's hyper-parameters, from a Hugging Face config.json or from GGUF
-// metadata (llama.cpp's `llama.*` keys). Validated while decoding: a missing
-// or wrong value is an error naming the key, never a trap.
+// The hyper-parameters of a Llama-style decoder (Llama, Qwen2), from a Hugging
+// Face config.json or from GGUF metadata (llama.cpp's `<arch>.*` keys).
+// Validated while decoding: a missing or wrong value is an error naming the
+// key, never a trap.
 import FactoryJSON
 import FactoryPluginKit
 
-struct LlamaConfiguration {
-    var hiddenSize: Int
-    var intermediateSize: Int
-    var layers: Int
-    var heads: Int
-    var kvHeads: Int
-    var headDim: Int
-    var vocabSize: Int
-    var rmsNormEps: Float
-    var ropeTheta: Float
+public struct DecoderConfiguration {
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var vocabSize: Int
+    public var rmsNormEps: Float
+    public var ropeTheta: Float
     /// nil: decided by whether the checkpoint has an lm_head (GGUF: output.weight).
-    var tieWordEmbeddings: Bool?
-    var ropeScaling: RopeScaling = .none
+    public var tieWordEmbeddings: Bool?
+    public var ropeScaling: RopeScaling = .none
 
-    enum RopeScaling {
+    public enum RopeScaling {
         case none
         case linear(factor: Float)
         case llama3(factor: Float, low: Float, high: Float, original: Float)
     }
 
     /// Inverse frequencies of the rotary embedding (transformers' rope init functions, fp32).
-    func inverseFrequencies() -> [Float] {
+    public func inverseFrequencies() -> [Float] {
         let base = (0..<(headDim / 2)).map { i in 1 / pow(ropeTheta, Float(2 * i) / Float(headDim)) }
         switch ropeScaling {
         case .none: return base
@@ -42,14 +43,14 @@ struct LlamaConfiguration {
         }
     }
 
-    init(hf c: JSONObject) throws {
+    public init(hf c: JSONObject) throws {
         func int(_ k: String) throws -> Int {
-            guard let v = c[k]?.intValue, v > 0, let n = Int(exactly: v) else { throw PluginError.invalidArgument("llama config: '\(k)' must be a positive integer") }
+            guard let v = c[k]?.intValue, v > 0, let n = Int(exactly: v) else { throw PluginError.invalidArgument("config.json: '\(k)' must be a positive integer") }
             return n
         }
         func number(_ k: String, _ def: Double) throws -> Float {
             guard let v = c[k] else { return Float(def) }
-            guard let d = v.doubleValue else { throw PluginError.invalidArgument("llama config: '\(k)' must be a number") }
+            guard let d = v.doubleValue else { throw PluginError.invalidArgument("config.json: '\(k)' must be a number") }
             return Float(d)
         }
         hiddenSize = try int("hidden_size")
@@ -63,12 +64,12 @@ struct LlamaConfiguration {
         ropeTheta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
         tieWordEmbeddings = c["tie_word_embeddings"]?.boolValue ?? false
         if let scaling = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue {
-            ropeScaling = try LlamaConfiguration.scaling(scaling)
+            ropeScaling = try DecoderConfiguration.scaling(scaling)
         }
         try validate()
     }
 
-    init(gguf m: JSONObject, architecture a: String) throws {
+    public init(gguf m: JSONObject, architecture a: String) throws {
         func int(_ k: String) throws -> Int {
             guard let v = m["\(a).\(k)"]?.intValue, v > 0, let n = Int(exactly: v) else {
                 throw PluginError.invalidArgument("GGUF metadata: '\(a).\(k)' must be a positive integer")
@@ -106,13 +107,13 @@ struct LlamaConfiguration {
             }
             return .llama3(factor: Float(f), low: Float(lo), high: Float(hi), original: Float(o))
         case let other:
-            throw PluginError.unsupported("rope_scaling type '\(other)' is not supported by the llama plugin (default, linear, llama3)")
+            throw PluginError.unsupported("rope_scaling type '\(other)' is not supported (default, linear, llama3)")
         }
     }
 
     func validate() throws {
-        guard heads % kvHeads == 0 else { throw PluginError.invalidArgument("llama: \(heads) attention heads are not a multiple of \(kvHeads) kv heads") }
-        guard headDim % 2 == 0 else { throw PluginError.invalidArgument("llama: head size \(headDim) must be even for RoPE") }
+        guard heads % kvHeads == 0 else { throw PluginError.invalidArgument("model: \(heads) attention heads are not a multiple of \(kvHeads) kv heads") }
+        guard headDim % 2 == 0 else { throw PluginError.invalidArgument("model: head size \(headDim) must be even for RoPE") }
     }
 }
 
