@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "factory", targets: ["factory"]),
         .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
         .executable(name: "factory-model-bench", targets: ["ModelBench"]),
+        .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("ModelLlama", target: "LlamaModel"),
@@ -46,6 +47,8 @@ let package = Package(
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
                           swiftSettings: optimise),
+        .executableTarget(name: "TokenizerBench", dependencies: ["FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
+                          path: "bench/TokenizerBench", swiftSettings: optimise),
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----
