@@ -69,7 +69,7 @@ public final class ChatSession {
     public init(model: LoadedModel, config: RunConfig, plugins: PluginSet) throws {
         self.model = model
         let bos = model.tokenizer.bosID.map { model.tokenizer.decode([$0]) } ?? ""
-        let eos = model.tokenizer.eosID.map { model.tokenizer.decode([$0]) } ?? ""
+        let eos = (model.tokenizer.eosID ?? model.stopIDs.min()).map { model.tokenizer.decode([$0]) } ?? ""
         if let name = config.string("template") {
             renderer = try PluginChatRenderer(ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name)), bos: bos, eos: eos)
         } else if let source = model.chatTemplate {
@@ -92,7 +92,7 @@ public final class ChatSession {
         history.append((role: "user", content: text))
         let messages = (system.map { [(role: "system", content: $0)] } ?? []) + history
         let prompt = try model.tokenizer.encode(try renderer.prompt(messages))
-        var stops: Set<Int> = model.tokenizer.eosID.map { [$0] } ?? []
+        var stops = model.stopIDs
         for word in renderer.stopWords { if let id = model.tokenizer.id(of: word) { stops.insert(id) } }
         let ids = try Generator(model: model).generate(prompt: prompt, options: options, stopIDs: stops, stopStrings: renderer.stopWords) { _, piece in
             onText(piece)

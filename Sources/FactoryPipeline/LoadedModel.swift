@@ -42,6 +42,9 @@ public final class LoadedModel {
     public let description: JSON
     /// The model's Jinja chat template (GGUF tokenizer.chat_template / tokenizer_config.json), if any.
     public let chatTemplate: String?
+    /// Token ids that end generation: GGUF eos (and eot) ids, or generation_config.json's and
+    /// config.json's eos_token_id (an id or a list).
+    public private(set) var stopIDs: Set<Int> = []
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
     public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
@@ -56,8 +59,10 @@ public final class LoadedModel {
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", ggufJSON(file.metadata))])))
             try family.loadWeights(from: GGUFCheckpoint(file))
             let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
-            return LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
-                               chatTemplate: file.metadata.string("tokenizer.chat_template"))
+            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
+                                    chatTemplate: file.metadata.string("tokenizer.chat_template"))
+            model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
+            return model
         case .huggingface:
             let dir = location.path
             let config = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))))
@@ -68,7 +73,18 @@ public final class LoadedModel {
             if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
                let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
             if template == nil, let text = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) { template = text }
-            return LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template)
+            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template)
+            var stops = Set<Int>()
+            for file in ["generation_config.json", "config.json"] {
+                guard let data = FileManager.default.contents(atPath: dir + "/" + file), let json = try? JSON.parse(bytes: [UInt8](data)) else { continue }
+                switch json["eos_token_id"] {
+                case .int(let id)?: stops.insert(Int(id))
+                case .array(let ids)?: stops.formUnion(ids.compactMap { $0.intValue.map(Int.init) })
+                default: break
+                }
+            }
+            model.stopIDs = stops
+            return model
         }
     }
 

@@ -55,8 +55,7 @@ struct Generate: ParsableCommand {
             if let n = maxNewTokens { options.maxNewTokens = n }
             if greedy { options.doSample = false }
             options.ignoreEOS = ignoreEOS
-            let stop: Set<Int> = loaded.tokenizer.eosID.map { [$0] } ?? []
-            let out = try Generator(model: loaded).generate(prompt: promptIDs, options: options, stopIDs: stop) { _, text in
+            let out = try Generator(model: loaded).generate(prompt: promptIDs, options: options, stopIDs: loaded.stopIDs) { _, text in
                 if !json { FileHandle.standardOutput.write(Data(text.utf8)) }
                 return true
             }
