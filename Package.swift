@@ -66,7 +66,7 @@ let package = Package(
         // ---- tests ----
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests"),
+        .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryModelTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),

@@ -1,15 +1,20 @@
-/// Byte-pair encoding over byte-level symbols: merges applied by rank, lowest
-/// first, until none applies (tokenizers' BPE model, no dropout). Each distinct
-/// pre-token is encoded once and cached.
+/// Byte-pair encoding (tokenizers' BPE model, no dropout): a word starts as one
+/// symbol per Unicode scalar, and the adjacent pair with the lowest merge rank
+/// (leftmost on ties) merges until none applies — with a heap, so long words
+/// (SentencePiece-style text without pre-tokenization) stay fast. Unknown
+/// scalars become byte tokens "<0xXX>" (byte_fallback) or the unknown token.
 final class BPEModel {
     let vocab: [String: Int]
     let idToToken: [String]
-    /// (left id, right id) → (rank, merged id).
     private let merges: [UInt64: (rank: Int32, id: Int32)]
+    let byteFallback: Bool
+    let unknownID: Int?
+    let fuseUnknown: Bool
+    private var byteIDs: [Int?] = []
     private var cache: [String: [Int]] = [:]
     private let cacheLimit = 200_000
 
-    init(vocab: [String: Int], merges: [(String, String)]) throws {
+    init(vocab: [String: Int], merges: [(String, String)], byteFallback: Bool = false, unknown: String? = nil, fuseUnknown: Bool = false) throws {
         self.vocab = vocab
         var tokens = [String](repeating: "", count: (vocab.values.max() ?? -1) + 1)
         for (t, id) in vocab { tokens[id] = t }
@@ -24,43 +29,127 @@ final class BPEModel {
             if table[key] == nil { table[key] = (Int32(rank), Int32(merged)) }
         }
         self.merges = table
+        self.byteFallback = byteFallback
+        unknownID = unknown.flatMap { vocab[$0] }
+        self.fuseUnknown = fuseUnknown
+        if byteFallback {
+            byteIDs = (0..<256).map { vocab[BPEModel.byteToken(UInt8($0))] }
+        }
     }
 
-    /// The ids of one byte-level-mapped pre-token.
+    /// "<0x0A>": the byte-fallback token of a byte.
+    static func byteToken(_ b: UInt8) -> String {
+        let hex = String(b, radix: 16, uppercase: true)
+        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
+    }
+
+    /// The ids of one word.
     func encode(_ word: String) throws -> [Int] {
         if let hit = cache[word] { return hit }
         var symbols: [Int] = []
-        symbols.reserveCapacity(word.count)
-        for c in word {
-            guard let id = vocab[String(c)] else { throw TokenizerError("symbol '\(c)' is not in the vocabulary") }
-            symbols.append(id)
-        }
-        while symbols.count > 1 {
-            var best: (rank: Int32, index: Int, id: Int32)?
-            for i in 0..<(symbols.count - 1) {
-                if let m = merges[UInt64(symbols[i]) << 32 | UInt64(symbols[i + 1])], best == nil || m.rank < best!.rank {
-                    best = (m.rank, i, m.id)
+        symbols.reserveCapacity(word.unicodeScalars.count)
+        var lastWasUnknown = false
+        for scalar in word.unicodeScalars {
+            if let id = vocab[String(scalar)] {
+                symbols.append(id)
+                lastWasUnknown = false
+                continue
+            }
+            if byteFallback {
+                let ids = String(scalar).utf8.map { byteIDs[Int($0)] }
+                if ids.allSatisfy({ $0 != nil }) {
+                    symbols += ids.map { $0! }
+                    lastWasUnknown = false
+                    continue
                 }
             }
-            guard let b = best else { break }
-            // Merge every non-overlapping occurrence of that pair, left to right.
-            let left = symbols[b.index], right = symbols[b.index + 1]
-            var merged: [Int] = []
-            merged.reserveCapacity(symbols.count)
+            guard let unk = unknownID else { throw TokenizerError("symbol '\(scalar)' is not in the vocabulary and there is no unknown token") }
+            if !(fuseUnknown && lastWasUnknown) { symbols.append(unk) }
+            lastWasUnknown = true
+        }
+        let result = mergeAll(symbols)
+        if cache.count < cacheLimit { cache[word] = result }
+        return result
+    }
+
+    /// Applies merges by rank with a heap over candidate pairs and a linked list of symbols.
+    private func mergeAll(_ initial: [Int]) -> [Int] {
+        let n = initial.count
+        if n < 2 { return initial }
+        var ids = initial
+        var next = Array(1...n), prev = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MergeHeap()
+        for i in 0..<(n - 1) {
+            if let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[i + 1])] { heap.push(.init(rank: m.rank, position: i, left: ids[i], right: ids[i + 1])) }
+        }
+        while let c = heap.pop() {
+            let i = c.position
+            guard alive[i], ids[i] == c.left else { continue }
+            let j = next[i]
+            guard j < n, alive[j], ids[j] == c.right, let m = merges[UInt64(c.left) << 32 | UInt64(c.right)] else { continue }
+            ids[i] = Int(m.id)
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] < n { prev[next[j]] = i }
+            if prev[i] >= 0, let pm = merges[UInt64(ids[prev[i]]) << 32 | UInt64(ids[i])] {
+                heap.push(.init(rank: pm.rank, position: prev[i], left: ids[prev[i]], right: ids[i]))
+            }
+            if next[i] < n, let nm = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])] {
+                heap.push(.init(rank: nm.rank, position: i, left: ids[i], right: ids[next[i]]))
+            }
+        }
+        var out: [Int] = []
+        var i = 0
+        while i < n {
+            out.append(ids[i])
+            i = next[i]
+        }
+        return out
+    }
+}
+
+/// A min-heap of merge candidates ordered by (rank, position).
+struct MergeHeap {
+    struct Candidate {
+        let rank: Int32
+        let position: Int
+        let left: Int
+        let right: Int
+        func before(_ o: Candidate) -> Bool { rank != o.rank ? rank < o.rank : position < o.position }
+    }
+
+    private var items: [Candidate] = []
+
+    mutating func push(_ c: Candidate) {
+        items.append(c)
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            guard items[i].before(items[p]) else { break }
+            items.swapAt(i, p)
+            i = p
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
             var i = 0
-            while i < symbols.count {
-                if i + 1 < symbols.count && symbols[i] == left && symbols[i + 1] == right {
-                    merged.append(Int(b.id))
-                    i += 2
-                } else {
-                    merged.append(symbols[i])
-                    i += 1
-                }
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count && items[l].before(items[m]) { m = l }
+                if r < items.count && items[r].before(items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
             }
-            symbols = merged
         }
-        if cache.count < cacheLimit { cache[word] = symbols }
-        return symbols
+        return top
     }
 }
 

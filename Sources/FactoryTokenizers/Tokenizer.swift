@@ -8,20 +8,30 @@ public struct AddedToken: Sendable {
     public let special: Bool
 }
 
-/// A byte-level BPE tokenizer (GPT-2 style: SmolLM2, Llama 3, Qwen2) built from
+/// A BPE tokenizer: byte-level (GPT-2 style: SmolLM2, Llama 3, Qwen2) or
+/// SentencePiece-style with byte fallback (Llama 2, Mistral, Gemma), built from
 /// tokenizer.json or GGUF metadata. Added tokens are matched in the text first
 /// (leftmost, longest); with `splitSpecial` special tokens are read as plain
-/// text instead (transformers' split_special_tokens=True).
+/// text instead (transformers' split_special_tokens=True). Then each plain
+/// segment is normalized, cut into words, and BPE-encoded; decoding runs the
+/// tokenizer's decoder chain.
 public final class Tokenizer {
     let model: BPEModel
+    let normalizer: [NormalizerStep]
+    let preTokenization: PreTokenization
+    let decoder: [DecoderStep]
     public let addedTokens: [AddedToken]
     private let addedByContent: [String: AddedToken]
     private let addedByID: [Int: AddedToken]
     public let bosID: Int?
     public let eosID: Int?
 
-    init(model: BPEModel, added: [AddedToken], bos: Int?, eos: Int?) {
+    init(model: BPEModel, added: [AddedToken], bos: Int?, eos: Int?, normalizer: [NormalizerStep] = [],
+         preTokenization: PreTokenization = .byteLevel, decoder: [DecoderStep] = [.byteLevel]) {
         self.model = model
+        self.normalizer = normalizer
+        self.preTokenization = preTokenization
+        self.decoder = decoder
         addedTokens = added
         var byContent: [String: AddedToken] = [:], byID: [Int: AddedToken] = [:]
         for t in added { byContent[t.content] = t; byID[t.id] = t }
@@ -45,11 +55,9 @@ public final class Tokenizer {
                 ids.append(added.id)
                 continue
             }
-            let scalars = Array(segment.unicodeScalars)
-            for piece in GPT2PreTokenizer.split(scalars) {
-                var s = String.UnicodeScalarView()
-                s.append(contentsOf: scalars[piece])
-                ids += try model.encode(ByteLevel.encode(String(s).utf8))
+            let normalized = NormalizerStep.apply(normalizer, String(segment))
+            for word in preTokenization.words(normalized, atStart: segment.startIndex == text.startIndex) {
+                ids += try model.encode(word)
             }
         }
         return ids
@@ -60,21 +68,18 @@ public final class Tokenizer {
         ids.map { addedByID[$0]?.content ?? (($0 >= 0 && $0 < model.idToToken.count) ? model.idToToken[$0] : "") }
     }
 
-    /// Decodes ids to text; invalid UTF-8 becomes U+FFFD as in HF's lossy decode.
+    /// Decodes ids to text through the decoder chain (invalid UTF-8 becomes U+FFFD, as in HF).
     public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
-        var bytes: [UInt8] = []
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
         for id in ids {
             if let added = addedByID[id] {
-                if skipSpecial && added.special { continue }
-                bytes += Array(added.content.utf8)
-                continue
-            }
-            guard id >= 0 && id < model.idToToken.count else { continue }
-            for c in model.idToToken[id] {
-                if let b = ByteLevel.charToByte[c] { bytes.append(b) } else { bytes += Array(String(c).utf8) }
+                if !(skipSpecial && added.special) { tokens.append(added.content) }
+            } else if id >= 0 && id < model.idToToken.count {
+                tokens.append(model.idToToken[id])
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return DecoderStep.decode(decoder, tokens)
     }
 
     /// The text cut into plain segments and added tokens (leftmost, then longest match).

@@ -11,8 +11,13 @@ extension Tokenizer {
         guard let model = json["model"]?.objectValue, model["type"]?.stringValue == "BPE" else {
             throw TokenizerError("\(path): model.type is \(json["model"]?["type"]?.serialized() ?? "missing"); Factory reads BPE tokenizers")
         }
-        if let pre = json["pre_tokenizer"], pre != .null, pre["type"]?.stringValue != "ByteLevel" {
-            throw TokenizerError("\(path): pre_tokenizer \(pre["type"]?.stringValue ?? "?") is not supported yet (ByteLevel is)")
+        let normalizer: [NormalizerStep], pre: PreTokenization, decoder: [DecoderStep]
+        do {
+            normalizer = try NormalizerStep.parse(json["normalizer"])
+            pre = try PreTokenization.parse(json["pre_tokenizer"])
+            decoder = try DecoderStep.parse(json["decoder"])
+        } catch let e as TokenizerError {
+            throw TokenizerError("\(path): \(e.message)")
         }
         guard let vocabJSON = model["vocab"]?.objectValue else { throw TokenizerError("\(path): model.vocab is missing") }
         var vocab: [String: Int] = [:]
@@ -36,7 +41,9 @@ extension Tokenizer {
             return AddedToken(id: Int(id), content: content, special: t["special"]?.boolValue ?? false)
         }
         do {
-            return Tokenizer(model: try BPEModel(vocab: vocab, merges: merges), added: added, bos: nil, eos: nil)
+            let bpe = try BPEModel(vocab: vocab, merges: merges, byteFallback: model["byte_fallback"]?.boolValue ?? false,
+                                   unknown: model["unk_token"]?.stringValue, fuseUnknown: model["fuse_unk"]?.boolValue ?? false)
+            return Tokenizer(model: bpe, added: added, bos: nil, eos: nil, normalizer: normalizer, preTokenization: pre, decoder: decoder)
         } catch let e as TokenizerError {
             throw TokenizerError("\(path): \(e.message)")
         }
@@ -45,7 +52,7 @@ extension Tokenizer {
     /// A tokenizer from GGUF metadata (`tokenizer.ggml.model` "gpt2": tokens, merges, token types).
     public static func load(gguf metadata: GGUFMetadata, file: String) throws -> Tokenizer {
         guard metadata.string("tokenizer.ggml.model") == "gpt2" else {
-            throw TokenizerError("\(file): tokenizer.ggml.model is \(metadata.string("tokenizer.ggml.model") ?? "missing"); Factory reads gpt2 (byte-level BPE)")
+            throw TokenizerError("\(file): tokenizer.ggml.model is \(metadata.string("tokenizer.ggml.model") ?? "missing"); Factory reads gpt2 (byte-level BPE) from GGUF; for SentencePiece models use the Hugging Face directory's tokenizer.json")
         }
         guard case .array(let tokenValues)? = metadata.values["tokenizer.ggml.tokens"] else {
             throw TokenizerError("\(file): tokenizer.ggml.tokens is missing")

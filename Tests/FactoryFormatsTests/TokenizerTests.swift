@@ -83,3 +83,26 @@ extension JSON {
         }
     }
 }
+
+/// SentencePiece-style BPE with byte fallback (Llama 2's normalizer layout, and Metaspace
+/// splitting as in Mistral/Gemma), against Hugging Face tokenizers (Fixtures/sentencepiece/generate.py).
+final class SentencePieceTokenizerTests: XCTestCase {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sentencepiece").path
+
+    func check(_ layout: String) throws {
+        let tokenizer = try Tokenizer.load(tokenizerJSON: Self.folder + "/\(layout).tokenizer.json")
+        let lines = try String(contentsOfFile: Self.folder + "/\(layout).cases.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 16)
+        for line in lines {
+            let c = try JSON.parse(String(line))
+            let text = c["text"]?.stringValue ?? ""
+            let ids = try tokenizer.encode(text)
+            XCTAssertEqual(ids, c["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "\(layout) \(text.debugDescription)")
+            XCTAssertEqual(tokenizer.tokens(ids), c["tokens"]?.arrayValue?.compactMap(\.stringValue), "\(layout) \(text.debugDescription) tokens")
+            XCTAssertEqual(tokenizer.decode(ids), c["decoded"]?.stringValue, "\(layout) \(text.debugDescription) decode")
+        }
+    }
+
+    func testLlama2LayoutWithByteFallback() throws { try check("llama2") }
+    func testMetaspaceLayout() throws { try check("metaspace") }
+}

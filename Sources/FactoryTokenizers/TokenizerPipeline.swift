@@ -1,0 +1,190 @@
+import FactoryJSON
+
+/// The normalizer steps Factory reads from tokenizer.json (Llama 2's layout:
+/// Prepend("▁") then Replace(" ", "▁")).
+enum NormalizerStep {
+    case prepend(String)
+    case replace(String, String)
+
+    static func parse(_ json: JSON?) throws -> [NormalizerStep] {
+        guard let json, json != .null else { return [] }
+        switch json["type"]?.stringValue {
+        case "Sequence": return try (json["normalizers"]?.arrayValue ?? []).flatMap { try parse($0) }
+        case "Prepend": return [.prepend(json["prepend"]?.stringValue ?? "")]
+        case "Replace":
+            guard let pattern = json["pattern"]?["String"]?.stringValue, let content = json["content"]?.stringValue else {
+                throw TokenizerError("normalizer Replace: only string patterns are supported")
+            }
+            return [.replace(pattern, content)]
+        case let other: throw TokenizerError("normalizer \(other ?? "?") is not supported (Prepend, Replace, Sequence)")
+        }
+    }
+
+    static func apply(_ steps: [NormalizerStep], _ text: String) -> String {
+        var s = text
+        for step in steps {
+            switch step {
+            case .prepend(let p): if !s.isEmpty { s = p + s }
+            case .replace(let a, let b): s = s.replacingAll(a, with: b)
+            }
+        }
+        return s
+    }
+}
+
+/// How text is cut into words before BPE.
+enum PreTokenization {
+    enum PrependScheme { case always, first, never }
+    /// GPT-2's regex over byte-level characters.
+    case byteLevel
+    /// SentencePiece's: spaces become "▁", an optional "▁" in front, optionally split before each "▁".
+    case metaspace(replacement: String, scheme: PrependScheme, split: Bool)
+    /// The whole (normalized) text is one word.
+    case none
+
+    static func parse(_ json: JSON?) throws -> PreTokenization {
+        guard let json, json != .null else { return .none }
+        switch json["type"]?.stringValue {
+        case "ByteLevel": return .byteLevel
+        case "Metaspace":
+            let scheme: PrependScheme
+            switch json["prepend_scheme"]?.stringValue ?? (json["add_prefix_space"]?.boolValue == false ? "never" : "always") {
+            case "first": scheme = .first
+            case "never": scheme = .never
+            default: scheme = .always
+            }
+            return .metaspace(replacement: json["replacement"]?.stringValue ?? "▁", scheme: scheme, split: json["split"]?.boolValue ?? true)
+        case let other: throw TokenizerError("pre_tokenizer \(other ?? "?") is not supported (ByteLevel, Metaspace)")
+        }
+    }
+
+    /// The words of one plain segment; `atStart` says whether it begins the input.
+    func words(_ text: String, atStart: Bool) -> [String] {
+        switch self {
+        case .byteLevel:
+            let scalars = Array(text.unicodeScalars)
+            return GPT2PreTokenizer.split(scalars).map { piece in
+                var s = String.UnicodeScalarView()
+                s.append(contentsOf: scalars[piece])
+                return ByteLevel.encode(String(s).utf8)
+            }
+        case .none:
+            return text.isEmpty ? [] : [text]
+        case .metaspace(let r, let scheme, let split):
+            var s = text.replacingAll(" ", with: r)
+            if !s.isEmpty && !s.hasPrefix(r) && (scheme == .always || (scheme == .first && atStart)) { s = r + s }
+            guard split else { return s.isEmpty ? [] : [s] }
+            var words: [String] = []
+            var current = ""
+            for ch in s {
+                if String(ch) == r && !current.isEmpty {
+                    words.append(current)
+                    current = ""
+                }
+                current.append(ch)
+            }
+            if !current.isEmpty { words.append(current) }
+            return words
+        }
+    }
+}
+
+/// The decoder steps Factory reads from tokenizer.json.
+enum DecoderStep {
+    case byteLevel
+    case replace(String, String)
+    case byteFallback
+    case fuse
+    case strip(Character, start: Int, stop: Int)
+    case metaspace(replacement: String, prependScheme: PreTokenization.PrependScheme)
+
+    static func parse(_ json: JSON?) throws -> [DecoderStep] {
+        guard let json, json != .null else { return [] }
+        switch json["type"]?.stringValue {
+        case "Sequence": return try (json["decoders"]?.arrayValue ?? []).flatMap { try parse($0) }
+        case "ByteLevel": return [.byteLevel]
+        case "ByteFallback": return [.byteFallback]
+        case "Fuse": return [.fuse]
+        case "Replace":
+            guard let pattern = json["pattern"]?["String"]?.stringValue, let content = json["content"]?.stringValue else {
+                throw TokenizerError("decoder Replace: only string patterns are supported")
+            }
+            return [.replace(pattern, content)]
+        case "Strip":
+            let content = json["content"]?.stringValue?.first ?? " "
+            return [.strip(content, start: Int(json["start"]?.intValue ?? 0), stop: Int(json["stop"]?.intValue ?? 0))]
+        case "Metaspace":
+            if case .metaspace(let r, let scheme, _) = try PreTokenization.parse(json) { return [.metaspace(replacement: r, prependScheme: scheme)] }
+            return []
+        case let other: throw TokenizerError("decoder \(other ?? "?") is not supported")
+        }
+    }
+
+    /// Runs the chain over token strings, as tokenizers' decode_chain does, and joins the result.
+    static func decode(_ steps: [DecoderStep], _ tokens: [String]) -> String {
+        var pieces = tokens
+        for step in steps {
+            switch step {
+            case .byteLevel:
+                var bytes: [UInt8] = []
+                for t in pieces { for c in t { if let b = ByteLevel.charToByte[c] { bytes.append(b) } else { bytes += Array(String(c).utf8) } } }
+                pieces = [String(decoding: bytes, as: UTF8.self)]
+            case .replace(let a, let b):
+                pieces = pieces.map { $0.replacingAll(a, with: b) }
+            case .byteFallback:
+                var out: [String] = []
+                var pending: [UInt8] = []
+                func flush() {
+                    guard !pending.isEmpty else { return }
+                    if let s = String(validating: pending, as: UTF8.self) { out.append(s) } else {
+                        out += Array(repeating: "\u{FFFD}", count: pending.count)
+                    }
+                    pending.removeAll()
+                }
+                for t in pieces {
+                    if t.count == 6, t.hasPrefix("<0x"), t.hasSuffix(">"), let b = UInt8(t.dropFirst(3).prefix(2), radix: 16) {
+                        pending.append(b)
+                    } else {
+                        flush()
+                        out.append(t)
+                    }
+                }
+                flush()
+                pieces = out
+            case .fuse:
+                pieces = [pieces.joined()]
+            case .strip(let c, let start, let stop):
+                pieces = pieces.map { t in
+                    var s = Substring(t)
+                    var n = 0
+                    while n < start, s.first == c { s.removeFirst(); n += 1 }
+                    n = 0
+                    while n < stop, s.last == c { s.removeLast(); n += 1 }
+                    return String(s)
+                }
+            case .metaspace(let r, let scheme):
+                pieces = pieces.enumerated().map { i, t in
+                    var s = t.replacingAll(r, with: " ")
+                    if i == 0 && scheme != .never && s.hasPrefix(" ") { s.removeFirst() }
+                    return s
+                }
+            }
+        }
+        return pieces.joined()
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (no Foundation).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var result = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: target) {
+            result += rest[..<r.lowerBound]
+            result += replacement
+            rest = rest[r.upperBound...]
+        }
+        return result + rest
+    }
+}
