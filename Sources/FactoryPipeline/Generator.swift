@@ -32,6 +32,14 @@ public final class Generator {
     public func generate(prompt: [Int], options: SamplingOptions, stopIDs: Set<Int>, stopStrings: [String] = [],
                          onToken: (Int, String) -> Bool = { _, _ in true }) throws -> [Int] {
         guard !prompt.isEmpty else { throw ConfigProblem("the prompt is empty") }
+        var options = options
+        let context = model.contextLength
+        if context > 0 {
+            guard prompt.count < context else {
+                throw ConfigProblem("the prompt has \(prompt.count) tokens, the model's context is \(context): shorten it")
+            }
+            options.maxNewTokens = min(options.maxNewTokens, context - prompt.count)
+        }
         let cache = KVCache(layers: model.layers, capacity: prompt.count + options.maxNewTokens)
         var rng = SplitMix64(seed: options.seed)
         var history = prompt

@@ -48,6 +48,8 @@ public final class LoadedModel {
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
     public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
+    /// The model's context length (0 when the family does not say).
+    public var contextLength: Int { Int(description["context_length"]?.intValue ?? 0) }
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
     public static func load(_ request: String, plugins: PluginSet) throws -> LoadedModel {

@@ -86,6 +86,9 @@ struct Score: ParsableCommand {
             default: throw ConfigProblem("give exactly one of --text and --ids")
             }
             guard tokens.count >= 2 else { throw ConfigProblem("scoring needs at least two tokens, got \(tokens.count)") }
+            if loaded.contextLength > 0 && tokens.count > loaded.contextLength {
+                throw ConfigProblem("the text has \(tokens.count) tokens, the model's context is \(loaded.contextLength): shorten it")
+            }
             if let bad = tokens.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
             let logits = try loaded.logits(tokens)
             let V = logits.shape[1]

@@ -40,6 +40,16 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("/nonexistent/model.gguf"), missing.stderr)
     }
 
+    func testAPromptLongerThanTheContextIsRefused() throws {
+        let ids = Array(repeating: "5", count: 300).joined(separator: ",")
+        let g = try CLI.run(["generate", "--model", tiny, "--ids", ids, "--greedy"])
+        XCTAssertEqual(g.status, 1)
+        XCTAssertEqual(g.stderr, "factory: error: the prompt has 300 tokens, the model's context is 256: shorten it\n")
+        let s = try CLI.run(["score", "--model", tiny, "--ids", ids])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertEqual(s.stderr, "factory: error: the text has 300 tokens, the model's context is 256: shorten it\n")
+    }
+
     func testChatStreamsClearsAndExits() throws {
         let dir = try CLI.temporaryDirectory()
         let input = dir + "/input.txt"

@@ -18,6 +18,8 @@ public struct DecoderConfiguration {
     /// nil: decided by whether the checkpoint has an lm_head (GGUF: output.weight).
     public var tieWordEmbeddings: Bool?
     public var ropeScaling: RopeScaling = .none
+    /// The longest sequence the model was trained for (max_position_embeddings / context_length); 0 = unknown.
+    public var contextLength = 0
 
     public enum RopeScaling {
         case none
@@ -63,6 +65,7 @@ public struct DecoderConfiguration {
         rmsNormEps = try number("rms_norm_eps", 1e-6)
         ropeTheta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
         tieWordEmbeddings = c["tie_word_embeddings"]?.boolValue ?? false
+        contextLength = Int(c["max_position_embeddings"]?.intValue ?? 0)
         if let scaling = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue {
             ropeScaling = try DecoderConfiguration.scaling(scaling)
         }
@@ -88,6 +91,7 @@ public struct DecoderConfiguration {
         rmsNormEps = Float(m["\(a).attention.layer_norm_rms_epsilon"]?.doubleValue ?? 1e-5)
         ropeTheta = Float(m["\(a).rope.freq_base"]?.doubleValue ?? 10000)
         tieWordEmbeddings = nil
+        contextLength = Int(m["\(a).context_length"]?.intValue ?? 0)
         if m["\(a).rope.scaling.type"]?.stringValue == "linear", let f = m["\(a).rope.scaling.factor"]?.doubleValue {
             ropeScaling = .linear(factor: Float(f))
         }

@@ -81,6 +81,7 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
             ("kv_cache", .object(JSONObject([("layers", .int(Int64(config.layers))), ("kv_heads", .int(Int64(config.kvHeads))),
                                              ("head_dim", .int(Int64(config.headDim)))]))),
             ("vocab_size", .int(Int64(config.vocabSize))),
+            ("context_length", .int(Int64(config.contextLength))),
         ]))
     }
 
