@@ -69,7 +69,7 @@ enum EngineServices {
         t.param_register = { name, p, err in
             engineCall(err) {
                 guard let name else { throw EngineCallError("param_register: name is NULL") }
-                ParameterStore.shared[String(cString: name)] = try TensorHandles.tensor(p)
+                ParameterStore.active[String(cString: name)] = try TensorHandles.tensor(p)
             }
         }
         t.grad_enabled = { on in GradMode.set(on) }

@@ -42,6 +42,8 @@ public final class LoadedModel {
     public let description: JSON
     /// The model's Jinja chat template (GGUF tokenizer.chat_template / tokenizer_config.json), if any.
     public let chatTemplate: String?
+    /// This model's parameters (what its family registered in load_weights).
+    public let parameters: ParameterStore
     /// Token ids that end generation: GGUF eos (and eot) ids, or generation_config.json's and
     /// config.json's eos_token_id (an id or a list).
     public private(set) var stopIDs: Set<Int> = []
@@ -55,6 +57,10 @@ public final class LoadedModel {
     public static func load(_ request: String, plugins: PluginSet) throws -> LoadedModel {
         let location = try ModelLocator.locate(request)
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
+        let store = ParameterStore()
+        let previous = ParameterStore.active
+        ParameterStore.active = store
+        defer { ParameterStore.active = previous }
         switch location.format {
         case .gguf:
             let file = try GGUFFile(path: location.path)
@@ -62,7 +68,7 @@ public final class LoadedModel {
             try family.loadWeights(from: GGUFCheckpoint(file))
             let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
-                                    chatTemplate: file.metadata.string("tokenizer.chat_template"))
+                                    chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             return model
         case .huggingface:
@@ -75,7 +81,8 @@ public final class LoadedModel {
             if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
                let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
             if template == nil, let text = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) { template = text }
-            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template)
+            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template,
+                                    parameters: store)
             var stops = Set<Int>()
             for file in ["generation_config.json", "config.json"] {
                 guard let data = FileManager.default.contents(atPath: dir + "/" + file), let json = try? JSON.parse(bytes: [UInt8](data)) else { continue }
@@ -99,7 +106,8 @@ public final class LoadedModel {
         }
     }
 
-    init(location: LocatedModel, family: ModelFamilyInstance, tokenizer: Tokenizer, description: JSON, chatTemplate: String?) {
+    init(location: LocatedModel, family: ModelFamilyInstance, tokenizer: Tokenizer, description: JSON, chatTemplate: String?, parameters: ParameterStore) {
+        self.parameters = parameters
         self.location = location
         self.family = family
         self.tokenizer = tokenizer
@@ -107,9 +115,17 @@ public final class LoadedModel {
         self.chatTemplate = chatTemplate
     }
 
+    /// The family's forward with this model's parameters active.
+    public func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: Tensor? = nil, cache: KVCache? = nil) throws -> Tensor {
+        let previous = ParameterStore.active
+        ParameterStore.active = parameters
+        defer { ParameterStore.active = previous }
+        return try family.forward(ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
+    }
+
     /// Logits [seq, vocab] of one sequence (no cache), positions 0..<seq.
     public func logits(_ ids: [Int]) throws -> Tensor {
-        let out = try GradMode.disabled { try family.forward(ids: ids, batch: 1, seq: ids.count, positions: Array(0..<ids.count)) }
+        let out = try GradMode.disabled { try forward(ids: ids, batch: 1, seq: ids.count, positions: Array(0..<ids.count)) }
         return out.reshaped([ids.count, out.shape[out.rank - 1]])
     }
 

@@ -82,9 +82,12 @@ extension SmolLM2ForwardTests {
     /// Layer-0 projections and the embeddings against transformers' hidden-state dumps: these pin
     /// the GGUF name mapping and the q/k un-permutation directly.
     func testLayerZeroHiddenStatesMatchTheDumps() throws {
-        _ = try model()
+        let model = try model()
         let ids = [504, 3575, 282, 4649, 314]  // short_sentence
-        let store = ParameterStore.shared
+        let store = model.parameters
+        let previous = ParameterStore.active
+        ParameterStore.active = store
+        defer { ParameterStore.active = previous }
         let embed = GradMode.disabled { embedding(store["model.embed_tokens.weight"]!, ids: ids) }
         XCTAssertEqual(embed.values, try floats("hidden_short_sentence/embed_tokens.f32.bin"), "embeddings are exact")
         let h = GradMode.disabled { rmsNorm(embed, weight: store["model.layers.0.input_layernorm.weight"]!, eps: 1e-5) }

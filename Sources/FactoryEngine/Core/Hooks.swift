@@ -3,10 +3,14 @@
 // fine-tuning method and attention kernel by replacing these closures. The
 // defaults are the dense weight from the parameter store and the reference attention.
 
-/// Named parameters (HF checkpoint names) that linear(name:) reads.
+/// Named parameters (HF checkpoint names) that linear(name:) reads. Each loaded
+/// model owns one; `active` is the one the hooks read (the model running now).
 public final class ParameterStore: @unchecked Sendable {
-    public static let shared = ParameterStore()
+    /// The store of the model that is loading or running.
+    nonisolated(unsafe) public static var active = ParameterStore()
     private var tensors: [String: Tensor] = [:]
+
+    public init() {}
 
     public subscript(name: String) -> Tensor? {
         get { tensors[name] }
@@ -32,7 +36,7 @@ public enum EngineHooks {
 
     /// The dense default of `linear`, for hooks that wrap it.
     public static func denseLinear(_ name: String, _ x: Tensor) throws -> Tensor {
-        let store = ParameterStore.shared
+        let store = ParameterStore.active
         guard let w = store[name + ".weight"] ?? store[name] else { throw HookError("linear: no parameter named '\(name).weight' or '\(name)'") }
         guard w.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == w.shape[1] else {
             throw HookError("linear '\(name)': input \(x.shape) does not fit weight \(w.shape) ([out, in])")
