@@ -49,10 +49,13 @@ extension Tokenizer {
         }
     }
 
-    /// A tokenizer from GGUF metadata (`tokenizer.ggml.model` "gpt2": tokens, merges, token types).
+    /// A tokenizer from GGUF metadata: `tokenizer.ggml.model` "gpt2" (byte-level BPE with merges) or
+    /// "llama" (SentencePiece: tokens and scores; the merges are rebuilt from the scores and the text
+    /// is cut with Metaspace, as transformers' LlamaTokenizer does when it reads a GGUF).
     public static func load(gguf metadata: GGUFMetadata, file: String) throws -> Tokenizer {
-        guard metadata.string("tokenizer.ggml.model") == "gpt2" else {
-            throw TokenizerError("\(file): tokenizer.ggml.model is \(metadata.string("tokenizer.ggml.model") ?? "missing"); Factory reads gpt2 (byte-level BPE) from GGUF; for SentencePiece models use the Hugging Face directory's tokenizer.json")
+        let kind = metadata.string("tokenizer.ggml.model")
+        guard kind == "gpt2" || kind == "llama" else {
+            throw TokenizerError("\(file): tokenizer.ggml.model is \(kind ?? "missing"); Factory reads gpt2 (byte-level BPE) and llama (SentencePiece BPE)")
         }
         guard case .array(let tokenValues)? = metadata.values["tokenizer.ggml.tokens"] else {
             throw TokenizerError("\(file): tokenizer.ggml.tokens is missing")
@@ -61,13 +64,6 @@ extension Tokenizer {
         var types: [Int] = []
         if case .array(let t)? = metadata.values["tokenizer.ggml.token_type"] {
             types = t.map { v in if case .int(let i) = v { return Int(i) }; if case .uint(let u) = v { return Int(u) }; return 1 }
-        }
-        var merges: [(String, String)] = []
-        if case .array(let m)? = metadata.values["tokenizer.ggml.merges"] {
-            for v in m {
-                guard let s = v.stringValue, let space = s.firstIndex(of: " ") else { throw TokenizerError("\(file): a merge is not \"a b\"") }
-                merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
-            }
         }
         var vocab: [String: Int] = [:]
         var added: [AddedToken] = []
@@ -79,11 +75,64 @@ extension Tokenizer {
             }
             vocab[token] = id
         }
+        let bos = metadata.int("tokenizer.ggml.bos_token_id"), eos = metadata.int("tokenizer.ggml.eos_token_id")
         do {
-            return Tokenizer(model: try BPEModel(vocab: vocab, merges: merges), added: added,
-                             bos: metadata.int("tokenizer.ggml.bos_token_id"), eos: metadata.int("tokenizer.ggml.eos_token_id"))
+            if kind == "gpt2" {
+                var merges: [(String, String)] = []
+                if case .array(let m)? = metadata.values["tokenizer.ggml.merges"] {
+                    for v in m {
+                        guard let s = v.stringValue, let space = s.firstIndex(of: " ") else { throw TokenizerError("a merge is not \"a b\"") }
+                        merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
+                    }
+                }
+                return Tokenizer(model: try BPEModel(vocab: vocab, merges: merges), added: added, bos: bos, eos: eos)
+            }
+            guard case .array(let scoreValues)? = metadata.values["tokenizer.ggml.scores"], scoreValues.count == tokens.count else {
+                throw TokenizerError("tokenizer.ggml.scores is missing or does not match the tokens")
+            }
+            let scores = scoreValues.map { v -> Double in if case .float(let f) = v { return f }; return 0 }
+            let unknown = metadata.int("tokenizer.ggml.unknown_token_id").flatMap { $0 < tokens.count ? tokens[$0] : nil } ?? "<unk>"
+            let model = try BPEModel(vocab: vocab, merges: mergesFromScores(tokens: tokens, scores: scores, vocab: vocab), byteFallback: true,
+                                     unknown: unknown, fuseUnknown: true)
+            return Tokenizer(model: model, added: added, bos: bos, eos: eos, normalizer: [],
+                             preTokenization: .metaspace(replacement: "▁", scheme: .first, split: false),
+                             decoder: [.replace("▁", " "), .byteFallback, .fuse, .strip(" ", start: 1, stop: 0)])
         } catch let e as TokenizerError {
             throw TokenizerError("\(file): \(e.message)")
         }
+    }
+
+    /// transformers' generate_merges: every split of every token into two vocabulary pieces,
+    /// ordered by the token's score (best first), then by longer left and longer right piece;
+    /// ties keep token order, and a token's own splits are ordered by the pieces' ids.
+    static func mergesFromScores(tokens: [String], scores: [Double], vocab: [String: Int]) -> [(String, String)] {
+        var candidates: [(left: String, right: String, score: Double, leftLength: Int, rightLength: Int, order: Int)] = []
+        var seen = Set<String>()
+        // Python iterates the dict built from zip(tokens, scores): the first position of each token, its last score.
+        var lastScore: [String: Double] = [:]
+        for (t, s) in zip(tokens, scores) { lastScore[t] = s }
+        for token in tokens where seen.insert(token).inserted {
+            let scalars = Array(token.unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            var local: [(String, String, Int, Int)] = []
+            for i in 1..<scalars.count {
+                var l = String.UnicodeScalarView(), r = String.UnicodeScalarView()
+                l.append(contentsOf: scalars[..<i])
+                r.append(contentsOf: scalars[i...])
+                let left = String(l), right = String(r)
+                if let li = vocab[left], let ri = vocab[right] { local.append((left, right, li, ri)) }
+            }
+            local.sort { ($0.2, $0.3) < ($1.2, $1.3) }
+            for (left, right, _, _) in local {
+                candidates.append((left, right, lastScore[token] ?? 0, left.unicodeScalars.count, right.unicodeScalars.count, candidates.count))
+            }
+        }
+        candidates.sort { a, b in
+            if a.score != b.score { return a.score > b.score }
+            if a.leftLength != b.leftLength { return a.leftLength > b.leftLength }
+            if a.rightLength != b.rightLength { return a.rightLength > b.rightLength }
+            return a.order < b.order
+        }
+        return candidates.map { ($0.left, $0.right) }
     }
 }

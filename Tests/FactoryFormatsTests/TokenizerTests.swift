@@ -106,3 +106,21 @@ final class SentencePieceTokenizerTests: XCTestCase {
     func testLlama2LayoutWithByteFallback() throws { try check("llama2") }
     func testMetaspaceLayout() throws { try check("metaspace") }
 }
+
+extension SentencePieceTokenizerTests {
+    /// A GGUF with tokenizer.ggml.model "llama" (tokens and scores, no merges), against what
+    /// transformers builds from the same file.
+    func testSentencePieceFromGGUFMetadata() throws {
+        let path = Self.folder + "/spm.gguf"
+        let tokenizer = try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path)
+        let lines = try String(contentsOfFile: Self.folder + "/spm.gguf.cases.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 16)
+        for line in lines {
+            let c = try JSON.parse(String(line))
+            let text = c["text"]?.stringValue ?? ""
+            let ids = try tokenizer.encode(text)
+            XCTAssertEqual(ids, c["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "gguf \(text.debugDescription)")
+            XCTAssertEqual(tokenizer.decode(ids), c["decoded"]?.stringValue, "gguf \(text.debugDescription) decode")
+        }
+    }
+}

@@ -54,3 +54,48 @@ for layout in ["llama2", "metaspace"]:
             enc = tok.encode(text, add_special_tokens=False)
             f.write(json.dumps({"text": text, "ids": enc.ids, "tokens": enc.tokens, "decoded": tok.decode(enc.ids, skip_special_tokens=False)},
                                ensure_ascii=False) + "\n")
+
+
+# A tokenizer-only GGUF with tokenizer.ggml.model "llama" (SentencePiece: tokens, scores, types,
+# no merges), built from the llama2 vocabulary, and what transformers makes of it (it rebuilds the
+# merges from the scores and uses Metaspace with prepend_scheme "first").
+def write_gguf():
+    import gguf
+    from transformers import AutoTokenizer
+    t = json.load(open("llama2.tokenizer.json"))
+    vocab = t["model"]["vocab"]
+    tokens = [None] * len(vocab)
+    for k, v in vocab.items():
+        tokens[v] = k
+    rank = {}
+    for i, m in enumerate(t["model"]["merges"]):
+        a, b = m if isinstance(m, list) else m.split(" ")
+        rank[a + b] = i
+    scores = [-float(rank.get(tok, 1000000 + i)) if i >= 259 else 0.0 for i, tok in enumerate(tokens)]
+    types = [3, 3, 3] + [6] * 256 + [1] * (len(tokens) - 259)
+    w = gguf.GGUFWriter("spm.gguf", "llama")
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.add_block_count(1)
+    w.add_context_length(64)
+    w.add_embedding_length(8)
+    w.add_feed_forward_length(8)
+    w.add_head_count(1)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tok = AutoTokenizer.from_pretrained(".", gguf_file="spm.gguf")
+    with open("spm.gguf.cases.jsonl", "w") as f:
+        for text in CASES:
+            ids = tok.encode(text, add_special_tokens=False)
+            f.write(json.dumps({"text": text, "ids": ids, "tokens": tok.convert_ids_to_tokens(ids),
+                                "decoded": tok.decode(ids, skip_special_tokens=False)}, ensure_ascii=False) + "\n")
+
+
+write_gguf()
