@@ -2,12 +2,17 @@ import FactoryFormats
 import FactoryJSON
 
 extension Tokenizer {
-    /// A tokenizer from a Hugging Face tokenizer.json (model type BPE with a ByteLevel pre-tokenizer).
+    /// A tokenizer from a Hugging Face tokenizer.json (a BPE model; byte-level or SentencePiece-style).
     public static func load(tokenizerJSON path: String) throws -> Tokenizer {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw TokenizerError("\(path): cannot read") }
         let json: JSON
         do { json = try JSON.parse(bytes: file.buffer) } catch { throw TokenizerError("\(path): \(error)") }
+        return try load(tokenizerJSON: json, source: path)
+    }
+
+    /// A tokenizer from parsed tokenizer.json content; `source` names it in errors.
+    public static func load(tokenizerJSON json: JSON, source path: String) throws -> Tokenizer {
         guard let model = json["model"]?.objectValue, model["type"]?.stringValue == "BPE" else {
             throw TokenizerError("\(path): model.type is \(json["model"]?["type"]?.serialized() ?? "missing"); Factory reads BPE tokenizers")
         }

@@ -37,6 +37,8 @@ enum PreTokenization {
     enum PrependScheme { case always, first, never }
     /// GPT-2's regex over byte-level characters.
     case byteLevel
+    /// A Split regex (Llama 3, Qwen2), then byte-level characters without GPT-2's regex.
+    case split(SplitPattern)
     /// SentencePiece's: spaces become "▁", an optional "▁" in front, optionally split before each "▁".
     case metaspace(replacement: String, scheme: PrependScheme, split: Bool)
     /// The whole (normalized) text is one word.
@@ -46,6 +48,17 @@ enum PreTokenization {
         guard let json, json != .null else { return .none }
         switch json["type"]?.stringValue {
         case "ByteLevel": return .byteLevel
+        case "Sequence":
+            let steps = json["pretokenizers"]?.arrayValue ?? []
+            if steps.count == 2, steps[0]["type"]?.stringValue == "Split", steps[1]["type"]?.stringValue == "ByteLevel",
+               steps[1]["use_regex"]?.boolValue == false, steps[0]["behavior"]?.stringValue == "Isolated",
+               let regex = steps[0]["pattern"]?["Regex"]?.stringValue {
+                guard let pattern = SplitPattern(regex: regex) else {
+                    throw TokenizerError("pre_tokenizer Split with regex \(regex) is not supported (Llama 3's and Qwen2's are)")
+                }
+                return .split(pattern)
+            }
+            throw TokenizerError("this pre_tokenizer Sequence is not supported (Split(regex) + ByteLevel is)")
         case "Metaspace":
             let scheme: PrependScheme
             switch json["prepend_scheme"]?.stringValue ?? (json["add_prefix_space"]?.boolValue == false ? "never" : "always") {
@@ -64,6 +77,13 @@ enum PreTokenization {
         case .byteLevel:
             let scalars = Array(text.unicodeScalars)
             return GPT2PreTokenizer.split(scalars).map { piece in
+                var s = String.UnicodeScalarView()
+                s.append(contentsOf: scalars[piece])
+                return ByteLevel.encode(String(s).utf8)
+            }
+        case .split(let pattern):
+            let scalars = Array(text.unicodeScalars)
+            return pattern.split(scalars).map { piece in
                 var s = String.UnicodeScalarView()
                 s.append(contentsOf: scalars[piece])
                 return ByteLevel.encode(String(s).utf8)

@@ -124,3 +124,33 @@ extension SentencePieceTokenizerTests {
         }
     }
 }
+
+/// Llama 3's and Qwen2's Split pre-tokenizers over the SmolLM2 vocabulary, against Hugging Face
+/// tokenizers (Fixtures/split/generate.py) on all 159 tokenizer texts and a few more.
+final class SplitPreTokenizerTests: XCTestCase {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/split").path
+
+    func check(_ name: String) throws {
+        var json = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.root + "/smollm2/tokenizer/tokenizer.json"))))
+        let pre = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/\(name).pre_tokenizer.json"))))
+        guard var object = json.objectValue else { return XCTFail("tokenizer.json is not an object") }
+        object["pre_tokenizer"] = pre
+        json = .object(object)
+        let tokenizer = try Tokenizer.load(tokenizerJSON: json, source: name)
+        let lines = try String(contentsOfFile: Self.folder + "/\(name).cases.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 166)
+        var failures = 0
+        for line in lines where failures < 8 {
+            let c = try JSON.parse(String(line))
+            let text = c["text"]?.stringValue ?? ""
+            let ids = try tokenizer.encode(text)
+            if ids != c["ids"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }) {
+                failures += 1
+                XCTFail("\(name) \(text.debugDescription): \(ids) vs \(c["ids"]?.serialized() ?? "")")
+            }
+        }
+    }
+
+    func testLlama3Split() throws { try check("llama3") }
+    func testQwen2Split() throws { try check("qwen2") }
+}
