@@ -14,7 +14,7 @@ public enum Engine {
 
     /// The host table, or an error when the host predates the engine.
     static func api() throws -> factory_host_api_t {
-        guard let api = Host.api, Host.has(\.kv_cache_update) else { throw PluginError.unsupported("the host has no engine (ABI < 1.1)") }
+        guard let api = Host.api, Host.has(\.observe) else { throw PluginError.unsupported("the host has no engine (ABI < 1.1)") }
         return api.pointee
     }
 
@@ -121,6 +121,12 @@ public enum Engine {
                                            sliding_window: Int32(slidingWindow), softcap: softcap)
         let f = try api().attention!
         return try result(f(q.handle, k.handle, v.handle, mask?.handle, &p, err), "attention")
+    }
+
+    /// Reports an intermediate tensor to the host (kept only while the host captures).
+    public static func observe(_ name: String, _ t: HostTensor) {
+        guard let api = Host.api, Host.has(\.observe), let f = api.pointee.observe else { return }
+        f(name, t.handle)
     }
 
     /// Appends this step's keys and values to `layer` of the host's cache; returns all of them so far.

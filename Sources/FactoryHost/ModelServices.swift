@@ -65,10 +65,18 @@ public final class KVCache {
 }
 
 /// The model-loading half of the host table (1.1).
-enum ModelServices {
+public enum ModelServices {
     nonisolated(unsafe) static var checkpoint: CheckpointSource?
 
+    /// Named intermediates reported through observe() while `capturing` is on.
+    nonisolated(unsafe) public static var capturing = false
+    nonisolated(unsafe) public static var captured: [String: Tensor] = [:]
+
     static func install(_ t: inout factory_host_api_t) {
+        t.observe = { name, p in
+            guard ModelServices.capturing, let name, let x = try? TensorHandles.tensor(p) else { return }
+            ModelServices.captured[String(cString: name)] = x.contiguousCopy()
+        }
         t.checkpoint_tensor = { name, err in
             guard let name else { report(err, EngineCallError("checkpoint_tensor: name is NULL")); return nil }
             guard let source = ModelServices.checkpoint else {

@@ -67,3 +67,38 @@ extension LlamaForwardTests {
         try checkTiny(model: Self.fixtures + "/tiny/qwen2", reference: try json("tiny/qwen2/reference.json"), directory: "tiny/qwen2")
     }
 }
+
+extension LlamaForwardTests {
+    /// Sampling: top_k 1 is greedy; a seed reproduces a run; the repetition penalty changes the choice.
+    func testSamplingOptions() throws {
+        let model = try LoadedModel.load(Self.fixtures + "/tiny/llama", plugins: try plugins())
+        let generator = Generator(model: model)
+        let prompt = [342, 223, 361, 460]
+        var greedy = SamplingOptions()
+        greedy.doSample = false
+        greedy.maxNewTokens = 12
+        greedy.ignoreEOS = true
+        let reference = try generator.generate(prompt: prompt, options: greedy, stopIDs: [])
+        var topOne = greedy
+        topOne.doSample = true
+        topOne.topK = 1
+        XCTAssertEqual(try generator.generate(prompt: prompt, options: topOne, stopIDs: []), reference)
+        var sampled = greedy
+        sampled.doSample = true
+        sampled.temperature = 1.5
+        sampled.topP = 1
+        sampled.topK = 0
+        let a = try generator.generate(prompt: prompt, options: sampled, stopIDs: [])
+        XCTAssertEqual(try generator.generate(prompt: prompt, options: sampled, stopIDs: []), a, "same seed, same tokens")
+        var other = sampled
+        other.seed = 7
+        XCTAssertNotEqual(try generator.generate(prompt: prompt, options: other, stopIDs: []), a, "another seed, other tokens")
+        var penalised = greedy
+        penalised.doSample = true
+        penalised.topK = 1
+        penalised.repetitionPenalty = 100
+        let p = try generator.generate(prompt: prompt, options: penalised, stopIDs: [])
+        XCTAssertEqual(Set(p).count, p.count, "a huge repetition penalty never repeats a token: \(p)")
+        XCTAssertTrue(Set(p).isDisjoint(with: prompt))
+    }
+}

@@ -99,3 +99,26 @@ extension SmolLM2ForwardTests {
         }
     }
 }
+
+extension SmolLM2ForwardTests {
+    /// Every hidden-state dump of short_sentence, captured through the host's observe():
+    /// embeddings exact, layer-0 tensors ≤ 1e-4, layer 29 and the final norm ≤ 1e-3 relative to max |x|.
+    func testHiddenStateDumpsThroughObserve() throws {
+        let model = try model()
+        ModelServices.captured = [:]
+        ModelServices.capturing = true
+        defer { ModelServices.capturing = false; ModelServices.captured = [:] }
+        _ = try model.logits([504, 3575, 282, 4649, 314])
+        for (name, file, tolerance, relative) in [("embed_tokens", "embed_tokens", Float(0), false), ("layer0.self_attn_out", "layer0.self_attn_out", 1e-4, false),
+                                                  ("layer0_out", "layer0_out", 1e-4, false), ("layer29_out", "layer29_out", 1e-3, true),
+                                                  ("final_norm_out", "final_norm_out", 1e-3, true)] {
+            let got = try XCTUnwrap(ModelServices.captured[name], "\(name) was not observed").values
+            let expected = try floats("hidden_short_sentence/\(file).f32.bin")
+            XCTAssertEqual(got.count, expected.count, name)
+            let diff = zip(got, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            let scale = relative ? expected.reduce(Float(0)) { max($0, abs($1)) } : 1
+            print("\(name): max |Δ| = \(diff) (scale \(scale))")
+            XCTAssertLessThanOrEqual(diff / scale, tolerance, name)
+        }
+    }
+}

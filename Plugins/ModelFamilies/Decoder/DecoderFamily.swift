@@ -149,11 +149,15 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
             throw PluginError.invalidArgument("\(name): forward() before load_weights()")
         }
         var x = try Engine.reshape(try Engine.embedding(embed, ids: ids), [B, T, c.hiddenSize])
+        Engine.observe("embed_tokens", x)
         for l in 0..<c.layers {
             let input = x
             x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
+            Engine.observe("layer\(l)_out", x)
         }
-        return try Engine.linear("lm_head", try Engine.rmsNorm(x, finalNorm, eps: c.rmsNormEps))
+        let normed = try Engine.rmsNorm(x, finalNorm, eps: c.rmsNormEps)
+        Engine.observe("final_norm_out", normed)
+        return try Engine.linear("lm_head", normed)
     }
 
     /// One decoder layer, in its own host scope: its intermediates go when it returns.
@@ -174,7 +178,9 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
         if let cache { (k, v) = try Engine.kvCacheUpdate(cache, layer: l, k: k, v: v) }
         let a = try Engine.attention(q, k, v, mask: mask, scale: 1 / Float(c.headDim).squareRoot())
         let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, c.heads * c.headDim])
-        let x = try Engine.add(input, try Engine.linear(pre + "self_attn.o_proj", merged))
+        let attended = try Engine.linear(pre + "self_attn.o_proj", merged)
+        Engine.observe("layer\(l).self_attn_out", attended)
+        let x = try Engine.add(input, attended)
         // MLP
         let h2 = try Engine.rmsNorm(x, n2, eps: c.rmsNormEps)
         let gated = try Engine.swiglu(try Engine.linear(pre + "mlp.gate_proj", h2), try Engine.linear(pre + "mlp.up_proj", h2))

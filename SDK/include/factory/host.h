@@ -202,6 +202,13 @@ typedef struct factory_host_api {
                                          factory_tensor_t *v_new, factory_tensor_t **k_all, factory_tensor_t **v_all,
                                          factory_error_t *err);
 
+    /**
+     * Reports an intermediate tensor of a forward pass under `name` (e.g. "layer0_out",
+     * "final_norm_out"). The host keeps it only while a capture is active (`factory score --dump`,
+     * tests comparing with reference dumps); otherwise the call costs nothing. Thread: [build].
+     */
+    void (*observe)(const char *name, factory_tensor_t *t);
+
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 
