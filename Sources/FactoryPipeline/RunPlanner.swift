@@ -1,4 +1,5 @@
 import FactoryConfig
+import FactoryData
 import FactoryEngine
 import FactoryHost
 import FactoryJSON
@@ -118,14 +119,14 @@ public enum RunPlanner {
         let names = (config.list("dataset") ?? []) + (config.list("eval_dataset") ?? [])
         guard !names.isEmpty else { return [] }
         let dir = config.string("dataset_dir") ?? "data"
-        let catalog: DatasetCatalog
-        do { catalog = try DatasetCatalog.load(directory: dir) } catch {
+        let info: DatasetInfo
+        do { info = try DatasetInfo(directory: dir) } catch {
             return [PlanItem(role: "dataset", request: names.joined(separator: ","), component: nil, detail: "", problem: "\(error)")]
         }
         return names.map { name in
             do {
-                let e = try catalog.entry(name)
-                return PlanItem(role: "dataset", request: name, component: nil, detail: "\(e.formatting) \(dir)/\(e.source)", problem: nil)
+                let a = try info.attributes(name)
+                return PlanItem(role: "dataset", request: name, component: nil, detail: "\(a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
             } catch {
                 return PlanItem(role: "dataset", request: name, component: nil, detail: "", problem: "\(error)")
             }

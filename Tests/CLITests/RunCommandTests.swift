@@ -15,7 +15,8 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue((item("model")?["detail"] as? String ?? "").contains("SmolLM2-135M-Instruct.Q4_1.gguf"))
         XCTAssertEqual(item("model-family")?["request"] as? String, "llama")
         XCTAssertEqual((item("chat-template")?["plugin"] as? [String: Any])?["name"] as? String, "smollm2")
-        XCTAssertEqual(item("dataset")?["detail"] as? String, "alpaca data/factory_demo.json")
+        XCTAssertEqual(items.filter { $0["role"] as? String == "dataset" }.compactMap { $0["detail"] as? String },
+                       ["sharegpt examples/data/identity.json", "alpaca examples/data/factory_demo.json"])
         XCTAssertEqual(item("finetuning-method")?["request"] as? String, "lora")
     }
 

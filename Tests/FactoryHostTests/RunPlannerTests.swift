@@ -47,7 +47,7 @@ final class RunPlannerTests: XCTestCase {
     }
 
     func testAnUnknownDatasetNamesTheCatalog() throws {
-        let dir = FixtureBuilder.repository.path + "/data"
+        let dir = FixtureBuilder.repository.path + "/examples/data"
         let problem = item(try plan(["dataset=nosuch", "dataset_dir=\(dir)"]), "dataset")?.problem ?? ""
         XCTAssertTrue(problem.contains("dataset 'nosuch' is not in \(dir)/dataset_info.json"), problem)
         XCTAssertTrue(problem.contains("factory_demo"), problem)

@@ -1,0 +1,93 @@
+import FactoryConfig
+import FactoryHost
+import FactoryTokenizers
+
+/// A prepared training set: encoded examples, how many rows were cut or skipped.
+public struct PreparedDataset {
+    public var train: [EncodedExample] = []
+    public var eval: [EncodedExample] = []
+    /// Rows whose tokens exceeded cutoff_len before cutting.
+    public var truncated = 0
+    /// Rows skipped with skip_bad_rows, and the first problems.
+    public var skipped = 0
+    public var problems: [String] = []
+    /// The conversations behind `train`, in the same order (for `factory data check`).
+    public var conversations: [Conversation] = []
+}
+
+/// Reads the config's `dataset` (and `eval_dataset`) from `dataset_dir`, converts,
+/// limits (`max_samples`), shuffles with `seed`, splits `val_size`, and encodes with the
+/// template and tokenizer. Strict by default: the first bad row is an error;
+/// `skip_bad_rows: true` skips bad rows and counts them.
+public enum DatasetLoader {
+    public static func load(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer) throws -> PreparedDataset {
+        guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
+        let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        let skipBad = config.bool("skip_bad_rows") ?? false
+        var options = SupervisedOptions()
+        if let c = config.int("cutoff_len") { options.cutoffLen = c }
+        if let t = config.bool("train_on_prompt") { options.trainOnPrompt = t }
+        if let m = config.bool("mask_history") { options.maskHistory = m }
+        let encoder = SupervisedEncoder(template: template, tokenizer: tokenizer, options: options)
+        var result = PreparedDataset()
+
+        func conversations(of name: String) throws -> [Conversation] {
+            let a = try info.attributes(name)
+            var rows = try DatasetReader.read(info.directory + "/" + a.fileName)
+            if let n = a.numSamples { rows = Array(rows.prefix(n)) }
+            if let max = config.int("max_samples") { rows = Array(rows.prefix(max)) }
+            var out: [Conversation] = []
+            for row in rows {
+                do { out.append(try DatasetConverter.convert(row, a)) } catch {
+                    guard skipBad else { throw error }
+                    result.skipped += 1
+                    if result.problems.count < 5 { result.problems.append("\(error)") }
+                }
+            }
+            return out
+        }
+
+        var all = try names.flatMap { try conversations(of: $0) }
+        var evalSet = try (config.list("eval_dataset") ?? []).flatMap { try conversations(of: $0) }
+        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
+            var rng = SeededShuffle(seed: UInt64(config.int("seed") ?? 42))
+            rng.shuffle(&all)
+        }
+        if let val = config.double("val_size"), val > 0 {
+            let n = val < 1 ? Int((Double(all.count) * val).rounded()) : Int(val)
+            evalSet += all.suffix(min(n, all.count))
+            all.removeLast(min(n, all.count))
+        }
+        for c in all {
+            do {
+                let full = try encoder.pairs(c).reduce(0) { $0 + $1.source.count + $1.target.count }
+                if full > options.cutoffLen { result.truncated += 1 }
+                result.train.append(try encoder.encode(c))
+                result.conversations.append(c)
+            } catch {
+                guard skipBad else { throw error }
+                result.skipped += 1
+                if result.problems.count < 5 { result.problems.append("\(error)") }
+            }
+        }
+        result.eval = try evalSet.map { try encoder.encode($0) }
+        return result
+    }
+}
+
+/// A seeded Fisher–Yates shuffle (SplitMix64), reproducible across runs.
+struct SeededShuffle {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func shuffle<T>(_ a: inout [T]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(next() % UInt64(i + 1))) }
+    }
+}

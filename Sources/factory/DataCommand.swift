@@ -1,0 +1,56 @@
+import ArgumentParser
+import FactoryData
+import FactoryHost
+import FactoryPipeline
+import Foundation
+
+/// `factory data check config.yaml`: what the training data turns into, before any training.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "Inspect training data.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Counts, a length histogram, rows cut by cutoff_len, and rendered samples with trained tokens marked.")
+        @OptionGroup var model: ModelArguments
+        @Option(help: "How many rendered samples to show.") var samples = 2
+
+        func run() throws {
+            try guarded {
+                let config = try model.config()
+                guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: set model_name_or_path or --model") }
+                guard let templateName = config.string("template") else { throw ConfigProblem("set template: the template plugin that marks what is learned") }
+                let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
+                let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+                let tokenizer = try LoadedModel.tokenizer(for: request)
+                let start = Date()
+                let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer)
+                let seconds = Date().timeIntervalSince(start)
+                let lengths = data.train.map(\.inputIDs.count)
+                let trained = data.train.reduce(0) { $0 + $1.labels.filter { $0 != SupervisedEncoder.ignore }.count }
+                print("train rows \(data.train.count), eval rows \(data.eval.count), skipped \(data.skipped), cut by cutoff_len \(data.truncated)")
+                print("tokens \(lengths.reduce(0, +)) (trained \(trained)), length min \(lengths.min() ?? 0) / mean \(lengths.isEmpty ? 0 : lengths.reduce(0, +) / lengths.count) / max \(lengths.max() ?? 0); prepared in \(String(format: "%.2f", seconds)) s")
+                for p in data.problems { print("skipped: \(p)") }
+                if let maxLength = lengths.max(), maxLength > 0 {
+                    let width = max(1, (maxLength + 9) / 10)
+                    var buckets = [Int](repeating: 0, count: 10)
+                    for l in lengths { buckets[min(9, l / width)] += 1 }
+                    let top = max(buckets.max() ?? 1, 1)
+                    print("length histogram:")
+                    for (i, n) in buckets.enumerated() {
+                        print(String(format: "  %5d-%-5d %6d ", i * width, (i + 1) * width - 1, n) + String(repeating: "#", count: n * 40 / top))
+                    }
+                }
+                for (i, example) in data.train.prefix(samples).enumerated() {
+                    print("\n--- sample \(i + 1) (\(data.conversations[i].origin)), « » marks trained tokens ---")
+                    var out = "", inside = false
+                    for (id, label) in zip(example.inputIDs, example.labels) {
+                        let learned = label != SupervisedEncoder.ignore
+                        if learned != inside { out += learned ? "«" : "»"; inside = learned }
+                        out += tokenizer.decode([id])
+                    }
+                    print(out + (inside ? "»" : ""))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import FactoryTokenizers
+import Foundation
+
+/// `factory template render`: what a template makes of a conversation, token by token.
+struct TemplateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "template", abstract: "Inspect chat templates.", subcommands: [Render.self])
+
+    struct Render: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render an OpenAI-style message list with a template plugin: text, token ids, and which tokens are trained.")
+        @OptionGroup var model: ModelArguments
+        @Option(help: "The chat template plugin.") var template: String
+        @Option(help: "A JSON file holding [{\"role\": ..., \"content\": ...}, ...].") var messages: String
+        @Flag(name: .customLong("add-generation-prompt"), help: "End with the assistant's generation prompt.") var addGenerationPrompt = false
+        @Flag(help: "Machine-readable output: {\"text\", \"ids\", \"trainable\"}.") var json = false
+
+        func run() throws {
+            try guarded {
+                let config = try model.config()
+                let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
+                let instance = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(template))
+                guard let data = FileManager.default.contents(atPath: messages) else { throw ConfigProblem("\(messages): cannot be read") }
+                let list: JSON
+                do { list = try JSON.parse(bytes: [UInt8](data)) } catch { throw ConfigProblem("\(messages): \(error)") }
+                let tokenizer = try config.string("model_name_or_path").map { try LoadedModel.tokenizer(for: $0) }
+                let bos = tokenizer?.bosID.map { tokenizer!.decode([$0]) } ?? "", eos = tokenizer?.eosID.map { tokenizer!.decode([$0]) } ?? ""
+                let options = JSON.object(JSONObject([("add_generation_prompt", .bool(addGenerationPrompt)), ("bos_token", .string(bos)), ("eos_token", .string(eos))]))
+                let segments = try instance.render(messagesJSON: list.serialized(), optionsJSON: options.serialized())
+                let text = segments.map(\.text).joined()
+                var ids: [Int] = [], trainable: [Bool] = []
+                if let tokenizer {
+                    for s in segments {
+                        let piece = try tokenizer.encode(s.text)
+                        ids += piece
+                        trainable += Array(repeating: s.trainable, count: piece.count)
+                    }
+                }
+                if json {
+                    var o = JSONObject([("text", .string(text))])
+                    if tokenizer != nil {
+                        o["ids"] = .array(ids.map { .int(Int64($0)) })
+                        o["trainable"] = .array(trainable.map { .bool($0) })
+                    }
+                    print(JSON.object(o).serialized())
+                    return
+                }
+                print(segments.map { $0.trainable ? "«" + $0.text + "»" : $0.text }.joined())
+                if tokenizer != nil { print("\n\(ids.count) tokens, \(trainable.filter { $0 }.count) trained (« » marks trained text)") }
+            }
+        }
+    }
+}
