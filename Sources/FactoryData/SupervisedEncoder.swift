@@ -6,6 +6,10 @@ import FactoryTokenizers
 public struct EncodedExample: Equatable, Sendable {
     public var inputIDs: [Int]
     public var labels: [Int]
+    public init(inputIDs: [Int], labels: [Int]) {
+        self.inputIDs = inputIDs
+        self.labels = labels
+    }
 }
 
 /// The keys of supervised preprocessing (LLaMA-Factory's data arguments).
