@@ -60,9 +60,9 @@ public enum DatasetLoader {
         }
         for c in all {
             do {
-                let full = try encoder.pairs(c).reduce(0) { $0 + $1.source.count + $1.target.count }
-                if full > options.cutoffLen { result.truncated += 1 }
-                result.train.append(try encoder.encode(c))
+                let (example, cut) = try encoder.encodeReportingCut(c)
+                if cut { result.truncated += 1 }
+                result.train.append(example)
                 result.conversations.append(c)
             } catch {
                 guard skipBad else { throw error }

@@ -70,7 +70,13 @@ public final class SupervisedEncoder {
 
     /// ids and labels of a conversation, cut to cutoff_len.
     public func encode(_ c: Conversation) throws -> EncodedExample {
+        try encodeReportingCut(c).0
+    }
+
+    /// ids and labels, and whether cutoff_len cut anything.
+    public func encodeReportingCut(_ c: Conversation) throws -> (EncodedExample, Bool) {
         var turns = try pairs(c)
+        let fullLength = turns.reduce(0) { $0 + $1.source.count + $1.target.count }
         guard !turns.isEmpty else { throw DataError("\(c.origin): the conversation has no assistant turn to learn") }
         if options.maskHistory { turns.reverse() }
         var ids: [Int] = [], labels: [Int] = []
@@ -90,7 +96,7 @@ public final class SupervisedEncoder {
                 labels += sourceLabels + targetLabels
             }
         }
-        return EncodedExample(inputIDs: ids, labels: labels)
+        return (EncodedExample(inputIDs: ids, labels: labels), fullLength > options.cutoffLen)
     }
 
     /// LLaMA-Factory's infer_seqlen: how a turn's budget splits between source and target.

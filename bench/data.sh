@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Preprocessing speed: alpaca_en_demo (999 rows) for SFT with the smollm2 template and the
+# SmolLM2 tokenizer, through `factory data check` (release build). LLaMA-Factory's own
+# preprocessing runs beside it when the llamafactory package is installed.   bench/data.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product factory >/dev/null
+bin=$(swift build -c release --show-bin-path)
+"$bin/factory" data check --model HuggingFaceTB/SmolLM2-135M-Instruct template=smollm2 dataset=alpaca_en_demo \
+  dataset_dir=../shared/data cutoff_len=1024 --samples 0 | head -2
+if python3 -c "import llamafactory" 2>/dev/null; then
+  echo "(llamafactory is installed: compare with its preprocessing of the same dataset)"
+else
+  echo "(llamafactory not installed: no side-by-side number)"
+fi
