@@ -25,6 +25,21 @@ enum GPT2PreTokenizer {
 
     static let contractions: [[Unicode.Scalar]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.unicodeScalars) }
 
+    /// The length of the contraction ('s 't 're 've 'm 'll 'd) starting at `i`, apostrophe included, or nil.
+    static func contractionLength(_ scalars: [Unicode.Scalar], at i: Int, caseInsensitive: Bool) -> Int? {
+        guard scalars[i] == "'" else { return nil }
+        for c in contractions where i + 1 + c.count <= scalars.count {
+            let candidate = scalars[(i + 1)..<(i + 1 + c.count)]
+            if caseInsensitive ? candidate.map(lowered) == c : Array(candidate) == c { return 1 + c.count }
+        }
+        return nil
+    }
+
+    /// ASCII letters lowered.
+    static func lowered(_ s: Unicode.Scalar) -> Unicode.Scalar {
+        s.value >= 65 && s.value <= 90 ? Unicode.Scalar(s.value + 32)! : s
+    }
+
     /// The pieces of `text`, as ranges of its scalar array.
     static func split(_ scalars: [Unicode.Scalar]) -> [Range<Int>] {
         let n = scalars.count
@@ -34,16 +49,10 @@ enum GPT2PreTokenizer {
         while i < n {
             let start = i
             // 's 't 're 've 'm 'll 'd
-            if scalars[i] == "'" {
-                var matched = 0
-                for c in contractions where i + c.count < n + 0 && i + 1 + c.count <= n {
-                    if Array(scalars[(i + 1)..<(i + 1 + c.count)]) == c { matched = c.count; break }
-                }
-                if matched > 0 {
-                    i += 1 + matched
-                    pieces.append(start..<i)
-                    continue
-                }
+            if let length = contractionLength(scalars, at: i, caseInsensitive: false) {
+                i += length
+                pieces.append(start..<i)
+                continue
             }
             // optional space, then a run of one class (letters, numbers, or other non-space)
             var j = i

@@ -19,13 +19,6 @@ enum SplitPattern: Equatable {
 
     var digitGroup: Int { self == .llama3 ? 3 : 1 }
 
-    static let contractions: [[Unicode.Scalar]] = ["s", "t", "re", "ve", "m", "ll", "d"].map { Array($0.unicodeScalars) }
-
-    /// ASCII letters lowered (the contractions are case-insensitive).
-    static func lowered(_ s: Unicode.Scalar) -> Unicode.Scalar {
-        s.value >= 65 && s.value <= 90 ? Unicode.Scalar(s.value + 32)! : s
-    }
-
     @inline(__always) static func isNewline(_ s: Unicode.Scalar) -> Bool { s == "\r" || s == "\n" }
 
     /// The pieces of `scalars`, as ranges.
@@ -37,13 +30,10 @@ enum SplitPattern: Equatable {
         while i < n {
             let start = i
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if scalars[i] == "'" {
-                var matched = 0
-                for c in SplitPattern.contractions where i + 1 + c.count <= n {
-                    let candidate = scalars[(i + 1)..<(i + 1 + c.count)].map(SplitPattern.lowered)
-                    if candidate == c { matched = c.count; break }
-                }
-                if matched > 0 { i += 1 + matched; pieces.append(start..<i); continue }
+            if let length = GPT2PreTokenizer.contractionLength(scalars, at: i, caseInsensitive: true) {
+                i += length
+                pieces.append(start..<i)
+                continue
             }
             // [^\r\n\p{L}\p{N}]?\p{L}+
             var j = i
