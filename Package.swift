@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryModelTests"),
-        .testTarget(name: "FactoryDataTests", dependencies: ["FactoryData", "FactoryHost", "FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
+        .testTarget(name: "FactoryDataTests", dependencies: ["FactoryData", "FactoryHost", "FactoryConfig", "FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryDataTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),

@@ -13,6 +13,8 @@ public struct PreparedDataset {
     public var problems: [String] = []
     /// The conversations behind `train`, in the same order (for `factory data check`).
     public var conversations: [Conversation] = []
+    /// True when the examples came from the tokenized cache (`tokenized_path`).
+    public var fromCache = false
 }
 
 /// Reads the config's `dataset` (and `eval_dataset`) from `dataset_dir`, converts,
@@ -20,9 +22,35 @@ public struct PreparedDataset {
 /// template and tokenizer. Strict by default: the first bad row is an error;
 /// `skip_bad_rows: true` skips bad rows and counts them.
 public enum DatasetLoader {
-    public static func load(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer) throws -> PreparedDataset {
+    /// `tokenizerIdentity` names the tokenizer for the cache fingerprint (say, the model file and its size).
+    public static func load(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer, tokenizerIdentity: String = "") throws -> PreparedDataset {
         guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        var fingerprint = TokenizedCache.Fingerprint()
+        if let cacheDirectory = config.string("tokenized_path") {
+            for name in names + (config.list("eval_dataset") ?? []) {
+                let a = try info.attributes(name)
+                fingerprint.add(name + "|" + a.fileName + "|" + a.formatting.rawValue + "|" + a.columns.sorted { $0.key < $1.key }.description + a.tags.sorted { $0.key < $1.key }.description)
+                fingerprint.add(readBytes(info.directory + "/" + a.fileName) ?? [])
+            }
+            fingerprint.add(tokenizerIdentity + "|vocab \(tokenizer.vocabularySize)")
+            fingerprint.add(template.component.id + "@" + template.component.version)
+            for key in ["dataset", "eval_dataset", "cutoff_len", "train_on_prompt", "mask_history", "max_samples", "seed", "val_size",
+                        "disable_shuffling", "skip_bad_rows"] {
+                fingerprint.add(key + "=" + (config.values[key]?.description ?? "-"))
+            }
+            if var cached = TokenizedCache.load(cacheDirectory, fingerprint: fingerprint.value) {
+                cached.fromCache = true
+                return cached
+            }
+            let fresh = try prepare(config, names: names, info: info, template: template, tokenizer: tokenizer)
+            try TokenizedCache.save(fresh, to: cacheDirectory, fingerprint: fingerprint.value)
+            return fresh
+        }
+        return try prepare(config, names: names, info: info, template: template, tokenizer: tokenizer)
+    }
+
+    static func prepare(_ config: RunConfig, names: [String], info: DatasetInfo, template: ChatTemplateInstance, tokenizer: Tokenizer) throws -> PreparedDataset {
         let skipBad = config.bool("skip_bad_rows") ?? false
         var options = SupervisedOptions()
         if let c = config.int("cutoff_len") { options.cutoffLen = c }

@@ -23,11 +23,13 @@ struct DataCommand: ParsableCommand {
                 let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
                 let tokenizer = try LoadedModel.tokenizer(for: request)
                 let start = Date()
-                let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer)
+                let location = try ModelLocator.locate(request)
+                let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
                 let seconds = Date().timeIntervalSince(start)
                 let lengths = data.train.map(\.inputIDs.count)
                 let trained = data.train.reduce(0) { $0 + $1.labels.filter { $0 != SupervisedEncoder.ignore }.count }
-                print("train rows \(data.train.count), eval rows \(data.eval.count), skipped \(data.skipped), cut by cutoff_len \(data.truncated)")
+                print("train rows \(data.train.count), eval rows \(data.eval.count), skipped \(data.skipped), cut by cutoff_len \(data.truncated)"
+                      + (data.fromCache ? " (from the tokenized cache)" : ""))
                 print("tokens \(lengths.reduce(0, +)) (trained \(trained)), length min \(lengths.min() ?? 0) / mean \(lengths.isEmpty ? 0 : lengths.reduce(0, +) / lengths.count) / max \(lengths.max() ?? 0); prepared in \(String(format: "%.2f", seconds)) s")
                 for p in data.problems { print("skipped: \(p)") }
                 if let maxLength = lengths.max(), maxLength > 0 {
@@ -41,7 +43,8 @@ struct DataCommand: ParsableCommand {
                     }
                 }
                 for (i, example) in data.train.prefix(samples).enumerated() {
-                    print("\n--- sample \(i + 1) (\(data.conversations[i].origin)), « » marks trained tokens ---")
+                    let origin = i < data.conversations.count ? data.conversations[i].origin : "cached row \(i + 1)"
+                    print("\n--- sample \(i + 1) (\(origin)), « » marks trained tokens ---")
                     var out = "", inside = false
                     for (id, label) in zip(example.inputIDs, example.labels) {
                         let learned = label != SupervisedEncoder.ignore

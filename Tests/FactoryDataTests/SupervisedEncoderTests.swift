@@ -1,3 +1,4 @@
+import FactoryConfig
 import FactoryData
 import FactoryHost
 import FactoryJSON
@@ -91,5 +92,28 @@ final class SupervisedEncoderTests: XCTestCase {
         XCTAssertThrowsError(try DatasetConverter.convert(s[0], try info.attributes("s"))) {
             XCTAssertEqual("\($0)", "\(dir)/s.jsonl:1 conversations[0]: role 'gpt' out of order (turns alternate user/observation and assistant/function_call)")
         }
+    }
+}
+
+extension SupervisedEncoderTests {
+    /// tokenized_path: written on the first run, reused while inputs are unchanged, rebuilt when a dataset file changes.
+    func testTheTokenizedCacheIsReusedAndInvalidated() throws {
+        let (template, tokenizer) = try smollm2()
+        let dir = NSTemporaryDirectory() + "cache-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try #"[{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]"#.write(toFile: dir + "/d.json", atomically: true, encoding: .utf8)
+        try #"{"d": {"file_name": "d.json"}}"#.write(toFile: dir + "/dataset_info.json", atomically: true, encoding: .utf8)
+        let config = try RunConfig.load(file: nil, overrides: ["dataset=d", "dataset_dir=\(dir)", "tokenized_path=\(dir)/tok"])
+        let first = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: "smollm2")
+        XCTAssertFalse(first.fromCache)
+        let second = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: "smollm2")
+        XCTAssertTrue(second.fromCache)
+        XCTAssertEqual(second.train, first.train)
+        try #"[{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "changed"}]"#.write(toFile: dir + "/d.json", atomically: true, encoding: .utf8)
+        let third = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: "smollm2")
+        XCTAssertFalse(third.fromCache, "a changed dataset file rebuilds the cache")
+        XCTAssertNotEqual(third.train, first.train)
+        let other = try RunConfig.load(file: nil, overrides: ["dataset=d", "dataset_dir=\(dir)", "tokenized_path=\(dir)/tok", "cutoff_len=8"])
+        XCTAssertFalse(try DatasetLoader.load(other, template: template, tokenizer: tokenizer, tokenizerIdentity: "smollm2").fromCache)
     }
 }
