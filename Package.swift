@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
+        plugin("TemplateChatML", target: "ChatMLTemplate"),
         plugin("ModelLlama", target: "LlamaModel"),
         plugin("ModelQwen2", target: "Qwen2Model"),
     ],
@@ -62,6 +63,8 @@ let package = Package(
                 path: "Plugins/ModelFamilies/Llama", swiftSettings: optimise),
         .target(name: "Qwen2Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ModelFamilies/Qwen2", swiftSettings: optimise),
+        .target(name: "ChatMLTemplate", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/ChatTemplates/ChatML", swiftSettings: optimise),
         .target(name: "SmolLM2Template", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ChatTemplates/SmolLM2", swiftSettings: optimise),
 

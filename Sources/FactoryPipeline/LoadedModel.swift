@@ -97,6 +97,23 @@ public final class LoadedModel {
         }
     }
 
+    /// The tokenizer of `request` and its own chat template, without loading weights.
+    public static func tokenizerAndTemplate(for request: String) throws -> (Tokenizer, String?) {
+        let location = try ModelLocator.locate(request)
+        switch location.format {
+        case .gguf:
+            let metadata = try GGUFMetadata.read(file: location.path)
+            return (try Tokenizer.load(gguf: metadata, file: location.path), metadata.string("tokenizer.chat_template"))
+        case .huggingface:
+            let dir = location.path
+            var template: String?
+            if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
+               let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
+            if template == nil { template = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) }
+            return (try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json"), template)
+        }
+    }
+
     /// Only the tokenizer of `request` (no weights).
     public static func tokenizer(for request: String) throws -> Tokenizer {
         let location = try ModelLocator.locate(request)

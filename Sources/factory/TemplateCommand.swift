@@ -7,7 +7,39 @@ import Foundation
 
 /// `factory template render`: what a template makes of a conversation, token by token.
 struct TemplateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "template", abstract: "Inspect chat templates.", subcommands: [Render.self])
+    static let configuration = CommandConfiguration(commandName: "template", abstract: "Inspect chat templates.", subcommands: [Render.self, Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render a set of conversations with a template plugin and with the model's own chat template; print a token-level diff.")
+        @OptionGroup var model: ModelArguments
+        @Option(help: "The chat template plugin to check.") var template: String
+
+        func run() throws {
+            try guarded {
+                let config = try model.config()
+                guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: pass --model PATH") }
+                let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
+                let instance = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(template))
+                let (tokenizer, source) = try LoadedModel.tokenizerAndTemplate(for: request)
+                guard let source else { throw ConfigProblem("\(request) carries no chat template to check against") }
+                let results = try TemplateCheck.run(plugin: instance, modelTemplate: source, tokenizer: tokenizer)
+                for r in results {
+                    guard let at = r.firstDifference else { print("SAME \(r.name) (\(r.modelIDs.count) tokens)"); continue }
+                    func around(_ ids: [Int]) -> String {
+                        let lo = max(0, at - 3), hi = min(ids.count, at + 4)
+                        return tokenizer.tokens(Array(ids[lo..<hi])).map { $0.debugDescription }.joined(separator: " ")
+                    }
+                    print("DIFF \(r.name): first difference at token \(at)")
+                    print("  plugin \(template): \(around(r.pluginIDs))")
+                    print("  model template:  \(around(r.modelIDs))")
+                }
+                let bad = results.filter { !$0.matches }.count
+                print("\(template) vs the model's template: \(results.count - bad) same, \(bad) different")
+                if bad > 0 { throw ExitCode(1) }
+            }
+        }
+    }
 
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -40,3 +40,17 @@ final class DataCommandTests: XCTestCase {
         XCTAssertTrue(skipped.stdout.hasPrefix("train rows 1, eval rows 0, skipped 1"), skipped.stdout)
     }
 }
+
+extension DataCommandTests {
+    func testTemplateCheckAgainstTheModelsOwnTemplate() throws {
+        let same = try CLI.run(["template", "check", "--template", "smollm2", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct"])
+        XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+        XCTAssertTrue(same.stdout.hasSuffix("smollm2 vs the model's template: 8 same, 0 different\n"), same.stdout)
+        // ChatML differs from SmolLM2's template only where SmolLM2 inserts its default system prompt.
+        let chatml = try CLI.run(["template", "check", "--template", "chatml", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct"])
+        XCTAssertEqual(chatml.status, 1)
+        XCTAssertTrue(chatml.stdout.contains("SAME explicit system"), chatml.stdout)
+        XCTAssertTrue(chatml.stdout.contains("DIFF single turn, generation prompt: first difference at token 1"), chatml.stdout)
+        XCTAssertTrue(chatml.stdout.hasSuffix("chatml vs the model's template: 2 same, 6 different\n"), chatml.stdout)
+    }
+}
