@@ -6,6 +6,13 @@ extension JSON {
         return out
     }
 
+    /// One line with Python's json.dumps separators (", " and ": "), as Jinja's tojson writes.
+    public func spacedLine() -> String {
+        var out = ""
+        write(to: &out, indent: nil, depth: 0, spaced: true)
+        return out
+    }
+
     /// Indented JSON text (two spaces), for people.
     public func prettyPrinted() -> String {
         var out = ""
@@ -13,7 +20,7 @@ extension JSON {
         return out
     }
 
-    private func write(to out: inout String, indent: String?, depth: Int) {
+    private func write(to out: inout String, indent: String?, depth: Int, spaced: Bool = false) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -25,9 +32,9 @@ extension JSON {
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (n, item) in items.enumerated() {
-                if n > 0 { out += "," }
+                if n > 0 { out += spaced ? ", " : "," }
                 JSON.newline(&out, indent, depth + 1)
-                item.write(to: &out, indent: indent, depth: depth + 1)
+                item.write(to: &out, indent: indent, depth: depth + 1, spaced: spaced)
             }
             JSON.newline(&out, indent, depth)
             out += "]"
@@ -35,11 +42,11 @@ extension JSON {
             if object.count == 0 { out += "{}"; return }
             out += "{"
             for (n, (key, value)) in object.pairs.enumerated() {
-                if n > 0 { out += "," }
+                if n > 0 { out += spaced ? ", " : "," }
                 JSON.newline(&out, indent, depth + 1)
                 JSON.writeString(key, to: &out)
-                out += indent == nil ? ":" : ": "
-                value.write(to: &out, indent: indent, depth: depth + 1)
+                out += indent == nil && !spaced ? ":" : ": "
+                value.write(to: &out, indent: indent, depth: depth + 1, spaced: spaced)
             }
             JSON.newline(&out, indent, depth)
             out += "}"

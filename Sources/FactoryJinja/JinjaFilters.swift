@@ -27,14 +27,14 @@ enum JinjaFilters {
         case "default", "d":
             if case .undefined = v { return args.first ?? .string("") }
             return v
-        case "tojson": return .string(toJSON(v).serialized().replacingOccurrences(of: ",", with: ", ").replacingOccurrences(of: "\":", with: "\": "))
+        case "tojson": return .string(toJSON(v).spacedLine())
         case "items":
             if case .dict(let d) = v { return .list(d.map { .list([.string($0.0), $0.1]) }) }
             return .list([])
         case "capitalize": let t = v.text; return .string(t.prefix(1).uppercased() + t.dropFirst().lowercased())
         case "replace":
             guard args.count >= 2 else { throw JinjaError("replace needs two arguments") }
-            return .string(v.text.replacingOccurrences(of: args[0].text, with: args[1].text))
+            return .string(v.text.replacingAll(args[0].text, with: args[1].text))
         default: throw JinjaError("unknown filter '\(name)'")
         }
     }
@@ -56,7 +56,7 @@ enum JinjaFilters {
         case (.string(let s), "lower"): return .string(s.lowercased())
         case (.string(let s), "replace"):
             guard args.count >= 2 else { throw JinjaError("replace needs two arguments") }
-            return .string(s.replacingOccurrences(of: args[0].text, with: args[1].text))
+            return .string(s.replacingAll(args[0].text, with: args[1].text))
         case (.string(let s), "split"):
             if let sep = args.first?.text, !sep.isEmpty { return .list(s.components(separatedBy: sep).map { .string($0) }) }
             return .list(s.split(whereSeparator: \.isWhitespace).map { .string(String($0)) })
@@ -83,18 +83,6 @@ enum JinjaFilters {
 }
 
 extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let r = rest.firstRange(of: target) {
-            result += rest[..<r.lowerBound]
-            result += replacement
-            rest = rest[r.upperBound...]
-        }
-        return result + rest
-    }
-
     func components(separatedBy separator: String) -> [String] {
         var parts: [String] = []
         var rest = Substring(self)

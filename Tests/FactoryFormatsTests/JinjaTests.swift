@@ -39,6 +39,12 @@ final class JinjaTests: XCTestCase {
         XCTAssertEqual(try t.render(["messages": messages]), "1:A,2:B n=2 3 yes")
     }
 
+    func testToJSONWritesPythonsSeparators() throws {
+        let t = try JinjaTemplate("{{ x | tojson }}")
+        let x = JinjaValue.dict([("a", .list([.int(1), .string("b, c")])), ("d", .dict([("e", .none)]))])
+        XCTAssertEqual(try t.render(["x": x]), #"{"a": [1, "b, c"], "d": {"e": null}}"#)  // json.dumps(x, ensure_ascii=False)
+    }
+
     func testErrorsAreMessagesNotCrashes() {
         XCTAssertThrowsError(try JinjaTemplate("{% for x in y %}no end"))
         XCTAssertThrowsError(try JinjaTemplate("{{ 'unterminated }}"))
