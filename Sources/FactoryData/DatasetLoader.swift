@@ -75,7 +75,14 @@ public enum DatasetLoader {
             return out
         }
 
-        var all = try names.flatMap { try conversations(of: $0) }
+        let probabilities = try config.list("interleave_probs").map { list in
+            try list.map { item -> Double in
+                guard let p = Double(item) else { throw DataError("interleave_probs: '\(item)' is not a number") }
+                return p
+            }
+        }
+        var all = try Mixer.mix(try names.map { try conversations(of: $0) }, strategy: config.string("mix_strategy") ?? "concat",
+                                probabilities: probabilities, seed: UInt64(config.int("seed") ?? 42))
         var evalSet = try (config.list("eval_dataset") ?? []).flatMap { try conversations(of: $0) }
         if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
             var rng = SeededShuffle(seed: UInt64(config.int("seed") ?? 42))

@@ -117,3 +117,21 @@ extension SupervisedEncoderTests {
         XCTAssertFalse(try DatasetLoader.load(other, template: template, tokenizer: tokenizer, tokenizerIdentity: "smollm2").fromCache)
     }
 }
+
+extension SupervisedEncoderTests {
+    func testPairwiseRowsShareThePromptAndLearnOnlyTheAnswers() throws {
+        let (template, tokenizer) = try smollm2()
+        let encoder = SupervisedEncoder(template: template, tokenizer: tokenizer, options: SupervisedOptions())
+        var c = Conversation(system: "S", messages: [Message(role: "user", content: "2+2?")], origin: "p")
+        c.chosen = Message(role: "assistant", content: "4")
+        c.rejected = Message(role: "assistant", content: "five")
+        let p = try encoder.encodePairwise(c)
+        let promptLength = p.chosen.labels.prefix { $0 == -100 }.count
+        XCTAssertEqual(Array(p.chosen.inputIDs.prefix(promptLength)), Array(p.rejected.inputIDs.prefix(promptLength)))
+        XCTAssertEqual(tokenizer.decode(p.chosen.labels.filter { $0 != -100 }), "4<|im_end|>\n")
+        XCTAssertEqual(tokenizer.decode(p.rejected.labels.filter { $0 != -100 }), "five<|im_end|>\n")
+        XCTAssertThrowsError(try encoder.encodePairwise(Conversation(messages: [Message(role: "user", content: "x")], origin: "q.json:3"))) {
+            XCTAssertEqual("\($0)", "q.json:3: a pairwise row needs both a chosen and a rejected answer")
+        }
+    }
+}
