@@ -15,6 +15,8 @@ public struct PreparedDataset {
     public var conversations: [Conversation] = []
     /// True when the examples came from the tokenized cache (`tokenized_path`).
     public var fromCache = false
+    /// With `packing` (or `neat_packing`): `train` packed into rows of cutoff_len.
+    public var packed: [PackedExample] = []
 }
 
 /// Reads the config's `dataset` (and `eval_dataset`) from `dataset_dir`, converts,
@@ -24,6 +26,16 @@ public struct PreparedDataset {
 public enum DatasetLoader {
     /// `tokenizerIdentity` names the tokenizer for the cache fingerprint (say, the model file and its size).
     public static func load(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer, tokenizerIdentity: String = "") throws -> PreparedDataset {
+        var data = try loadUnpacked(config, template: template, tokenizer: tokenizer, tokenizerIdentity: tokenizerIdentity)
+        let neat = config.bool("neat_packing") ?? false
+        if neat || (config.bool("packing") ?? false) {
+            let padID = tokenizer.eosID ?? 0
+            data.packed = Packer.pack(data.train, cutoffLen: config.int("cutoff_len") ?? 2048, padID: padID, neat: neat)
+        }
+        return data
+    }
+
+    static func loadUnpacked(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer, tokenizerIdentity: String) throws -> PreparedDataset {
         guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
         var fingerprint = TokenizedCache.Fingerprint()

@@ -32,6 +32,11 @@ struct DataCommand: ParsableCommand {
                       + (data.fromCache ? " (from the tokenized cache)" : ""))
                 print("tokens \(lengths.reduce(0, +)) (trained \(trained)), length min \(lengths.min() ?? 0) / mean \(lengths.isEmpty ? 0 : lengths.reduce(0, +) / lengths.count) / max \(lengths.max() ?? 0); prepared in \(String(format: "%.2f", seconds)) s")
                 for p in data.problems { print("skipped: \(p)") }
+                if !data.packed.isEmpty {
+                    let filled = data.packed.reduce(0) { $0 + $1.attentionMask.filter { $0 != 0 }.count }
+                    let capacity = data.packed.reduce(0) { $0 + $1.inputIDs.count }
+                    print("packed into \(data.packed.count) rows of \(data.packed.first?.inputIDs.count ?? 0) tokens, \(capacity == 0 ? 0 : filled * 100 / capacity)% filled")
+                }
                 if let maxLength = lengths.max(), maxLength > 0 {
                     let width = max(1, (maxLength + 9) / 10)
                     var buckets = [Int](repeating: 0, count: 10)

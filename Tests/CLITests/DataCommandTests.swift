@@ -25,6 +25,9 @@ final class DataCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("train rows 44, eval rows 0, skipped 0, cut by cutoff_len 0"), r.stdout)
         XCTAssertTrue(r.stdout.contains("length histogram:"), r.stdout)
         XCTAssertTrue(r.stdout.contains("<|im_start|>assistant\n«"), r.stdout)
+        let packed = try CLI.run(["data", "check", "examples/smollm2_lora_sft.yaml", "neat_packing=true", "cutoff_len=512", "--samples", "0"])
+        XCTAssertEqual(packed.status, 0, packed.stderr)
+        XCTAssertTrue(packed.stdout.contains("packed into 6 rows of 512 tokens"), packed.stdout)
     }
 
     func testABadRowIsOneLineNamingFileRowAndField() throws {
