@@ -77,11 +77,7 @@ public final class LoadedModel {
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
             try family.loadWeights(from: HFCheckpoint(try SafetensorsCheckpoint(directory: dir)))
             let tokenizer = try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json")
-            var template: String?
-            if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
-               let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
-            if template == nil, let text = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) { template = text }
-            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: template,
+            let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: hfChatTemplate(dir),
                                     parameters: store)
             var stops = Set<Int>()
             for file in ["generation_config.json", "config.json"] {
@@ -105,22 +101,22 @@ public final class LoadedModel {
             let metadata = try GGUFMetadata.read(file: location.path)
             return (try Tokenizer.load(gguf: metadata, file: location.path), metadata.string("tokenizer.chat_template"))
         case .huggingface:
-            let dir = location.path
-            var template: String?
-            if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
-               let tc = try? JSON.parse(bytes: [UInt8](data)) { template = tc["chat_template"]?.stringValue }
-            if template == nil { template = try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8) }
-            return (try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json"), template)
+            return (try Tokenizer.load(tokenizerJSON: location.path + "/tokenizer.json"), hfChatTemplate(location.path))
         }
     }
 
     /// Only the tokenizer of `request` (no weights).
     public static func tokenizer(for request: String) throws -> Tokenizer {
-        let location = try ModelLocator.locate(request)
-        switch location.format {
-        case .gguf: return try Tokenizer.load(gguf: try GGUFMetadata.read(file: location.path), file: location.path)
-        case .huggingface: return try Tokenizer.load(tokenizerJSON: location.path + "/tokenizer.json")
+        try tokenizerAndTemplate(for: request).0
+    }
+
+    /// A Hugging Face directory's chat template: tokenizer_config.json's, else chat_template.jinja.
+    static func hfChatTemplate(_ dir: String) -> String? {
+        if let data = FileManager.default.contents(atPath: dir + "/tokenizer_config.json"),
+           let tc = try? JSON.parse(bytes: [UInt8](data)), let template = tc["chat_template"]?.stringValue {
+            return template
         }
+        return try? String(contentsOfFile: dir + "/chat_template.jinja", encoding: .utf8)
     }
 
     init(location: LocatedModel, family: ModelFamilyInstance, tokenizer: Tokenizer, description: JSON, chatTemplate: String?, parameters: ParameterStore) {
