@@ -32,7 +32,7 @@ public struct RunPlan {
         for item in items {
             var line = "  " + item.role.padding(18) + item.request.padding(22)
             if let problem = item.problem {
-                line += "MISSING: " + problem
+                line += "PROBLEM: " + problem
             } else {
                 if let c = item.component { line += "\(c.id) \(c.version) from \(c.file)" }
                 if !item.detail.isEmpty { line += (item.component == nil ? "" : "; ") + item.detail }

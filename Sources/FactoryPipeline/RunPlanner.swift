@@ -34,8 +34,10 @@ public enum RunPlanner {
                                   problem: "unknown stage '\(stage)' (\(stages.sorted().joined(separator: ", ")))"))
         }
         items += modelItems(config, plugins)
-        items.append(lookup(.chatTemplate, config.string("template"), plugins,
-                            unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)"))
+        let templateItem = lookup(.chatTemplate, config.string("template"), plugins,
+                                  unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)")
+        items.append(templateItem)
+        if let check = templateCheckItem(config, template: templateItem) { items.append(check) }
         items.append(lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: ""))
         items.append(quantizerItem(config, plugins))
         items.append(attentionItem(config, plugins))
@@ -73,6 +75,28 @@ public enum RunPlanner {
             return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: family, detail: "", problem: nil)]
         } catch {
             return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: nil, detail: "", problem: "\(error)")]
+        }
+    }
+
+    /// A chosen template plugin against the model's own chat template: a mismatch stops a run
+    /// unless allow_template_mismatch is true (the most common cause of garbage after fine-tuning).
+    static func templateCheckItem(_ config: RunConfig, template: PlanItem) -> PlanItem? {
+        guard let component = template.component, let request = config.string("model_name_or_path"),
+              let (tokenizer, source) = try? LoadedModel.tokenizerAndTemplate(for: request), let source else { return nil }
+        let allowed = config.bool("allow_template_mismatch") ?? false
+        do {
+            let results = try TemplateCheck.run(plugin: try ChatTemplateInstance(component), modelTemplate: source, tokenizer: tokenizer)
+            let different = results.filter { !$0.matches }
+            if different.isEmpty {
+                return PlanItem(role: "template-check", request: component.name, component: nil,
+                                detail: "matches the model's own chat template on \(results.count) conversations", problem: nil)
+            }
+            let summary = "the \(component.name) template differs from the model's own chat template in \(different.count) of \(results.count) conversations (first: \(different[0].name), token \(different[0].firstDifference ?? 0)); `factory template check --template \(component.name)` shows where"
+            if allowed { return PlanItem(role: "template-check", request: component.name, component: nil, detail: "allowed: " + summary, problem: nil) }
+            return PlanItem(role: "template-check", request: component.name, component: nil, detail: "",
+                            problem: summary + "; fix template or set allow_template_mismatch: true")
+        } catch {
+            return PlanItem(role: "template-check", request: component.name, component: nil, detail: "", problem: "template check failed: \(error)")
         }
     }
 

@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
             if dryRun {
                 print(json ? plan.json().prettyPrinted() : plan.text())
                 if !plan.problems.isEmpty && !json {
-                    print("plan incomplete: \(plan.problems.count) item(s) missing; a real run stops at the first")
+                    print("plan incomplete: \(plan.problems.count) problem(s); a real run stops at the first")
                 }
                 return
             }

@@ -29,7 +29,7 @@ final class RunCommandTests: XCTestCase {
     func testAnUnregisteredTemplateNameListsTheRegisteredOnes() throws {
         let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=llama9", "--dry-run"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("MISSING: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, smollm2"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, smollm2"), r.stdout)
         // A real run stops at the first unresolved item with a non-zero exit.
         let real = try CLI.run(["run", "template=llama9", "model_name_or_path=\(CLI.repository)/examples"])
         XCTAssertEqual(real.status, 1)
@@ -52,5 +52,21 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("factory: error: \(dir)/bad.yaml:"), r.stderr)
         XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
+    }
+}
+
+extension RunCommandTests {
+    /// A template plugin that disagrees with the model's own chat template stops a run,
+    /// unless allow_template_mismatch is set.
+    func testATemplateMismatchStopsTheRunUnlessAllowed() throws {
+        let plan = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run"])
+        XCTAssertTrue(plan.stdout.contains("template-check    smollm2               matches the model's own chat template on 8 conversations"), plan.stdout)
+        let mismatch = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=chatml"])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertTrue(mismatch.stderr.hasPrefix("factory: error: the chatml template differs from the model's own chat template in 6 of 8 conversations"),
+                      mismatch.stderr)
+        XCTAssertTrue(mismatch.stderr.hasSuffix("fix template or set allow_template_mismatch: true\n"), mismatch.stderr)
+        let allowed = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=chatml", "allow_template_mismatch=true", "--dry-run"])
+        XCTAssertTrue(allowed.stdout.contains("allowed: the chatml template differs"), allowed.stdout)
     }
 }
