@@ -95,7 +95,11 @@ public final class LoadedModel {
 
     /// The tokenizer of `request` and its own chat template, without loading weights.
     public static func tokenizerAndTemplate(for request: String) throws -> (Tokenizer, String?) {
-        let location = try ModelLocator.locate(request)
+        try tokenizerAndTemplate(at: try ModelLocator.locate(request))
+    }
+
+    /// The same for a model already located.
+    public static func tokenizerAndTemplate(at location: LocatedModel) throws -> (Tokenizer, String?) {
         switch location.format {
         case .gguf:
             let metadata = try GGUFMetadata.read(file: location.path)

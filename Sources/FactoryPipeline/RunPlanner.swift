@@ -33,11 +33,12 @@ public enum RunPlanner {
             items.append(PlanItem(role: "stage", request: stage, component: nil, detail: "",
                                   problem: "unknown stage '\(stage)' (\(stages.sorted().joined(separator: ", ")))"))
         }
-        items += modelItems(config, plugins)
+        let (modelPlan, located) = modelItems(config, plugins)
+        items += modelPlan
         let templateItem = lookup(.chatTemplate, config.string("template"), plugins,
                                   unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)")
         items.append(templateItem)
-        if let check = templateCheckItem(config, template: templateItem) { items.append(check) }
+        if let located, let check = templateCheckItem(config, template: templateItem, model: located) { items.append(check) }
         items.append(lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: ""))
         items.append(quantizerItem(config, plugins))
         items.append(attentionItem(config, plugins))
@@ -58,31 +59,32 @@ public enum RunPlanner {
         }
     }
 
-    static func modelItems(_ config: RunConfig, _ plugins: PluginSet) -> [PlanItem] {
+    /// The model and family items, and the located model (found once for the whole plan).
+    static func modelItems(_ config: RunConfig, _ plugins: PluginSet) -> ([PlanItem], LocatedModel?) {
         guard let request = config.string("model_name_or_path") else {
-            return [PlanItem(role: "model", request: "(unset)", component: nil, detail: "", problem: "model_name_or_path is not set")]
+            return ([PlanItem(role: "model", request: "(unset)", component: nil, detail: "", problem: "model_name_or_path is not set")], nil)
         }
         let model: LocatedModel
         do {
             model = try ModelLocator.locate(request)
         } catch {
-            return [PlanItem(role: "model", request: request, component: nil, detail: "", problem: "\(error)")]
+            return ([PlanItem(role: "model", request: request, component: nil, detail: "", problem: "\(error)")], nil)
         }
         let detail = "\(model.format.rawValue) \(model.path)" + (model.via.map { " (via \($0))" } ?? "")
         let modelItem = PlanItem(role: "model", request: request, component: nil, detail: detail, problem: nil)
         do {
             let family = try plugins.registry(.modelFamily).family(forModelType: model.architecture)
-            return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: family, detail: "", problem: nil)]
+            return ([modelItem, PlanItem(role: "model-family", request: model.architecture, component: family, detail: "", problem: nil)], model)
         } catch {
-            return [modelItem, PlanItem(role: "model-family", request: model.architecture, component: nil, detail: "", problem: "\(error)")]
+            return ([modelItem, PlanItem(role: "model-family", request: model.architecture, component: nil, detail: "", problem: "\(error)")], model)
         }
     }
 
     /// A chosen template plugin against the model's own chat template: a mismatch stops a run
     /// unless allow_template_mismatch is true (the most common cause of garbage after fine-tuning).
-    static func templateCheckItem(_ config: RunConfig, template: PlanItem) -> PlanItem? {
-        guard let component = template.component, let request = config.string("model_name_or_path"),
-              let (tokenizer, source) = try? LoadedModel.tokenizerAndTemplate(for: request), let source else { return nil }
+    static func templateCheckItem(_ config: RunConfig, template: PlanItem, model: LocatedModel) -> PlanItem? {
+        guard let component = template.component,
+              let (tokenizer, source) = try? LoadedModel.tokenizerAndTemplate(at: model), let source else { return nil }
         let allowed = config.bool("allow_template_mismatch") ?? false
         do {
             let results = try TemplateCheck.run(plugin: try ChatTemplateInstance(component), modelTemplate: source, tokenizer: tokenizer)
