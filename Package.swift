@@ -14,6 +14,12 @@ func plugin(_ name: String, target: String) -> Product {
     .library(name: "FactoryPlugin\(name)", type: .dynamic, targets: [target])
 }
 
+/// A chat-template plugin target: Plugins/ChatTemplates/<Name>, built on the static ChatTemplateKit.
+func templatePlugin(_ name: String) -> Target {
+    .target(name: "\(name)Template", dependencies: ["ChatTemplateKit", .product(name: "FactoryPluginKit", package: "SDK")],
+            path: "Plugins/ChatTemplates/\(name)", swiftSettings: optimise)
+}
+
 let package = Package(
     name: "Factory",
     products: [
@@ -24,6 +30,18 @@ let package = Package(
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("TemplateChatML", target: "ChatMLTemplate"),
+        plugin("TemplateLlama3", target: "Llama3Template"),
+        plugin("TemplateLlama2", target: "Llama2Template"),
+        plugin("TemplateQwen", target: "QwenTemplate"),
+        plugin("TemplateQwen3", target: "Qwen3Template"),
+        plugin("TemplateQwen3NoThink", target: "Qwen3NoThinkTemplate"),
+        plugin("TemplateMistral", target: "MistralTemplate"),
+        plugin("TemplateGemma", target: "GemmaTemplate"),
+        plugin("TemplatePhi4", target: "Phi4Template"),
+        plugin("TemplateZephyr", target: "ZephyrTemplate"),
+        plugin("TemplateVicuna", target: "VicunaTemplate"),
+        plugin("TemplateDefault", target: "DefaultTemplate"),
+        plugin("TemplateEmpty", target: "EmptyTemplate"),
         plugin("ModelLlama", target: "LlamaModel"),
         plugin("ModelQwen2", target: "Qwen2Model"),
     ],
@@ -63,13 +81,25 @@ let package = Package(
                 path: "Plugins/ModelFamilies/Llama", swiftSettings: optimise),
         .target(name: "Qwen2Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/ModelFamilies/Qwen2", swiftSettings: optimise),
-        .target(name: "ChatMLTemplate", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
-                path: "Plugins/ChatTemplates/ChatML", swiftSettings: optimise),
-        .target(name: "SmolLM2Template", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
-                path: "Plugins/ChatTemplates/SmolLM2", swiftSettings: optimise),
+        .target(name: "ChatTemplateKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
+                path: "Plugins/ChatTemplates/Kit", swiftSettings: optimise),
+        templatePlugin("ChatML"),
+        templatePlugin("SmolLM2"),
+        templatePlugin("Llama3"),
+        templatePlugin("Llama2"),
+        templatePlugin("Qwen"),
+        templatePlugin("Qwen3"),
+        templatePlugin("Qwen3NoThink"),
+        templatePlugin("Mistral"),
+        templatePlugin("Gemma"),
+        templatePlugin("Phi4"),
+        templatePlugin("Zephyr"),
+        templatePlugin("Vicuna"),
+        templatePlugin("Default"),
+        templatePlugin("Empty"),
 
         // ---- tests ----
-        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline"], path: "Tests/FactoryHostTests",
+        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],

@@ -8,8 +8,10 @@ swift build -c release --product factory >/dev/null
 bin=$(swift build -c release --show-bin-path)
 "$bin/factory" data check --model HuggingFaceTB/SmolLM2-135M-Instruct template=smollm2 dataset=alpaca_en_demo \
   dataset_dir=../shared/data cutoff_len=1024 --samples 0 | head -2
+# LLaMA-Factory beside it: `pip install --no-deps llamafactory==0.9.5 trl==0.24.0` plus
+# datasets and omegaconf (its torchaudio import is stubbed by the script).
 if python3 -c "import llamafactory" 2>/dev/null; then
-  echo "(llamafactory is installed: compare with its preprocessing of the same dataset)"
+  python3 bench/data_llamafactory.py ../shared 2>/dev/null | tail -1
 else
   echo "(llamafactory not installed: no side-by-side number)"
 fi

@@ -12,4 +12,16 @@ extension String {
         }
         return result + rest
     }
+
+    /// Python's `str.split(separator)` (no Foundation): the pieces between occurrences.
+    public func splitting(on separator: String) -> [String] {
+        guard !separator.isEmpty else { return [self] }
+        var pieces: [String] = []
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: separator) {
+            pieces.append(String(rest[..<r.lowerBound]))
+            rest = rest[r.upperBound...]
+        }
+        return pieces + [String(rest)]
+    }
 }

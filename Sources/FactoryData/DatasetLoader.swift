@@ -1,3 +1,5 @@
+import Dispatch
+import FactoryEngine
 import FactoryConfig
 import FactoryHost
 import FactoryTokenizers
@@ -105,13 +107,13 @@ public enum DatasetLoader {
             evalSet += all.suffix(min(n, all.count))
             all.removeLast(min(n, all.count))
         }
-        for c in all {
-            do {
-                let (example, cut) = try encoder.encodeReportingCut(c)
+        for (c, outcome) in zip(all, try encodeInParallel(all, template: template, tokenizer: tokenizer, options: options)) {
+            switch outcome {
+            case .success(let (example, cut)):
                 if cut { result.truncated += 1 }
                 result.train.append(example)
                 result.conversations.append(c)
-            } catch {
+            case .failure(let error):
                 guard skipBad else { throw error }
                 result.skipped += 1
                 if result.problems.count < 5 { result.problems.append("\(error)") }
@@ -119,6 +121,28 @@ public enum DatasetLoader {
         }
         result.eval = try evalSet.map { try encoder.encode($0) }
         return result
+    }
+}
+
+extension DatasetLoader {
+    /// Encodes conversations on every core, in order. Each worker has its own template
+    /// instance (the ABI allows one thread per instance); the tokenizer is shared.
+    static func encodeInParallel(_ all: [Conversation], template: ChatTemplateInstance, tokenizer: Tokenizer,
+                                 options: SupervisedOptions) throws -> [Result<(EncodedExample, Bool), Error>] {
+        let workers = max(1, min(Threads.count, all.count / 64))
+        let encoders = try (0..<workers).map { w in
+            SupervisedEncoder(template: w == 0 ? template : try ChatTemplateInstance(template.component), tokenizer: tokenizer, options: options)
+        }
+        let outcomes = UnsafeMutableBufferPointer<Result<(EncodedExample, Bool), Error>?>.allocate(capacity: all.count)
+        outcomes.initialize(repeating: nil)
+        defer { outcomes.deallocate() }
+        let chunk = (all.count + workers - 1) / max(workers, 1)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in (w * chunk)..<min(all.count, (w + 1) * chunk) {
+                outcomes[i] = Result { try encoders[w].encodeReportingCut(all[i]) }
+            }
+        }
+        return outcomes.map { $0! }
     }
 }
 

@@ -13,7 +13,7 @@ indirect enum JinjaExpr {
     case name(String)
     case attribute(JinjaExpr, String)
     case index(JinjaExpr, JinjaExpr)
-    case slice(JinjaExpr, JinjaExpr?, JinjaExpr?)
+    case slice(JinjaExpr, JinjaExpr?, JinjaExpr?, JinjaExpr?)
     case call(JinjaExpr, [JinjaExpr], [(String, JinjaExpr)])
     case filter(JinjaExpr, String, [JinjaExpr])
     case test(JinjaExpr, String, negated: Bool)
@@ -208,10 +208,11 @@ struct JinjaExprParser {
                 var start: JinjaExpr?
                 if peek() != .op(":") { start = try expression() }
                 if accept(.op(":")) {
-                    var end: JinjaExpr?
-                    if peek() != .op("]") { end = try expression() }
+                    var end: JinjaExpr?, step: JinjaExpr?
+                    if peek() != .op("]") && peek() != .op(":") { end = try expression() }
+                    if accept(.op(":")), peek() != .op("]") { step = try expression() }
                     try expect(.op("]"))
-                    e = .slice(e, start, end)
+                    e = .slice(e, start, end, step)
                 } else {
                     try expect(.op("]"))
                     guard let start else { throw JinjaError("empty index") }

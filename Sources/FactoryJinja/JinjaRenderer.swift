@@ -98,21 +98,28 @@ final class JinjaRenderer {
             case (_, .string(let key)): return b[key]
             default: return .undefined
             }
-        case .slice(let base, let start, let end):
+        case .slice(let base, let start, let end, let step):
             let b = try eval(base)
-            func bounds(_ n: Int) throws -> (Int, Int) {
-                func clamp(_ v: JinjaValue?, _ def: Int) -> Int {
+            var stride = 1
+            if let step {
+                guard case .int(let k) = try eval(step), k != 0 else { throw JinjaError("slice step must be a non-zero integer") }
+                stride = k
+            }
+            /// Python's slice.indices(n): the positions a slice selects, in order.
+            func positions(_ n: Int) throws -> [Int] {
+                func bound(_ v: JinjaValue?, _ def: Int) -> Int {
                     guard case .int(let i)? = v else { return def }
-                    return min(max(i < 0 ? n + i : i, 0), n)
+                    let j = i < 0 ? n + i : i
+                    return stride > 0 ? min(max(j, 0), n) : min(max(j, -1), n - 1)
                 }
-                return (clamp(try start.map(eval), 0), clamp(try end.map(eval), n))
+                let s = bound(try start.map(eval), stride > 0 ? 0 : n - 1), t = bound(try end.map(eval), stride > 0 ? n : -1)
+                return Array(Swift.stride(from: s, to: t, by: stride))
             }
             switch b {
-            case .list(let l): let (s, t) = try bounds(l.count); return .list(s < t ? Array(l[s..<t]) : [])
+            case .list(let l): return .list(try positions(l.count).map { l[$0] })
             case .string(let str):
                 let c = Array(str)
-                let (s, t) = try bounds(c.count)
-                return .string(s < t ? String(c[s..<t]) : "")
+                return .string(String(try positions(c.count).map { c[$0] }))
             default: return .undefined
             }
         case .unary(let op, let x):

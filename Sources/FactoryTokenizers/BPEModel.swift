@@ -1,3 +1,4 @@
+import Synchronization
 /// Byte-pair encoding (tokenizers' BPE model, no dropout): a word starts as one
 /// symbol per Unicode scalar, and the adjacent pair with the lowest merge rank
 /// (leftmost on ties) merges until none applies — with a heap, so long words
@@ -11,8 +12,13 @@ final class BPEModel {
     let unknownID: Int?
     let fuseUnknown: Bool
     private var byteIDs: [Int?] = []
-    private var cache: [String: [Int]] = [:]
-    private let cacheLimit = 200_000
+    /// Ids of single-scalar tokens below U+1000 (-1: none): the byte-level alphabet and Latin
+    /// text without a dictionary lookup per scalar.
+    private var scalarIDs = [Int32](repeating: -1, count: 0x1000)
+    /// Word → ids, shared by every thread that encodes with this model; sixteen shards
+    /// (picked by length and first byte, no hashing) so that threads rarely wait.
+    private let cache: [CacheShard] = (0..<16).map { _ in CacheShard() }
+    private let cacheLimit = 200_000 / 16
 
     init(vocab: [String: Int], merges: [(String, String)], byteFallback: Bool = false, unknown: String? = nil, fuseUnknown: Bool = false) throws {
         self.vocab = vocab
@@ -32,6 +38,10 @@ final class BPEModel {
         self.byteFallback = byteFallback
         unknownID = unknown.flatMap { vocab[$0] }
         self.fuseUnknown = fuseUnknown
+        for (t, id) in vocab {
+            let scalars = t.unicodeScalars
+            if scalars.count == 1, let v = scalars.first?.value, v < 0x1000 { scalarIDs[Int(v)] = Int32(id) }
+        }
         if byteFallback {
             byteIDs = (0..<256).map { vocab[BPEModel.byteToken(UInt8($0))] }
         }
@@ -45,12 +55,18 @@ final class BPEModel {
 
     /// The ids of one word.
     func encode(_ word: String) throws -> [Int] {
-        if let hit = cache[word] { return hit }
+        let shard = cache[(word.utf8.count &* 7 &+ Int(word.utf8.first ?? 0)) & 15]
+        if let hit = shard.words.withLock({ $0[word] }) { return hit }
         var symbols: [Int] = []
         symbols.reserveCapacity(word.unicodeScalars.count)
         var lastWasUnknown = false
         for scalar in word.unicodeScalars {
-            if let id = vocab[String(scalar)] {
+            if scalar.value < 0x1000, scalarIDs[Int(scalar.value)] >= 0 {
+                symbols.append(Int(scalarIDs[Int(scalar.value)]))
+                lastWasUnknown = false
+                continue
+            }
+            if scalar.value >= 0x1000, let id = vocab[String(scalar)] {
                 symbols.append(id)
                 lastWasUnknown = false
                 continue
@@ -68,7 +84,7 @@ final class BPEModel {
             lastWasUnknown = true
         }
         let result = mergeAll(symbols)
-        if cache.count < cacheLimit { cache[word] = result }
+        shard.words.withLock { if $0.count < cacheLimit { $0[word] = result } }
         return result
     }
 
@@ -76,6 +92,7 @@ final class BPEModel {
     private func mergeAll(_ initial: [Int]) -> [Int] {
         let n = initial.count
         if n < 2 { return initial }
+        if n <= 24 { return mergeShort(initial) }
         var ids = initial
         var next = Array(1...n), prev = Array(-1..<(n - 1))
         var alive = [Bool](repeating: true, count: n)
@@ -107,6 +124,29 @@ final class BPEModel {
         }
         return out
     }
+}
+
+extension BPEModel {
+    /// The same merges for a short word without the heap: the rank of every adjacent pair in
+    /// an array, the lowest (leftmost on ties) merged, its two neighbours' ranks refreshed.
+    fileprivate func mergeShort(_ initial: [Int]) -> [Int] {
+        var ids = initial
+        func rank(_ i: Int) -> Int32 { merges[UInt64(ids[i]) << 32 | UInt64(ids[i + 1])]?.rank ?? .max }
+        var ranks = (0..<(ids.count - 1)).map(rank)
+        while let best = ranks.indices.min(by: { ranks[$0] < ranks[$1] || (ranks[$0] == ranks[$1] && $0 < $1) }), ranks[best] != .max {
+            ids[best] = Int(merges[UInt64(ids[best]) << 32 | UInt64(ids[best + 1])]!.id)
+            ids.remove(at: best + 1)
+            ranks.remove(at: best)
+            if best < ranks.count { ranks[best] = rank(best) }
+            if best > 0 { ranks[best - 1] = rank(best - 1) }
+        }
+        return ids
+    }
+}
+
+/// One lock-protected part of the word cache.
+final class CacheShard: Sendable {
+    let words = Mutex<[String: [Int]]>([:])
 }
 
 /// A min-heap of merge candidates ordered by (rank, position).

@@ -22,8 +22,8 @@ struct DataCommand: ParsableCommand {
                 let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
                 let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
                 let tokenizer = try LoadedModel.tokenizer(for: request)
-                let start = Date()
                 let location = try ModelLocator.locate(request)
+                let start = Date()  // preprocessing only: the tokenizer and the model's location are ready
                 let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
                 let seconds = Date().timeIntervalSince(start)
                 let lengths = data.train.map(\.inputIDs.count)

@@ -29,7 +29,7 @@ final class RunCommandTests: XCTestCase {
     func testAnUnregisteredTemplateNameListsTheRegisteredOnes() throws {
         let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=llama9", "--dry-run"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("PROBLEM: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, smollm2"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, default, empty, gemma, llama2, llama3, mistral, phi4, qwen, qwen3, qwen3_nothink, smollm2, vicuna, zephyr)"), r.stdout)
         // A real run stops at the first unresolved item with a non-zero exit.
         let real = try CLI.run(["run", "template=llama9", "model_name_or_path=\(CLI.repository)/examples"])
         XCTAssertEqual(real.status, 1)

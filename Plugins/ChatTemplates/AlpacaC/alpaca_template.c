@@ -125,7 +125,8 @@ static factory_status_t alpaca_render(const factory_chat_template_t *self, const
             status = fail(err, FACTORY_ERR_INVALID_ARGUMENT, message);
             goto done;
         }
-        if (strcmp(role, "system") == 0) { system = content; first = 1; }
+        /* LLaMA-Factory: `system or default_system`, so an empty system message means the default */
+        if (strcmp(role, "system") == 0) { if (content[0] != '\0') system = content; first = 1; }
     }
     if (system[0] != '\0' && (status = emit(sink, FACTORY_ROLE_SYSTEM, false, system)) != FACTORY_OK) goto done;
 
