@@ -102,3 +102,25 @@ extension StringProtocol {
 
     func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }
+
+extension ConfigValue {
+    /// The value as JSON (lists as arrays), for plugin configs.
+    public var json: JSON {
+        switch self {
+        case .string(let s): return .string(s)
+        case .int(let i): return .int(Int64(i))
+        case .double(let d): return .double(d)
+        case .bool(let b): return .bool(b)
+        case .list(let l): return .array(l.map { .string($0) })
+        case .json(let j): return j
+        }
+    }
+}
+
+extension RunConfig {
+    /// The set keys of one schema group (e.g. "finetuning") plus `extra` keys, as a JSON object.
+    public func section(_ group: String, extra: [String] = []) -> JSONObject {
+        let names = Set((ConfigSchema.groups.first { $0.name == group }?.keys.map(\.0) ?? []) + extra)
+        return JSONObject(keys.filter { names.contains($0) }.compactMap { key in values[key].map { (key, $0.json) } })
+    }
+}

@@ -55,6 +55,7 @@ public enum HostServices {
         api.free = { p in Glibc.free(p) }
         api.is_cancelled = { HostServices.cancelled }
         EngineServices.install(&api)
+        TrainingServices.install(&api)
         t.initialize(to: api)
         return UnsafePointer(t)
     }()

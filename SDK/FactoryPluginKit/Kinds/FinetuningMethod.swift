@@ -18,6 +18,15 @@ public protocol FinetuningMethodPlugin: PluginComponent {
     var info: FinetuningMethodInfo { get }
     /// Plans training for a model described by a family's describe() output.
     func plan(model: JSON) throws -> JSON
+    /// The adapted linear for a name the plan listed in "adapted_linears" (ABI 1.2).
+    func linear(_ name: String, _ x: HostTensor) throws -> HostTensor
+}
+
+extension FinetuningMethodPlugin {
+    /// Methods that adapt no linear (full, freeze) keep this default.
+    public func linear(_ name: String, _ x: HostTensor) throws -> HostTensor {
+        throw PluginError.unsupported("this method adapts no linear ('\(name)')")
+    }
 }
 
 enum FinetuningMethodBinding {
@@ -35,6 +44,13 @@ enum FinetuningMethodBinding {
                 reportingErrors(err) {
                     let method = try component(selfPtr, as: (any FinetuningMethodPlugin).self)
                     try write(try method.plan(model: try parseJSON(model, modelLen, "model description")).serialized(), to: out)
+                }
+            }
+            t.pointee.linear = { selfPtr, name, x, out, err in
+                reportingErrors(err) {
+                    let method = try component(selfPtr, as: (any FinetuningMethodPlugin).self)
+                    guard let name, let x, let out else { throw PluginError.invalidArgument("linear: NULL argument") }
+                    out.pointee = try method.linear(String(cString: name), HostTensor(x)).handle
                 }
             }
         }

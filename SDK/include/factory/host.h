@@ -209,6 +209,21 @@ typedef struct factory_host_api {
      */
     void (*observe)(const char *name, factory_tensor_t *t);
 
+    /* Training (1.2). */
+
+    /**
+     * The parameter `name` of the model that is running (a base weight, or a tensor a fine-tuning
+     * method added), as a scope handle; NULL and no error when there is none. Thread: [build].
+     */
+    factory_tensor_t *(*param_get)(const char *name, factory_error_t *err);
+    /** x · wᵀ (+ bias) with explicit tensors (bias may be NULL): the dense op a fine-tuning method builds on. */
+    factory_tensor_t *(*linear_with)(factory_tensor_t *x, factory_tensor_t *w, factory_tensor_t *bias, factory_error_t *err);
+    /**
+     * The base model's own linear for `name` (dense, or packed by the chosen quantizer), bypassing the
+     * fine-tuning method: what a method's linear() calls for the frozen path. Thread: [build].
+     */
+    factory_tensor_t *(*linear_base)(const char *name, factory_tensor_t *x, factory_error_t *err);
+
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 

@@ -13,8 +13,11 @@
 
 /** Major version of this header's ABI. A plugin built with another major is refused. */
 #define FACTORY_ABI_MAJOR 1
-/** Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the host table. */
-#define FACTORY_ABI_MINOR 1
+/**
+ * Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the
+ * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear).
+ */
+#define FACTORY_ABI_MINOR 2
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

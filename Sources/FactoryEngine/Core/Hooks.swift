@@ -30,7 +30,13 @@ public struct HookError: Error, CustomStringConvertible {
 
 public enum EngineHooks {
     /// linear(name, x): x · Wᵀ (+ b) with W = `name`.weight (or `name`) and b = `name`.bias if present.
+    /// A fine-tuning method replaces it for the names it adapts and calls `baseLinear` inside.
     nonisolated(unsafe) public static var linear: (String, Tensor) throws -> Tensor = { name, x in
+        try baseLinear(name, x)
+    }
+
+    /// The base model's own linear (dense by default; a quantizer replaces it).
+    nonisolated(unsafe) public static var baseLinear: (String, Tensor) throws -> Tensor = { name, x in
         try denseLinear(name, x)
     }
 

@@ -4,8 +4,9 @@
  * A fine-tuning method decides what trains: which base parameters stay
  * frozen, which train, and which new tensors it adds (LoRA's A and B). The
  * descriptor's `name` is what `finetuning_type:` selects. The method reaches
- * the model only through the host's `linear` hook and the parameter table;
- * the engine issue appends the hook, merge and save calls.
+ * the model only through the host's `linear` hook and the parameter table:
+ * the host creates the tensors plan() adds, makes them trainable, and routes
+ * linear(name, x) for every name in "adapted_linears" to the method's linear().
  */
 #ifndef FACTORY_KINDS_FINETUNING_METHOD_H
 #define FACTORY_KINDS_FINETUNING_METHOD_H
@@ -38,12 +39,25 @@ typedef struct factory_finetuning_method {
     /**
      * Plans training for a model. `model_json` is the model family's
      * describe() output ([call]). Writes one JSON object to `out`:
-     *   {"trainable": [names], "frozen": [names],
-     *    "added": [{"name": ..., "shape": [...], "init": "kaiming_uniform"|"zeros"}],
-     *    "adapted_linears": [names]}
+     *   {"trainable": [base parameter names the optimizer updates],
+     *    "added": [{"name": ..., "shape": [out, in], "init": "kaiming_uniform"|"zeros", "lr_scale": 1.0,
+     *               "saved_as": "name in the adapter file"}],
+     *    "adapted_linears": [names whose linear() the method computes],
+     *    "adapter_config": {...}   (written as adapter_config.json when the method saves adapters)}
+     * "kaiming_uniform" is U(-1/sqrt(in), 1/sqrt(in)) (PEFT's LoRA A), from the host's seeded generator.
      */
     factory_status_t (*plan)(const struct factory_finetuning_method *self, const char *model_json,
                              uint64_t model_len, const factory_ostream_t *out, factory_error_t *err);
+
+    /* Since 1.2. */
+
+    /**
+     * The adapted linear for a name plan() listed in "adapted_linears": sets *out to a scope handle of
+     * x · Wᵀ plus the method's term, built from host ops (linear_base, param_get, linear_with, ...) so
+     * that the host's tape differentiates it. Called inside forward passes. Thread: [instance].
+     */
+    factory_status_t (*linear)(const struct factory_finetuning_method *self, const char *name, factory_tensor_t *x,
+                               factory_tensor_t **out, factory_error_t *err);
 } factory_finetuning_method_t;
 
 #ifdef __cplusplus

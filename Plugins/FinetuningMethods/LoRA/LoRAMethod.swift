@@ -1,0 +1,132 @@
+// LoRA (Hu et al. 2021) as PEFT implements it: every targeted linear W gains A [r, in]
+// (Kaiming-uniform, i.e. U(-1/sqrt(in), 1/sqrt(in))) and B [out, r] (zeros), and computes
+//   y = W x + (B (A dropout(x))) * scaling,   scaling = lora_alpha / r   (rsLoRA: / sqrt(r)).
+// The plugin never sees the model: it plans from the family's parameter table and computes its
+// linear with host ops, so the host's tape differentiates it. Saved tensors use PEFT's names
+// ("base_model.model.<module>.lora_A.weight"), so PeftModel.from_pretrained loads them.
+import CFactoryABI
+import FactoryJSON
+import FactoryPluginKit
+
+/// The `lora` fine-tuning method.
+final class LoRAMethod: FinetuningMethodPlugin {
+    static let descriptor = ComponentDescriptor(
+        id: "org.factory.finetuning.lora", name: "lora", version: "1.0.0", vendor: "Factory",
+        summary: "LoRA adapters (PEFT-compatible): lora_rank, lora_alpha, lora_dropout, lora_target, use_rslora, loraplus_lr_ratio")
+
+    let rank: Int
+    let alpha: Double
+    let dropout: Float
+    let targets: [String]
+    let additional: [String]
+    let rslora: Bool
+    let loraplusRatio: Double
+    let scaling: Float
+    var dropoutSeed: UInt64
+
+    var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: !additional.isEmpty, quantizedBaseOK: true, adapterFormat: "peft") }
+
+    init(config: ConfigReader) throws {
+        rank = try config.int("lora_rank", default: 8)
+        guard rank >= 1 else { throw PluginError.invalidArgument("lora: lora_rank must be at least 1, got \(rank)") }
+        alpha = try config.double("lora_alpha", default: Double(rank * 2))  // LLaMA-Factory's default: 2 x rank
+        dropout = Float(try config.double("lora_dropout", default: 0))
+        guard dropout >= 0 && dropout < 1 else { throw PluginError.invalidArgument("lora: lora_dropout must be in [0, 1), got \(dropout)") }
+        targets = try LoRAMethod.list(config, "lora_target") ?? ["all"]
+        additional = try LoRAMethod.list(config, "additional_target") ?? []
+        rslora = try config.bool("use_rslora", default: false)
+        if try config.bool("use_dora", default: false) {
+            throw PluginError.unsupported("lora: use_dora is not implemented by this plugin (org.factory.finetuning.lora 1.0.0)")
+        }
+        loraplusRatio = try config.double("loraplus_lr_ratio", default: 1)
+        scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
+        dropoutSeed = UInt64(try config.int("seed", default: 42)) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    static func list(_ config: ConfigReader, _ key: String) throws -> [String]? {
+        switch config.value(key) {
+        case nil, .null?: return nil
+        case .string(let s)?: return s.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        case .array(let items)?: return items.compactMap(\.stringValue)
+        case let v?: throw PluginError.invalidArgument("lora: \(key) must be a list or a comma-separated string, got \(v.serialized())")
+        }
+    }
+
+    /// PEFT's rule: a module matches a target when its name is the target or ends with "." + target.
+    static func matches(_ module: String, _ target: String) -> Bool {
+        module == target || module.hasSuffix("." + target)
+    }
+
+    func plan(model: JSON) throws -> JSON {
+        let parameters = model["parameters"]?.arrayValue ?? []
+        var linears: [(name: String, out: Int, in: Int)] = []
+        for p in parameters where p["linear"]?.boolValue == true {
+            guard let name = p["name"]?.stringValue, name.hasSuffix(".weight"), let shape = p["shape"]?.arrayValue?.compactMap(\.intValue),
+                  shape.count == 2 else { continue }
+            linears.append((String(name.dropLast(".weight".count)), Int(shape[0]), Int(shape[1])))
+        }
+        let all = targets.count == 1 && targets[0] == "all"
+        let chosen = linears.filter { l in
+            all ? !l.name.hasSuffix("lm_head") : targets.contains { LoRAMethod.matches(l.name, $0) }
+        }
+        guard !chosen.isEmpty else {
+            let names = Set(linears.map { String($0.name.split(separator: ".").last ?? "") }).sorted().joined(separator: ", ")
+            throw PluginError.invalidArgument("lora: lora_target \(targets.joined(separator: ",")) matches no linear layer of this model (its linears: \(names))")
+        }
+        var added: [JSON] = []
+        for l in chosen {
+            added.append(.object(JSONObject([
+                ("name", .string(l.name + ".lora_A.weight")), ("shape", [.int(Int64(rank)), .int(Int64(l.in))]),
+                ("init", "kaiming_uniform"), ("lr_scale", 1.0), ("saved_as", .string("base_model.model." + l.name + ".lora_A.weight")),
+            ])))
+            added.append(.object(JSONObject([
+                ("name", .string(l.name + ".lora_B.weight")), ("shape", [.int(Int64(l.out)), .int(Int64(rank))]),
+                ("init", "zeros"), ("lr_scale", .double(loraplusRatio)), ("saved_as", .string("base_model.model." + l.name + ".lora_B.weight")),
+            ])))
+        }
+        let trainable = parameters.compactMap { $0["name"]?.stringValue }.filter { name in
+            additional.contains { LoRAMethod.matches(String(name.dropLast(name.hasSuffix(".weight") ? 7 : (name.hasSuffix(".bias") ? 5 : 0))), $0) }
+        }
+        let targetModules = all ? Set(chosen.map { String($0.name.split(separator: ".").last ?? "") }).sorted() : targets
+        let config = JSONObject([
+            ("peft_type", "LORA"), ("task_type", "CAUSAL_LM"), ("r", .int(Int64(rank))), ("lora_alpha", .double(alpha)),
+            ("lora_dropout", .double(Double(dropout))), ("target_modules", .array(targetModules.map { .string($0) })), ("bias", "none"),
+            ("use_rslora", .bool(rslora)), ("use_dora", false), ("fan_in_fan_out", false), ("inference_mode", true),
+            ("init_lora_weights", true), ("modules_to_save", additional.isEmpty ? .null : .array(additional.map { .string($0) })),
+            ("layers_to_transform", .null), ("layers_pattern", .null), ("rank_pattern", .object(JSONObject())),
+            ("alpha_pattern", .object(JSONObject())), ("revision", .null),
+        ])
+        return .object(JSONObject([
+            ("trainable", .array(trainable.map { .string($0) })), ("added", .array(added)),
+            ("adapted_linears", .array(chosen.map { .string($0.name) })), ("adapter_config", .object(config)),
+        ]))
+    }
+
+    func linear(_ name: String, _ x: HostTensor) throws -> HostTensor {
+        let base = try Engine.baseLinear(name, x)
+        guard let a = try Engine.parameter(name + ".lora_A.weight"), let b = try Engine.parameter(name + ".lora_B.weight") else {
+            throw PluginError.notFound("lora: the adapter tensors of '\(name)' are not registered")
+        }
+        var input = x
+        if dropout > 0 && Engine.isRecording {
+            dropoutSeed &+= 1
+            input = try Engine.dropout(x, dropout, seed: dropoutSeed)
+        }
+        let update = try Engine.linear(try Engine.linear(input, weight: a), weight: b)
+        return try Engine.add(base, try Engine.scale(update, scaling))
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
+
+@_cdecl("factory_plugin_entry")
+public func factoryPluginEntry() -> UnsafePointer<factory_entry_t> {
+    PluginEntry.table { PluginManifest(finetuningMethods: [LoRAMethod.self]) }
+}

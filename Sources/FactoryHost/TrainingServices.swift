@@ -1,0 +1,32 @@
+import CFactoryABI
+import FactoryEngine
+
+/// ABI 1.2: what a fine-tuning method needs from the host — the running model's parameters,
+/// a linear over explicit tensors, and the base model's own linear.
+enum TrainingServices {
+    static func install(_ t: inout factory_host_api_t) {
+        t.param_get = { name, err in
+            guard let name else { report(err, EngineCallError("param_get: name is NULL")); return nil }
+            guard let p = ParameterStore.active[String(cString: name)] else { return nil }
+            return TensorHandles.scoped(p)
+        }
+        t.linear_with = { x, w, bias, err in
+            engineOp(err) {
+                let xt = try TensorHandles.tensor(x, "linear_with: x"), wt = try TensorHandles.tensor(w, "linear_with: w")
+                let b = try bias.map { try TensorHandles.tensor($0, "linear_with: bias") }
+                try need(wt.rank == 2 && xt.rank >= 1 && xt.shape[xt.rank - 1] == wt.shape[1],
+                         "linear_with: input \(xt.shape) does not fit weight \(wt.shape) ([out, in])")
+                if let b { try need(b.shape == [wt.shape[0]], "linear_with: bias \(b.shape) does not fit weight \(wt.shape)") }
+                return linear(xt, wt, bias: b)
+            }
+        }
+        t.linear_base = { name, x, err in
+            engineOp(err) {
+                guard let name else { throw EngineCallError("linear_base: name is NULL") }
+                do { return try EngineHooks.baseLinear(String(cString: name), try TensorHandles.tensor(x)) } catch let e as HookError {
+                    throw EngineCallError(e.message)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+// A loaded model with a fine-tuning method applied: the method's plan carried out on the
+// model's parameter store (added tensors created or loaded, trainable ones marked) and the
+// host's linear hook routed to the method for the names it adapts.
+import FactoryEngine
+import FactoryFormats
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import Foundation
+
+/// A trainable tensor: its name in the store, how it is saved, its learning-rate multiplier.
+public struct TrainableTensor {
+    public let name: String
+    public let savedAs: String
+    public let tensor: Tensor
+    public let lrScale: Double
+}
+
+public final class AdaptedModel {
+    public let model: LoadedModel
+    public let method: FinetuningMethodInstance
+    public let declaration: FinetuningMethodDeclaration
+    public let plan: JSON
+    public private(set) var trainable: [TrainableTensor] = []
+    let adapted: Set<String>
+
+    /// Applies `method` to `model`. Added tensors come from `adapterDirectory` when given (PEFT
+    /// names), else are initialised from `seed` (Kaiming-uniform A, zero B).
+    public init(model: LoadedModel, method: FinetuningMethodInstance, adapterDirectory: String? = nil, seed: UInt64 = 42) throws {
+        self.model = model
+        self.method = method
+        declaration = try method.declaration()
+        plan = try method.plan(model: model.description)
+        adapted = Set((plan["adapted_linears"]?.arrayValue ?? []).compactMap(\.stringValue))
+        let saved = try adapterDirectory.map { dir -> SafetensorsFile in
+            let path = dir + "/adapter_model.safetensors"
+            guard FileManager.default.fileExists(atPath: path) else { throw TrainingError("\(dir): no adapter_model.safetensors (adapter_name_or_path)") }
+            return try SafetensorsFile(path: path)
+        }
+        var rng = SplitMix64(seed: seed)
+        var seen = Set<ObjectIdentifier>()
+        for entry in plan["added"]?.arrayValue ?? [] {
+            guard let name = entry["name"]?.stringValue, let shape = entry["shape"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }),
+                  shape.count == 2 else { throw TrainingError("\(method.component.name): plan lists an added tensor without name or shape") }
+            let savedAs = entry["saved_as"]?.stringValue ?? name
+            let tensor = Tensor(shape: shape, zeroed: true)
+            if let saved {
+                guard let stored = saved.tensors[savedAs] else { throw TrainingError("\(saved.path): no tensor '\(savedAs)' (the adapter does not match this model or lora_target)") }
+                guard stored.shape == shape else { throw TrainingError("\(saved.path): '\(savedAs)' has shape \(stored.shape), this model needs \(shape)") }
+                let values = try saved.float32(savedAs)
+                values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }
+            } else if entry["init"]?.stringValue == "kaiming_uniform" {
+                let bound = 1 / Float(shape[1]).squareRoot()
+                for i in 0..<tensor.count { tensor.data[i] = (rng.nextUnit() * 2 - 1) * bound }
+            }
+            tensor.requiringGrad()
+            tensor.name = name
+            model.parameters[name] = tensor
+            seen.insert(ObjectIdentifier(tensor))
+            trainable.append(TrainableTensor(name: name, savedAs: savedAs, tensor: tensor, lrScale: entry["lr_scale"]?.doubleValue ?? 1))
+        }
+        for name in (plan["trainable"]?.arrayValue ?? []).compactMap(\.stringValue) {
+            guard let tensor = model.parameters[name] else { throw TrainingError("\(method.component.name): plan trains '\(name)', which the model does not have") }
+            guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }  // tied weights train once
+            tensor.requiringGrad()
+            trainable.append(TrainableTensor(name: name, savedAs: declaration.adapterFormat == "peft" ? "base_model.model." + name : name,
+                                             tensor: tensor, lrScale: 1))
+        }
+    }
+
+    /// Routes linear(name, x) to the method for adapted names while `body` runs; `head`, when
+    /// given, replaces the LM head by the fused loss.
+    public func withHooks<T>(head: LossTargets? = nil, _ body: () throws -> T) throws -> T {
+        let previous = EngineHooks.linear
+        let method = self.method, adapted = self.adapted, store = model.parameters
+        EngineHooks.linear = { name, x in
+            if let head, name == "lm_head" {
+                guard let w = store["lm_head.weight"] ?? store["lm_head"] else { throw HookError("lm_head: the model has no head weight") }
+                return try LossHead.loss(hidden: x, weight: w, head)
+            }
+            return adapted.contains(name) ? try method.linear(name, x) : try EngineHooks.baseLinear(name, x)
+        }
+        defer { EngineHooks.linear = previous }
+        return try body()
+    }
+
+    /// Number of trainable elements.
+    public var trainableCount: Int { trainable.reduce(0) { $0 + $1.tensor.count } }
+}
+
+/// A training failure: one line.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// SplitMix64: the seeded generator of initialisation, shuffling and dropout seeds.
+public struct SplitMix64 {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}

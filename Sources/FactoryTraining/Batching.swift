@@ -1,0 +1,60 @@
+import FactoryData
+
+/// One micro-batch, right-padded to its longest row: ids [batch × seq] row-major and the labels.
+public struct MicroBatch {
+    public let ids: [Int]
+    public let labels: [[Int]]
+    public let batch: Int
+    public let seq: Int
+    /// Real (non-pad) tokens.
+    public let tokens: Int
+
+    /// Right padding with `padID` (labels -100): with causal attention the real positions never
+    /// see the padding, so no mask is needed and the numbers equal an attention-masked batch's.
+    public init(_ examples: [EncodedExample], padID: Int) {
+        let seq = examples.map(\.inputIDs.count).max() ?? 0
+        var ids = [Int](repeating: padID, count: examples.count * seq)
+        var labels: [[Int]] = []
+        for (b, e) in examples.enumerated() {
+            for (i, id) in e.inputIDs.enumerated() { ids[b * seq + i] = id }
+            labels.append(e.labels + [Int](repeating: -100, count: seq - e.labels.count))
+        }
+        self.ids = ids
+        self.labels = labels
+        batch = examples.count
+        self.seq = seq
+        tokens = examples.reduce(0) { $0 + $1.inputIDs.count }
+    }
+}
+
+/// The order of examples: epoch e is a seeded shuffle (seed + e) unless shuffling is off, cut
+/// into micro-batches, grouped `accumulation` at a time into optimizer steps. A step's position
+/// depends only on (seed, step), so a resumed run sees the same batches.
+public struct BatchPlan {
+    public let count: Int
+    public let batchSize: Int
+    public let accumulation: Int
+    public let seed: UInt64
+    public let shuffle: Bool
+
+    public var batchesPerEpoch: Int { (count + batchSize - 1) / batchSize }
+    /// transformers' count: ceil(batches / accumulation), at least 1.
+    public var stepsPerEpoch: Int { max(1, (batchesPerEpoch + accumulation - 1) / accumulation) }
+
+    /// The example indices of each micro-batch of optimizer step `step` (0-based).
+    public func microBatches(ofStep step: Int) -> [[Int]] {
+        let epoch = step / stepsPerEpoch, group = step % stepsPerEpoch
+        var order = Array(0..<count)
+        if shuffle {
+            var rng = SplitMix64(seed: seed &+ UInt64(epoch))
+            for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        }
+        let first = group * accumulation
+        return (first..<min(first + accumulation, batchesPerEpoch)).map { b in
+            Array(order[(b * batchSize)..<min(count, (b + 1) * batchSize)])
+        }
+    }
+
+    /// The epoch (fractional, as transformers logs it) after `steps` steps.
+    public func epoch(afterSteps steps: Int) -> Double { Double(steps) / Double(stepsPerEpoch) }
+}

@@ -1,0 +1,103 @@
+// checkpoint-N/: the trained tensors (as the final save writes them), the optimizer's moments
+// (optimizer.safetensors, "<name>.exp_avg" / "<name>.exp_avg_sq"), and trainer_state.json
+// (global step, optimizer step, the batch plan's seed, the log history). The learning rate and
+// the data position follow from the step; dropout seeds restart (noted in docs/training.md).
+// A checkpoint is written into checkpoint-N.partial and renamed: a kill mid-save leaves only a
+// .partial directory, never a broken checkpoint-N, and the previous checkpoints untouched.
+import FactoryEngine
+import FactoryFormats
+import FactoryJSON
+import Foundation
+
+enum Checkpoints {
+    static let prefix = "checkpoint-"
+
+    /// Complete checkpoints in `directory`, oldest first.
+    static func list(_ directory: String) -> [(step: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> (Int, String)? in
+            guard name.hasPrefix(prefix), let step = Int(name.dropFirst(prefix.count)) else { return nil }
+            let path = directory + "/" + name
+            return FileManager.default.fileExists(atPath: path + "/trainer_state.json") ? (step, path) : nil
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// The checkpoint to resume from: the one named, or with "auto" (or when output_dir holds
+    /// checkpoints and overwrite_output_dir is off, as LLaMA-Factory does) the newest.
+    static func toResume(_ args: TrainingArguments) throws -> String? {
+        if let r = args.resumeFromCheckpoint, r != "auto" {
+            guard FileManager.default.fileExists(atPath: r + "/trainer_state.json") else {
+                throw TrainingError("resume_from_checkpoint: \(r) is not a checkpoint (no trainer_state.json)")
+            }
+            return r
+        }
+        if args.overwriteOutputDir && args.resumeFromCheckpoint == nil { return nil }
+        return list(args.outputDir).last?.path
+    }
+
+    static func save(_ trainer: Trainer, step: Int, history: [StepRecord]) throws {
+        let final = trainer.args.outputDir + "/" + prefix + String(step)
+        let partial = final + ".partial"
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: partial)
+        try AdapterFiles.save(trainer.adapted, to: partial, baseModel: trainer.baseModel)
+        if !trainer.args.saveOnlyModel {
+            var moments: [(String, Tensor)] = []
+            for (p, t) in zip(trainer.optimizer.parameters, trainer.adapted.trainable) {
+                moments.append((t.savedAs + ".exp_avg", p.moments.m))
+                moments.append((t.savedAs + ".exp_avg_sq", p.moments.v))
+            }
+            try AdapterFiles.writeTensors(moments, to: partial + "/optimizer.safetensors")
+        }
+        let state = JSONObject([
+            ("global_step", .int(Int64(step))), ("optimizer_step", .int(Int64(trainer.optimizer.stepCount))),
+            ("total_steps", .int(Int64(trainer.totalSteps))), ("seed", .int(Int64(trainer.args.seed))),
+            ("epoch", .double(trainer.plan.epoch(afterSteps: step))), ("has_optimizer", .bool(!trainer.args.saveOnlyModel)),
+            ("log_history", .array(history.map { r in
+                .object(JSONObject([("step", .int(Int64(r.step))), ("loss", .double(r.loss)), ("grad_norm", .double(r.gradNorm)),
+                                    ("learning_rate", .double(r.learningRate)), ("tokens", .int(Int64(r.tokens))), ("seconds", .double(r.seconds))]))
+            })),
+        ])
+        try AtomicFile.write(JSON.object(state).prettyPrinted() + "\n", to: partial + "/trainer_state.json")
+        try? fm.removeItem(atPath: final)
+        guard rename(partial, final) == 0 else { throw TrainingError("\(final): could not move the checkpoint into place") }
+        if let limit = trainer.args.saveTotalLimit, limit > 0 {
+            for old in list(trainer.args.outputDir).dropLast(limit) { try? fm.removeItem(atPath: old.path) }
+        }
+    }
+
+    /// Restores tensors, moments and step from `path` into `trainer`.
+    static func load(_ path: String, into trainer: Trainer) throws -> (step: Int, history: [StepRecord]) {
+        let stateBytes = try Data(contentsOf: URL(fileURLWithPath: path + "/trainer_state.json"))
+        let state = try JSON.parse(bytes: [UInt8](stateBytes))
+        guard let step = state["global_step"]?.intValue else { throw TrainingError("\(path)/trainer_state.json: no global_step") }
+        let peft = trainer.adapted.declaration.adapterFormat == "peft"
+        let weights = try SafetensorsFile(path: path + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
+        for t in trainer.adapted.trainable {
+            let name = peft ? t.savedAs : t.name
+            guard let stored = weights.tensors[name], stored.shape == t.tensor.shape else {
+                throw TrainingError("\(weights.path): '\(name)' is missing or has another shape than this run's \(t.tensor.shape)")
+            }
+            try copy(try weights.float32(name), into: t.tensor)
+        }
+        if state["has_optimizer"]?.boolValue ?? true {
+            let moments = try SafetensorsFile(path: path + "/optimizer.safetensors")
+            for (p, t) in zip(trainer.optimizer.parameters, trainer.adapted.trainable) {
+                try copy(try moments.float32(t.savedAs + ".exp_avg"), into: p.moments.m)
+                try copy(try moments.float32(t.savedAs + ".exp_avg_sq"), into: p.moments.v)
+            }
+            trainer.optimizer.stepCount = Int(state["optimizer_step"]?.intValue ?? step)
+        }
+        let history = (state["log_history"]?.arrayValue ?? []).map { r in
+            StepRecord(step: Int(r["step"]?.intValue ?? 0), loss: r["loss"]?.doubleValue ?? 0, gradNorm: r["grad_norm"]?.doubleValue ?? 0,
+                       learningRate: r["learning_rate"]?.doubleValue ?? 0, tokens: Int(r["tokens"]?.intValue ?? 0),
+                       seconds: r["seconds"]?.doubleValue ?? 0)
+        }
+        return (Int(step), history)
+    }
+
+    static func copy(_ values: [Float], into t: Tensor) throws {
+        guard values.count == t.count else { throw TrainingError("checkpoint tensor of \(values.count) values for shape \(t.shape)") }
+        values.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: values.count) }
+    }
+}

@@ -1,0 +1,138 @@
+// The causal-LM loss without the full logits: LM head and cross-entropy fused, only at the
+// positions that carry a label (prompt tokens in SFT carry none), in chunks of rows.
+//
+// HF's rule: logits[:, :-1] against labels[:, 1:], fp32 cross-entropy, summed over every
+// non-masked target and divided by `normalizer` (the number of targets in the whole optimizer
+// step, so micro-batches add up to the mean over the step).
+//
+// Forward computes, per chunk: logits = h · Wᵀ, loss = logsumexp - logit[target], and at once
+// the gradient d(loss)/d(logits) = (softmax - onehot) / normalizer, which it turns into
+// dH = dlogits · W (and dW += dlogitsᵀ · h when the head trains). Backward only scales the stored
+// dH by the incoming scalar: the [tokens × vocab] logits never exist beyond one chunk.
+import COpenBLAS
+import Glibc
+import FactoryEngine
+
+/// Targets of one micro-batch and the normaliser of its optimizer step.
+public struct LossTargets {
+    /// Per position of the flattened [batch, seq] input: the id to predict there, or -100.
+    public let targets: [Int]
+    public let normalizer: Float
+
+    /// Shifted labels: position t predicts labels[t + 1] of the same row.
+    public init(labels: [[Int]], seq: Int, normalizer: Float) {
+        var t = [Int](repeating: -100, count: labels.count * seq)
+        for (b, row) in labels.enumerated() {
+            for i in 0..<(min(row.count, seq) - 1) where row[i + 1] != -100 { t[b * seq + i] = row[i + 1] }
+        }
+        targets = t
+        self.normalizer = normalizer
+    }
+
+    public var count: Int { targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+}
+
+public enum LossHead {
+    /// Rows per chunk: 256 × 49,152 logits is 50 MB.
+    static let chunkRows = 256
+
+    /// The summed loss / normalizer as a one-element tensor, differentiable in `hidden` and `weight`.
+    public static func loss(hidden: Tensor, weight: Tensor, _ t: LossTargets) throws -> Tensor {
+        let H = hidden.shape[hidden.rank - 1], V = weight.shape[0]
+        guard weight.rank == 2, weight.shape[1] == H else { throw HookError("lm_head: weight \(weight.shape) does not fit hidden size \(H)") }
+        guard hidden.count / H == t.targets.count else {
+            throw HookError("lm_head: \(hidden.count / H) positions but \(t.targets.count) targets")
+        }
+        let h = hidden.isContiguous ? hidden : hidden.contiguousCopy()
+        let w = weight.isContiguous ? weight : weight.contiguousCopy()
+        var selected: [Int] = []
+        for (i, target) in t.targets.enumerated() where target >= 0 {
+            guard target < V else { throw HookError("lm_head: target id \(target) is outside the vocabulary (\(V))") }
+            selected.append(i)
+        }
+        let N = selected.count
+        let dH = Tensor(shape: [max(N, 1), H], zeroed: true)
+        let dW: Tensor? = weight.requiresGrad ? Tensor(shape: [V, H], zeroed: true) : nil
+        let rowsBuffer = Tensor(shape: [chunkRows, H]), logits = Tensor(shape: [chunkRows, V])
+        var rowLoss = [Double](repeating: 0, count: chunkRows)
+        let inverse = 1 / t.normalizer
+        var total = 0.0
+        for start in stride(from: 0, to: N, by: chunkRows) {
+            let c = min(chunkRows, N - start)
+            for r in 0..<c { (rowsBuffer.data + r * H).update(from: h.data + selected[start + r] * H, count: H) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(V), Int32(H), 1, rowsBuffer.data, Int32(H),
+                        w.data, Int32(H), 0, logits.data, Int32(V))
+            rowLoss.withUnsafeMutableBufferPointer { losses in
+                let lossPtr = losses.baseAddress!
+                parallelFor(c, grain: 4) { range in
+                    for r in range {
+                        let row = logits.data + r * V
+                        let target = t.targets[selected[start + r]]
+                        let lse = logSumExp(row, V)
+                        lossPtr[r] = Double(lse - row[target])
+                        softmaxGradient(row, V, lse: lse, scale: inverse)
+                        row[target] -= inverse
+                    }
+                }
+            }
+            for r in 0..<c { total += rowLoss[r] }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(H), Int32(V), 1, logits.data, Int32(V),
+                        w.data, Int32(H), 0, dH.data + start * H, Int32(H))
+            if let dW {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(V), Int32(H), Int32(c), 1, logits.data, Int32(V),
+                            rowsBuffer.data, Int32(H), 1, dW.data, Int32(H))
+            }
+        }
+        let out = Tensor(shape: [1], values: [Float(total / Double(t.normalizer))])
+        let shape = hidden.shape
+        return recordCustom(out, name: "lm_head_cross_entropy", inputs: [hidden, weight]) { g in
+            let scale = g.contiguous().data[0]
+            let gh = Tensor(shape: shape, zeroed: true)
+            for (i, position) in selected.enumerated() {
+                let src = dH.data + i * H, dst = gh.data + position * H
+                for j in 0..<H { dst[j] = src[j] * scale }
+            }
+            let gw = dW.map { d -> Tensor in
+                if scale != 1 { for i in 0..<d.count { d.data[i] *= scale } }
+                return d
+            }
+            return [gh, gw]
+        }
+    }
+
+    /// log Σ exp(row) with the maximum subtracted first.
+    @inline(__always)
+    static func logSumExp(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var m8 = F8(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            m8 = pointwiseMax(m8, UnsafeRawPointer(row + i).loadUnaligned(as: F8.self))
+            i += 8
+        }
+        var m = m8.max()
+        while i < n { m = max(m, row[i]); i += 1 }
+        var s8 = F8(repeating: 0)
+        let mm = F8(repeating: m)
+        i = 0
+        while i + 8 <= n {
+            s8 += exp8(UnsafeRawPointer(row + i).loadUnaligned(as: F8.self) - mm)
+            i += 8
+        }
+        var s = s8.sum()
+        while i < n { s += expf(row[i] - m); i += 1 }
+        return m + logf(s)
+    }
+
+    /// row ← exp(row - lse) · scale: the softmax, scaled.
+    @inline(__always)
+    static func softmaxGradient(_ row: UnsafeMutablePointer<Float>, _ n: Int, lse: Float, scale: Float) {
+        let l8 = F8(repeating: lse), s8 = F8(repeating: scale)
+        var i = 0
+        while i + 8 <= n {
+            let p = UnsafeMutableRawPointer(row + i)
+            p.storeBytes(of: exp8(p.loadUnaligned(as: F8.self) - l8) * s8, as: F8.self)
+            i += 8
+        }
+        while i < n { row[i] = expf(row[i] - lse) * scale; i += 1 }
+    }
+}

@@ -1,0 +1,177 @@
+// The training loop shared by the stages: micro-batches (dynamic right padding), gradient
+// accumulation, AdamW with a transformers schedule, clip_grad_norm_, logging, evaluation,
+// checkpoints and resume. A stage decides what the examples are; the loss is the fused
+// LM-head cross-entropy over the labelled positions, normalised over the whole optimizer step.
+import FactoryData
+import FactoryEngine
+import FactoryFormats
+import FactoryJSON
+import Foundation
+
+/// One optimizer step, as logged.
+public struct StepRecord {
+    public let step: Int
+    public let loss: Double
+    public let gradNorm: Double
+    public let learningRate: Double
+    public let tokens: Int
+    public let seconds: Double
+}
+
+/// How a run ended.
+public struct TrainResult {
+    public let steps: Int
+    public let meanLoss: Double
+    public let seconds: Double
+    public let tokens: Int
+    public let history: [StepRecord]
+}
+
+public final class Trainer {
+    public let adapted: AdaptedModel
+    public let args: TrainingArguments
+    public let train: [EncodedExample]
+    public let eval: [EncodedExample]
+    public let padID: Int
+    public let baseModel: String
+    /// Called after every optimizer step (tests, benchmarks).
+    public var onStep: ((StepRecord) -> Void)?
+    /// Where progress lines go (stdout by default; tests silence it).
+    public var print: (String) -> Void = { Swift.print($0) }
+    /// Called after the backward passes of a step, before clipping and the update (tests read gradients here).
+    public var onGradients: ((Int) -> Void)?
+    /// Stop after this many steps of this invocation (tests of resume; nil = run to the end).
+    public var stopAfter: Int? = nil
+
+    let optimizer: AdamW
+    let plan: BatchPlan
+    public let totalSteps: Int
+
+    public init(adapted: AdaptedModel, args: TrainingArguments, train: [EncodedExample], eval: [EncodedExample] = [], padID: Int,
+                baseModel: String) throws {
+        guard !train.isEmpty else { throw TrainingError("no training examples") }
+        self.adapted = adapted
+        self.args = args
+        self.train = train
+        self.eval = eval
+        self.padID = padID
+        self.baseModel = baseModel
+        optimizer = AdamW(lr: args.learningRate, betas: (args.beta1, args.beta2), eps: args.epsilon)
+        for t in adapted.trainable {
+            // transformers: no weight decay on biases and norm weights
+            let decays = !(t.name.hasSuffix(".bias") || t.name.contains("norm"))
+            optimizer.add(t.tensor, lrScale: t.lrScale, weightDecay: decays ? args.weightDecay : 0)
+        }
+        plan = BatchPlan(count: train.count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
+                         seed: UInt64(args.seed), shuffle: !args.disableShuffling)
+        totalSteps = args.maxSteps > 0 ? args.maxSteps : max(1, Int((args.epochs * Double(plan.stepsPerEpoch)).rounded(.up)))
+    }
+
+    var warmup: Int { LRSchedule.warmupSteps(total: totalSteps, warmupSteps: args.warmupSteps, warmupRatio: args.warmupRatio) }
+
+    /// The learning rate of optimizer step `step` (0-based): LambdaLR's value before that step.
+    public func learningRate(atStep step: Int) -> Double {
+        args.learningRate * args.schedule.multiplier(step: step, total: totalSteps, warmup: warmup, baseLR: args.learningRate)
+    }
+
+    /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward.
+    func microBatchLoss(_ batch: MicroBatch, normalizer: Float) throws -> Tensor {
+        let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer)
+        return try adapted.withHooks(head: targets) {
+            try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq))
+        }
+    }
+
+    /// Runs (or resumes) training to the end and saves the result into output_dir.
+    @discardableResult
+    public func run() throws -> TrainResult {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: args.outputDir, withIntermediateDirectories: true)
+        var firstStep = 0
+        var history: [StepRecord] = []
+        if let checkpoint = try Checkpoints.toResume(args) {
+            let state = try Checkpoints.load(checkpoint, into: self)
+            firstStep = state.step
+            history = state.history
+            print("resuming from \(checkpoint) at step \(firstStep)")
+        } else {
+            try AtomicFile.write("", to: args.outputDir + "/trainer_log.jsonl")
+        }
+        let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: print)
+        let start = Date()
+        var sinceLog: [StepRecord] = []
+        var tokensSeen = 0
+        var step = firstStep
+        while step < totalSteps {
+            if let stop = stopAfter, step - firstStep >= stop { break }
+            let record = try optimizerStep(step)
+            history.append(record)
+            sinceLog.append(record)
+            tokensSeen += record.tokens
+            step += 1
+            onStep?(record)
+            if step % args.loggingSteps == 0 || step == totalSteps {
+                try log.write(sinceLog, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen)
+                sinceLog = []
+            }
+            if let every = args.evalSteps, every > 0, !eval.isEmpty, step % every == 0 || step == totalSteps {
+                let loss = try evaluate()
+                try log.writeEval(loss, step: step)
+            }
+            if step % args.saveSteps == 0 && step < totalSteps {
+                try Checkpoints.save(self, step: step, history: history)
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let mean = history.isEmpty ? 0 : history.map(\.loss).reduce(0, +) / Double(history.count)
+        if step == totalSteps {
+            try AdapterFiles.save(adapted, to: args.outputDir, baseModel: baseModel)
+            let results = JSONObject([("epoch", .double(plan.epoch(afterSteps: step))), ("train_loss", .double(mean)),
+                                      ("train_runtime", .double(seconds)), ("train_steps", .int(Int64(step))),
+                                      ("train_tokens_per_second", .double(seconds > 0 ? Double(tokensSeen) / seconds : 0))])
+            try AtomicFile.write(JSON.object(results).prettyPrinted() + "\n", to: args.outputDir + "/train_results.json")
+            if args.plotLoss { try LossPlot.write(history.map { ($0.step, $0.loss) }, to: args.outputDir + "/training_loss.png") }
+        }
+        return TrainResult(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, history: history)
+    }
+
+    /// One optimizer step: forward and backward over its micro-batches, clip, update.
+    func optimizerStep(_ step: Int) throws -> StepRecord {
+        let started = Date()
+        let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
+        let normalizer = batches.reduce(0) { $0 + LossTargets(labels: $1.labels, seq: $1.seq, normalizer: 1).count }
+        guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
+        var loss = 0.0
+        for batch in batches {
+            let l = try microBatchLoss(batch, normalizer: Float(normalizer))
+            loss += Double(l.data[0])
+            GradMode.backwardFailure = nil
+            l.backward()
+            if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
+        }
+        onGradients?(step + 1)
+        let tensors = adapted.trainable.map(\.tensor)
+        let norm = clipGradNorm(tensors, maxNorm: args.maxGradNorm > 0 ? args.maxGradNorm : .infinity)
+        let lr = learningRate(atStep: step)
+        optimizer.lr = lr
+        optimizer.step()
+        optimizer.zeroGrad()
+        return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: batches.reduce(0) { $0 + $1.tokens },
+                          seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Mean loss over the evaluation set (no gradients).
+    public func evaluate() throws -> Double {
+        try GradMode.disabled {
+            var sum = 0.0, count = 0
+            for start in stride(from: 0, to: eval.count, by: args.evalBatchSize) {
+                let batch = MicroBatch(Array(eval[start..<min(eval.count, start + args.evalBatchSize)]), padID: padID)
+                let n = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: 1).count
+                guard n > 0 else { continue }
+                sum += Double(try microBatchLoss(batch, normalizer: 1).data[0])
+                count += n
+            }
+            return count == 0 ? 0 : sum / Double(count)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// Progress: one terminal line per logging step (step, loss, learning rate, gradient norm,
+// tokens/s, ETA) and LLaMA-Factory's trainer_log.jsonl record, appended line by line.
+import FactoryFormats
+import FactoryJSON
+import Foundation
+
+struct TrainerLog {
+    let directory: String
+    let total: Int
+    let plan: BatchPlan
+    let print: (String) -> Void
+
+    static func clock(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded()))
+        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+
+    func write(_ records: [StepRecord], step: Int, elapsed: Double, stepsDone: Int, tokens: Int) throws {
+        guard !records.isEmpty else { return }
+        let loss = records.map(\.loss).reduce(0, +) / Double(records.count)
+        let lr = records.last!.learningRate, norm = records.last!.gradNorm
+        let remaining = stepsDone > 0 ? elapsed / Double(stepsDone) * Double(total - step) : 0
+        let rate = elapsed > 0 ? Double(tokens) / elapsed : 0
+        let width = 24, filled = total > 0 ? width * step / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        print(String(format: "%@ %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s  %@<%@", bar, step, total, loss, lr, norm, rate,
+                     TrainerLog.clock(elapsed), TrainerLog.clock(remaining)))
+        let record = JSONObject([
+            ("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))), ("loss", .double((loss * 1e4).rounded() / 1e4)),
+            ("lr", .double(lr)), ("grad_norm", .double(norm)), ("epoch", .double((plan.epoch(afterSteps: step) * 100).rounded() / 100)),
+            ("percentage", .double((Double(step) / Double(total) * 1e4).rounded() / 100)), ("elapsed_time", .string(TrainerLog.clock(elapsed))),
+            ("remaining_time", .string(TrainerLog.clock(remaining))), ("tokens_per_second", .double(rate.rounded())),
+        ])
+        try append(JSON.object(record).serialized())
+    }
+
+    func writeEval(_ loss: Double, step: Int) throws {
+        print(String(format: "eval at step %d: eval_loss %.4f", step, loss))
+        try append(JSON.object(JSONObject([("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))),
+                                           ("eval_loss", .double(loss))])).serialized())
+    }
+
+    func append(_ line: String) throws {
+        let path = directory + "/trainer_log.jsonl"
+        guard let f = fopen(path, "ab") else { throw TrainingError("\(path): cannot append the training log") }
+        defer { fclose(f) }
+        let bytes = Array((line + "\n").utf8)
+        guard fwrite(bytes, 1, bytes.count, f) == bytes.count else { throw TrainingError("\(path): writing the training log failed") }
+    }
+}

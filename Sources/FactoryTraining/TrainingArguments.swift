@@ -1,0 +1,76 @@
+import FactoryConfig
+import FactoryEngine
+
+/// The training keys LLaMA-Factory forwards to transformers' TrainingArguments, with their defaults.
+public struct TrainingArguments {
+    public var outputDir = "saves/run"
+    public var overwriteOutputDir = false
+    public var learningRate = 5e-5
+    public var epochs = 3.0
+    public var maxSteps = -1
+    public var batchSize = 8
+    public var evalBatchSize = 8
+    public var gradientAccumulation = 1
+    public var schedule = LRSchedule.linear
+    public var warmupRatio = 0.0
+    public var warmupSteps = 0
+    public var weightDecay = 0.0
+    public var beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
+    /// 0 disables clipping.
+    public var maxGradNorm = 1.0
+    public var seed = 42
+    public var loggingSteps = 500
+    public var saveSteps = 500
+    public var saveTotalLimit: Int? = nil
+    public var saveOnlyModel = false
+    public var evalSteps: Int? = nil
+    public var disableShuffling = false
+    public var plotLoss = false
+    public var resumeFromCheckpoint: String? = nil
+
+    public init() {}
+
+    public init(_ c: RunConfig) throws {
+        if let v = c.string("output_dir") { outputDir = v }
+        if let v = c.bool("overwrite_output_dir") { overwriteOutputDir = v }
+        if let v = c.double("learning_rate") { learningRate = v }
+        if let v = c.double("num_train_epochs") { epochs = v }
+        if let v = c.int("max_steps") { maxSteps = v }
+        if let v = c.int("per_device_train_batch_size") { batchSize = v }
+        if let v = c.int("per_device_eval_batch_size") { evalBatchSize = v }
+        if let v = c.int("gradient_accumulation_steps") { gradientAccumulation = v }
+        if let v = c.string("lr_scheduler_type") {
+            guard let s = LRSchedule(rawValue: v) else {
+                throw TrainingError("lr_scheduler_type: '\(v)' is not one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            schedule = s
+        }
+        if let v = c.double("warmup_ratio") { warmupRatio = v }
+        if let v = c.int("warmup_steps") { warmupSteps = v }
+        if let v = c.double("weight_decay") { weightDecay = v }
+        if let v = c.double("adam_beta1") { beta1 = v }
+        if let v = c.double("adam_beta2") { beta2 = v }
+        if let v = c.double("adam_epsilon") { epsilon = v }
+        if let v = c.double("max_grad_norm") { maxGradNorm = v }
+        if let v = c.int("seed") { seed = v }
+        if let v = c.int("logging_steps") { loggingSteps = v }
+        if let v = c.int("save_steps") { saveSteps = v }
+        saveTotalLimit = c.int("save_total_limit")
+        if let v = c.bool("save_only_model") { saveOnlyModel = v }
+        evalSteps = c.double("eval_steps").map { Int($0) }
+        if let v = c.bool("disable_shuffling") { disableShuffling = v }
+        if let v = c.bool("plot_loss") { plotLoss = v }
+        if let r = c.string("resume_from_checkpoint"), !["false", "none", ""].contains(r.lowercased()) {
+            resumeFromCheckpoint = r.lowercased() == "true" ? "auto" : r
+        }
+        if let optim = c.string("optim"), !["adamw_torch", "adamw_hf", "adamw_torch_fused"].contains(optim) {
+            throw TrainingError("optim: '\(optim)' is not available; this build has AdamW (adamw_torch)")
+        }
+        if let alpha = c.double("neftune_noise_alpha"), alpha > 0 { throw TrainingError("neftune_noise_alpha: NEFTune is not implemented yet") }
+        for (key, value) in [("per_device_train_batch_size", batchSize), ("gradient_accumulation_steps", gradientAccumulation),
+                             ("logging_steps", loggingSteps), ("save_steps", saveSteps)] where value < 1 {
+            throw TrainingError("\(key) must be at least 1, got \(value)")
+        }
+        guard learningRate > 0 else { throw TrainingError("learning_rate must be positive, got \(learningRate)") }
+    }
+}
