@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
         .executable(name: "factory-model-bench", targets: ["ModelBench"]),
         .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
+        .executable(name: "factory-train-bench", targets: ["TrainBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("TemplateChatML", target: "ChatMLTemplate"),
@@ -75,6 +76,8 @@ let package = Package(
                           swiftSettings: optimise),
         .executableTarget(name: "TokenizerBench", dependencies: ["FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
                           path: "bench/TokenizerBench", swiftSettings: optimise),
+        .executableTarget(name: "TrainBench", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData",
+                                                             .product(name: "FactoryJSON", package: "SDK")], path: "bench/TrainBench", swiftSettings: optimise),
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----

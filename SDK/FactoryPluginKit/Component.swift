@@ -74,6 +74,13 @@ public final class ConfigReader {
         return d
     }
 
+    /// Accepts every remaining key: for components that receive a shared section of the run
+    /// config (a fine-tuning method gets the whole fine-tuning group, keys of other methods
+    /// included; the host has already rejected keys no method knows).
+    public func acceptRest() {
+        for key in object.keys { seen.insert(key) }
+    }
+
     /// Fails on the first key that no getter asked for.
     public func finish() throws {
         for key in object.keys where !seen.contains(key) {

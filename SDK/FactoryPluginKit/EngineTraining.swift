@@ -37,3 +37,34 @@ extension Engine {
         return was
     }
 }
+
+/// The Swift closure behind a checkpointed block, owned by the host until it calls release.
+final class CheckpointBlock {
+    let body: (HostTensor) throws -> HostTensor
+    let kept: [HostTensor]
+    init(_ body: @escaping (HostTensor) throws -> HostTensor, kept: [HostTensor]) {
+        self.body = body
+        self.kept = kept
+    }
+    deinit { for t in kept { Engine.release(t) } }
+}
+
+extension Engine {
+    /// Runs `body(x)` as a checkpointed block (ABI 1.2): the host keeps no activations inside it
+    /// and re-runs it during backward. On an older host it is a plain scope. Tensors the body reads
+    /// besides `x` (a mask) must be passed in `keeping`: they are retained while the host holds the block.
+    public static func checkpoint(_ x: HostTensor, keeping: [HostTensor] = [],
+                                  _ body: @escaping (HostTensor) throws -> HostTensor) throws -> HostTensor {
+        guard let api = Host.api, Host.has(\.checkpoint), let f = api.pointee.checkpoint else { return try scope { try body(x) } }
+        let kept = try keeping.map { try retain($0) }
+        let userdata = Unmanaged.passRetained(CheckpointBlock(body, kept: kept)).toOpaque()
+        let fn: factory_checkpoint_fn = { userdata, input, output, err in
+            reportingErrors(err) {
+                guard let userdata, let input, let output else { throw PluginError.invalidArgument("checkpoint block: NULL argument") }
+                let block = Unmanaged<CheckpointBlock>.fromOpaque(userdata).takeUnretainedValue()
+                output.pointee = try block.body(HostTensor(input)).handle
+            }
+        }
+        return try result(f(fn, userdata, { Unmanaged<CheckpointBlock>.fromOpaque($0!).release() }, x.handle, err), "checkpoint")
+    }
+}

@@ -20,6 +20,13 @@ enum TrainingServices {
                 return linear(xt, wt, bias: b)
             }
         }
+        t.checkpoint = { fn, userdata, release, input, err in
+            engineOp(err) {
+                guard let fn else { throw EngineCallError("checkpoint: fn is NULL") }
+                let block = PluginBlock(fn: fn, userdata: userdata, release: release)
+                return try FactoryEngine.checkpoint(try TensorHandles.tensor(input, "checkpoint: input")) { x in try block.run(x) }
+            }
+        }
         t.linear_base = { name, x, err in
             engineOp(err) {
                 guard let name else { throw EngineCallError("linear_base: name is NULL") }
@@ -28,5 +35,31 @@ enum TrainingServices {
                 }
             }
         }
+    }
+}
+
+/// A plugin's checkpointed block: calls fn in a scope of its own; releases the plugin's
+/// userdata when the graph no longer holds the block.
+final class PluginBlock {
+    let fn: factory_checkpoint_fn
+    let userdata: UnsafeMutableRawPointer?
+    let release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+
+    init(fn: factory_checkpoint_fn, userdata: UnsafeMutableRawPointer?, release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+        self.fn = fn
+        self.userdata = userdata
+        self.release = release
+    }
+
+    deinit { release?(userdata) }
+
+    func run(_ x: Tensor) throws -> Tensor {
+        TensorHandles.push()
+        defer { TensorHandles.pop() }
+        let handle = TensorHandles.scoped(x)
+        var out: OpaquePointer?
+        let (status, slot) = ErrorSlot.capture { err in fn(userdata, handle, &out, err) }
+        guard status == FACTORY_OK.rawValue else { throw EngineCallError(slot.describe(status: status)) }
+        return try TensorHandles.tensor(out, "checkpoint block's output")
     }
 }

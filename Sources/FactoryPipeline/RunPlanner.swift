@@ -134,6 +134,10 @@ public enum RunPlanner {
             if best == nil || d.score > best!.1.score { best = (component, d) }
         }
         guard let (chosen, d) = best else {
+            if !request.memoryEfficient {
+                return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil,
+                                detail: "the host's built-in reference attention (no kernel plugin registered)", problem: nil)
+            }
             let registered = plugins.registry(.attentionKernel).names
             return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
                             problem: "no attention-kernel plugin can serve flash_attn '\(flash)' (registered: \(registered.isEmpty ? "none" : registered.joined(separator: ", ")))")

@@ -53,8 +53,8 @@ public struct TrainingArguments {
         if let v = c.double("adam_epsilon") { epsilon = v }
         if let v = c.double("max_grad_norm") { maxGradNorm = v }
         if let v = c.int("seed") { seed = v }
-        if let v = c.int("logging_steps") { loggingSteps = v }
-        if let v = c.int("save_steps") { saveSteps = v }
+        if let v = c.double("logging_steps") { loggingSteps = Int(v) }  // a float in transformers (fractions of a run are not supported)
+        if let v = c.double("save_steps") { saveSteps = Int(v) }
         saveTotalLimit = c.int("save_total_limit")
         if let v = c.bool("save_only_model") { saveOnlyModel = v }
         evalSteps = c.double("eval_steps").map { Int($0) }

@@ -3,6 +3,7 @@ import FactoryConfig
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
+import FactoryTraining
 
 /// What every model command takes: an optional config file, key=value overrides
 /// (the keys of `run`), `--model PATH` for model_name_or_path, and plugin options.
@@ -35,7 +36,9 @@ struct ModelArguments: ParsableArguments {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
-        return (config, try LoadedModel.load(request, plugins: plugins), plugins)
+        let model = try LoadedModel.load(request, plugins: plugins)
+        try AdapterLoading.apply(config, to: model, plugins: plugins, merge: config.bool("merge") ?? false)
+        return (config, model, plugins)
     }
 }
 

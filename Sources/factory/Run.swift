@@ -3,6 +3,7 @@ import FactoryConfig
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
+import FactoryTraining
 
 /// `factory run config.yaml [key=value ...]`: the main job.
 struct Run: ParsableCommand {
@@ -41,7 +42,7 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
-            throw ConfigProblem("stage '\(plan.stage)' is planned, but training is not implemented in this build yet")
+            try TrainingJob.run(config, plugins: plugins)
         }
     }
 }

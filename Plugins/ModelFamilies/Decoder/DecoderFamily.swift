@@ -152,7 +152,15 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
         Engine.observe("embed_tokens", x)
         for l in 0..<c.layers {
             let input = x
-            x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
+            if cache == nil {  // training and scoring: a checkpointed block (the host decides whether to recompute)
+                let kept = try mask.map { try Engine.retain($0) }
+                x = try Engine.checkpoint(input, keeping: kept.map { [$0] } ?? []) { [self] h in
+                    try layer(l, h, positions: positions, mask: kept, cache: nil, batch: B, seq: T)
+                }
+                if let kept { Engine.release(kept) }
+            } else {
+                x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
+            }
             Engine.observe("layer\(l)_out", x)
         }
         let normed = try Engine.rmsNorm(x, finalNorm, eps: c.rmsNormEps)

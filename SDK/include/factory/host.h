@@ -34,6 +34,10 @@ typedef struct factory_ostream {
     int64_t (*write)(const struct factory_ostream *stream, const void *buffer, uint64_t size);
 } factory_ostream_t;
 
+/** A block for checkpoint(): computes *output from input with host ops; returns a status. */
+typedef factory_status_t (*factory_checkpoint_fn)(void *userdata, factory_tensor_t *input, factory_tensor_t **output,
+                                                  factory_error_t *err);
+
 /**
  * The host-services table. Version and struct_size come first and never move.
  * Everything after `struct_size` is grouped by the ABI minor that added it.
@@ -223,6 +227,16 @@ typedef struct factory_host_api {
      * fine-tuning method: what a method's linear() calls for the frozen path. Thread: [build].
      */
     factory_tensor_t *(*linear_base)(const char *name, factory_tensor_t *x, factory_error_t *err);
+    /**
+     * Gradient checkpointing of a block (a decoder layer): sets *output from fn(userdata, input)
+     * run without keeping its activations; backward runs fn again, recording, and back-propagates
+     * through it. fn must be deterministic. Outside training (or with checkpointing off) fn runs
+     * once, plainly. The host calls release(userdata) (may be NULL) when it no longer needs fn:
+     * after the backward pass, or when the graph is dropped. fn's handles live in a scope the host
+     * pushes around each call. Thread: [build].
+     */
+    factory_tensor_t *(*checkpoint)(factory_checkpoint_fn fn, void *userdata, void (*release)(void *userdata),
+                                    factory_tensor_t *input, factory_error_t *err);
 
     /* ---- later minors append here ---- */
 } factory_host_api_t;

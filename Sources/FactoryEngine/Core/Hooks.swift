@@ -57,3 +57,32 @@ public enum EngineHooks {
         attentionReference(q: q, k: k, v: v, mask: mask, params: p)
     }
 }
+
+/// The hooks and the active parameter store at one moment: what a checkpointed block saw in
+/// forward, restored when backward re-runs it (by then the forward call has returned).
+public struct EngineContext {
+    let store: ParameterStore
+    let linear: (String, Tensor) throws -> Tensor
+    let baseLinear: (String, Tensor) throws -> Tensor
+    let attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor
+
+    public static func capture() -> EngineContext {
+        EngineContext(store: ParameterStore.active, linear: EngineHooks.linear, baseLinear: EngineHooks.baseLinear, attention: EngineHooks.attention)
+    }
+
+    /// Runs `body` with this context installed, then puts back the current one.
+    public func installed<T>(_ body: () throws -> T) rethrows -> T {
+        let now = EngineContext.capture()
+        ParameterStore.active = store
+        EngineHooks.linear = linear
+        EngineHooks.baseLinear = baseLinear
+        EngineHooks.attention = attention
+        defer {
+            ParameterStore.active = now.store
+            EngineHooks.linear = now.linear
+            EngineHooks.baseLinear = now.baseLinear
+            EngineHooks.attention = now.attention
+        }
+        return try body()
+    }
+}

@@ -1,0 +1,40 @@
+import FactoryConfig
+import FactoryTokenizers
+
+extension DatasetLoader {
+    /// Stage pt: each row's text (the `prompt` column, "text" in LLaMA-Factory's pre-training
+    /// datasets, "instruction" by default) + EOS, concatenated into `cutoff_len` blocks (packing is
+    /// on unless `packing: false`, as LLaMA-Factory sets it for pt). Every token is learned.
+    public static func loadPretraining(_ config: RunConfig, tokenizer: Tokenizer) throws -> PreparedDataset {
+        guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
+        guard let eos = tokenizer.eosID else { throw DataError("stage pt needs an EOS token; the tokenizer has none") }
+        let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        let skipBad = config.bool("skip_bad_rows") ?? false
+        var result = PreparedDataset()
+        var texts: [[Int]] = []
+        for name in names {
+            let a = try info.attributes(name)
+            let column = a.columns["prompt"] ?? "instruction"
+            var rows = try DatasetReader.read(info.directory + "/" + a.fileName)
+            if let n = a.numSamples { rows = Array(rows.prefix(n)) }
+            if let max = config.int("max_samples") { rows = Array(rows.prefix(max)) }
+            for row in rows {
+                guard let text = row.object[column]?.stringValue else {
+                    guard skipBad else { throw DataError("\(row.origin) \(column): missing or not a string") }
+                    result.skipped += 1
+                    continue
+                }
+                texts.append(try tokenizer.encode(text))
+            }
+        }
+        let cutoff = config.int("cutoff_len") ?? 2048
+        var blocks = Packer.pretrainBlocks(texts, eosID: eos, cutoffLen: cutoff, packing: config.bool("packing") ?? true)
+        if let val = config.double("val_size"), val > 0 {
+            let n = min(blocks.count - 1, val < 1 ? Int((Double(blocks.count) * val).rounded()) : Int(val))
+            result.eval = Array(blocks.suffix(max(n, 0)))
+            blocks.removeLast(max(n, 0))
+        }
+        result.train = blocks
+        return result
+    }
+}

@@ -1,0 +1,86 @@
+// `adapter_name_or_path` for inference (chat, generate, score): the adapter's own
+// adapter_config.json says which method and settings made it; the method is applied with the
+// saved tensors, and either routes the linear hook for good or is merged into the base weights.
+// Merging knows nothing about LoRA: the merged weight of an adapted linear is what the method's
+// linear makes of the identity matrix, minus the bias (y = I·W'ᵀ + b).
+import FactoryConfig
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import Foundation
+
+public enum AdapterLoading {
+    /// The settings an adapter directory was trained with, as fine-tuning config keys.
+    public static func methodConfig(adapterDirectory dir: String) throws -> (method: String, config: JSONObject) {
+        let path = dir + "/adapter_config.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(dir): no adapter_config.json (adapter_name_or_path)") }
+        let json: JSON
+        do { json = try JSON.parse(bytes: [UInt8](data)) } catch { throw TrainingError("\(path): not valid JSON (\(error))") }
+        guard json["peft_type"]?.stringValue == "LORA" else {
+            throw TrainingError("\(path): peft_type '\(json["peft_type"]?.stringValue ?? "none")' is not supported (LORA is)")
+        }
+        var c = JSONObject()
+        if let r = json["r"] { c["lora_rank"] = r }
+        if let a = json["lora_alpha"] { c["lora_alpha"] = a }
+        if let d = json["lora_dropout"] { c["lora_dropout"] = d }
+        if let t = json["target_modules"], t != .null { c["lora_target"] = t }
+        if let m = json["modules_to_save"], m != .null { c["additional_target"] = m }
+        if let r = json["use_rslora"] { c["use_rslora"] = r }
+        if let d = json["use_dora"] { c["use_dora"] = d }
+        return ("lora", c)
+    }
+
+    /// Applies the adapters of `config` (adapter_name_or_path; the last one if several) to `model`.
+    /// Returns nil when none is set. With `merge` the weights are merged and no hook stays.
+    @discardableResult
+    public static func apply(_ config: RunConfig, to model: LoadedModel, plugins: PluginSet, merge: Bool) throws -> AdaptedModel? {
+        guard let dirs = config.list("adapter_name_or_path"), !dirs.isEmpty else { return nil }
+        var last: AdaptedModel?
+        for dir in dirs {
+            let (name, methodConfig) = try methodConfig(adapterDirectory: dir)
+            let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(name), config: .object(methodConfig))
+            let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: dir)
+            for t in adapted.trainable { t.tensor.requiringGrad(false) }
+            if merge || dirs.count > 1 { try adapted.mergeIntoBase() } else { adapted.installHooks() }
+            last = adapted
+        }
+        return last
+    }
+}
+
+extension AdaptedModel {
+    /// Routes the linear hook to the method from now on (inference with an unmerged adapter).
+    public func installHooks() {
+        let method = self.method, adapted = self.adapted
+        EngineHooks.linear = { name, x in
+            adapted.contains(name) ? try method.linear(name, x) : try EngineHooks.baseLinear(name, x)
+        }
+    }
+
+    /// Folds every adapted linear into its base weight (W ← what linear(I) gives, minus the bias).
+    public func mergeIntoBase() throws {
+        try GradMode.disabled {
+            for name in adapted.sorted() {
+                guard let w = model.parameters[name + ".weight"] ?? model.parameters[name] else {
+                    throw TrainingError("merge: '\(name)' has no base weight")
+                }
+                let n = w.shape[1]
+                let identity = Tensor(shape: [n, n], zeroed: true)
+                for i in 0..<n { identity.data[i * n + i] = 1 }
+                let y = try withHooks { () throws -> Tensor in
+                    let previous = ParameterStore.active
+                    ParameterStore.active = model.parameters
+                    defer { ParameterStore.active = previous }
+                    return try EngineHooks.linear(name, identity)
+                }.contiguous()
+                let bias = model.parameters[name + ".bias"]
+                let out = w.shape[0]
+                for o in 0..<out {
+                    let b = bias.map { $0.contiguous().data[o] } ?? 0
+                    for i in 0..<n { w.data[o * n + i] = y.data[i * out + o] - b }
+                }
+            }
+        }
+    }
+}

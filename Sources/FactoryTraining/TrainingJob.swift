@@ -1,0 +1,65 @@
+// `factory run` for the training stages: the model, the template and data, the method, the
+// trainer — each from the plan's plugins — then the result saved into output_dir.
+import FactoryConfig
+import FactoryData
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import Foundation
+
+public enum TrainingJob {
+    /// Stages this build trains.
+    public static let stages: Set<String> = ["sft", "pt"]
+
+    public static func run(_ config: RunConfig, plugins: PluginSet, print: @escaping (String) -> Void = { Swift.print($0) }) throws {
+        let stage = config.string("stage") ?? "sft"
+        guard stages.contains(stage) else {
+            throw TrainingError("stage '\(stage)' is not implemented in this build (it trains: \(stages.sorted().joined(separator: ", ")))")
+        }
+        guard let request = config.string("model_name_or_path") else { throw TrainingError("no model: set model_name_or_path") }
+        var args = try TrainingArguments(config)
+        if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
+        try guardOutputDirectory(args)
+        let started = Date()
+        let model = try LoadedModel.load(request, plugins: plugins)
+        guard let templateName = config.string("template") else {
+            throw TrainingError("set template: the chat-template plugin that marks what is learned (e.g. \(model.location.architecture == "llama" ? "smollm2" : "chatml"))")
+        }
+        let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+        let data = stage == "pt"
+            ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer)
+            : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
+        let train = data.packed.isEmpty ? data.train : data.packed.map { EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels) }
+
+        let methodName = config.string("finetuning_type") ?? "lora"
+        var methodConfig = config.section("finetuning", extra: ["seed"])
+        let adapters = config.list("adapter_name_or_path") ?? []
+        if let last = adapters.last {  // continue training this adapter with its own settings
+            for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
+        }
+        let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(methodConfig))
+        let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed))
+        var distinct = Set<ObjectIdentifier>(), total = 0  // tied weights (lm_head = embed_tokens) count once
+        for name in model.parameters.names {
+            if let t = model.parameters[name], distinct.insert(ObjectIdentifier(t.storage)).inserted { total += t.count }
+        }
+        let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: data.eval, padID: model.tokenizer.eosID ?? 0,
+                                  baseModel: request)
+        trainer.print = print
+        print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
+                     methodName, stage, train.count, data.eval.count, trainer.totalSteps, adapted.trainableCount, total,
+                     100 * Double(adapted.trainableCount) / Double(max(total, 1)), Date().timeIntervalSince(started)))
+        let result = try trainer.run()
+        print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
+                     result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))
+    }
+
+    /// LLaMA-Factory's rule: an existing, non-empty output_dir without checkpoints needs overwrite_output_dir.
+    static func guardOutputDirectory(_ args: TrainingArguments) throws {
+        let fm = FileManager.default
+        guard let contents = try? fm.contentsOfDirectory(atPath: args.outputDir), !contents.isEmpty else { return }
+        if args.overwriteOutputDir || args.resumeFromCheckpoint != nil || !Checkpoints.list(args.outputDir).isEmpty { return }
+        throw TrainingError("\(args.outputDir): output_dir exists and is not empty; set overwrite_output_dir: true or resume_from_checkpoint")
+    }
+}

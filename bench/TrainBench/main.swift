@@ -1,0 +1,60 @@
+// Training throughput and memory: SmolLM2-135M-Instruct, one fine-tuning method, batches of
+// B × T tokens cut from alpaca_en_demo (every token labelled, like the PEFT side of
+// bench/train.sh), fp32, N optimizer steps after one warm-up step.
+// Usage: factory-train-bench SHARED_DIR METHOD TARGETS [B] [T] [STEPS]
+import FactoryData
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import FactoryTraining
+import Foundation
+
+let argv = CommandLine.arguments
+guard argv.count >= 4 else {
+    print("usage: factory-train-bench SHARED_DIR METHOD(lora|full|freeze) TARGETS(q_proj,v_proj|all) [B] [T] [STEPS]")
+    exit(2)
+}
+let shared = argv[1], methodName = argv[2], targets = argv[3]
+let B = argv.count > 4 ? Int(argv[4])! : 4, T = argv.count > 5 ? Int(argv[5])! : 512, steps = argv.count > 6 ? Int(argv[6])! : 5
+
+let t0 = Date()
+let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+let model = try LoadedModel.load("HuggingFaceTB/SmolLM2-135M-Instruct", plugins: plugins)
+let rows = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: shared + "/data/alpaca_en_demo.json")))).arrayValue ?? []
+var stream: [Int] = []
+for row in rows where stream.count < B * T * (steps + 1) {
+    stream += try model.tokenizer.encode((row["instruction"]?.stringValue ?? "") + "\n" + (row["output"]?.stringValue ?? ""))
+}
+let examples = (0..<(B * (steps + 1))).map { i in
+    let ids = Array(stream[(i * T)..<((i + 1) * T)])
+    return EncodedExample(inputIDs: ids, labels: ids)
+}
+var config = JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", .string(targets))])
+if methodName == "freeze" { config = JSONObject([("freeze_trainable_layers", 2)]) }
+let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(config))
+let adapted = try AdaptedModel(model: model, method: method)
+var args = TrainingArguments()
+args.outputDir = NSTemporaryDirectory() + "factory-train-bench-\(getpid())"
+args.batchSize = B
+args.maxSteps = steps + 1
+args.learningRate = 1e-4
+args.disableShuffling = true
+args.loggingSteps = 1000
+args.saveSteps = 1_000_000
+let trainer = try Trainer(adapted: adapted, args: args, train: examples, padID: 2, baseModel: "bench")
+trainer.print = { _ in }
+var times: [Double] = []
+var firstStep = 0.0
+trainer.onStep = { r in
+    if r.step == 1 { firstStep = Date().timeIntervalSince(t0) } else { times.append(r.seconds) }
+}
+try trainer.run()
+try? FileManager.default.removeItem(atPath: args.outputDir)
+var usage = rusage()
+getrusage(RUSAGE_SELF.rawValue, &usage)
+let seconds = times.reduce(0, +) / Double(times.count)
+let tokens = Double(B * T)
+// model FLOPs per token: 6 × parameters (full) or 4 × (frozen: no weight gradients) + LM head and attention
+print(String(format: "factory %@ %@ B=%d T=%d: %.0f train tokens/s (%.2f s/step), peak RSS %.0f MiB, time to first step %.1f s, trainable %d",
+             methodName, targets, B, T, tokens / seconds, seconds, Double(usage.ru_maxrss) / 1024, firstStep, adapted.trainableCount))
