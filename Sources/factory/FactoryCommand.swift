@@ -1,4 +1,5 @@
 import ArgumentParser
+import FactoryEngine
 
 /// The `factory` command line: a thin layer over FactoryPipeline and FactoryHost.
 @main
@@ -9,4 +10,14 @@ struct FactoryCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, Chat.self, Generate.self, Score.self, Tokenize.self, TemplateCommand.self, DataCommand.self, Plugins.self, ConfigCommand.self]
     )
+
+    static func main() {
+        BLASKernels.preferAVX512()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

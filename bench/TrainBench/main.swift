@@ -10,6 +10,8 @@ import FactoryPipeline
 import FactoryTraining
 import Foundation
 
+BLASKernels.preferAVX512()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
+
 let argv = CommandLine.arguments
 guard argv.count >= 4 else {
     print("usage: factory-train-bench SHARED_DIR METHOD(lora|full|freeze) TARGETS(q_proj,v_proj|all) [B] [T] [STEPS]")
@@ -55,6 +57,8 @@ var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let seconds = times.reduce(0, +) / Double(times.count)
 let tokens = Double(B * T)
-// model FLOPs per token: 6 × parameters (full) or 4 × (frozen: no weight gradients) + LM head and attention
-print(String(format: "factory %@ %@ B=%d T=%d: %.0f train tokens/s (%.2f s/step), peak RSS %.0f MiB, time to first step %.1f s, trainable %d",
-             methodName, targets, B, T, tokens / seconds, seconds, Double(usage.ru_maxrss) / 1024, firstStep, adapted.trainableCount))
+let result = JSONObject([("framework", "factory"), ("method", .string(methodName)), ("targets", .string(targets)),
+                         ("tokens_per_second", .double(tokens / seconds)), ("seconds_per_step", .double(seconds)),
+                         ("peak_rss_mib", .double(Double(usage.ru_maxrss) / 1024)), ("first_step_seconds", .double(firstStep)),
+                         ("trainable", .int(Int64(adapted.trainableCount)))])
+print(JSON.object(result).serialized())

@@ -1,0 +1,115 @@
+import FactoryData
+import FactoryEngine
+import FactoryFormats
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+import FactoryTraining
+import Foundation
+import XCTest
+
+/// Training on the tiny Llama of ../shared/fixtures/tiny/llama: full fine-tuning against a torch
+/// reference (Fixtures/tiny_full, made by generate.py there), and resume = uninterrupted.
+final class TinyTrainingTests: XCTestCase {
+    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared").path
+    static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+    func plugins() throws -> PluginSet { try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false) }
+
+    func temporary(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "factory-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func adapted(_ method: String, _ config: JSONObject = JSONObject(), plugins: PluginSet) throws -> AdaptedModel {
+        let model = try LoadedModel.load(Self.shared + "/fixtures/tiny/llama", plugins: plugins)
+        let m = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(method), config: .object(config))
+        return try AdaptedModel(model: model, method: m)
+    }
+
+    func testFullFineTuningMatchesTorch() throws {
+        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.here + "/Fixtures/tiny_full/reference.json"))))
+        let rows = (reference["rows"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) } }
+        let examples = rows.map { r in EncodedExample(inputIDs: r, labels: [Int](repeating: -100, count: 4) + Array(r.dropFirst(4))) }
+        let plugins = try plugins()
+        let full = try adapted("full", plugins: plugins)
+        var args = TrainingArguments()
+        args.outputDir = temporary("tiny-full")
+        args.learningRate = 1e-2
+        args.batchSize = 3
+        args.maxSteps = 6
+        args.warmupSteps = 1
+        args.weightDecay = 0.01
+        args.maxGradNorm = 1
+        args.disableShuffling = true
+        let trainer = try Trainer(adapted: full, args: args, train: examples, padID: 0, baseModel: "tiny")
+        trainer.print = { _ in }
+        var records: [StepRecord] = []
+        trainer.onStep = { records.append($0) }
+        try trainer.run()
+        let history = reference["history"]?.arrayValue ?? []
+        XCTAssertEqual(records.count, 6)
+        for (r, h) in zip(records, history) {
+            XCTAssertEqual(r.loss, h["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "loss, step \(r.step)")
+            XCTAssertEqual(r.gradNorm, h["grad_norm"]?.doubleValue ?? .nan, accuracy: 1e-4 * max(1, r.gradNorm), "grad norm, step \(r.step)")
+            XCTAssertEqual(r.learningRate, h["lr"]?.doubleValue ?? .nan, accuracy: 1e-12, "lr, step \(r.step)")
+        }
+        let expected = try SafetensorsFile(path: Self.here + "/Fixtures/tiny_full/final.safetensors")
+        let saved = try SafetensorsFile(path: args.outputDir + "/model.safetensors")
+        var diff = 0.0, norm = 0.0
+        for name in expected.tensors.keys {
+            let e = try expected.float32(name), g = try saved.float32(name)
+            XCTAssertEqual(e.count, g.count, name)
+            diff += zip(g, e).map { Double(($0 - $1) * ($0 - $1)) }.reduce(0, +)
+            norm += e.map { Double($0 * $0) }.reduce(0, +)
+        }
+        XCTAssertLessThanOrEqual((diff / norm).squareRoot(), 1e-4, "final weights, relative")
+        print("tiny full fine-tuning: worst loss difference", zip(records, history).map { abs($0.loss - ($1["loss"]?.doubleValue ?? 0)) }.max() ?? 0,
+              "final weights relative error", (diff / norm).squareRoot())
+    }
+
+    func testResumingFromACheckpointGivesTheUninterruptedAdapter() throws {
+        let plugins = try plugins()
+        let examples = (0..<8).map { i in
+            let ids = (0..<(6 + i)).map { (i * 31 + $0 * 7) % 500 + 3 }
+            return EncodedExample(inputIDs: ids, labels: [-100, -100] + Array(ids.dropFirst(2)))
+        }
+        let lora = JSONObject([("lora_rank", 4), ("lora_target", "all")])
+        func arguments(_ dir: String) -> TrainingArguments {
+            var a = TrainingArguments()
+            a.outputDir = dir
+            a.learningRate = 5e-3
+            a.batchSize = 2
+            a.gradientAccumulation = 2
+            a.maxSteps = 10
+            a.saveSteps = 5
+            a.schedule = .cosine
+            a.warmupRatio = 0.1
+            return a
+        }
+        let straight = temporary("straight"), interrupted = temporary("interrupted")
+        let a = try Trainer(adapted: try adapted("lora", lora, plugins: plugins), args: arguments(straight), train: examples, padID: 0, baseModel: "tiny")
+        a.print = { _ in }
+        try a.run()
+
+        let first = try Trainer(adapted: try adapted("lora", lora, plugins: plugins), args: arguments(interrupted), train: examples, padID: 0, baseModel: "tiny")
+        first.print = { _ in }
+        first.stopAfter = 5
+        XCTAssertEqual(try first.run().steps, 5)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: interrupted + "/checkpoint-5/optimizer.safetensors"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: interrupted + "/adapter_model.safetensors"))
+        let second = try Trainer(adapted: try adapted("lora", lora, plugins: plugins), args: arguments(interrupted), train: examples, padID: 0, baseModel: "tiny")
+        var resumedAt: String?
+        second.print = { if $0.hasPrefix("resuming") { resumedAt = $0 } }
+        XCTAssertEqual(try second.run().steps, 10)
+        XCTAssertEqual(resumedAt, "resuming from \(interrupted)/checkpoint-5 at step 5")
+
+        let x = try Data(contentsOf: URL(fileURLWithPath: straight + "/adapter_model.safetensors"))
+        let y = try Data(contentsOf: URL(fileURLWithPath: interrupted + "/adapter_model.safetensors"))
+        XCTAssertEqual(x, y, "the resumed adapter differs from the uninterrupted one")
+        let log = try String(contentsOfFile: interrupted + "/trainer_log.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.contains("\"current_steps\":10"), log)
+    }
+}
