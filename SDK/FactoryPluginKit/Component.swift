@@ -74,11 +74,13 @@ public final class ConfigReader {
         return d
     }
 
-    /// Accepts every remaining key: for components that receive a shared section of the run
-    /// config (a fine-tuning method gets the whole fine-tuning group, keys of other methods
-    /// included; the host has already rejected keys no method knows).
-    public func acceptRest() {
-        for key in object.keys { seen.insert(key) }
+    /// Accepts the keys the host lists in "shared_keys": a component that receives a shared
+    /// section of the run config (a fine-tuning method gets the whole fine-tuning group, keys of
+    /// other methods included; the host has already rejected keys no method knows) ignores those.
+    /// Any other unknown key still fails finish().
+    public func acceptShared() {
+        seen.insert("shared_keys")
+        for key in object["shared_keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] { seen.insert(key) }
     }
 
     /// Fails on the first key that no getter asked for.

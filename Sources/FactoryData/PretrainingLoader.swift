@@ -5,9 +5,10 @@ extension DatasetLoader {
     /// Stage pt: each row's text (the `prompt` column, "text" in LLaMA-Factory's pre-training
     /// datasets, "instruction" by default) + EOS, concatenated into `cutoff_len` blocks (packing is
     /// on unless `packing: false`, as LLaMA-Factory sets it for pt). Every token is learned.
-    public static func loadPretraining(_ config: RunConfig, tokenizer: Tokenizer) throws -> PreparedDataset {
+    /// `eosID` defaults to the tokenizer's; pass the model's when its tokenizer names none.
+    public static func loadPretraining(_ config: RunConfig, tokenizer: Tokenizer, eosID: Int? = nil) throws -> PreparedDataset {
         guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
-        guard let eos = tokenizer.eosID else { throw DataError("stage pt needs an EOS token; the tokenizer has none") }
+        guard let eos = eosID ?? tokenizer.eosID else { throw DataError("stage pt needs an EOS token; the tokenizer has none") }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
         let skipBad = config.bool("skip_bad_rows") ?? false
         var result = PreparedDataset()

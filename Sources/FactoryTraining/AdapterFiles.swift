@@ -12,14 +12,35 @@ public enum AdapterFiles {
     public static func save(_ adapted: AdaptedModel, to directory: String, baseModel: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let peft = adapted.declaration.adapterFormat == "peft"
-        let tensors: [(String, Tensor)] = peft
-            ? adapted.trainable.map { ($0.savedAs, $0.tensor) }
-            : adapted.model.parameters.names.compactMap { name in adapted.model.parameters[name].map { (name, $0) } }
+        let tensors: [(String, Tensor)] = peft ? adapted.trainable.map { ($0.savedAs, $0.tensor) } : wholeModel(adapted)
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
+        if !peft {
+            // a whole model: config.json from the family, tied copies dropped, the tokenizer files of a Hugging Face base
+            if let hf = adapted.model.description["hf_config"] {
+                try AtomicFile.write(hf.prettyPrinted() + "\n", to: directory + "/config.json")
+            }
+            if adapted.model.location.format == .huggingface {
+                for file in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"] {
+                    let source = adapted.model.location.path + "/" + file
+                    if let data = FileManager.default.contents(atPath: source) { try AtomicFile.write([UInt8](data), to: directory + "/" + file) }
+                }
+            }
+        }
         if peft {
             var config = adapted.plan["adapter_config"]?.objectValue ?? JSONObject()
             config["base_model_name_or_path"] = .string(baseModel)
             try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/adapter_config.json")
+        }
+    }
+
+    /// Every parameter once: a tied LM head (the embedding's storage) is left out, as transformers saves it.
+    static func wholeModel(_ adapted: AdaptedModel) -> [(String, Tensor)] {
+        let store = adapted.model.parameters
+        let names = store.names.filter { !$0.hasPrefix("lm_head") } + store.names.filter { $0.hasPrefix("lm_head") }
+        var seen = Set<ObjectIdentifier>()
+        return names.compactMap { name in
+            guard let t = store[name], seen.insert(ObjectIdentifier(t.storage)).inserted else { return nil }
+            return (name, t)
         }
     }
 

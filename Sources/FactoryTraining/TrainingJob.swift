@@ -28,12 +28,13 @@ public enum TrainingJob {
         }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
         let data = stage == "pt"
-            ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer)
+            ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
             : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
         let train = data.packed.isEmpty ? data.train : data.packed.map { EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels) }
 
         let methodName = config.string("finetuning_type") ?? "lora"
         var methodConfig = config.section("finetuning", extra: ["seed"])
+        methodConfig["shared_keys"] = .array(methodConfig.keys.map { .string($0) })  // keys of sibling methods are not errors
         let adapters = config.list("adapter_name_or_path") ?? []
         if let last = adapters.last {  // continue training this adapter with its own settings
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
@@ -44,7 +45,7 @@ public enum TrainingJob {
         for name in model.parameters.names {
             if let t = model.parameters[name], distinct.insert(ObjectIdentifier(t.storage)).inserted { total += t.count }
         }
-        let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: data.eval, padID: model.tokenizer.eosID ?? 0,
+        let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: data.eval, padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0,
                                   baseModel: request)
         trainer.print = print
         print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",

@@ -21,7 +21,8 @@ enum CLI {
 
     /// Runs `factory args...` (or another program when `program` is given).
     @discardableResult
-    static func run(_ args: [String], program: String? = nil, cwd: String = repository, environment: [String: String] = [:]) throws -> Result {
+    static func run(_ args: [String], program: String? = nil, cwd: String = repository, environment: [String: String] = [:],
+                    input: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program ?? binary)
         p.arguments = args
@@ -33,7 +34,13 @@ enum CLI {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let stdin = Pipe()
+        if input != nil { p.standardInput = stdin }
         try p.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let group = DispatchGroup()
         let errData = DataBox()
         group.enter()

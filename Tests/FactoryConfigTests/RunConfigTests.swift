@@ -109,6 +109,6 @@ final class RunConfigTests: XCTestCase {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let c = try RunConfig.load(file: repo.path + "/examples/smollm2_lora_sft.yaml")
         XCTAssertEqual(c.string("finetuning_type"), "lora")
-        XCTAssertEqual(c.list("lora_target"), ["q_proj", "v_proj"])
+        XCTAssertEqual(c.list("lora_target"), ["all"])
     }
 }

@@ -100,6 +100,9 @@ final class TinyTrainingTests: XCTestCase {
         XCTAssertEqual(try first.run().steps, 5)
         XCTAssertTrue(FileManager.default.fileExists(atPath: interrupted + "/checkpoint-5/optimizer.safetensors"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: interrupted + "/adapter_model.safetensors"))
+        // What a kill -9 in the middle of saving checkpoint 9 would leave: a .partial folder, ignored.
+        try FileManager.default.createDirectory(atPath: interrupted + "/checkpoint-9.partial", withIntermediateDirectories: true)
+        try Data("{\"global_step\": 9".utf8).write(to: URL(fileURLWithPath: interrupted + "/checkpoint-9.partial/trainer_state.json"))
         let second = try Trainer(adapted: try adapted("lora", lora, plugins: plugins), args: arguments(interrupted), train: examples, padID: 0, baseModel: "tiny")
         var resumedAt: String?
         second.print = { if $0.hasPrefix("resuming") { resumedAt = $0 } }

@@ -24,7 +24,7 @@ final class FreezeMethod: FinetuningMethodPlugin {
         guard layers != 0 else { throw PluginError.invalidArgument("freeze: freeze_trainable_layers must not be 0") }
         modules = try FreezeMethod.list(config, "freeze_trainable_modules") ?? ["all"]
         extra = try FreezeMethod.list(config, "freeze_extra_modules") ?? []
-        config.acceptRest()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
+        config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
     }
 
     static func list(_ config: ConfigReader, _ key: String) throws -> [String]? {

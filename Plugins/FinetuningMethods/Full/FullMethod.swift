@@ -13,7 +13,7 @@ final class FullMethod: FinetuningMethodPlugin {
     var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: true, quantizedBaseOK: false, adapterFormat: "full") }
 
     init(config: ConfigReader) throws {
-        config.acceptRest()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
+        config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
     }
 
     func plan(model: JSON) throws -> JSON {

@@ -41,7 +41,7 @@ final class LoRAMethod: FinetuningMethodPlugin {
         loraplusRatio = try config.double("loraplus_lr_ratio", default: 1)
         scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
         dropoutSeed = UInt64(try config.int("seed", default: 42)) &* 0x9E37_79B9_7F4A_7C15
-        config.acceptRest()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
+        config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
     }
 
     static func list(_ config: ConfigReader, _ key: String) throws -> [String]? {

@@ -82,7 +82,30 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
                                              ("head_dim", .int(Int64(config.headDim)))]))),
             ("vocab_size", .int(Int64(config.vocabSize))),
             ("context_length", .int(Int64(config.contextLength))),
+            ("hf_config", .object(hfConfig())),
         ]))
+    }
+
+    /// The Hugging Face config.json of this model (what a full fine-tune saves beside its weights).
+    func hfConfig() -> JSONObject {
+        let c = config, type = Variant.descriptor.name
+        var o = JSONObject([
+            ("architectures", [.string(type.prefix(1).uppercased() + type.dropFirst() + "ForCausalLM")]), ("model_type", .string(type)),
+            ("hidden_size", .int(Int64(c.hiddenSize))), ("intermediate_size", .int(Int64(c.intermediateSize))),
+            ("num_hidden_layers", .int(Int64(c.layers))), ("num_attention_heads", .int(Int64(c.heads))),
+            ("num_key_value_heads", .int(Int64(c.kvHeads))), ("head_dim", .int(Int64(c.headDim))), ("vocab_size", .int(Int64(c.vocabSize))),
+            ("rms_norm_eps", .double(Double(c.rmsNormEps))), ("rope_theta", .double(Double(c.ropeTheta))), ("hidden_act", "silu"),
+            ("max_position_embeddings", .int(Int64(c.contextLength))), ("tie_word_embeddings", .bool(c.tieWordEmbeddings ?? false)),
+            ("attention_bias", .bool(Variant.attentionBias)), ("torch_dtype", "float32"),
+        ])
+        switch c.ropeScaling {
+        case .none: break
+        case .linear(let f): o["rope_scaling"] = .object(JSONObject([("rope_type", "linear"), ("factor", .double(Double(f)))]))
+        case .llama3(let f, let low, let high, let original):
+            o["rope_scaling"] = .object(JSONObject([("rope_type", "llama3"), ("factor", .double(Double(f))), ("low_freq_factor", .double(Double(low))),
+                                                    ("high_freq_factor", .double(Double(high))), ("original_max_position_embeddings", .double(Double(original)))]))
+        }
+        return o
     }
 
     // MARK: - Checkpoint names
