@@ -20,6 +20,12 @@ guard argv.count >= 4 else {
 let shared = argv[1], methodName = argv[2], targets = argv[3]
 let B = argv.count > 4 ? Int(argv[4])! : 4, T = argv.count > 5 ? Int(argv[5])! : 512, steps = argv.count > 6 ? Int(argv[6])! : 5
 
+// FACTORY_BENCH_CHECKPOINT=selective (default) | full (recompute every GEMM) | off
+switch ProcessInfo.processInfo.environment["FACTORY_BENCH_CHECKPOINT"] ?? "selective" {
+case "off": GradientCheckpointing.enabled = false
+case "full": GradientCheckpointing.keepLinearOutputs = false
+default: break
+}
 let t0 = Date()
 let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
 let model = try LoadedModel.load("HuggingFaceTB/SmolLM2-135M-Instruct", plugins: plugins)

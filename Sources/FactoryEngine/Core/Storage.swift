@@ -53,8 +53,14 @@ public final class Storage {
 /// for reuse; beyond that buffers go back to the system at once.
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
-    /// Bytes that may wait in the pool.
-    public var limit = 512 << 20
+    /// Bytes that may wait in the pool: an eighth of physical memory (3 GB on 24 GB), at least
+    /// 512 MB. A training step frees and re-allocates gigabytes; below its working set every step
+    /// would hand pages back to the kernel and fault fresh zeroed ones in (measured: 8% of a
+    /// SmolLM2 step in clear_page). Peak RSS does not grow: held buffers are reused, not added.
+    public var limit: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return max(512 << 20, pages > 0 && size > 0 ? pages * size / 8 : 0)
+    }()
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var held = 0
     private var lock = pthread_mutex_t()
