@@ -40,6 +40,7 @@ let examples = (0..<(B * (steps + 1))).map { i in
 }
 var config = JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", .string(targets))])
 if methodName == "freeze" { config = JSONObject([("freeze_trainable_layers", 2)]) }
+if methodName == "full" { config = JSONObject() }
 let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(config))
 let adapted = try AdaptedModel(model: model, method: method)
 var args = TrainingArguments()
