@@ -1,3 +1,4 @@
+import Glibc
 import Dispatch
 import FactoryEngine
 import FactoryConfig
@@ -136,13 +137,30 @@ extension DatasetLoader {
         let outcomes = UnsafeMutableBufferPointer<Result<(EncodedExample, Bool), Error>?>.allocate(capacity: all.count)
         outcomes.initialize(repeating: nil)
         defer { outcomes.deallocate() }
-        let chunk = (all.count + workers - 1) / max(workers, 1)
+        // Rows differ in length: workers take small chunks in turn, so none idles at the end.
+        let chunk = 16, chunks = (all.count + chunk - 1) / chunk
+        let next = ChunkCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in (w * chunk)..<min(all.count, (w + 1) * chunk) {
-                outcomes[i] = Result { try encoders[w].encodeReportingCut(all[i]) }
+            while case let c = next.take(), c < chunks {
+                for i in (c * chunk)..<min(all.count, (c + 1) * chunk) {
+                    outcomes[i] = Result { try encoders[w].encodeReportingCut(all[i]) }
+                }
             }
         }
         return outcomes.map { $0! }
+    }
+}
+
+/// The next chunk index, handed out once each across threads.
+final class ChunkCounter: @unchecked Sendable {
+    private var value = 0
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    deinit { pthread_mutex_destroy(&lock) }
+    func take() -> Int {
+        pthread_mutex_lock(&lock)
+        defer { value += 1; pthread_mutex_unlock(&lock) }
+        return value
     }
 }
 

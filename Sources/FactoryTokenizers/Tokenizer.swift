@@ -25,6 +25,9 @@ public final class Tokenizer {
     private let addedByID: [Int: AddedToken]
     public let bosID: Int?
     public let eosID: Int?
+    /// Added tokens matched in text (all, or the non-special ones with splitSpecial) and the
+    /// scalars they start with: computed once, not per encode call.
+    private let matchers: (all: ([(AddedToken, [UInt8])], [Bool]), plain: ([(AddedToken, [UInt8])], [Bool]))
 
     init(model: BPEModel, added: [AddedToken], bos: Int?, eos: Int?, normalizer: [NormalizerStep] = [],
          preTokenization: PreTokenization = .byteLevel, decoder: [DecoderStep] = [.byteLevel]) {
@@ -39,6 +42,13 @@ public final class Tokenizer {
         addedByID = byID
         bosID = bos
         eosID = eos
+        func matcher(_ tokens: [AddedToken]) -> ([(AddedToken, [UInt8])], [Bool]) {
+            var first = [Bool](repeating: false, count: 256)
+            let withBytes: [(AddedToken, [UInt8])] = tokens.filter { !$0.content.isEmpty }.map { t in (t, Array(t.content.utf8)) }
+            for (_, bytes) in withBytes { first[Int(bytes[0])] = true }
+            return (withBytes, first)
+        }
+        matchers = (matcher(added), matcher(added.filter { !$0.special }))
     }
 
     /// Vocabulary size (largest id + 1).
@@ -84,31 +94,32 @@ public final class Tokenizer {
 
     /// The text cut into plain segments and added tokens (leftmost, then longest match).
     func splitOnAddedTokens(_ text: String, splitSpecial: Bool) -> [(Substring, AddedToken?)] {
-        let candidates = addedTokens.filter { !(splitSpecial && $0.special) }
+        let (candidates, firstBytes) = splitSpecial ? matchers.plain : matchers.all
         guard !candidates.isEmpty, !text.isEmpty else { return [(text[...], nil)] }
-        let firstScalars = Set(candidates.compactMap { $0.content.unicodeScalars.first })
+        // On UTF-8 bytes: a token's first byte is never a continuation byte, so matches fall on
+        // scalar boundaries; leftmost, then longest.
+        let utf8 = text.utf8
         var result: [(Substring, AddedToken?)] = []
-        var plainStart = text.startIndex
-        var i = text.startIndex
-        let scalars = text.unicodeScalars
-        while i < text.endIndex {
-            let s = scalars[i]
-            if firstScalars.contains(s) {
-                var best: AddedToken?
-                for t in candidates where text[i...].hasPrefix(t.content) && t.content.utf8.count > (best?.content.utf8.count ?? 0) {
-                    best = t
+        var plainStart = utf8.startIndex
+        var i = utf8.startIndex
+        while i < utf8.endIndex {
+            if firstBytes[Int(utf8[i])] {
+                var best: (token: AddedToken, length: Int)?
+                let rest = utf8[i...]
+                for (t, bytes) in candidates where bytes.count > (best?.length ?? 0) && rest.starts(with: bytes) {
+                    best = (t, bytes.count)
                 }
                 if let best {
                     if plainStart < i { result.append((text[plainStart..<i], nil)) }
-                    result.append((text[i..<i], best))
-                    i = text.unicodeScalars.index(i, offsetBy: best.content.unicodeScalars.count)
+                    result.append((text[i..<i], best.token))
+                    i = utf8.index(i, offsetBy: best.length)
                     plainStart = i
                     continue
                 }
             }
-            i = scalars.index(after: i)
+            i = utf8.index(after: i)
         }
-        if plainStart < text.endIndex { result.append((text[plainStart...], nil)) }
+        if plainStart < utf8.endIndex { result.append((text[plainStart...], nil)) }
         return result
     }
 }

@@ -76,18 +76,10 @@ enum PreTokenization {
         switch self {
         case .byteLevel:
             let scalars = Array(text.unicodeScalars)
-            return GPT2PreTokenizer.split(scalars).map { piece in
-                var s = String.UnicodeScalarView()
-                s.append(contentsOf: scalars[piece])
-                return ByteLevel.encode(String(s).utf8)
-            }
+            return GPT2PreTokenizer.split(scalars).map { ByteLevel.encode(scalars: scalars[$0]) }
         case .split(let pattern):
             let scalars = Array(text.unicodeScalars)
-            return pattern.split(scalars).map { piece in
-                var s = String.UnicodeScalarView()
-                s.append(contentsOf: scalars[piece])
-                return ByteLevel.encode(String(s).utf8)
-            }
+            return pattern.split(scalars).map { ByteLevel.encode(scalars: scalars[$0]) }
         case .none:
             return text.isEmpty ? [] : [text]
         case .metaspace(let r, let scheme, let split):

@@ -30,7 +30,7 @@ struct DataCommand: ParsableCommand {
                 let trained = data.train.reduce(0) { $0 + $1.labels.filter { $0 != SupervisedEncoder.ignore }.count }
                 print("train rows \(data.train.count), eval rows \(data.eval.count), skipped \(data.skipped), cut by cutoff_len \(data.truncated)"
                       + (data.fromCache ? " (from the tokenized cache)" : ""))
-                print("tokens \(lengths.reduce(0, +)) (trained \(trained)), length min \(lengths.min() ?? 0) / mean \(lengths.isEmpty ? 0 : lengths.reduce(0, +) / lengths.count) / max \(lengths.max() ?? 0); prepared in \(String(format: "%.2f", seconds)) s")
+                print("tokens \(lengths.reduce(0, +)) (trained \(trained)), length min \(lengths.min() ?? 0) / mean \(lengths.isEmpty ? 0 : lengths.reduce(0, +) / lengths.count) / max \(lengths.max() ?? 0); prepared in \(String(format: "%.3f", seconds)) s")
                 for p in data.problems { print("skipped: \(p)") }
                 if !data.packed.isEmpty {
                     let filled = data.packed.reduce(0) { $0 + $1.attentionMask.filter { $0 != 0 }.count }
