@@ -116,3 +116,42 @@ final class TinyTrainingTests: XCTestCase {
         XCTAssertTrue(log.contains("\"current_steps\":10"), log)
     }
 }
+
+extension TinyTrainingTests {
+    func testLoRAPlanOptions() throws {
+        let plugins = try plugins()
+        let all = try adapted("lora", JSONObject([("lora_rank", 4), ("lora_target", "all"), ("use_rslora", true), ("loraplus_lr_ratio", 16.0),
+                                                  ("additional_target", "embed_tokens")]), plugins: plugins)
+        let adaptedNames = Set((all.plan["adapted_linears"]?.arrayValue ?? []).compactMap(\.stringValue))
+        XCTAssertEqual(adaptedNames.count, 2 * 7, "seven linears per layer, two layers, no lm_head")
+        XCTAssertFalse(adaptedNames.contains { $0.contains("lm_head") })
+        let b = try XCTUnwrap(all.trainable.first { $0.name == "model.layers.1.mlp.down_proj.lora_B.weight" })
+        XCTAssertEqual(b.lrScale, 16)
+        XCTAssertEqual(b.tensor.shape, [64, 4])
+        XCTAssertEqual(b.savedAs, "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight")
+        let embed = try XCTUnwrap(all.trainable.first { $0.name == "model.embed_tokens.weight" })
+        XCTAssertEqual(embed.savedAs, "base_model.model.model.embed_tokens.weight")
+        let config = try XCTUnwrap(all.plan["adapter_config"])
+        XCTAssertEqual(config["use_rslora"]?.boolValue, true)
+        XCTAssertEqual(config["lora_alpha"]?.doubleValue, 8, "LLaMA-Factory's default alpha: 2 x rank")
+        XCTAssertEqual(config["modules_to_save"]?.arrayValue?.compactMap(\.stringValue), ["embed_tokens"])
+
+        // rsLoRA scales by alpha / sqrt(r): with B = 1 and A = 1 the update of one input is alpha/sqrt(r) * r * in.
+        let model = all.model
+        let x = Tensor(shape: [1, 64], values: [Float](repeating: 1, count: 64))
+        for t in all.trainable where t.name.hasPrefix("model.layers.0.self_attn.q_proj.lora") { for i in 0..<t.tensor.count { t.tensor.data[i] = 1 } }
+        let previous = ParameterStore.active
+        ParameterStore.active = model.parameters
+        defer { ParameterStore.active = previous }
+        let base = try EngineHooks.baseLinear("model.layers.0.self_attn.q_proj", x)
+        let y = try all.withHooks { try EngineHooks.linear("model.layers.0.self_attn.q_proj", x) }
+        XCTAssertEqual(Double(y.values[0] - base.values[0]), 8 / 2.0 * 4 * 64, accuracy: 1e-2)
+
+        XCTAssertThrowsError(try adapted("lora", JSONObject([("lora_target", "qkv")]), plugins: plugins)) { error in
+            XCTAssertTrue("\(error)".contains("lora_target qkv matches no linear layer of this model (its linears: "), "\(error)")
+        }
+        XCTAssertThrowsError(try adapted("lora", JSONObject([("use_dora", true)]), plugins: plugins)) { error in
+            XCTAssertTrue("\(error)".contains("use_dora is not implemented"), "\(error)")
+        }
+    }
+}
