@@ -40,6 +40,8 @@ public final class Trainer {
     public var print: (String) -> Void = { Swift.print($0) }
     /// Called after the backward passes of a step, before clipping and the update (tests read gradients here).
     public var onGradients: ((Int) -> Void)?
+    /// A live progress bar on stderr after every step (tqdm-like), when stderr is a terminal.
+    public var liveProgress = isatty(2) != 0
     /// Stop after this many steps of this invocation (tests of resume; nil = run to the end).
     public var stopAfter: Int? = nil
 
@@ -110,7 +112,9 @@ public final class Trainer {
             tokensSeen += record.tokens
             step += 1
             onStep?(record)
+            if liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
             if step % args.loggingSteps == 0 || step == totalSteps {
+                if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 try log.write(sinceLog, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen)
                 sinceLog = []
             }

@@ -34,6 +34,17 @@ struct TrainerLog {
         try append(JSON.object(record).serialized())
     }
 
+    /// The live bar: this step's loss, the rate so far, elapsed<remaining; redrawn in place on stderr.
+    func live(_ r: StepRecord, step: Int, elapsed: Double, stepsDone: Int, tokens: Int) {
+        let remaining = stepsDone > 0 ? elapsed / Double(stepsDone) * Double(total - step) : 0
+        let width = 24, filled = total > 0 ? width * step / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = String(format: "\r%@ %d/%d  loss %.4f  lr %.2e  %.0f tok/s  %@<%@\u{1B}[K", bar, step, total, r.loss, r.learningRate,
+                          elapsed > 0 ? Double(tokens) / elapsed : 0, TrainerLog.clock(elapsed), TrainerLog.clock(remaining))
+        fputs(line, stderr)
+        fflush(stderr)
+    }
+
     func writeEval(_ loss: Double, step: Int) throws {
         print(String(format: "eval at step %d: eval_loss %.4f", step, loss))
         try append(JSON.object(JSONObject([("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))),
