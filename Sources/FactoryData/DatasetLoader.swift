@@ -1,4 +1,4 @@
-import Glibc
+import Synchronization
 import Dispatch
 import FactoryEngine
 import FactoryConfig
@@ -100,7 +100,7 @@ public enum DatasetLoader {
                                 probabilities: probabilities, seed: UInt64(config.int("seed") ?? 42))
         var evalSet = try (config.list("eval_dataset") ?? []).flatMap { try conversations(of: $0) }
         if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
-            var rng = SeededShuffle(seed: UInt64(config.int("seed") ?? 42))
+            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
             rng.shuffle(&all)
         }
         if let val = config.double("val_size"), val > 0 {
@@ -152,31 +152,8 @@ extension DatasetLoader {
 }
 
 /// The next chunk index, handed out once each across threads.
-final class ChunkCounter: @unchecked Sendable {
-    private var value = 0
-    private var lock = pthread_mutex_t()
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
-    func take() -> Int {
-        pthread_mutex_lock(&lock)
-        defer { value += 1; pthread_mutex_unlock(&lock) }
-        return value
-    }
+final class ChunkCounter: Sendable {
+    private let next = Mutex(0)
+    func take() -> Int { next.withLock { n in defer { n += 1 }; return n } }
 }
 
-/// A seeded Fisher–Yates shuffle (SplitMix64), reproducible across runs.
-struct SeededShuffle {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(next() % UInt64(i + 1))) }
-    }
-}

@@ -1,3 +1,4 @@
+import FactoryEngine
 /// `mix_strategy` over several datasets (LLaMA-Factory's merge_dataset):
 /// concat appends them; interleave_under and interleave_over take rows from the datasets in
 /// turn — round-robin, or by `interleave_probs` with a seeded generator — and stop when the
@@ -22,14 +23,14 @@ public enum Mixer {
         var next = [Int](repeating: 0, count: sets.count)
         var exhausted = [Bool](repeating: false, count: sets.count)
         for (i, s) in sets.enumerated() where s.isEmpty { exhausted[i] = true }
-        var rng = SeededShuffle(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var out: [T] = []
         var turn = 0
         while true {
             let pick: Int
             if let p = probabilities {
                 let total = p.reduce(0, +)
-                var r = Double(rng.next() >> 11) / Double(1 << 53) * total
+                var r = rng.nextUnit() * total
                 var chosen = p.count - 1
                 for (i, w) in p.enumerated() {
                     r -= w

@@ -55,7 +55,11 @@ public final class LoadedModel {
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
     public static func load(_ request: String, plugins: PluginSet) throws -> LoadedModel {
-        let location = try ModelLocator.locate(request)
+        try load(ModelLocator.locate(request), plugins: plugins)
+    }
+
+    /// Loads a model whose files were already located.
+    public static func load(_ location: LocatedModel, plugins: PluginSet) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
         let previous = ParameterStore.active

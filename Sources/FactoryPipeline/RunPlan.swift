@@ -23,6 +23,8 @@ public struct RunPlan {
     public let configFile: String?
     public let stage: String
     public let items: [PlanItem]
+    /// The model's files, when they were found (the run loads them without locating again).
+    public var model: LocatedModel? = nil
 
     public var problems: [String] { items.compactMap(\.problem) }
 

@@ -46,7 +46,9 @@ public enum RunPlanner {
         let threadSource = config.int("threads") != nil ? "threads:" : (getenv("FACTORY_THREADS") != nil ? "FACTORY_THREADS" : "cores")
         items.append(PlanItem(role: "threads", request: String(config.int("threads") ?? Threads.count), component: nil,
                               detail: "OpenBLAS and engine loops (from \(threadSource))", problem: nil))
-        return RunPlan(configFile: config.file, stage: stage, items: items)
+        var plan = RunPlan(configFile: config.file, stage: stage, items: items)
+        plan.model = located
+        return plan
     }
 
     static func lookup(_ kind: PluginKind, _ name: String?, _ plugins: PluginSet, unsetDetail: String, role: String? = nil) -> PlanItem {

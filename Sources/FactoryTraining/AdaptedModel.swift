@@ -51,7 +51,7 @@ public final class AdaptedModel {
                 values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }
             } else if entry["init"]?.stringValue == "kaiming_uniform" {
                 let bound = 1 / Float(shape[1]).squareRoot()
-                for i in 0..<tensor.count { tensor.data[i] = (rng.nextUnit() * 2 - 1) * bound }
+                for i in 0..<tensor.count { tensor.data[i] = (Float(rng.nextUnit()) * 2 - 1) * bound }
             }
             tensor.requiringGrad()
             tensor.name = name
@@ -95,17 +95,3 @@ public struct TrainingError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// SplitMix64: the seeded generator of initialisation, shuffling and dropout seeds.
-public struct SplitMix64 {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}

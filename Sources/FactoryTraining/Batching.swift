@@ -1,3 +1,4 @@
+import FactoryEngine
 import FactoryData
 
 /// One micro-batch, right-padded to its longest row: ids [batch × seq] row-major and the labels.
@@ -8,6 +9,8 @@ public struct MicroBatch {
     public let seq: Int
     /// Real (non-pad) tokens.
     public let tokens: Int
+    /// Positions whose next token carries a label: the targets the loss sums over.
+    public let targets: Int
 
     /// Right padding with `padID` (labels -100): with causal attention the real positions never
     /// see the padding, so no mask is needed and the numbers equal an attention-masked batch's.
@@ -24,6 +27,7 @@ public struct MicroBatch {
         batch = examples.count
         self.seq = seq
         tokens = examples.reduce(0) { $0 + $1.inputIDs.count }
+        targets = examples.reduce(0) { n, e in n + e.labels.dropFirst().filter { $0 != -100 }.count }
     }
 }
 
@@ -47,7 +51,7 @@ public struct BatchPlan {
         var order = Array(0..<count)
         if shuffle {
             var rng = SplitMix64(seed: seed &+ UInt64(epoch))
-            for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            rng.shuffle(&order)
         }
         let first = group * accumulation
         return (first..<min(first + accumulation, batchesPerEpoch)).map { b in

@@ -28,8 +28,6 @@ public struct LossTargets {
         targets = t
         self.normalizer = normalizer
     }
-
-    public var count: Int { targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
 }
 
 public enum LossHead {

@@ -143,7 +143,7 @@ public final class Trainer {
     func optimizerStep(_ step: Int) throws -> StepRecord {
         let started = Date()
         let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
-        let normalizer = batches.reduce(0) { $0 + LossTargets(labels: $1.labels, seq: $1.seq, normalizer: 1).count }
+        let normalizer = batches.reduce(0) { $0 + $1.targets }
         guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
         var loss = 0.0
         for batch in batches {
@@ -170,7 +170,7 @@ public final class Trainer {
             var sum = 0.0, count = 0
             for start in stride(from: 0, to: eval.count, by: args.evalBatchSize) {
                 let batch = MicroBatch(Array(eval[start..<min(eval.count, start + args.evalBatchSize)]), padID: padID)
-                let n = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: 1).count
+                let n = batch.targets
                 guard n > 0 else { continue }
                 sum += Double(try microBatchLoss(batch, normalizer: 1).data[0])
                 count += n

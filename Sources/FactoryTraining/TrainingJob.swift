@@ -12,7 +12,9 @@ public enum TrainingJob {
     /// Stages this build trains.
     public static let stages: Set<String> = ["sft", "pt"]
 
-    public static func run(_ config: RunConfig, plugins: PluginSet, print: @escaping (String) -> Void = { Swift.print($0) }) throws {
+    /// `located`: the model's files when the caller found them already (the run's plan did).
+    public static func run(_ config: RunConfig, plugins: PluginSet, located: LocatedModel? = nil,
+                           print: @escaping (String) -> Void = { Swift.print($0) }) throws {
         let stage = config.string("stage") ?? "sft"
         guard stages.contains(stage) else {
             throw TrainingError("stage '\(stage)' is not implemented in this build (it trains: \(stages.sorted().joined(separator: ", ")))")
@@ -22,9 +24,9 @@ public enum TrainingJob {
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
         try guardOutputDirectory(args)
         let started = Date()
-        let model = try LoadedModel.load(request, plugins: plugins)
+        let model = try located.map { try LoadedModel.load($0, plugins: plugins) } ?? LoadedModel.load(request, plugins: plugins)
         guard let templateName = config.string("template") else {
-            throw TrainingError("set template: the chat-template plugin that marks what is learned (e.g. \(model.location.architecture == "llama" ? "smollm2" : "chatml"))")
+            throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
         let data = stage == "pt"

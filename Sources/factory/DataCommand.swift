@@ -21,8 +21,8 @@ struct DataCommand: ParsableCommand {
                 guard let templateName = config.string("template") else { throw ConfigProblem("set template: the template plugin that marks what is learned") }
                 let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
                 let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-                let tokenizer = try LoadedModel.tokenizer(for: request)
-                let location = try ModelLocator.locate(request)
+                let location = try ModelLocator.locate(request)  // once: a hub id asks pip, a Python start-up
+                let tokenizer = try LoadedModel.tokenizerAndTemplate(at: location).0
                 let start = Date()  // preprocessing only: the tokenizer and the model's location are ready
                 let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
                 let seconds = Date().timeIntervalSince(start)

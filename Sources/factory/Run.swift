@@ -42,7 +42,7 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
-            try TrainingJob.run(config, plugins: plugins)
+            try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }
     }
 }

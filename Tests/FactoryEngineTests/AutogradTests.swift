@@ -26,23 +26,35 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(x.grad?.values, [5, 7, 9])
     }
 
-    func testCheckpointGivesIdenticalResultsAndGradients() {
-        func block(_ inputs: [Tensor], _ w1: Tensor, _ w2: Tensor) -> Tensor {
-            let h = dropout(silu(linear(inputs[0], w1)), p: 0.1, seed: 99)
-            return rmsNorm(linear(h, w2), weight: Tensor.full([8], 1), eps: 1e-6)
+    func testCheckpointGivesIdenticalResultsAndGradients() throws {
+        // The block's linears go through the hook, so the checkpoint keeps their outputs and
+        // backward replays them (dx = g·W, dW = gᵀ·x); dropout inside must repeat exactly.
+        func block(_ x: Tensor) throws -> Tensor {
+            let h = dropout(silu(try EngineHooks.linear("w1", x)), p: 0.1, seed: 99)
+            return rmsNorm(try EngineHooks.linear("w2", h), weight: Tensor.full([8], 1), eps: 1e-6)
         }
         var rng = Uniform(state: 5)
         let xv = (0..<24).map { _ in Float(rng.next()) }, w1v = (0..<48).map { _ in Float(rng.next()) }, w2v = (0..<48).map { _ in Float(rng.next()) }
+        let previous = ParameterStore.active
+        defer { ParameterStore.active = previous }
         var results: [[Float]] = []
-        for useCheckpoint in [false, true] {
+        for (useCheckpoint, keepLinears) in [(false, false), (true, false), (true, true)] {
+            GradientCheckpointing.keepLinearOutputs = keepLinears
+            defer { GradientCheckpointing.keepLinearOutputs = true }
+            let store = ParameterStore()
+            ParameterStore.active = store
             let x = Tensor(shape: [3, 8], values: xv).requiringGrad()
             let w1 = Tensor(shape: [6, 8], values: w1v).requiringGrad(), w2 = Tensor(shape: [8, 6], values: w2v).requiringGrad()
-            let y = useCheckpoint ? checkpoint([x]) { block($0, w1, w2) } : block([x], w1, w2)
+            store["w1.weight"] = w1
+            store["w2.weight"] = w2
+            let y = useCheckpoint ? try checkpoint(x, block) : try block(x)
             let loss = sum(mul(y, y))
             loss.backward()
+            XCTAssertNil(GradMode.backwardFailure)
             results.append(y.values + [loss.item] + x.grad!.values + w1.grad!.values + w2.grad!.values)
         }
-        XCTAssertEqual(results[0], results[1])
+        XCTAssertEqual(results[0], results[1], "full recomputation")
+        XCTAssertEqual(results[0], results[2], "kept linear outputs")
     }
 
     func testTrainingStepsDoNotGrowMemory() {

@@ -4,25 +4,6 @@
 // Results are identical to running the block normally as long as the block is
 // deterministic (dropout takes explicit seeds).
 
-/// Runs `body(inputs)` without keeping its activations; they are recomputed in backward.
-public func checkpoint(_ inputs: [Tensor], _ body: @escaping ([Tensor]) -> Tensor) -> Tensor {
-    guard GradMode.enabled else { return body(inputs) }
-    let output = GradMode.disabled { body(inputs) }
-    let result = output.detached()
-    result.requiresGrad = true
-    result.node = Node(name: "checkpoint", inputs: inputs) { g in
-        let leaves = inputs.map { input -> Tensor in
-            let leaf = input.detached()
-            leaf.requiresGrad = input.requiresGrad
-            return leaf
-        }
-        let recomputed = GradMode.recording { body(leaves) }
-        recomputed.backward(g)
-        return leaves.map { $0.requiresGrad ? $0.grad : nil }
-    }
-    return result
-}
-
 /// Whether checkpoint blocks actually checkpoint (`disable_gradient_checkpointing` turns it off),
 /// and whether they keep the outputs of the base model's linears (the GEMMs) so that backward
 /// re-runs only the cheap part of a block.
@@ -31,8 +12,10 @@ public enum GradientCheckpointing {
     nonisolated(unsafe) public static var keepLinearOutputs = true
 }
 
-/// `checkpoint` for a block that can fail (a plugin's): a failure in forward throws; a failure
-/// while recomputing in backward is reported through GradMode.backwardFailure.
+/// Runs `body(input)` without keeping its activations; backward re-runs it, recording, with the
+/// hooks and parameter store of the forward (EngineContext), and back-propagates through it. A
+/// failure in forward throws; one while recomputing in backward is reported through
+/// GradMode.backwardFailure.
 ///
 /// Selective recomputation: while the block runs in forward, every call of the base model's
 /// dense linear (EngineHooks.baseLinear) keeps its output; when backward re-runs the block, those
