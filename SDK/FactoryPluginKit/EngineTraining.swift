@@ -52,11 +52,16 @@ final class CheckpointBlock {
 extension Engine {
     /// Runs `body(x)` as a checkpointed block (ABI 1.2): the host keeps no activations inside it
     /// and re-runs it during backward. On an older host it is a plain scope. Tensors the body reads
-    /// besides `x` (a mask) must be passed in `keeping`: they are retained while the host holds the block.
+    /// besides `x` (a mask) must outlive the forward call: retain them (Engine.retain), let the body
+    /// capture those retained handles, and pass them in `keeping` — the block takes them over and
+    /// releases them when the host lets the block go (after backward, or with the graph).
     public static func checkpoint(_ x: HostTensor, keeping: [HostTensor] = [],
                                   _ body: @escaping (HostTensor) throws -> HostTensor) throws -> HostTensor {
-        guard let api = Host.api, Host.has(\.checkpoint), let f = api.pointee.checkpoint else { return try scope { try body(x) } }
-        let kept = try keeping.map { try retain($0) }
+        guard let api = Host.api, Host.has(\.checkpoint), let f = api.pointee.checkpoint else {
+            defer { for t in keeping { release(t) } }
+            return try scope { try body(x) }
+        }
+        let kept = keeping
         let userdata = Unmanaged.passRetained(CheckpointBlock(body, kept: kept)).toOpaque()
         let fn: factory_checkpoint_fn = { userdata, input, output, err in
             reportingErrors(err) {

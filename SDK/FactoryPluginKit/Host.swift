@@ -28,6 +28,28 @@ public enum Host {
         return Int(api.pointee.struct_size) >= offset + MemoryLayout<T>.size
     }
 
+    /// Runs `body` over chunks of `grain` items covering 0..<count on the host's engine threads
+    /// (ABI 1.3 parallel_for), or serially on an older host. `body` must not call the engine.
+    public static func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        guard let api, has(\.parallel_for), let run = api.pointee.parallel_for else {
+            var start = 0
+            while start < count {
+                body(start..<min(count, start + max(grain, 1)))
+                start += max(grain, 1)
+            }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var closure = body
+            withUnsafeMutablePointer(to: &closure) { p in
+                run(Int64(count), Int64(grain), { userdata, begin, end in
+                    userdata!.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(Int(begin)..<Int(end))
+                }, p)
+            }
+        }
+    }
+
     /// The ABI version of the host that loaded this plugin.
     public static var abiVersion: factory_version_t? { api?.pointee.abi_version }
 

@@ -6,9 +6,15 @@ import FactoryTokenizers
 public struct EncodedExample: Equatable, Sendable {
     public var inputIDs: [Int]
     public var labels: [Int]
-    public init(inputIDs: [Int], labels: [Int]) {
+    /// Neat-packed rows only: the sample number of each position (0 = padding) and the positions,
+    /// restarting at each sample. nil for an ordinary example (one sequence, positions 0..<n).
+    public var segments: [Int]?
+    public var positionIDs: [Int]?
+    public init(inputIDs: [Int], labels: [Int], segments: [Int]? = nil, positionIDs: [Int]? = nil) {
         self.inputIDs = inputIDs
         self.labels = labels
+        self.segments = segments
+        self.positionIDs = positionIDs
     }
 }
 

@@ -56,6 +56,7 @@ public enum HostServices {
         api.is_cancelled = { HostServices.cancelled }
         EngineServices.install(&api)
         TrainingServices.install(&api)
+        ParallelServices.install(&api)
         t.initialize(to: api)
         return UnsafePointer(t)
     }()

@@ -2,11 +2,12 @@ import CFactoryABI
 #if canImport(Glibc)
 import Glibc
 #endif
+import FactoryEngine
 import FactoryJSON
 
 /// Each kind's conformance probes. Later issues add their numeric suites
 /// here (model forward vs fixtures, attention vs the eager reference, ...).
-enum KindSuites {
+public enum KindSuites {
     typealias Probe = (Component) -> Isolation.Outcome
 
     static func probes(for kind: PluginKind) -> [(String, Probe)] {
@@ -18,6 +19,11 @@ enum KindSuites {
             ("declares a well-formed info struct", quantizerInfo),
             ("round trip and row-range dequantization", quantizerRoundTrip),
             ("NULL buffers are an error", quantizerNullBuffers),
+        ],
+        .attentionKernel: [
+            ("declares a well-formed info struct", attentionInfo),
+            ("forward and backward match the host's reference attention", attentionConformance),
+            ("an unsupported head layout is refused with a message", attentionBadProblem),
         ],
         .chatTemplate: [
             ("declares a well-formed info struct", templateInfo),
@@ -71,6 +77,61 @@ enum KindSuites {
             guard let error = q.quantizeWithNullBuffers(rows: 8, cols: 256) else { return (false, "quantize(NULL, ...) returned OK") }
             guard error.status < 0, !error.message.contains("with no message") else { return (false, "no message with status \(error.status)") }
             return (true, error.message)
+        }
+    }
+
+    // MARK: - attention kernel
+
+    /// `factory plugins check --full`: the whole conformance sweep (sequence lengths up to 4096).
+    nonisolated(unsafe) public static var fullAttentionSweep = false
+
+    static func attentionInfo(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let k = try AttentionKernelInstance(c)
+            guard k.declared.score >= 0 else { return (false, "negative score \(k.declared.score)") }
+            return (true, k.declared.summary + (k.computes ? "" : " (declares only: no forward/backward)"))
+        }
+    }
+
+    static func attentionConformance(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let k = try AttentionKernelInstance(c)
+            guard k.computes else { return (true, "skipped: the kernel declares itself only (ABI < 1.3)") }
+            var worst = 0.0, checked = 0, skipped: Set<String> = []
+            for test in AttentionConformance.cases(full: fullAttentionSweep) {
+                let x = AttentionConformance.inputs(test)
+                let problem = AttentionProblem(batch: test.batch, qHeads: test.kvHeads * test.ratio, kvHeads: test.kvHeads, queries: test.length,
+                                               keys: test.length + test.prefix, headDim: test.headDim, valueDim: test.headDim, params: x.params,
+                                               segments: x.segments?.segments, packed: x.segments?.packed ?? false)
+                if let missing = k.declared.missing(for: problem, training: true) {
+                    skipped.insert(missing)
+                    continue
+                }
+                let errors = try AttentionConformance.errors(k, test)
+                for (name, e) in zip(["out", "dq", "dk", "dv"], errors) where !(e <= AttentionConformance.tolerance) {
+                    return (false, "\(test): \(name) relative error \(formatted(e)) > \(AttentionConformance.tolerance)")
+                }
+                worst = max(worst, errors.max() ?? 0)
+                checked += 1
+            }
+            let skippedNote = skipped.isEmpty ? "" : "; skipped what it does not declare: \(skipped.sorted().joined(separator: ", "))"
+            return (true, "\(checked) cases\(fullAttentionSweep ? " (full sweep)" : ""), worst relative error \(formatted(worst))\(skippedNote)")
+        }
+    }
+
+    static func attentionBadProblem(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let k = try AttentionKernelInstance(c)
+            guard k.computes else { return (true, "skipped: the kernel declares itself only") }
+            // 3 query heads over 2 kv heads is not grouped-query attention: the kernel must say so, not trap
+            let bad = AttentionProblem(batch: 1, qHeads: 3, kvHeads: 2, queries: 2, keys: 2, headDim: 4, valueDim: 4, params: AttentionParams(scale: 0.5))
+            do {
+                _ = try k.savedCount(bad)
+                return (false, "saved_size accepted 3 query heads over 2 kv heads")
+            } catch let e as PluginCallError {
+                guard e.status < 0, !e.message.contains("with no message") else { return (false, "no message with status \(e.status)") }
+                return (true, e.message)
+            }
         }
     }
 

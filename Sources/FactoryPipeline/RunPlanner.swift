@@ -122,14 +122,18 @@ public enum RunPlanner {
         return lookup(.quantizer, name, plugins, unsetDetail: "")
     }
 
-    static func attentionItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
+    public static func attentionItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
         if let name = config.string("attention_kernel") { return lookup(.attentionKernel, name, plugins, unsetDetail: "", role: "attention") }
         let flash = config.string("flash_attn") ?? "auto"
         guard let request = attentionRequests[flash] else {
             return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
                             problem: "flash_attn '\(flash)' is not one of \(attentionRequests.keys.sorted().joined(separator: ", "))")
         }
-        if let named = request.named { return lookup(.attentionKernel, named, plugins, unsetDetail: "", role: "attention") }
+        if let named = request.named {
+            let item = lookup(.attentionKernel, named, plugins, unsetDetail: "", role: "attention")
+            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: item.component,
+                            detail: item.problem == nil ? "the \(named) kernel" : "", problem: item.problem)
+        }
         var best: (Component, AttentionDeclaration)?
         for component in plugins.registry(.attentionKernel).components {
             guard let d = try? AttentionKernelInstance(component).declaration(), d.score > 0, !request.memoryEfficient || d.memoryEfficient else { continue }

@@ -11,6 +11,10 @@ public struct MicroBatch {
     public let tokens: Int
     /// Positions whose next token carries a label: the targets the loss sums over.
     public let targets: Int
+    /// Neat-packed rows: sample numbers per position (0 = padding) and per-row positions, each
+    /// [batch × seq]; nil for ordinary rows.
+    public let segments: [[Int]]?
+    public let positions: [Int]?
 
     /// Right padding with `padID` (labels -100): with causal attention the real positions never
     /// see the padding, so no mask is needed and the numbers equal an attention-masked batch's.
@@ -28,6 +32,18 @@ public struct MicroBatch {
         self.seq = seq
         tokens = examples.reduce(0) { $0 + $1.inputIDs.count }
         targets = examples.reduce(0) { n, e in n + e.labels.dropFirst().filter { $0 != -100 }.count }
+        if examples.contains(where: { $0.segments != nil }) {
+            segments = examples.map { e in (e.segments ?? [Int](repeating: 1, count: e.inputIDs.count)) + [Int](repeating: 0, count: seq - e.inputIDs.count) }
+            positions = examples.flatMap { e in (e.positionIDs ?? Array(0..<e.inputIDs.count)) + [Int](repeating: 0, count: seq - e.inputIDs.count) }
+        } else {
+            (segments, positions) = (nil, nil)
+        }
+    }
+
+    /// The attention mask the family passes to attention(): the samples of neat-packed rows; nil
+    /// for ordinary rows (right padding under causal attention needs none).
+    public func attentionMask() -> Tensor? {
+        segments.map { SegmentMask(attentionMask: $0, packed: true).tensor() }
     }
 }
 

@@ -79,8 +79,10 @@ public final class Trainer {
     /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward.
     func microBatchLoss(_ batch: MicroBatch, normalizer: Float) throws -> Tensor {
         let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer)
+        RotaryPositions.perRow = batch.positions
+        defer { RotaryPositions.perRow = nil }
         return try adapted.withHooks(head: targets) {
-            try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq))
+            try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: batch.attentionMask())
         }
     }
 

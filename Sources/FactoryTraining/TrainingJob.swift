@@ -32,7 +32,11 @@ public enum TrainingJob {
         let data = stage == "pt"
             ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
             : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
-        let train = data.packed.isEmpty ? data.train : data.packed.map { EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels) }
+        // neat_packing: attention stays inside each sample and positions restart (segments + position ids)
+        let neat = config.bool("neat_packing") ?? false
+        let train = data.packed.isEmpty ? data.train : data.packed.map {
+            EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels, segments: neat ? $0.attentionMask : nil, positionIDs: neat ? $0.positionIDs : nil)
+        }
 
         let methodName = config.string("finetuning_type") ?? "lora"
         var methodConfig = config.section("finetuning", extra: ["seed"])

@@ -36,6 +36,8 @@ struct ModelArguments: ParsableArguments {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
+        let attention = try AttentionSelection.install(config, plugins: plugins)
+        if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }
         let model = try LoadedModel.load(request, plugins: plugins)
         try AdapterLoading.apply(config, to: model, plugins: plugins, merge: config.bool("merge") ?? false)
         return (config, model, plugins)

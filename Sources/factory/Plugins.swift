@@ -63,9 +63,11 @@ struct Plugins: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the conformance suite of every kind a plugin registers (ABI rules, then each kind's own checks).")
         @Argument(help: "The plugin .so file.") var file: String
+        @Flag(help: "Attention kernels: the whole conformance sweep (sequence lengths up to 4096; about a minute).") var full = false
 
         func run() throws {
             try guarded {
+                KindSuites.fullAttentionSweep = full
                 let results = PluginChecker.check(file: file)
                 for r in results { print("\(r.passed ? "PASS" : "FAIL") \(r.name)" + (r.detail.isEmpty ? "" : " — \(r.detail)")) }
                 let failed = results.filter { !$0.passed }.count

@@ -42,6 +42,7 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
+            if let item = plan.items.first(where: { $0.role == "attention" }) { print(try AttentionSelection.install(item)) }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }
     }

@@ -28,6 +28,15 @@ default: break
 }
 let t0 = Date()
 let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+// FACTORY_BENCH_ATTENTION=flash (default: what `flash_attn: auto` picks) | eager | reference
+var attentionKernel: AttentionKernelInstance?
+switch ProcessInfo.processInfo.environment["FACTORY_BENCH_ATTENTION"] ?? "flash" {
+case "reference": break
+case let name:
+    let kernel = try AttentionKernelInstance(try plugins.registry(.attentionKernel).lookup(name))
+    attentionKernel = kernel
+    EngineHooks.attention = { q, k, v, mask, p in try kernelAttention(q: q, k: k, v: v, mask: mask, params: p, kernel: kernel) }
+}
 let model = try LoadedModel.load("HuggingFaceTB/SmolLM2-135M-Instruct", plugins: plugins)
 let rows = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: shared + "/data/alpaca_en_demo.json")))).arrayValue ?? []
 var stream: [Int] = []
@@ -56,6 +65,9 @@ trainer.print = { _ in }
 var times: [Double] = []
 var firstStep = 0.0
 trainer.onStep = { r in
+    if ProcessInfo.processInfo.environment["FACTORY_BENCH_VERBOSE"] != nil {
+        FileHandle.standardError.write("step \(r.step) \(r.seconds) s, pool misses \(BufferPool.shared.misses), live \(BufferPool.shared.live >> 20) MiB\n".data(using: .utf8)!)
+    }
     if r.step == 1 { firstStep = Date().timeIntervalSince(t0) } else { times.append(r.seconds) }
 }
 try trainer.run()

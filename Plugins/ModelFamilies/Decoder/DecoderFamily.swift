@@ -176,11 +176,10 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
         for l in 0..<c.layers {
             let input = x
             if cache == nil {  // training and scoring: a checkpointed block (the host decides whether to recompute)
-                let kept = try mask.map { try Engine.retain($0) }
+                let kept = try mask.map { try Engine.retain($0) }  // the block owns it: backward re-runs the layer
                 x = try Engine.checkpoint(input, keeping: kept.map { [$0] } ?? []) { [self] h in
                     try layer(l, h, positions: positions, mask: kept, cache: nil, batch: B, seq: T)
                 }
-                if let kept { Engine.release(kept) }
             } else {
                 x = try Engine.scope { try layer(l, input, positions: positions, mask: mask, cache: cache, batch: B, seq: T) }
             }

@@ -238,6 +238,18 @@ typedef struct factory_host_api {
     factory_tensor_t *(*checkpoint)(factory_checkpoint_fn fn, void *userdata, void (*release)(void *userdata),
                                     factory_tensor_t *input, factory_error_t *err);
 
+    /* ---- since 1.3 ---- */
+
+    /**
+     * Runs body(userdata, begin, end) over consecutive chunks of `grain` items (the last may be
+     * shorter; grain < 1 counts as 1) that cover [0, count); the engine's threads (the run's
+     * `threads:`) take chunks in turn, so uneven chunks balance. Returns when all have finished.
+     * Chunks run concurrently: body must be thread-safe towards its userdata and must not call the
+     * engine (tensor ops, scopes); plain memory and libc are fine; scratch memory is the body's own.
+     * Thread: [thread-safe].
+     */
+    void (*parallel_for)(int64_t count, int64_t grain, void (*body)(void *userdata, int64_t begin, int64_t end), void *userdata);
+
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 

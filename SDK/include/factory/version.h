@@ -15,9 +15,10 @@
 #define FACTORY_ABI_MAJOR 1
 /**
  * Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the
- * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear).
+ * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear);
+ * 1.3 appended parallel_for to the host table and forward/backward to attention kernels.
  */
-#define FACTORY_ABI_MINOR 2
+#define FACTORY_ABI_MINOR 3
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

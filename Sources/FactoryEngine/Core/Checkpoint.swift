@@ -20,21 +20,28 @@ public enum GradientCheckpointing {
 /// Selective recomputation: while the block runs in forward, every call of the base model's
 /// dense linear (EngineHooks.baseLinear) keeps its output; when backward re-runs the block, those
 /// calls return the kept outputs, recorded with the linear's backward (dx = g·W, dW = gᵀ·x), so
-/// the GEMMs of the forward are not computed twice. The results are identical; the price is the
-/// memory of the kept outputs (about 40 MB per SmolLM2 layer at 4 × 512 tokens).
+/// the GEMMs of the forward are not computed twice. Attention through a kernel whose saved state
+/// is small (flash: one log-sum-exp per row) is kept the same way (see kernelAttention). The
+/// results are identical; the price is the memory of the kept outputs (about 45 MB per SmolLM2
+/// layer at 4 × 512 tokens).
 public func checkpoint(_ input: Tensor, _ body: @escaping (Tensor) throws -> Tensor) throws -> Tensor {
     guard GradMode.enabled && GradientCheckpointing.enabled else { return try body(input) }
     let keep = GradientCheckpointing.keepLinearOutputs
-    let kept = KeptLinears()
+    let kept = KeptOutputs()
     let output: Tensor = try GradMode.disabled {
         guard keep else { return try body(input) }
         let original = EngineHooks.baseLinear
         EngineHooks.baseLinear = { name, x in
             let y = try original(name, x)
-            kept.outputs.append(y)
+            kept.linears.append(y)
             return y
         }
-        defer { EngineHooks.baseLinear = original }
+        let outer = KeptOutputs.keeping
+        KeptOutputs.keeping = kept
+        defer {
+            EngineHooks.baseLinear = original
+            KeptOutputs.keeping = outer
+        }
         return try body(input)
     }
     let result = output.detached()
@@ -49,14 +56,20 @@ public func checkpoint(_ input: Tensor, _ body: @escaping (Tensor) throws -> Ten
                 let original = EngineHooks.baseLinear
                 var next = 0
                 EngineHooks.baseLinear = { name, x in
-                    guard next < kept.outputs.count else { return try original(name, x) }
+                    guard next < kept.linears.count else { return try original(name, x) }
                     defer { next += 1 }
-                    return try replayLinear(name, x, kept.outputs[next])
+                    return try replayLinear(name, x, kept.linears[next])
                 }
-                defer { EngineHooks.baseLinear = original }
+                let outer = (KeptOutputs.keeping, KeptOutputs.replaying)
+                (KeptOutputs.keeping, KeptOutputs.replaying) = (nil, kept)
+                defer {
+                    EngineHooks.baseLinear = original
+                    (KeptOutputs.keeping, KeptOutputs.replaying) = outer
+                }
                 return try GradMode.recording { try body(leaf) }
             }
-            kept.outputs = []
+            kept.linears = []
+            kept.attention = []
             recomputed.backward(g)
         } catch {
             if GradMode.backwardFailure == nil { GradMode.backwardFailure = "checkpointed block: \(error)" }
@@ -67,9 +80,22 @@ public func checkpoint(_ input: Tensor, _ body: @escaping (Tensor) throws -> Ten
     return result
 }
 
-/// Outputs of a block's base linears, kept from forward to backward.
-final class KeptLinears {
-    var outputs: [Tensor] = []
+/// Outputs of a block's base linears and kernel attention calls, kept from forward to backward.
+/// `keeping` is the block whose forward is running; `replaying` the one whose backward re-runs it.
+final class KeptOutputs {
+    nonisolated(unsafe) static var keeping: KeptOutputs?
+    nonisolated(unsafe) static var replaying: KeptOutputs?
+    var linears: [Tensor] = []
+    /// (output, saved state) per attention call in order; nil where it was not kept.
+    var attention: [(Tensor, Tensor)?] = []
+    private var nextAttentionIndex = 0
+
+    /// The next attention call's kept result (nil when not kept), in forward order.
+    func nextAttention() -> (Tensor, Tensor)? {
+        guard nextAttentionIndex < attention.count else { return nil }
+        defer { nextAttentionIndex += 1 }
+        return attention[nextAttentionIndex]
+    }
 }
 
 /// The dense linear `name` applied to `x` whose output `y` is already known: y itself, recorded

@@ -58,16 +58,18 @@ public enum EngineHooks {
     }
 }
 
-/// The hooks and the active parameter store at one moment: what a checkpointed block saw in
+/// The hooks, the active parameter store and the batch's rotary positions at one moment: what a checkpointed block saw in
 /// forward, restored when backward re-runs it (by then the forward call has returned).
 public struct EngineContext {
     let store: ParameterStore
     let linear: (String, Tensor) throws -> Tensor
     let baseLinear: (String, Tensor) throws -> Tensor
     let attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor
+    let rotaryPositions: [Int]?
 
     public static func capture() -> EngineContext {
-        EngineContext(store: ParameterStore.active, linear: EngineHooks.linear, baseLinear: EngineHooks.baseLinear, attention: EngineHooks.attention)
+        EngineContext(store: ParameterStore.active, linear: EngineHooks.linear, baseLinear: EngineHooks.baseLinear, attention: EngineHooks.attention,
+                      rotaryPositions: RotaryPositions.perRow)
     }
 
     /// Runs `body` with this context installed, then puts back the current one.
@@ -77,7 +79,9 @@ public struct EngineContext {
         EngineHooks.linear = linear
         EngineHooks.baseLinear = baseLinear
         EngineHooks.attention = attention
+        RotaryPositions.perRow = rotaryPositions
         defer {
+            RotaryPositions.perRow = now.rotaryPositions
             ParameterStore.active = now.store
             EngineHooks.linear = now.linear
             EngineHooks.baseLinear = now.baseLinear

@@ -21,6 +21,8 @@ public final class Tensor {
     var node: Node?
     /// A name for messages and for the C ABI (parameters).
     public var name: String?
+    /// On an attention mask: the padding and packed-sample numbers it stands for (see SegmentMask).
+    public var segmentMask: SegmentMask?
 
     init(storage: Storage, offset: Int, shape: [Int], strides: [Int]) {
         self.storage = storage

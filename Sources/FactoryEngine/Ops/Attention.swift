@@ -27,13 +27,16 @@ public struct AttentionParams: Sendable {
 }
 
 /// q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv] → [B, Hq, T, Dv].
-/// `mask` is additive (0 or −∞), broadcastable to [B, Hq, T, S] (padding, packed samples).
+/// `mask` is additive (0 or −∞), broadcastable to [B, Hq, T, S] (padding, packed samples); a mask
+/// carrying a SegmentMask with packed samples is expanded to its [B, 1, T, S] form. A query row that
+/// sees no key gives 0.
 public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = nil, params: AttentionParams) -> Tensor {
     let B = q.shape[0], Hq = q.shape[1], T = q.shape[2], D = q.shape[3]
     let Hkv = k.shape[1], S = k.shape[2], Dv = v.shape[3]
     precondition(k.shape == [B, Hkv, S, D] && v.shape[0...2] == [B, Hkv, S], "attention: q \(q.shape), k \(k.shape), v \(v.shape) disagree")
     precondition(Hkv > 0 && Hq % Hkv == 0, "attention: \(Hq) query heads are not a multiple of \(Hkv) kv heads")
     let G = Hq / Hkv
+    let mask = mask.map { m in m.segmentMask.map { $0.packed ? $0.additive(queries: T) : m } ?? m }
     let qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous()
     let probs = Tensor(shape: [B, Hq, T, S])
     let capped = params.softcap.map { _ in Tensor(shape: [B, Hq, T, S]) }
@@ -66,6 +69,10 @@ public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = 
                     for j in 0..<S { row[j] += m.data[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]] }
                 }
                 for j in 0..<S where hidden(i: i, j: j, offset: offset, params) { row[j] = -.infinity }
+                if max8(row, 0..<S) == -.infinity {  // a query that sees no key: output 0, no gradient
+                    row.update(repeating: 0, count: S)
+                    continue
+                }
                 softmaxRow(row, row, S)
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(Dv), Int32(S), 1, P, Int32(S), vh, Int32(Dv), 0,

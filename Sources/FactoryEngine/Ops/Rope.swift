@@ -28,13 +28,23 @@ public struct RopeFrequencies: Sendable {
     }
 }
 
-/// Applies RoPE to x [B, T, H, D] or [T, H, D]; `positions` has T entries (shared by the batch).
+/// Per-row positions of the batch being run (B × T, restarting at each packed sample with
+/// neat_packing), set by the host around a forward pass; a rope() given the shared 0..<T then uses
+/// these. nil = none.
+public enum RotaryPositions {
+    nonisolated(unsafe) public static var perRow: [Int]?
+}
+
+/// Applies RoPE to x [B, T, H, D] or [T, H, D]; `positions` has T entries (shared by the batch) or
+/// B × T (one row each).
 public func rope(_ x: Tensor, positions: [Int], frequencies: RopeFrequencies) -> Tensor {
     let D = x.shape[x.rank - 1], H = x.shape[x.rank - 2], T = x.shape[x.rank - 3]
     let half = frequencies.invFreq.count
-    precondition(positions.count == T, "rope: \(positions.count) positions for \(T) tokens")
-    precondition(2 * half <= D, "rope: rotary dimension \(2 * half) exceeds head size \(D)")
     let B = x.count / max(T * H * D, 1)
+    var positions = positions
+    if positions.count == T, let rows = RotaryPositions.perRow, rows.count == B * T, positions == Array(0..<T) { positions = rows }
+    precondition(positions.count == T || positions.count == B * T, "rope: \(positions.count) positions for \(B) × \(T) tokens")
+    precondition(2 * half <= D, "rope: rotary dimension \(2 * half) exceeds head size \(D)")
     var cosTable = [Float](repeating: 0, count: T * half), sinTable = cosTable
     for (t, pos) in positions.enumerated() {
         for i in 0..<half {
@@ -51,6 +61,7 @@ public func rope(_ x: Tensor, positions: [Int], frequencies: RopeFrequencies) ->
 }
 
 private func rotate(_ x: Tensor, B: Int, T: Int, H: Int, D: Int, half: Int, cos: [Float], sin: [Float], sign: Float) -> Tensor {
+    let perRow = cos.count == B * T * half && B > 1
     let out = Tensor(shape: x.shape)
     let p = x.data, o = out.data
     cos.withUnsafeBufferPointer { cb in
@@ -58,7 +69,7 @@ private func rotate(_ x: Tensor, B: Int, T: Int, H: Int, D: Int, half: Int, cos:
             let c = cb.baseAddress!, s = sb.baseAddress!
             parallelFor(B * T, grain: max(1, 4096 / max(H * D, 1))) { rr in
                 for bt in rr {
-                    let t = bt % T
+                    let t = perRow ? bt : bt % T
                     for h in 0..<H {
                         let base = (bt * H + h) * D
                         for i in 0..<half {
