@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
         .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData",
                                                                 "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],
-                    path: "Tests/FactoryTrainingTests"),
+                    path: "Tests/FactoryTrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v5]

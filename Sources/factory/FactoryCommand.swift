@@ -12,7 +12,7 @@ struct FactoryCommand: ParsableCommand {
     )
 
     static func main() {
-        BLASKernels.preferAVX512()
+        BLASKernels.prepare(training: CommandLine.arguments.dropFirst().first == "run")  // `run` trains
         do {
             var command = try parseAsRoot()
             try command.run()

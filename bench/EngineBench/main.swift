@@ -6,7 +6,7 @@ import COpenBLAS
 import FactoryEngine
 import Foundation
 
-BLASKernels.preferAVX512()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
+BLASKernels.prepare()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 

@@ -6,7 +6,7 @@ import FactoryHost
 import FactoryPipeline
 import Foundation
 
-BLASKernels.preferAVX512()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
+BLASKernels.prepare()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func peakRSSMiB() -> Double {

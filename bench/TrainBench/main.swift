@@ -10,7 +10,7 @@ import FactoryPipeline
 import FactoryTraining
 import Foundation
 
-BLASKernels.preferAVX512()  // re-executes with OpenBLAS's AVX-512 kernels where the CPU has them
+BLASKernels.prepare(training: true)  // AVX-512 kernels where the CPU has them; a short OpenBLAS worker spin
 
 let argv = CommandLine.arguments
 guard argv.count >= 4 else {

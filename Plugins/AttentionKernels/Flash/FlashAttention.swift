@@ -143,24 +143,9 @@ final class FlashAttention: AttentionKernelPlugin {
                     gemm(cols, Dv, rows, s.transposed, queryTile, doRows, Dv, dvBase + j0 * Dv, Dv, accumulate: true)
                     // dP = dO · Vᵀ ; dS = P ∘ (dP − delta) · scale (· (1 − t²) under a soft cap)
                     gemm(rows, cols, Dv, doRows, Dv, s.vT, keyTile, s.dP, keyTile, accumulate: false)
-                    let scale = F8(repeating: p.scale)
                     for r in 0..<rows {
-                        let pr = s.scores + r * keyTile, dpr = s.dP + r * keyTile
-                        let delta = F8(repeating: s.delta[g * T + i0 + r])
-                        var j = 0
-                        while j < cols {
-                            let n = min(8, cols - j)
-                            var pv = F8(), dpv = F8(), tv = F8()
-                            for c in 0..<n { (pv[c], dpv[c]) = (pr[j + c], dpr[j + c]) }
-                            var ds = pv * (dpv - delta)
-                            if p.softcap > 0 {
-                                for c in 0..<n { tv[c] = s.tanh[r * keyTile + j + c] }
-                                ds = ds * (1 - tv * tv)
-                            }
-                            ds = ds * scale
-                            for c in 0..<n { dpr[j + c] = ds[c] }
-                            j += 8
-                        }
+                        dScores(s.scores + r * keyTile, s.dP + r * keyTile, p.softcap > 0 ? s.tanh + r * keyTile : nil, cols,
+                                delta: s.delta[g * T + i0 + r], scale: p.scale)
                     }
                     // dQ += dS · K ; dK += dSᵀ · Q
                     gemm(rows, D, cols, s.dP, keyTile, kBase + j0 * D, D, dq + (head * T + i0) * D, D, accumulate: true)
@@ -171,6 +156,28 @@ final class FlashAttention: AttentionKernelPlugin {
             }
             j0 += cols
         }
+    }
+}
+
+/// dP ← P ∘ (dP − delta) · scale, times (1 − t²) under a soft cap: the gradient of the raw scores.
+@inline(__always)
+func dScores(_ pr: UnsafePointer<Float>, _ dpr: UnsafeMutablePointer<Float>, _ tanh: UnsafePointer<Float>?, _ n: Int, delta: Float, scale: Float) {
+    let d = F8(repeating: delta), sc = F8(repeating: scale)
+    var j = 0
+    while j + 8 <= n {
+        var ds = load8(pr + j) * (load8(dpr + j) - d)
+        if let tanh {
+            let t = load8(tanh + j)
+            ds = ds * (1 - t * t)
+        }
+        store8(ds * sc, dpr + j)
+        j += 8
+    }
+    while j < n {
+        var ds = pr[j] * (dpr[j] - delta)
+        if let tanh { ds *= 1 - tanh[j] * tanh[j] }
+        dpr[j] = ds * scale
+        j += 1
     }
 }
 

@@ -1,5 +1,6 @@
 // The one dense product attention kernels need, on tiles that fit in L1/L2: C[M×N] (+)= A[M×K]·B[K×N],
-// row-major with leading dimensions, in 4 × 16 register blocks of FMAs (8-wide AVX2 vectors). Each
+// row-major with leading dimensions, in 6 × 16 register blocks of FMAs (12 accumulators of 8-wide AVX2
+// vectors: enough independent chains to cover the FMA latency), 4 × 16 and 1 × 16 at the edges. Each
 // thread calls it on its own tiles, so it never touches OpenBLAS's thread pool.
 
 public typealias F8 = SIMD8<Float>
@@ -13,6 +14,10 @@ public func gemm(_ M: Int, _ N: Int, _ K: Int, _ A: UnsafePointer<Float>, _ lda:
     var j = 0
     while j + 16 <= N {
         var i = 0
+        while i + 6 <= M {
+            block6x16(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate)
+            i += 6
+        }
         while i + 4 <= M {
             block4x16(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate)
             i += 4
@@ -36,6 +41,45 @@ public func gemm(_ M: Int, _ N: Int, _ K: Int, _ A: UnsafePointer<Float>, _ lda:
             }
         }
     }
+}
+
+@inline(__always)
+func block6x16(_ K: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00 = F8(), c01 = F8(), c10 = F8(), c11 = F8(), c20 = F8(), c21 = F8()
+    var c30 = F8(), c31 = F8(), c40 = F8(), c41 = F8(), c50 = F8(), c51 = F8()
+    if accumulate {
+        (c00, c01) = (load8(c), load8(c + 8))
+        (c10, c11) = (load8(c + ldc), load8(c + ldc + 8))
+        (c20, c21) = (load8(c + 2 * ldc), load8(c + 2 * ldc + 8))
+        (c30, c31) = (load8(c + 3 * ldc), load8(c + 3 * ldc + 8))
+        (c40, c41) = (load8(c + 4 * ldc), load8(c + 4 * ldc + 8))
+        (c50, c51) = (load8(c + 5 * ldc), load8(c + 5 * ldc + 8))
+    }
+    let a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
+    var bp = b
+    for k in 0..<K {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var x = F8(repeating: a[k])
+        c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+        x = F8(repeating: a1[k])
+        c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+        x = F8(repeating: a2[k])
+        c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+        x = F8(repeating: a3[k])
+        c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+        x = F8(repeating: a4[k])
+        c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+        x = F8(repeating: a5[k])
+        c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+        bp += ldb
+    }
+    store8(c00, c); store8(c01, c + 8)
+    store8(c10, c + ldc); store8(c11, c + ldc + 8)
+    store8(c20, c + 2 * ldc); store8(c21, c + 2 * ldc + 8)
+    store8(c30, c + 3 * ldc); store8(c31, c + 3 * ldc + 8)
+    store8(c40, c + 4 * ldc); store8(c41, c + 4 * ldc + 8)
+    store8(c50, c + 5 * ldc); store8(c51, c + 5 * ldc + 8)
 }
 
 @inline(__always)
@@ -90,10 +134,21 @@ func block1x8(_ K: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ 
     store8(c0, c)
 }
 
-/// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols.
+/// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols, in 32 × 32 blocks (both sides stay in cache).
 public func transpose(_ rows: Int, _ cols: Int, _ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
-    for r in 0..<rows {
-        let s = src + r * lds
-        for c in 0..<cols { dst[c * ldd + r] = s[c] }
+    let block = 32
+    var r0 = 0
+    while r0 < rows {
+        let r1 = min(rows, r0 + block)
+        var c0 = 0
+        while c0 < cols {
+            let c1 = min(cols, c0 + block)
+            for r in r0..<r1 {
+                let s = src + r * lds
+                for c in c0..<c1 { dst[c * ldd + r] = s[c] }
+            }
+            c0 = c1
+        }
+        r0 = r1
     }
 }

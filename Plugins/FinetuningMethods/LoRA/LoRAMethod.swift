@@ -113,8 +113,10 @@ final class LoRAMethod: FinetuningMethodPlugin {
             dropoutSeed &+= 1
             input = try Engine.dropout(x, dropout, seed: dropoutSeed)
         }
-        let update = try Engine.linear(try Engine.linear(input, weight: a), weight: b)
-        return try Engine.add(base, try Engine.scale(update, scaling))
+        // scaling applied to the rank-r intermediate (x·Aᵀ·s, then ·Bᵀ): the same product as PEFT's
+        // B(A(x))·s up to rounding, without a pass over the full-width output in forward and backward
+        let update = try Engine.linear(try Engine.scale(try Engine.linear(input, weight: a), scaling), weight: b)
+        return try Engine.add(base, update)
     }
 }
 
