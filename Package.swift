@@ -14,6 +14,12 @@ func plugin(_ name: String, target: String) -> Product {
     .library(name: "FactoryPlugin\(name)", type: .dynamic, targets: [target])
 }
 
+/// A quantizer plugin target: Plugins/Quantizers/<Name>, built on the static QuantizerKit.
+func quantizerPlugin(_ name: String) -> Target {
+    .target(name: "\(name)Quantizer", dependencies: ["QuantizerKit", .product(name: "FactoryPluginKit", package: "SDK")],
+            path: "Plugins/Quantizers/\(name)", swiftSettings: optimise)
+}
+
 /// A chat-template plugin target: Plugins/ChatTemplates/<Name>, built on the static ChatTemplateKit.
 func templatePlugin(_ name: String) -> Target {
     .target(name: "\(name)Template", dependencies: ["ChatTemplateKit", .product(name: "FactoryPluginKit", package: "SDK")],
@@ -51,6 +57,12 @@ let package = Package(
         plugin("ModelQwen2", target: "Qwen2Model"),
         plugin("AttentionEager", target: "EagerAttention"),
         plugin("AttentionFlash", target: "FlashAttention"),
+        plugin("QuantizerNF4", target: "NF4Quantizer"),
+        plugin("QuantizerFP4", target: "FP4Quantizer"),
+        plugin("QuantizerInt8", target: "Int8Quantizer"),
+        plugin("QuantizerQ8_0", target: "Q8_0Quantizer"),
+        plugin("QuantizerQ4_0", target: "Q4_0Quantizer"),
+        plugin("QuantizerQ4_1", target: "Q4_1Quantizer"),
     ],
     dependencies: [
         .package(path: "SDK"),
@@ -107,6 +119,14 @@ let package = Package(
                 path: "Plugins/AttentionKernels/Eager", swiftSettings: optimise),
         .target(name: "FlashAttention", dependencies: ["AttentionKernelKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/AttentionKernels/Flash", swiftSettings: optimise),
+        .target(name: "QuantizerKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+                path: "Plugins/Quantizers/Kit", swiftSettings: optimise),
+        quantizerPlugin("NF4"),
+        quantizerPlugin("FP4"),
+        quantizerPlugin("Int8"),
+        quantizerPlugin("Q8_0"),
+        quantizerPlugin("Q4_0"),
+        quantizerPlugin("Q4_1"),
         templatePlugin("ChatML"),
         templatePlugin("SmolLM2"),
         templatePlugin("Llama3"),

@@ -35,6 +35,9 @@ struct ModelArguments: ParsableArguments {
         guard let request = config.string("model_name_or_path") else {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
+        if config.int("quantization_bit") != nil || config.string("quantizer") != nil {
+            throw ConfigProblem("quantization_bit / quantizer: running a model on quantized weights is not implemented in this build yet; remove the key to run in fp32")
+        }
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
         let attention = try AttentionSelection.install(config, plugins: plugins)
         if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }

@@ -71,6 +71,10 @@ final class TrainCommandTests: XCTestCase {
         let neftune = try tinyRun(dir + "/n", ["neftune_noise_alpha=5"])
         XCTAssertEqual(neftune.status, 1)
         XCTAssertTrue(neftune.stderr.hasPrefix("factory: error: neftune_noise_alpha"), neftune.stderr)
+        let qlora = try tinyRun(dir + "/q", ["quantization_bit=4"])  // until QLoRA is wired: refused, never silently fp32
+        XCTAssertEqual(qlora.status, 1)
+        XCTAssertTrue(qlora.stderr.hasPrefix("factory: error: nf4: the 'nf4' quantizer plugin is loaded"), qlora.stderr)
+        XCTAssertEqual(qlora.stderr.filter { $0 == "\n" }.count, 1, qlora.stderr)
     }
 
     func testIdentityDataTeachesSmolLM2ItsNewName() throws {

@@ -1,0 +1,84 @@
+// bitsandbytes' 4-bit formats (nf4, fp4): blocks of 64 values share their absmax (fp32); each value is
+// the index of the nearest entry of a 16-value code table after scaling into [-1, 1]. Packed as all
+// codes (two per byte, the first value in the high nibble, as bitsandbytes), then all absmax values.
+// Rows are independent when cols is a multiple of 64, so any row range unpacks on its own.
+import FactoryPluginKit
+
+/// A 16-entry code table and the rule that quantizes into it.
+public struct FourBitCodebook: Sendable {
+    public static let blockSize = 64
+    /// Value of each code.
+    public let code: [Float]
+    /// The table sorted (ties: lower index first), their codes, and the midpoints between neighbours.
+    let sortedCodes: [UInt8]
+    let midpoints: [Float]
+
+    public init(code: [Float]) {
+        self.code = code
+        let order = code.indices.sorted { code[$0] < code[$1] || (code[$0] == code[$1] && $0 < $1) }
+        sortedCodes = order.map { UInt8($0) }
+        midpoints = (0..<15).map { (code[order[$0]] + code[order[$0 + 1]]) / 2 }
+    }
+
+    /// NormalFloat4: quantiles of N(0, 1) scaled to [-1, 1] (QLoRA's table, as bitsandbytes publishes it).
+    public static let nf4 = FourBitCodebook(code: [
+        -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+        -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+        0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+    ])
+
+    /// bitsandbytes' FP4 (e2m1 with its own scaling): sign bit 3, the rest a small float.
+    public static let fp4 = FourBitCodebook(code: [
+        0.0, 0.0052083334885537624, 0.6666666865348816, 1.0, 0.3333333432674408, 0.5, 0.1666666716337204, 0.25,
+        -0.0, -0.0052083334885537624, -0.6666666865348816, -1.0, -0.3333333432674408, -0.5, -0.1666666716337204, -0.25,
+    ])
+
+    /// The code of a value already scaled into [-1, 1]: the bucket between midpoints (a value exactly on a
+    /// midpoint takes the lower code).
+    @inline(__always)
+    func index(_ s: Float) -> UInt8 {
+        var lo = 0, hi = 15  // number of midpoints below s
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if midpoints[mid] < s { lo = mid + 1 } else { hi = mid }
+        }
+        return sortedCodes[lo]
+    }
+
+    public func packedSize(rows: Int, cols: Int) throws -> Int {
+        guard cols % Self.blockSize == 0, cols > 0 else {
+            throw PluginError.shapeMismatch("4-bit blocks of \(Self.blockSize): \(cols) columns is not a positive multiple of \(Self.blockSize)")
+        }
+        return rows * cols / 2 + rows * cols / Self.blockSize * 4
+    }
+
+    public func quantize(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into out: UnsafeMutableRawBufferPointer) {
+        let n = rows * cols, blocks = n / Self.blockSize
+        let codes = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let scales = (out.baseAddress! + n / 2)
+        for b in 0..<blocks {
+            let start = b * Self.blockSize
+            var absmax: Float = 0
+            for i in start..<(start + Self.blockSize) { absmax = max(absmax, abs(x[i])) }
+            let inverse = 1 / max(absmax, 1e-38)
+            scales.storeBytes(of: absmax, toByteOffset: b * 4, as: Float.self)
+            for i in stride(from: start, to: start + Self.blockSize, by: 2) {
+                let hi = index(min(1, max(-1, x[i] * inverse))), lo = index(min(1, max(-1, x[i + 1] * inverse)))
+                codes[i / 2] = hi << 4 | lo
+            }
+        }
+    }
+
+    public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
+                               into out: UnsafeMutableBufferPointer<Float>) {
+        let n = rows * cols
+        let codes = packed.baseAddress!.assumingMemoryBound(to: UInt8.self), scales = packed.baseAddress! + n / 2
+        let first = firstRow * cols
+        for i in 0..<(rowCount * cols) {
+            let g = first + i
+            let byte = codes[g / 2]
+            let c = g % 2 == 0 ? byte >> 4 : byte & 0xF
+            out[i] = code[Int(c)] * scales.loadUnaligned(fromByteOffset: g / Self.blockSize * 4, as: Float.self)
+        }
+    }
+}
