@@ -3,25 +3,14 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Int8Quantizer: QuantizerPlugin {
+final class Int8Quantizer: CodecQuantizer, QuantizerPlugin {
     static let descriptor = ComponentDescriptor(
-        id: "org.factory.quantizer.int8", name: "int8", version: "1.0.0", vendor: "Factory", summary: "LLM.int8-style row-wise absmax int8 (no outlier path)")
+        id: "org.factory.quantizer.int8", name: "int8", version: "1.0.0", vendor: "Factory",
+        summary: "LLM.int8-style row-wise absmax int8 (no outlier path)")
 
     var info: QuantizerInfo { QuantizerInfo(format: "int8", blockSize: 0, bitsPerWeight: 8.0, trainableBase: false, mergeable: true) }
 
-    init(config: ConfigReader) throws {}
-
-    func packedSize(rows: Int, cols: Int) throws -> Int { try RowwiseInt8.packedSize(rows: rows, cols: cols) }
-
-    func quantize(_ source: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into destination: UnsafeMutableRawBufferPointer) throws {
-        try requireFinite(source, cols: cols)
-        RowwiseInt8.quantize(source, rows: rows, cols: cols, into: destination)
-    }
-
-    func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
-                        into destination: UnsafeMutableBufferPointer<Float>) throws {
-        RowwiseInt8.dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: destination)
-    }
+    init(config: ConfigReader) throws { super.init(codec: RowwiseInt8()) }
 }
 
 @_cdecl("factory_plugin_entry")

@@ -3,13 +3,15 @@
 // then one fp32 scale per row.
 import FactoryPluginKit
 
-public enum RowwiseInt8 {
-    public static func packedSize(rows: Int, cols: Int) throws -> Int {
+public struct RowwiseInt8: QuantizationCodec {
+    public init() {}
+
+    public func packedSize(rows: Int, cols: Int) throws -> Int {
         guard cols > 0 else { throw PluginError.shapeMismatch("int8: \(cols) columns") }
         return rows * cols + rows * 4
     }
 
-    public static func quantize(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into out: UnsafeMutableRawBufferPointer) {
+    public func quantize(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into out: UnsafeMutableRawBufferPointer) {
         let values = out.baseAddress!.assumingMemoryBound(to: Int8.self), scales = out.baseAddress! + rows * cols
         for r in 0..<rows {
             let row = x.baseAddress! + r * cols
@@ -21,7 +23,7 @@ public enum RowwiseInt8 {
         }
     }
 
-    public static func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
+    public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
                                       into out: UnsafeMutableBufferPointer<Float>) {
         let values = packed.baseAddress!.assumingMemoryBound(to: Int8.self), scales = packed.baseAddress! + rows * cols
         for r in 0..<rowCount {
@@ -31,9 +33,3 @@ public enum RowwiseInt8 {
     }
 }
 
-/// Refuses NaN and infinity before quantizing (they have no code; converting them would trap).
-public func requireFinite(_ x: UnsafeBufferPointer<Float>, cols: Int) throws {
-    for (i, v) in x.enumerated() where !v.isFinite {
-        throw PluginError.invalidArgument("value at row \(i / max(cols, 1)), column \(i % max(cols, 1)) is \(v); only finite weights can be quantized")
-    }
-}

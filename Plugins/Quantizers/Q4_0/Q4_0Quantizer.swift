@@ -3,25 +3,14 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_0Quantizer: QuantizerPlugin {
+final class Q4_0Quantizer: CodecQuantizer, QuantizerPlugin {
     static let descriptor = ComponentDescriptor(
-        id: "org.factory.quantizer.q4_0", name: "q4_0", version: "1.0.0", vendor: "Factory", summary: "GGUF Q4_0: 4-bit values offset by 8, f16 scale per block of 32")
+        id: "org.factory.quantizer.q4_0", name: "q4_0", version: "1.0.0", vendor: "Factory",
+        summary: "GGUF Q4_0: 4-bit values offset by 8, f16 scale per block of 32")
 
     var info: QuantizerInfo { QuantizerInfo(format: "q4_0", blockSize: 32, bitsPerWeight: 4.5, trainableBase: false, mergeable: true) }
 
-    init(config: ConfigReader) throws {}
-
-    func packedSize(rows: Int, cols: Int) throws -> Int { try GGMLBlockFormat.q4_0.packedSize(rows: rows, cols: cols) }
-
-    func quantize(_ source: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into destination: UnsafeMutableRawBufferPointer) throws {
-        try requireFinite(source, cols: cols)
-        GGMLBlockFormat.q4_0.quantize(source, rows: rows, cols: cols, into: destination)
-    }
-
-    func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
-                        into destination: UnsafeMutableBufferPointer<Float>) throws {
-        GGMLBlockFormat.q4_0.dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: destination)
-    }
+    init(config: ConfigReader) throws { super.init(codec: GGMLBlockFormat.q4_0) }
 }
 
 @_cdecl("factory_plugin_entry")

@@ -3,25 +3,14 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q8_0Quantizer: QuantizerPlugin {
+final class Q8_0Quantizer: CodecQuantizer, QuantizerPlugin {
     static let descriptor = ComponentDescriptor(
-        id: "org.factory.quantizer.q8_0", name: "q8_0", version: "1.0.0", vendor: "Factory", summary: "GGUF Q8_0: int8 values, f16 scale per block of 32")
+        id: "org.factory.quantizer.q8_0", name: "q8_0", version: "1.0.0", vendor: "Factory",
+        summary: "GGUF Q8_0: int8 values, f16 scale per block of 32")
 
     var info: QuantizerInfo { QuantizerInfo(format: "q8_0", blockSize: 32, bitsPerWeight: 8.5, trainableBase: false, mergeable: true) }
 
-    init(config: ConfigReader) throws {}
-
-    func packedSize(rows: Int, cols: Int) throws -> Int { try GGMLBlockFormat.q8_0.packedSize(rows: rows, cols: cols) }
-
-    func quantize(_ source: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into destination: UnsafeMutableRawBufferPointer) throws {
-        try requireFinite(source, cols: cols)
-        GGMLBlockFormat.q8_0.quantize(source, rows: rows, cols: cols, into: destination)
-    }
-
-    func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
-                        into destination: UnsafeMutableBufferPointer<Float>) throws {
-        GGMLBlockFormat.q8_0.dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: destination)
-    }
+    init(config: ConfigReader) throws { super.init(codec: GGMLBlockFormat.q8_0) }
 }
 
 @_cdecl("factory_plugin_entry")

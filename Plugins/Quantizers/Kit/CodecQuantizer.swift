@@ -1,0 +1,41 @@
+// What every in-tree quantizer plugin is: a codec (the packed format) behind the QuantizerPlugin
+// calls, with finite weights checked first. A plugin subclasses CodecQuantizer and adds only its
+// descriptor and declaration.
+import FactoryPluginKit
+
+/// A packed format: size, packing, and unpacking of any row range.
+public protocol QuantizationCodec: Sendable {
+    func packedSize(rows: Int, cols: Int) throws -> Int
+    func quantize(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into out: UnsafeMutableRawBufferPointer)
+    func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
+                        into out: UnsafeMutableBufferPointer<Float>)
+}
+
+extension FourBitCodebook: QuantizationCodec {}
+extension GGMLBlockFormat: QuantizationCodec {}
+
+/// The QuantizerPlugin calls over a codec.
+open class CodecQuantizer {
+    public let codec: QuantizationCodec
+
+    public init(codec: QuantizationCodec) { self.codec = codec }
+
+    public func packedSize(rows: Int, cols: Int) throws -> Int { try codec.packedSize(rows: rows, cols: cols) }
+
+    public func quantize(_ source: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into destination: UnsafeMutableRawBufferPointer) throws {
+        try requireFinite(source, cols: cols)
+        codec.quantize(source, rows: rows, cols: cols, into: destination)
+    }
+
+    public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
+                               into destination: UnsafeMutableBufferPointer<Float>) throws {
+        codec.dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: destination)
+    }
+}
+
+/// Refuses NaN and infinity before quantizing (they have no code; converting them would trap).
+public func requireFinite(_ x: UnsafeBufferPointer<Float>, cols: Int) throws {
+    for (i, v) in x.enumerated() where !v.isFinite {
+        throw PluginError.invalidArgument("value at row \(i / max(cols, 1)), column \(i % max(cols, 1)) is \(v); only finite weights can be quantized")
+    }
+}
