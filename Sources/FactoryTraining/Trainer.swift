@@ -77,10 +77,14 @@ public final class Trainer {
     }
 
     /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward.
-    func microBatchLoss(_ batch: MicroBatch, normalizer: Float) throws -> Tensor {
+    /// `noiseSeed`: NEFTune's seed for this micro-batch (training only; nil = no noise).
+    func microBatchLoss(_ batch: MicroBatch, normalizer: Float, noiseSeed: UInt64? = nil) throws -> Tensor {
         let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer)
         RotaryPositions.perRow = batch.positions
-        defer { RotaryPositions.perRow = nil }
+        if let noiseSeed, args.neftuneNoiseAlpha > 0 {
+            EmbeddingNoise.current = EmbeddingNoise(alpha: Float(args.neftuneNoiseAlpha), seq: batch.seq, seed: noiseSeed)
+        }
+        defer { (RotaryPositions.perRow, EmbeddingNoise.current) = (nil, nil) }
         return try adapted.withHooks(head: targets) {
             try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: batch.attentionMask())
         }
@@ -148,8 +152,10 @@ public final class Trainer {
         let normalizer = batches.reduce(0) { $0 + $1.targets }
         guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
         var loss = 0.0
-        for batch in batches {
-            let l = try microBatchLoss(batch, normalizer: Float(normalizer))
+        for (m, batch) in batches.enumerated() {
+            // NEFTune noise seeded by (seed, step, micro-batch): a resumed run draws the same noise
+            let noiseSeed = UInt64(truncatingIfNeeded: args.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 1_000_003 &+ UInt64(m)
+            let l = try microBatchLoss(batch, normalizer: Float(normalizer), noiseSeed: noiseSeed)
             loss += Double(l.data[0])
             GradMode.backwardFailure = nil
             l.backward()

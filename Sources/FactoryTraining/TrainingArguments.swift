@@ -19,6 +19,8 @@ public struct TrainingArguments {
     /// 0 disables clipping.
     public var maxGradNorm = 1.0
     public var seed = 42
+    /// NEFTune: uniform noise on the input embeddings while training; 0 = off.
+    public var neftuneNoiseAlpha = 0.0
     public var loggingSteps = 500
     public var saveSteps = 500
     public var saveTotalLimit: Int? = nil
@@ -66,7 +68,10 @@ public struct TrainingArguments {
         if let optim = c.string("optim"), !["adamw_torch", "adamw_hf", "adamw_torch_fused"].contains(optim) {
             throw TrainingError("optim: '\(optim)' is not available; this build has AdamW (adamw_torch)")
         }
-        if let alpha = c.double("neftune_noise_alpha"), alpha > 0 { throw TrainingError("neftune_noise_alpha: NEFTune is not implemented yet") }
+        if let alpha = c.double("neftune_noise_alpha") {
+            guard alpha >= 0 else { throw TrainingError("neftune_noise_alpha must be at least 0, got \(alpha)") }
+            neftuneNoiseAlpha = alpha
+        }
         for (key, value) in [("per_device_train_batch_size", batchSize), ("gradient_accumulation_steps", gradientAccumulation),
                              ("logging_steps", loggingSteps), ("save_steps", saveSteps)] where value < 1 {
             throw TrainingError("\(key) must be at least 1, got \(value)")

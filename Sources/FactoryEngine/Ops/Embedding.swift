@@ -10,11 +10,33 @@ public func embedding(_ weight: Tensor, ids: [Int]) -> Tensor {
         precondition(id >= 0 && id < V, "embedding: id \(id) outside the vocabulary of \(V)")
         (out.data + i * D).update(from: w.data + id * D, count: D)
     }
+    if GradMode.enabled, let noise = EmbeddingNoise.current { noise.add(to: out, hidden: D) }
     return out.recorded("embedding", [w]) { g in
         let gc = g.contiguous(), dw = Tensor(shape: [V, D], zeroed: true)
         for (i, id) in ids.enumerated() {
             map8(dw.data + id * D, gc.data + i * D, dw.data + id * D, 0..<D) { $0 + $1 }
         }
         return [dw]
+    }
+}
+
+/// NEFTune (neftune_noise_alpha): while training, the input embeddings get uniform noise in
+/// ±alpha / sqrt(seq · hidden), as transformers' forward hook adds it (seq = the padded batch
+/// length). The trainer sets it around each training forward with a seed per micro-batch, so a
+/// resumed run draws the same noise; evaluation and generation never see it.
+public struct EmbeddingNoise: Sendable {
+    public let alpha: Float
+    public let seq: Int
+    public let seed: UInt64
+    nonisolated(unsafe) public static var current: EmbeddingNoise?
+
+    public init(alpha: Float, seq: Int, seed: UInt64) {
+        (self.alpha, self.seq, self.seed) = (alpha, seq, seed)
+    }
+
+    func add(to out: Tensor, hidden D: Int) {
+        let magnitude = alpha / Float(seq * D).squareRoot()
+        var rng = SplitMix64(seed: seed)
+        for i in 0..<out.count { out.data[i] += Float((rng.nextUnit() * 2 - 1)) * magnitude }
     }
 }
