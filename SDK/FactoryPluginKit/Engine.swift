@@ -76,6 +76,26 @@ public enum Engine {
 
     public static func add(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().add!(a.handle, b.handle, err), "add") }
     public static func mul(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().mul!(a.handle, b.handle, err), "mul") }
+    public static func sub(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().sub!(a.handle, b.handle, err), "sub") }
+    public static func div(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().div!(a.handle, b.handle, err), "div") }
+    public static func addScalar(_ x: HostTensor, _ s: Float) throws -> HostTensor { try result(api().add_scalar!(x.handle, s, err), "add_scalar") }
+
+    /// The elements of `t` in row-major order (a copy).
+    public static func values(_ t: HostTensor) throws -> [Float] {
+        let n = Int(try api().tensor_count!(t.handle))
+        var out = [Float](repeating: 0, count: n)
+        let status = try out.withUnsafeMutableBufferPointer { try api().tensor_read!(t.handle, $0.baseAddress, UInt64(n), err) }
+        guard status == FACTORY_OK.rawValue else { throw HostCallFailed(call: "tensor_read") }
+        return out
+    }
+
+    /// Runs `body` without recording gradients (torch.no_grad), then restores the previous setting.
+    public static func withoutGrad<T>(_ body: () throws -> T) throws -> T {
+        let f = try api().grad_enabled!
+        let previous = f(false)
+        defer { _ = f(previous) }
+        return try body()
+    }
     public static func scale(_ x: HostTensor, _ s: Float) throws -> HostTensor { try result(api().scale!(x.handle, s, err), "scale") }
     public static func matmul(_ a: HostTensor, _ b: HostTensor) throws -> HostTensor { try result(api().matmul!(a.handle, b.handle, err), "matmul") }
     public static func contiguous(_ x: HostTensor) throws -> HostTensor { try result(api().contiguous!(x.handle, err), "contiguous") }

@@ -41,7 +41,7 @@ public final class AdaptedModel {
         var seen = Set<ObjectIdentifier>()
         for entry in plan["added"]?.arrayValue ?? [] {
             guard let name = entry["name"]?.stringValue, let shape = entry["shape"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }),
-                  shape.count == 2 else { throw TrainingError("\(method.component.name): plan lists an added tensor without name or shape") }
+                  shape.count == 1 || shape.count == 2 else { throw TrainingError("\(method.component.name): plan lists an added tensor without name or shape") }
             let savedAs = entry["saved_as"]?.stringValue ?? name
             let tensor = Tensor(shape: shape, zeroed: true)
             if let saved {
@@ -49,9 +49,8 @@ public final class AdaptedModel {
                 guard stored.shape == shape else { throw TrainingError("\(saved.path): '\(savedAs)' has shape \(stored.shape), this model needs \(shape)") }
                 let values = try saved.float32(savedAs)
                 values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }
-            } else if entry["init"]?.stringValue == "kaiming_uniform" {
-                let bound = 1 / Float(shape[1]).squareRoot()
-                for i in 0..<tensor.count { tensor.data[i] = (Float(rng.nextUnit()) * 2 - 1) * bound }
+            } else if let initialiser = entry["init"]?.stringValue {
+                try AddedTensorInit.fill(tensor, initialiser, parameters: model.parameters, rng: &rng, method: method.component.name)
             }
             tensor.requiringGrad()
             tensor.name = name
@@ -86,6 +85,32 @@ public final class AdaptedModel {
 
     /// Number of trainable elements.
     public var trainableCount: Int { trainable.reduce(0) { $0 + $1.tensor.count } }
+}
+
+/// How a fine-tuning method's plan initialises an added tensor ("init" in the plan).
+enum AddedTensorInit {
+    /// "zeros"; "kaiming_uniform" (PEFT's LoRA A: U(−1/√in, 1/√in), in = shape[1]); "row_norm:P" (the
+    /// L2 norm of each row of parameter P: DoRA's magnitude).
+    static func fill(_ t: Tensor, _ initialiser: String, parameters: ParameterStore, rng: inout SplitMix64, method: String) throws {
+        switch initialiser {
+        case "zeros": break
+        case "kaiming_uniform":
+            let bound = 1 / Float(t.shape.last ?? 1).squareRoot()
+            for i in 0..<t.count { t.data[i] = (Float(rng.nextUnit()) * 2 - 1) * bound }
+        case let s where s.hasPrefix("row_norm:"):
+            let source = String(s.dropFirst("row_norm:".count))
+            guard let w = parameters[source], w.rank == 2, w.shape[0] == t.count else {
+                throw TrainingError("\(method): init \(s) names no [\(t.count), in] parameter of this model")
+            }
+            let c = w.contiguous(), cols = w.shape[1]
+            for r in 0..<t.count {
+                var sum: Float = 0
+                for j in 0..<cols { sum += c.data[r * cols + j] * c.data[r * cols + j] }
+                t.data[r] = sum.squareRoot()
+            }
+        default: throw TrainingError("\(method): unknown init '\(initialiser)' for an added tensor (zeros, kaiming_uniform, row_norm:NAME)")
+        }
+    }
 }
 
 /// A training failure: one line.

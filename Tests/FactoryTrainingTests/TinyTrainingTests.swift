@@ -150,8 +150,13 @@ extension TinyTrainingTests {
         XCTAssertThrowsError(try adapted("lora", JSONObject([("lora_target", "qkv")]), plugins: plugins)) { error in
             XCTAssertTrue("\(error)".contains("lora_target qkv matches no linear layer of this model (its linears: "), "\(error)")
         }
-        XCTAssertThrowsError(try adapted("lora", JSONObject([("use_dora", true)]), plugins: plugins)) { error in
-            XCTAssertTrue("\(error)".contains("use_dora is not implemented"), "\(error)")
-        }
+        // use_dora adds a magnitude vector per adapted linear, initialised to W's row norms (PEFT's init)
+        let dora = try adapted("lora", JSONObject([("lora_target", "q_proj"), ("use_dora", true)]), plugins: plugins)
+        let magnitudes = dora.trainable.filter { $0.savedAs.hasSuffix(".lora_magnitude_vector") }
+        XCTAssertEqual(magnitudes.count, dora.trainable.count / 3)
+        let first = try XCTUnwrap(magnitudes.first)
+        let w = try XCTUnwrap(dora.model.parameters[String(first.name.dropLast(".lora_magnitude_vector".count)) + ".weight"])
+        let row0 = (0..<w.shape[1]).map { w.values[$0] }
+        XCTAssertEqual(first.tensor.values[0], row0.map { $0 * $0 }.reduce(0, +).squareRoot(), accuracy: 1e-5)
     }
 }

@@ -1,6 +1,9 @@
 // LoRA (Hu et al. 2021) as PEFT implements it: every targeted linear W gains A [r, in]
 // (Kaiming-uniform, i.e. U(-1/sqrt(in), 1/sqrt(in))) and B [out, r] (zeros), and computes
 //   y = W x + (B (A dropout(x))) * scaling,   scaling = lora_alpha / r   (rsLoRA: / sqrt(r)).
+// DoRA (use_dora, Liu et al. 2024, as PEFT computes it): a magnitude m [out] (initialised to the row
+// norms of W) rescales the adapted weight by m / ‖W + scaling·BA‖ (row norms, held constant in
+// backward):  y = W x + (m/‖·‖ − 1) ⊙ W x' + (m/‖·‖) ⊙ (B (A x')) · scaling,  x' = dropout(x), bias kept.
 // The plugin never sees the model: it plans from the family's parameter table and computes its
 // linear with host ops, so the host's tape differentiates it. Saved tensors use PEFT's names
 // ("base_model.model.<module>.lora_A.weight"), so PeftModel.from_pretrained loads them.
@@ -12,7 +15,7 @@ import FactoryPluginKit
 final class LoRAMethod: FinetuningMethodPlugin {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.finetuning.lora", name: "lora", version: "1.0.0", vendor: "Factory",
-        summary: "LoRA adapters (PEFT-compatible): lora_rank, lora_alpha, lora_dropout, lora_target, use_rslora, loraplus_lr_ratio")
+        summary: "LoRA adapters (PEFT-compatible): lora_rank, lora_alpha, lora_dropout, lora_target, use_rslora, use_dora, loraplus_lr_ratio")
 
     let rank: Int
     let alpha: Double
@@ -22,6 +25,7 @@ final class LoRAMethod: FinetuningMethodPlugin {
     let rslora: Bool
     let loraplusRatio: Double
     let scaling: Float
+    let dora: Bool
     var dropoutSeed: UInt64
 
     var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: !additional.isEmpty, quantizedBaseOK: true, adapterFormat: "peft") }
@@ -35,9 +39,7 @@ final class LoRAMethod: FinetuningMethodPlugin {
         targets = try LoRAMethod.list(config, "lora_target") ?? ["all"]
         additional = try LoRAMethod.list(config, "additional_target") ?? []
         rslora = try config.bool("use_rslora", default: false)
-        if try config.bool("use_dora", default: false) {
-            throw PluginError.unsupported("lora: use_dora is not implemented by this plugin (org.factory.finetuning.lora 1.0.0)")
-        }
+        dora = try config.bool("use_dora", default: false)
         loraplusRatio = try config.double("loraplus_lr_ratio", default: 1)
         scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
         dropoutSeed = UInt64(try config.int("seed", default: 42)) &* 0x9E37_79B9_7F4A_7C15
@@ -84,6 +86,13 @@ final class LoRAMethod: FinetuningMethodPlugin {
                 ("name", .string(l.name + ".lora_B.weight")), ("shape", [.int(Int64(l.out)), .int(Int64(rank))]),
                 ("init", "zeros"), ("lr_scale", .double(loraplusRatio)), ("saved_as", .string("base_model.model." + l.name + ".lora_B.weight")),
             ])))
+            if dora {
+                added.append(.object(JSONObject([
+                    ("name", .string(l.name + ".lora_magnitude_vector")), ("shape", [.int(Int64(l.out))]),
+                    ("init", .string("row_norm:" + l.name + ".weight")), ("lr_scale", 1.0),
+                    ("saved_as", .string("base_model.model." + l.name + ".lora_magnitude_vector")),
+                ])))
+            }
         }
         let trainable = parameters.compactMap { $0["name"]?.stringValue }.filter { name in
             additional.contains { LoRAMethod.matches(String(name.dropLast(name.hasSuffix(".weight") ? 7 : (name.hasSuffix(".bias") ? 5 : 0))), $0) }
@@ -92,7 +101,7 @@ final class LoRAMethod: FinetuningMethodPlugin {
         let config = JSONObject([
             ("peft_type", "LORA"), ("task_type", "CAUSAL_LM"), ("r", .int(Int64(rank))), ("lora_alpha", .double(alpha)),
             ("lora_dropout", .double(Double(dropout))), ("target_modules", .array(targetModules.map { .string($0) })), ("bias", "none"),
-            ("use_rslora", .bool(rslora)), ("use_dora", false), ("fan_in_fan_out", false), ("inference_mode", true),
+            ("use_rslora", .bool(rslora)), ("use_dora", .bool(dora)), ("fan_in_fan_out", false), ("inference_mode", true),
             ("init_lora_weights", true), ("modules_to_save", additional.isEmpty ? .null : .array(additional.map { .string($0) })),
             ("layers_to_transform", .null), ("layers_pattern", .null), ("rank_pattern", .object(JSONObject())),
             ("alpha_pattern", .object(JSONObject())), ("revision", .null),
@@ -109,14 +118,40 @@ final class LoRAMethod: FinetuningMethodPlugin {
             throw PluginError.notFound("lora: the adapter tensors of '\(name)' are not registered")
         }
         var input = x
-        if dropout > 0 && Engine.isRecording {
+        let dropped = dropout > 0 && Engine.isRecording
+        if dropped {
             dropoutSeed &+= 1
             input = try Engine.dropout(x, dropout, seed: dropoutSeed)
         }
         // scaling applied to the rank-r intermediate (x·Aᵀ·s, then ·Bᵀ): the same product as PEFT's
         // B(A(x))·s up to rounding, without a pass over the full-width output in forward and backward
         let update = try Engine.linear(try Engine.scale(try Engine.linear(input, weight: a), scaling), weight: b)
-        return try Engine.add(base, update)
+        guard dora else { return try Engine.add(base, update) }
+        return try doraLinear(name, base: base, input: input, dropped: dropped, update: update, a: a, b: b)
+    }
+
+    /// DoRA's output from the plain LoRA pieces: base + (m/‖W + s·BA‖ − 1) ⊙ W x' + (m/‖·‖) ⊙ update.
+    func doraLinear(_ name: String, base: HostTensor, input: HostTensor, dropped: Bool, update: HostTensor,
+                    a: HostTensor, b: HostTensor) throws -> HostTensor {
+        guard let w = try Engine.parameter(name + ".weight"), let m = try Engine.parameter(name + ".lora_magnitude_vector") else {
+            throw PluginError.notFound("lora (DoRA): '\(name).weight' or its magnitude vector is not registered")
+        }
+        let bias = try Engine.parameter(name + ".bias")
+        // ‖W + s·BA‖ per output row, a constant for backward (PEFT detaches it)
+        let norms = try Engine.withoutGrad { () throws -> HostTensor in
+            let combined = try Engine.values(try Engine.add(w, try Engine.scale(try Engine.matmul(b, a), scaling)))
+            let shape = try Engine.shape(w)
+            let (rows, cols) = (shape[0], shape[1])
+            return try Engine.new([rows], (0..<rows).map { r in
+                var sum: Float = 0
+                for c in 0..<cols { sum += combined[r * cols + c] * combined[r * cols + c] }
+                return sum.squareRoot()
+            })
+        }
+        let ratio = try Engine.div(m, norms)
+        // W x' without bias: the base output less its bias, or (with dropout) W applied to x' itself
+        let plain = dropped ? try Engine.linear(input, weight: w) : (try bias.map { try Engine.sub(base, $0) } ?? base)
+        return try Engine.add(try Engine.add(base, try Engine.mul(try Engine.addScalar(ratio, -1), plain)), try Engine.mul(ratio, update))
     }
 }
 
