@@ -30,6 +30,14 @@ extension Engine {
 
 extension Engine {
     /// Whether the host is recording a training step (grad mode on): dropout applies only then.
+    /// The running training micro-batch's seed (ABI 1.3 training_seed), nil outside training or on
+    /// an older host: dropout happens only when it is set, and derives its masks from it.
+    public static var trainingSeed: UInt64? {
+        guard let api = Host.api, Host.has(\.training_seed), let f = api.pointee.training_seed else { return nil }
+        let seed = f()
+        return seed == 0 ? nil : seed
+    }
+
     public static var isRecording: Bool {
         guard let f = Host.api?.pointee.grad_enabled else { return false }
         let was = f(true)

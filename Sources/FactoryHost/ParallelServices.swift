@@ -3,13 +3,15 @@ import Dispatch
 import FactoryEngine
 import Synchronization
 
-/// ABI 1.3: the engine's threads lent to a plugin (an attention kernel splitting its heads and tiles).
+/// ABI 1.3: the engine's threads lent to a plugin (an attention kernel splitting its heads and tiles),
+/// and the training micro-batch's seed.
 enum ParallelServices {
     static func install(_ t: inout factory_host_api_t) {
         t.parallel_for = { count, grain, body, userdata in
             guard let body, count > 0 else { return }
             ParallelServices.run(count: Int(count), grain: Int(max(grain, 1))) { begin, end in body(userdata, Int64(begin), Int64(end)) }
         }
+        t.training_seed = { TrainingRandomness.seed ?? 0 }
     }
 
     /// Chunks of `grain` items over [0, count), taken in turn by up to Threads.count workers.

@@ -153,9 +153,13 @@ public final class Trainer {
         guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
         var loss = 0.0
         for (m, batch) in batches.enumerated() {
-            // NEFTune noise seeded by (seed, step, micro-batch): a resumed run draws the same noise
-            let noiseSeed = UInt64(truncatingIfNeeded: args.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 1_000_003 &+ UInt64(m)
-            let l = try microBatchLoss(batch, normalizer: Float(normalizer), noiseSeed: noiseSeed)
+            // one seed per (seed, step, micro-batch) for dropout masks and NEFTune noise, held through the
+            // backward pass (checkpointed layers run again there): a resumed run draws the same
+            var mix = SplitMix64(seed: UInt64(truncatingIfNeeded: args.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 1_000_003 &+ UInt64(m))
+            let seed = mix.next() | 1
+            TrainingRandomness.seed = seed
+            defer { TrainingRandomness.seed = nil }
+            let l = try microBatchLoss(batch, normalizer: Float(normalizer), noiseSeed: seed)
             loss += Double(l.data[0])
             GradMode.backwardFailure = nil
             l.backward()

@@ -76,7 +76,8 @@ final class TinyTrainingTests: XCTestCase {
             let ids = (0..<(6 + i)).map { (i * 31 + $0 * 7) % 500 + 3 }
             return EncodedExample(inputIDs: ids, labels: [-100, -100] + Array(ids.dropFirst(2)))
         }
-        let lora = JSONObject([("lora_rank", 4), ("lora_target", "all")])
+        // with dropout: its masks come from (seed, step, micro-batch), so the resumed run draws the same
+        let lora = JSONObject([("lora_rank", 4), ("lora_target", "all"), ("lora_dropout", 0.2)])
         func arguments(_ dir: String) -> TrainingArguments {
             var a = TrainingArguments()
             a.outputDir = dir
@@ -118,6 +119,41 @@ final class TinyTrainingTests: XCTestCase {
 }
 
 extension TinyTrainingTests {
+    /// LoRA dropout under gradient checkpointing: the forward (no tape) and the backward's re-run of
+    /// each layer must draw the same masks, so the gradients equal those of a run without checkpointing.
+    func testDropoutMasksAreTheSameInForwardAndCheckpointReplay() throws {
+        let plugins = try plugins()
+        let examples = (0..<2).map { i in
+            let ids = (0..<(9 + i)).map { (i * 13 + $0 * 5) % 500 + 3 }
+            return EncodedExample(inputIDs: ids, labels: [-100] + Array(ids.dropFirst()))
+        }
+        func gradients(checkpointing: Bool, dropout: Double) throws -> (Double, [Float]) {
+            GradientCheckpointing.enabled = checkpointing
+            defer { GradientCheckpointing.enabled = true }
+            let lora = try adapted("lora", JSONObject([("lora_rank", 4), ("lora_target", "q_proj,v_proj"), ("lora_dropout", .double(dropout))]), plugins: plugins)
+            // B non-zero so that A's gradient (and the masked path) is not trivially zero
+            for t in lora.trainable where t.name.hasSuffix("lora_B.weight") { for i in 0..<t.tensor.count { t.tensor.data[i] = Float(i % 5) * 0.01 } }
+            var args = TrainingArguments()
+            args.outputDir = temporary("dropout")
+            args.batchSize = 2
+            args.maxSteps = 1
+            let trainer = try Trainer(adapted: lora, args: args, train: examples, padID: 0, baseModel: "tiny")
+            trainer.print = { _ in }
+            var grads: [Float] = [], loss = 0.0
+            trainer.onGradients = { _ in grads = lora.trainable.flatMap { $0.tensor.grad?.values ?? [] } }
+            trainer.onStep = { loss = $0.loss }
+            try trainer.run()
+            return (loss, grads)
+        }
+        let (plainLoss, plain) = try gradients(checkpointing: false, dropout: 0.3)
+        let (keptLoss, kept) = try gradients(checkpointing: true, dropout: 0.3)
+        XCTAssertEqual(plainLoss, keptLoss, accuracy: 1e-6)
+        XCTAssertEqual(plain.count, kept.count)
+        XCTAssertLessThanOrEqual(zip(plain, kept).map { abs($0 - $1) }.max() ?? 1, 1e-6 * max(1, plain.map(abs).max() ?? 0))
+        let (noDropoutLoss, _) = try gradients(checkpointing: true, dropout: 0)
+        XCTAssertNotEqual(noDropoutLoss, keptLoss, "dropout should change the training loss")
+    }
+
     func testLoRAPlanOptions() throws {
         let plugins = try plugins()
         let all = try adapted("lora", JSONObject([("lora_rank", 4), ("lora_target", "all"), ("use_rslora", true), ("loraplus_lr_ratio", 16.0),

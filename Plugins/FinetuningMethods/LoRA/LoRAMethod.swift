@@ -26,7 +26,6 @@ final class LoRAMethod: FinetuningMethodPlugin {
     let loraplusRatio: Double
     let scaling: Float
     let dora: Bool
-    var dropoutSeed: UInt64
 
     var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: !additional.isEmpty, quantizedBaseOK: true, adapterFormat: "peft") }
 
@@ -42,7 +41,7 @@ final class LoRAMethod: FinetuningMethodPlugin {
         dora = try config.bool("use_dora", default: false)
         loraplusRatio = try config.double("loraplus_lr_ratio", default: 1)
         scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
-        dropoutSeed = UInt64(try config.int("seed", default: 42)) &* 0x9E37_79B9_7F4A_7C15
+        _ = try config.int("seed", default: 42)  // dropout masks come from the host's training seed, itself from the run's seed
         config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
     }
 
@@ -53,6 +52,13 @@ final class LoRAMethod: FinetuningMethodPlugin {
         case .array(let items)?: return items.compactMap(\.stringValue)
         case let v?: throw PluginError.invalidArgument("lora: \(key) must be a list or a comma-separated string, got \(v.serialized())")
         }
+    }
+
+    /// FNV-1a of a module name: per-layer independent dropout masks from one micro-batch seed.
+    static func hash(_ name: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// PEFT's rule: a module matches a target when its name is the target or ends with "." + target.
@@ -118,11 +124,11 @@ final class LoRAMethod: FinetuningMethodPlugin {
             throw PluginError.notFound("lora: the adapter tensors of '\(name)' are not registered")
         }
         var input = x
-        let dropped = dropout > 0 && Engine.isRecording
-        if dropped {
-            dropoutSeed &+= 1
-            input = try Engine.dropout(x, dropout, seed: dropoutSeed)
-        }
+        // dropout only in training, with a mask fixed by (micro-batch, layer): the same when a
+        // checkpointed layer runs again in backward, and when a run resumes
+        let trainingSeed = dropout > 0 ? Engine.trainingSeed : nil
+        let dropped = trainingSeed != nil
+        if let trainingSeed { input = try Engine.dropout(x, dropout, seed: trainingSeed ^ LoRAMethod.hash(name)) }
         // scaling applied to the rank-r intermediate (x·Aᵀ·s, then ·Bᵀ): the same product as PEFT's
         // B(A(x))·s up to rounding, without a pass over the full-width output in forward and backward
         let update = try Engine.linear(try Engine.scale(try Engine.linear(input, weight: a), scaling), weight: b)

@@ -250,6 +250,16 @@ typedef struct factory_host_api {
      */
     void (*parallel_for)(int64_t count, int64_t grain, void (*body)(void *userdata, int64_t begin, int64_t end), void *userdata);
 
+    /**
+     * Non-zero while a training micro-batch runs: a seed for its random choices (dropout masks),
+     * the same during its forward pass and its backward pass (where checkpointed blocks are run
+     * again), different for every micro-batch and step, and a function of (seed, step, micro-batch)
+     * only, so a resumed run draws the same masks. 0 outside training (evaluation, generation): no
+     * dropout then. Combine it with something per call site (a layer name) for independent masks.
+     * Thread: [build].
+     */
+    uint64_t (*training_seed)(void);
+
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 

@@ -32,3 +32,9 @@ func splitMix(_ x: UInt64) -> UInt64 {
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
 }
+
+/// The seed of the training micro-batch being run (forward and backward), set by the trainer from
+/// (seed, step, micro-batch); nil outside training. Plugins read it through the host's training_seed.
+public enum TrainingRandomness {
+    nonisolated(unsafe) public static var seed: UInt64?
+}
