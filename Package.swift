@@ -82,7 +82,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "FactoryEngine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryData"], swiftSettings: optimise),
-        .target(name: "FactoryTraining", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryFormats", "COpenBLAS",
+        .target(name: "FactoryTraining", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryFormats", "FactoryTokenizers", "COpenBLAS",
                                                         .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),

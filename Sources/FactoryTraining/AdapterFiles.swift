@@ -4,6 +4,7 @@
 // model's parameter names. Every file is written atomically.
 import FactoryEngine
 import FactoryFormats
+import FactoryTokenizers
 import FactoryJSON
 import Foundation
 
@@ -16,13 +17,21 @@ public enum AdapterFiles {
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         if !peft {
             // a whole model: config.json from the family, tied copies dropped, the tokenizer files of a Hugging Face base
-            if let hf = adapted.model.description["hf_config"] {
-                try AtomicFile.write(hf.prettyPrinted() + "\n", to: directory + "/config.json")
+            if var hf = adapted.model.description["hf_config"]?.objectValue {
+                // what was saved decides: a head sharing the embeddings' storage was left out, so it is tied
+                hf["tie_word_embeddings"] = .bool(!tensors.contains { $0.0 == "lm_head.weight" } && adapted.model.parameters["lm_head.weight"] != nil)
+                try AtomicFile.write(JSON.object(hf).prettyPrinted() + "\n", to: directory + "/config.json")
             }
-            if adapted.model.location.format == .huggingface {
+            switch adapted.model.location.format {
+            case .huggingface:
                 for file in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"] {
                     let source = adapted.model.location.path + "/" + file
                     if let data = FileManager.default.contents(atPath: source) { try AtomicFile.write([UInt8](data), to: directory + "/" + file) }
+                }
+            case .gguf:  // the GGUF's tokenizer written as Hugging Face files
+                let path = adapted.model.location.path
+                for (file, json) in try HFTokenizerFiles.fromGGUF(try GGUFMetadata.read(file: path), file: path) {
+                    try AtomicFile.write(json.serialized() + "\n", to: directory + "/" + file)
                 }
             }
         }
