@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
         .executable(name: "factory-train-bench", targets: ["TrainBench"]),
         .executable(name: "factory-attention-bench", targets: ["AttentionBench"]),
+        .executable(name: "factory-quant-bench", targets: ["QuantBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("TemplateChatML", target: "ChatMLTemplate"),
@@ -89,6 +90,7 @@ let package = Package(
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
                           swiftSettings: optimise),
+        .executableTarget(name: "QuantBench", dependencies: ["FactoryHost", "FactoryEngine"], path: "bench/QuantBench", swiftSettings: optimise),
         .executableTarget(name: "AttentionBench", dependencies: ["FactoryHost", "FactoryEngine"], path: "bench/AttentionBench", swiftSettings: optimise),
         .executableTarget(name: "TokenizerBench", dependencies: ["FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
                           path: "bench/TokenizerBench", swiftSettings: optimise),

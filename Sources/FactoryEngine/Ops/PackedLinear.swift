@@ -1,0 +1,66 @@
+import COpenBLAS
+
+// A linear layer whose frozen weight stays packed by a quantizer: the weight is unpacked a tile of
+// rows at a time into a small buffer that feeds sgemm, never as a whole matrix. Forward computes
+// x · Wᵀ (+ b); backward gives the input gradient g · W the same way (the base is frozen: no dW).
+
+/// A frozen weight [rows = out, cols = in] held in a quantizer's format.
+public final class PackedWeight {
+    public let rows: Int
+    public let cols: Int
+    /// Resident bytes of the packed form.
+    public let bytes: Int
+    /// Fills `rowCount` rows starting at `firstRow` as fp32 into the buffer ([rowCount, cols]).
+    let unpack: (_ firstRow: Int, _ rowCount: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void
+
+    public init(rows: Int, cols: Int, bytes: Int, unpack: @escaping (Int, Int, UnsafeMutablePointer<Float>) throws -> Void) {
+        (self.rows, self.cols, self.bytes) = (rows, cols, bytes)
+        self.unpack = unpack
+    }
+
+    /// Rows per tile: about 256 KB of fp32 (an L2-sized buffer), at least 16.
+    var tileRows: Int { max(16, min(rows, (256 << 10) / 4 / max(cols, 1))) }
+
+    /// Calls body(firstRow, rowCount, tile) for every tile of unpacked rows, in order.
+    func forEachTile(_ body: (Int, Int, UnsafePointer<Float>) -> Void) throws {
+        let r = tileRows
+        let tile = Tensor(shape: [r, cols])
+        var first = 0
+        while first < rows {
+            let n = min(r, rows - first)
+            try unpack(first, n, tile.data)
+            body(first, n, tile.data)
+            first += n
+        }
+    }
+}
+
+/// x [..., in] · Wᵀ + bias with W packed: [..., out]. Gradients flow to x (and bias), never to W.
+public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) throws -> Tensor {
+    guard x.rank >= 1, x.shape[x.rank - 1] == w.cols else { throw HookError("packed linear: input \(x.shape) does not fit weight [\(w.rows), \(w.cols)]") }
+    let n = x.count / w.cols
+    let xc = x.contiguous()
+    let out = Tensor(shape: Array(x.shape.dropLast()) + [w.rows])
+    try w.forEachTile { first, count, tile in
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.cols), 1, xc.data, Int32(w.cols),
+                    tile, Int32(w.cols), 0, out.data + first, Int32(w.rows))
+    }
+    let raw = out.recorded("packed_linear", [xc]) { g in
+        let gc = g.contiguous()
+        var gx: Tensor? = nil
+        if xc.requiresGrad {
+            let dx = Tensor(shape: xc.shape, zeroed: true)
+            do {
+                try w.forEachTile { first, count, tile in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(w.cols), Int32(count), 1, gc.data + first, Int32(w.rows),
+                                tile, Int32(w.cols), 1, dx.data, Int32(w.cols))
+                }
+                gx = dx
+            } catch {
+                if GradMode.backwardFailure == nil { GradMode.backwardFailure = "packed linear: \(error)" }
+            }
+        }
+        return [gx]
+    }
+    return bias.map { add(raw, $0) } ?? raw
+}

@@ -1,0 +1,35 @@
+import FactoryEngine
+import FactoryHost
+import XCTest
+
+/// A linear over a weight kept packed by a quantizer plugin (tiles unpacked into a small buffer
+/// feeding sgemm) equals the dense linear over the dequantized weight, forward and input gradient.
+final class PackedLinearTests: XCTestCase {
+    func testPackedLinearEqualsTheDenseLinearOfTheDequantizedWeight() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        for name in ["q4_1", "nf4", "int8"] {
+            let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
+            let (rows, cols, n) = (1000, 128, 7)  // several tiles, the last one partial
+            var rng = SplitMix64(seed: 3)
+            let w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let packed = try q.quantize(w, rows: rows, cols: cols)
+            let dense = Tensor(shape: [rows, cols], values: try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows))
+            let weight = PackedWeight(rows: rows, cols: cols, bytes: packed.count) { first, count, into in
+                let values = try q.dequantize(packed, rows: rows, cols: cols, firstRow: first, rowCount: count)
+                values.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: values.count) }
+            }
+            let bias = Tensor(shape: [rows], values: (0..<rows).map { Float($0 % 7) * 0.1 })
+            let xValues = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let g = Tensor(shape: [1, n, rows], values: (0..<(n * rows)).map { _ in Float(rng.nextUnit() * 2 - 1) })
+            let x1 = Tensor(shape: [1, n, cols], values: xValues).requiringGrad(), x2 = Tensor(shape: [1, n, cols], values: xValues).requiringGrad()
+            let y1 = try packedLinear(x1, weight, bias: bias), y2 = linear(x2, dense, bias: bias)
+            XCTAssertEqual(y1.shape, [1, n, rows])
+            XCTAssertLessThanOrEqual(zip(y1.values, y2.values).map { abs($0 - $1) }.max() ?? 1, 1e-4, name)
+            y1.backward(g)
+            y2.backward(g)
+            let d1 = try XCTUnwrap(x1.grad).values, d2 = try XCTUnwrap(x2.grad).values
+            XCTAssertLessThanOrEqual(zip(d1, d2).map { abs($0 - $1) }.max() ?? 1, 1e-4, name)
+            XCTAssertLessThan(packed.count, rows * cols * 4 / 3, "\(name) keeps the weight packed")
+        }
+    }
+}
