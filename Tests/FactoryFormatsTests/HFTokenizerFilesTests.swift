@@ -33,14 +33,6 @@ extension SentencePieceTokenizerTests {
         let path = Self.folder + "/spm.gguf"
         let files = Dictionary(uniqueKeysWithValues: try HFTokenizerFiles.fromGGUF(try GGUFMetadata.read(file: path), file: path))
         let tokenizer = try Tokenizer.load(tokenizerJSON: try JSON.parse(try XCTUnwrap(files["tokenizer.json"]).serialized()), source: "written")
-        let lines = try String(contentsOfFile: Self.folder + "/spm.gguf.cases.jsonl", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 16)
-        for line in lines {
-            let c = try JSON.parse(String(line))
-            let text = c["text"]?.stringValue ?? ""
-            let ids = try tokenizer.encode(text)
-            XCTAssertEqual(ids, c["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "written \(text.debugDescription)")
-            XCTAssertEqual(tokenizer.decode(ids), c["decoded"]?.stringValue, "written \(text.debugDescription) decode")
-        }
+        try checkGGUFCases(tokenizer, label: "written tokenizer.json")
     }
 }

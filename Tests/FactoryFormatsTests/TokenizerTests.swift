@@ -112,15 +112,19 @@ extension SentencePieceTokenizerTests {
     /// transformers builds from the same file.
     func testSentencePieceFromGGUFMetadata() throws {
         let path = Self.folder + "/spm.gguf"
-        let tokenizer = try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path)
+        try checkGGUFCases(try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path), label: "gguf")
+    }
+
+    /// The 16 cases transformers encoded from spm.gguf.
+    func checkGGUFCases(_ tokenizer: Tokenizer, label: String) throws {
         let lines = try String(contentsOfFile: Self.folder + "/spm.gguf.cases.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 16)
         for line in lines {
             let c = try JSON.parse(String(line))
             let text = c["text"]?.stringValue ?? ""
             let ids = try tokenizer.encode(text)
-            XCTAssertEqual(ids, c["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "gguf \(text.debugDescription)")
-            XCTAssertEqual(tokenizer.decode(ids), c["decoded"]?.stringValue, "gguf \(text.debugDescription) decode")
+            XCTAssertEqual(ids, c["ids"]?.arrayValue?.compactMap { $0.intValue.map(Int.init) }, "\(label) \(text.debugDescription)")
+            XCTAssertEqual(tokenizer.decode(ids), c["decoded"]?.stringValue, "\(label) \(text.debugDescription) decode")
         }
     }
 }
