@@ -104,7 +104,7 @@ public enum RunPlanner {
         }
     }
 
-    static func quantizerItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
+    public static func quantizerItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
         if let name = config.string("quantizer") { return lookup(.quantizer, name, plugins, unsetDetail: "") }
         guard let bits = config.int("quantization_bit") else {
             return PlanItem(role: "quantizer", request: "(none)", component: nil, detail: "full-precision base weights", problem: nil)

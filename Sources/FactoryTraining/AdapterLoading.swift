@@ -59,9 +59,18 @@ extension AdaptedModel {
     }
 
     /// Folds every adapted linear into its base weight (W ← what linear(I) gives, minus the bias).
-    public func mergeIntoBase() throws {
+    /// A packed (quantized) base weight is dequantized to fp32 first; returns how many were.
+    @discardableResult
+    public func mergeIntoBase() throws -> Int {
+        var dequantizedForMerge = 0
+        defer { if dequantizedForMerge > 0 { BufferPool.shared.trim() } }
         try GradMode.disabled {
             for name in adapted.sorted() {
+                if let packed = model.parameters.packed[name + ".weight"] {  // merging needs the weight unpacked
+                    model.parameters[name + ".weight"] = try packed.unpacked()
+                    model.parameters.packed[name + ".weight"] = nil
+                    dequantizedForMerge += 1
+                }
                 guard let w = model.parameters[name + ".weight"] ?? model.parameters[name] else {
                     throw TrainingError("merge: '\(name)' has no base weight")
                 }
@@ -82,5 +91,6 @@ extension AdaptedModel {
                 }
             }
         }
+        return dequantizedForMerge
     }
 }

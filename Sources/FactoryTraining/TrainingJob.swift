@@ -46,6 +46,16 @@ public enum TrainingJob {
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(methodConfig))
+        let quantizerItem = RunPlanner.quantizerItem(config, plugins)
+        if let problem = quantizerItem.problem { throw TrainingError(problem) }
+        if let component = quantizerItem.component {  // QLoRA: the base stays packed, only the method's tensors train
+            let quantizer = try QuantizerInstance(component)
+            let q = try quantizer.declaration(), m = try method.declaration()
+            guard m.quantizedBaseOK && (!m.trainsBase || q.trainableBase) else {
+                throw TrainingError("finetuning_type \(methodName) trains the base weights, but quantizer '\(component.name)' (\(component.file)) declares trainable_base: false (a quantized base trains adapters only: use lora)")
+            }
+            print("quantized base (\(component.name), \(quantizerItem.request)): " + (try QuantizedBase.apply(model, quantizer: quantizer)).line)
+        }
         let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed))
         var distinct = Set<ObjectIdentifier>(), total = 0  // tied weights (lm_head = embed_tokens) count once
         for name in model.parameters.names {

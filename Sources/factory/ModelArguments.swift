@@ -35,14 +35,20 @@ struct ModelArguments: ParsableArguments {
         guard let request = config.string("model_name_or_path") else {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
-        if config.int("quantization_bit") != nil || config.string("quantizer") != nil {
-            throw ConfigProblem("quantization_bit / quantizer: running a model on quantized weights is not implemented in this build yet; remove the key to run in fp32")
-        }
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
         let attention = try AttentionSelection.install(config, plugins: plugins)
         if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }
         let model = try LoadedModel.load(request, plugins: plugins)
-        try AdapterLoading.apply(config, to: model, plugins: plugins, merge: config.bool("merge") ?? false)
+        let quantizerItem = RunPlanner.quantizerItem(config, plugins)
+        if let problem = quantizerItem.problem { throw ConfigProblem(problem) }
+        if let component = quantizerItem.component {
+            fputs("quantized base (\(component.name)): " + (try QuantizedBase.apply(model, quantizer: try QuantizerInstance(component))).line + "\n", stderr)
+        }
+        let merge = config.bool("merge") ?? false
+        let adapted = try AdapterLoading.apply(config, to: model, plugins: plugins, merge: merge)
+        if adapted != nil && merge && quantizerItem.component != nil {
+            fputs("merge: the adapted linear weights were dequantized to fp32 to merge the adapter into them\n", stderr)
+        }
         return (config, model, plugins)
     }
 }

@@ -42,9 +42,6 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
-            if let q = plan.items.first(where: { $0.role == "quantizer" }), let c = q.component {
-                throw ConfigProblem("\(q.request): the '\(c.name)' quantizer plugin is loaded (\(c.file)), but training on a quantized base (QLoRA) is not implemented in this build yet; remove quantization_bit / quantizer to train in fp32")
-            }
             if let item = plan.items.first(where: { $0.role == "attention" }) { print(try AttentionSelection.install(item)) }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }

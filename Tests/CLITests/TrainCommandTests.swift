@@ -13,6 +13,19 @@ final class TrainCommandTests: XCTestCase {
                      "learning_rate=1e-2", "logging_steps=2", "save_steps=2", "lora_target=all", "plot_loss=true", "output_dir=\(out)"] + extra)
     }
 
+    func testQLoRARunPacksTheBaseAndChatMergesByDequantizing() throws {
+        let dir = try CLI.temporaryDirectory()
+        let r = try tinyRun(dir + "/q", ["quantization_bit=4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("quantized base (nf4, nf4): 14 linear weights"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("bytes/parameter)"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/q/adapter_model.safetensors"))
+        let g = try CLI.run(["generate", "--model", "\(Self.shared)/fixtures/tiny/llama", "quantization_bit=4", "adapter_name_or_path=\(dir)/q",
+                             "merge=true", "--ids", "5,6,7", "--greedy", "--max-new-tokens", "3"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stderr.contains("merge: the adapted linear weights were dequantized to fp32"), g.stderr)
+    }
+
     func testLoRARunSavesAnAdapterThatGenerateAppliesHookedAndMerged() throws {
         let dir = try CLI.temporaryDirectory()
         let out = dir + "/out"
@@ -71,10 +84,10 @@ final class TrainCommandTests: XCTestCase {
         let neftune = try tinyRun(dir + "/n", ["neftune_noise_alpha=-1"])
         XCTAssertEqual(neftune.status, 1)
         XCTAssertEqual(neftune.stderr, "factory: error: neftune_noise_alpha must be at least 0, got -1.0\n")
-        let qlora = try tinyRun(dir + "/q", ["quantization_bit=4"])  // until QLoRA is wired: refused, never silently fp32
-        XCTAssertEqual(qlora.status, 1)
-        XCTAssertTrue(qlora.stderr.hasPrefix("factory: error: nf4: the 'nf4' quantizer plugin is loaded"), qlora.stderr)
-        XCTAssertEqual(qlora.stderr.filter { $0 == "\n" }.count, 1, qlora.stderr)
+        let fullOnPacked = try tinyRun(dir + "/q", ["quantization_bit=4", "finetuning_type=full"])  // a capability, not an if-chain
+        XCTAssertEqual(fullOnPacked.status, 1)
+        XCTAssertTrue(fullOnPacked.stderr.hasPrefix("factory: error: finetuning_type full trains the base weights, but quantizer 'nf4' ("), fullOnPacked.stderr)
+        XCTAssertTrue(fullOnPacked.stderr.hasSuffix("declares trainable_base: false (a quantized base trains adapters only: use lora)\n"), fullOnPacked.stderr)
     }
 
     func testIdentityDataTeachesSmolLM2ItsNewName() throws {

@@ -102,6 +102,14 @@ final class KeptOutputs {
 /// with the linear's backward.
 func replayLinear(_ name: String, _ x: Tensor, _ y: Tensor) throws -> Tensor {
     let store = ParameterStore.active
+    if let p = store.packed[name + ".weight"] ?? store.packed[name] {  // a frozen packed weight: only dx
+        guard y.shape == Array(x.shape.dropLast()) + [p.rows] else {
+            throw HookError("checkpoint replay of '\(name)': kept output \(y.shape) does not fit input \(x.shape) (the block is not deterministic)")
+        }
+        guard let bias = store[name + ".bias"] else { return recordPackedLinear(y.detached(), x, p) }
+        // the kept output includes the bias: record the GEMM part on y − b, then add b back for its gradient
+        return add(recordPackedLinear(sub(y.detached(), bias), x, p), bias)
+    }
     guard let w = store[name + ".weight"] ?? store[name] else { throw HookError("linear: no parameter named '\(name).weight' or '\(name)'") }
     let bias = store[name + ".bias"]
     guard y.shape == Array(x.shape.dropLast()) + [w.shape[0]] else {

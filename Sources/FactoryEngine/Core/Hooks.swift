@@ -9,6 +9,9 @@ public final class ParameterStore: @unchecked Sendable {
     /// The store of the model that is loading or running.
     nonisolated(unsafe) public static var active = ParameterStore()
     private var tensors: [String: Tensor] = [:]
+    /// Frozen linear weights kept packed by a quantizer, by parameter name ("….weight"); the base
+    /// linear reads them in place of a dense weight.
+    public var packed: [String: PackedWeight] = [:]
 
     public init() {}
 
@@ -18,7 +21,10 @@ public final class ParameterStore: @unchecked Sendable {
     }
 
     public var names: [String] { tensors.keys.sorted() }
-    public func removeAll() { tensors.removeAll() }
+    public func removeAll() {
+        tensors.removeAll()
+        packed.removeAll()
+    }
 }
 
 /// A failure of a hookable call: a message, never a trap.
@@ -43,6 +49,7 @@ public enum EngineHooks {
     /// The dense default of `linear`, for hooks that wrap it.
     public static func denseLinear(_ name: String, _ x: Tensor) throws -> Tensor {
         let store = ParameterStore.active
+        if let p = store.packed[name + ".weight"] ?? store.packed[name] { return try packedLinear(x, p, bias: store[name + ".bias"]) }
         guard let w = store[name + ".weight"] ?? store[name] else { throw HookError("linear: no parameter named '\(name).weight' or '\(name)'") }
         guard w.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == w.shape[1] else {
             throw HookError("linear '\(name)': input \(x.shape) does not fit weight \(w.shape) ([out, in])")

@@ -45,22 +45,35 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.cols), 1, xc.data, Int32(w.cols),
                     tile, Int32(w.cols), 0, out.data + first, Int32(w.rows))
     }
-    let raw = out.recorded("packed_linear", [xc]) { g in
+    return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
+}
+
+/// Records `out` = x · Wᵀ (computed already, bias excluded) with the input gradient g · W, a tile
+/// of W at a time. Also what a checkpoint replay uses for a kept output of a packed linear.
+func recordPackedLinear(_ out: Tensor, _ x: Tensor, _ w: PackedWeight) -> Tensor {
+    let xc = x.contiguous(), n = x.count / w.cols
+    return out.recorded("packed_linear", [xc]) { g in
         let gc = g.contiguous()
-        var gx: Tensor? = nil
-        if xc.requiresGrad {
-            let dx = Tensor(shape: xc.shape, zeroed: true)
-            do {
-                try w.forEachTile { first, count, tile in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(w.cols), Int32(count), 1, gc.data + first, Int32(w.rows),
-                                tile, Int32(w.cols), 1, dx.data, Int32(w.cols))
-                }
-                gx = dx
-            } catch {
-                if GradMode.backwardFailure == nil { GradMode.backwardFailure = "packed linear: \(error)" }
+        guard xc.requiresGrad else { return [nil] }
+        let dx = Tensor(shape: xc.shape, zeroed: true)
+        do {
+            try w.forEachTile { first, count, tile in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(w.cols), Int32(count), 1, gc.data + first, Int32(w.rows),
+                            tile, Int32(w.cols), 1, dx.data, Int32(w.cols))
             }
+        } catch {
+            if GradMode.backwardFailure == nil { GradMode.backwardFailure = "packed linear: \(error)" }
+            return [nil]
         }
-        return [gx]
+        return [dx]
     }
-    return bias.map { add(raw, $0) } ?? raw
+}
+
+extension PackedWeight {
+    /// The whole weight unpacked (to merge an adapter into it, or to read it).
+    public func unpacked() throws -> Tensor {
+        let t = Tensor(shape: [rows, cols])
+        try unpack(0, rows, t.data)
+        return t
+    }
 }
