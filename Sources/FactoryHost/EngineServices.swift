@@ -69,7 +69,14 @@ enum EngineServices {
         t.param_register = { name, p, err in
             engineCall(err) {
                 guard let name else { throw EngineCallError("param_register: name is NULL") }
-                ParameterStore.active[String(cString: name)] = try TensorHandles.tensor(p)
+                let key = String(cString: name), tensor = try TensorHandles.tensor(p)
+                let store = ParameterStore.active
+                if let pack = store.packOnRegister, let packed = try pack(key, tensor) {
+                    store.packed[key] = packed
+                    store[key] = nil
+                } else {
+                    store[key] = tensor
+                }
             }
         }
         t.grad_enabled = { on in GradMode.set(on) }

@@ -46,6 +46,8 @@ public final class LoadedModel {
     public let parameters: ParameterStore
     /// Token ids that end generation: GGUF eos (and eot) ids, or generation_config.json's and
     /// config.json's eos_token_id (an id or a list).
+    /// What a quantizer packed while loading (nil: a dense model).
+    public var packReport: QuantizedBase.Report?
     public private(set) var stopIDs: Set<Int> = []
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
@@ -54,14 +56,17 @@ public final class LoadedModel {
     public var contextLength: Int { Int(description["context_length"]?.intValue ?? 0) }
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
-    public static func load(_ request: String, plugins: PluginSet) throws -> LoadedModel {
-        try load(ModelLocator.locate(request), plugins: plugins)
+    public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil) throws -> LoadedModel {
+        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer)
     }
 
-    /// Loads a model whose files were already located.
-    public static func load(_ location: LocatedModel, plugins: PluginSet) throws -> LoadedModel {
+    /// Loads a model whose files were already located. With a `quantizer` its linear weights are
+    /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what.
+    public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
+        let packing = quantizer.map { QuantizedBase.Packing($0) }
+        defer { packing?.finish(store) }
         let previous = ParameterStore.active
         ParameterStore.active = store
         defer { ParameterStore.active = previous }
@@ -69,16 +74,19 @@ public final class LoadedModel {
         case .gguf:
             let file = try GGUFFile(path: location.path)
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", ggufJSON(file.metadata))])))
+            try packing?.start(store, description: try family.describe())
             try family.loadWeights(from: GGUFCheckpoint(file))
             let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
+            model.packReport = packing?.report
             return model
         case .huggingface:
             let dir = location.path
             let config = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))))
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
+            try packing?.start(store, description: try family.describe())
             try family.loadWeights(from: HFCheckpoint(try SafetensorsCheckpoint(directory: dir)))
             let tokenizer = try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json")
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: hfChatTemplate(dir),
@@ -93,6 +101,7 @@ public final class LoadedModel {
                 }
             }
             model.stopIDs = stops
+            model.packReport = packing?.report
             return model
         }
     }

@@ -24,7 +24,13 @@ public enum TrainingJob {
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
         try guardOutputDirectory(args)
         let started = Date()
-        let model = try located.map { try LoadedModel.load($0, plugins: plugins) } ?? LoadedModel.load(request, plugins: plugins)
+        // QLoRA: the quantizer (and whether the method may train on it) before loading, so the base is packed as it loads
+        let methodName = config.string("finetuning_type") ?? "lora"
+        let quantizerItem = RunPlanner.quantizerItem(config, plugins)
+        if let problem = quantizerItem.problem { throw TrainingError(problem) }
+        let quantizer = try quantizerItem.component.map { try QuantizerInstance($0) }
+        let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer) }
+            ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
         guard let templateName = config.string("template") else {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
@@ -38,7 +44,6 @@ public enum TrainingJob {
             EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels, segments: neat ? $0.attentionMask : nil, positionIDs: neat ? $0.positionIDs : nil)
         }
 
-        let methodName = config.string("finetuning_type") ?? "lora"
         var methodConfig = config.section("finetuning", extra: ["seed"])
         methodConfig["shared_keys"] = .array(methodConfig.keys.map { .string($0) })  // keys of sibling methods are not errors
         let adapters = config.list("adapter_name_or_path") ?? []
@@ -46,15 +51,12 @@ public enum TrainingJob {
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(methodConfig))
-        let quantizerItem = RunPlanner.quantizerItem(config, plugins)
-        if let problem = quantizerItem.problem { throw TrainingError(problem) }
-        if let component = quantizerItem.component {  // QLoRA: the base stays packed, only the method's tensors train
-            let quantizer = try QuantizerInstance(component)
+        if let component = quantizerItem.component, let quantizer {  // QLoRA: the base stays packed, only the method's tensors train
             let q = try quantizer.declaration(), m = try method.declaration()
             guard m.quantizedBaseOK && (!m.trainsBase || q.trainableBase) else {
                 throw TrainingError("finetuning_type \(methodName) trains the base weights, but quantizer '\(component.name)' (\(component.file)) declares trainable_base: false (a quantized base trains adapters only: use lora)")
             }
-            print("quantized base (\(component.name), \(quantizerItem.request)): " + (try QuantizedBase.apply(model, quantizer: quantizer)).line)
+            print("quantized base (\(component.name), \(quantizerItem.request)): " + (model.packReport?.line ?? "nothing packed"))
         }
         let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed))
         var distinct = Set<ObjectIdentifier>(), total = 0  // tied weights (lm_head = embed_tokens) count once

@@ -38,12 +38,10 @@ struct ModelArguments: ParsableArguments {
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
         let attention = try AttentionSelection.install(config, plugins: plugins)
         if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }
-        let model = try LoadedModel.load(request, plugins: plugins)
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw ConfigProblem(problem) }
-        if let component = quantizerItem.component {
-            fputs("quantized base (\(component.name)): " + (try QuantizedBase.apply(model, quantizer: try QuantizerInstance(component))).line + "\n", stderr)
-        }
+        let model = try LoadedModel.load(request, plugins: plugins, quantizer: try quantizerItem.component.map { try QuantizerInstance($0) })
+        if let component = quantizerItem.component { fputs("quantized base (\(component.name)): " + (model.packReport?.line ?? "nothing packed") + "\n", stderr) }
         let merge = config.bool("merge") ?? false
         let adapted = try AdapterLoading.apply(config, to: model, plugins: plugins, merge: merge)
         if adapted != nil && merge && quantizerItem.component != nil {

@@ -41,13 +41,15 @@ final class QLoRATests: XCTestCase {
         let nf4 = try QuantizerInstance(try plugins.registry(.quantizer).lookup("nf4"))
         let path = TinyTrainingTests.shared + "/fixtures/tiny/llama"
 
-        let packedModel = try LoadedModel.load(path, plugins: plugins)
-        let report = try QuantizedBase.apply(packedModel, quantizer: nf4)
+        let packedModel = try LoadedModel.load(path, plugins: plugins, quantizer: nf4)  // packed as the family registers each weight
+        let report = try XCTUnwrap(packedModel.packReport)
         XCTAssertEqual(report.weights, packedModel.layers * 7, "q, k, v, o, gate, up, down of every layer")
         XCTAssertEqual(Double(report.packedBytes) / Double(report.parameters), 0.5625, accuracy: 1e-9)
         XCTAssertNil(packedModel.parameters["model.layers.0.self_attn.q_proj.weight"], "the fp32 copy is dropped")
 
         let denseModel = try LoadedModel.load(path, plugins: plugins)
+        let applied = try LoadedModel.load(path, plugins: plugins)
+        XCTAssertEqual(try QuantizedBase.apply(applied, quantizer: nf4).packedBytes, report.packedBytes, "packing after loading packs the same")
         for (name, weight) in packedModel.parameters.packed { denseModel.parameters[name] = try weight.unpacked() }
 
         let (packedLosses, packedTensors) = try train(packedModel, plugins: plugins)

@@ -12,6 +12,9 @@ public final class ParameterStore: @unchecked Sendable {
     /// Frozen linear weights kept packed by a quantizer, by parameter name ("….weight"); the base
     /// linear reads them in place of a dense weight.
     public var packed: [String: PackedWeight] = [:]
+    /// While a model loads: packs a weight as it is registered (nil = keep it dense), so a quantized
+    /// base never holds all its fp32 weights at once.
+    public var packOnRegister: ((String, Tensor) throws -> PackedWeight?)?
 
     public init() {}
 
