@@ -23,32 +23,25 @@ final class DoRATests: XCTestCase {
         let config = JSONObject([("lora_rank", 4), ("lora_alpha", 8), ("lora_target", "q_proj,v_proj"), ("use_dora", true)])
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(config))
         let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: Self.here + "/initial")
-        var args = TrainingArguments()
-        args.outputDir = NSTemporaryDirectory() + "factory-dora-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-        args.learningRate = 1e-2
-        args.batchSize = 3
-        args.maxSteps = 4
-        args.maxGradNorm = 0
-        args.schedule = .constant
-        args.disableShuffling = true
-        let trainer = try Trainer(adapted: adapted, args: args, train: examples, padID: 0, baseModel: "tiny")
-        trainer.print = { _ in }
-        var losses: [Double] = []
-        trainer.onStep = { losses.append($0.loss) }
-        try trainer.run()
+        let run = try TrainingHarness.run(adapted, examples, saved: ["adapter_model.safetensors", "adapter_config.json"]) { args in
+            (args.learningRate, args.batchSize, args.maxSteps, args.maxGradNorm, args.schedule) = (1e-2, 3, 4, 0, .constant)
+        }
+        let losses = run.records.map(\.loss)
         let expected = (reference["history"]?.arrayValue ?? []).compactMap { $0["loss"]?.doubleValue }
         XCTAssertEqual(losses.count, 4)
         for (i, (a, b)) in zip(losses, expected).enumerated() { XCTAssertEqual(a, b, accuracy: 2e-5, "loss at step \(i + 1)") }
         let final = try SafetensorsFile(path: Self.here + "/final/adapter_model.safetensors")
-        let saved = try SafetensorsFile(path: args.outputDir + "/adapter_model.safetensors")
+        let savedPath = NSTemporaryDirectory() + "factory-dora-\(getpid()).safetensors"
+        try XCTUnwrap(run.files["adapter_model.safetensors"]).write(to: URL(fileURLWithPath: savedPath))
+        defer { try? FileManager.default.removeItem(atPath: savedPath) }
+        let saved = try SafetensorsFile(path: savedPath)
         XCTAssertEqual(Set(saved.tensors.keys), Set(final.tensors.keys), "PEFT's tensor names, magnitude vectors included")
         for name in final.tensors.keys.sorted() {
             let want = try final.float32(name), got = try saved.float32(name)
             let diff = zip(want, got).map { abs($0 - $1) }.max() ?? 0, scale = want.map(abs).max() ?? 1
             XCTAssertLessThan(diff / scale, 1e-4, name)
         }
-        let config2 = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: args.outputDir + "/adapter_config.json"))))
+        let config2 = try JSON.parse(bytes: [UInt8](try XCTUnwrap(run.files["adapter_config.json"])))
         XCTAssertEqual(config2["use_dora"]?.boolValue, true)
     }
 }

@@ -19,18 +19,9 @@ final class QLoRATests: XCTestCase {
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
                                                   config: .object(JSONObject([("lora_rank", 4), ("lora_target", "all"), ("lora_dropout", 0.1)])))
         let adapted = try AdaptedModel(model: model, method: method)
-        var args = TrainingArguments()
-        args.outputDir = NSTemporaryDirectory() + "factory-qlora-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-        args.learningRate = 1e-2
-        args.batchSize = 2
-        args.maxSteps = 4
-        args.disableShuffling = true
-        let trainer = try Trainer(adapted: adapted, args: args, train: examples, padID: 0, baseModel: "tiny")
-        trainer.print = { _ in }
-        var losses: [Double] = []
-        trainer.onStep = { losses.append($0.loss) }
-        try trainer.run()
+        let losses = try TrainingHarness.run(adapted, examples) { args in
+            (args.learningRate, args.batchSize, args.maxSteps) = (1e-2, 2, 4)
+        }.records.map(\.loss)
         var tensors: [String: [Float]] = [:]
         for t in adapted.trainable { tensors[t.name] = t.tensor.values }
         return (losses, tensors)
