@@ -62,4 +62,39 @@ final class OutOfTreePluginTests: XCTestCase {
         let hostAfter = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
         XCTAssertEqual(hostBefore, hostAfter, "the host binary changed")
     }
+
+    /// The swap test: one built host; QLoRA through the in-tree nf4 plugin, then that file
+    /// replaced by the SDK template built as "nf4" (8-bit row-wise): the same run packs differently
+    /// and trains differently, and the host binary is byte-identical.
+    func testReplacingTheNF4FileChangesAQLoRARunWithoutRebuildingTheHost() throws {
+        let hostBefore = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
+        let dir = try CLI.temporaryDirectory()
+        let plugins = dir + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        for name in ["ModelLlama", "TemplateChatML", "MethodLoRA", "AttentionFlash", "QuantizerNF4"] {
+            _ = try CLI.sh("cp \(CLI.products)/libFactoryPlugin\(name).so \(plugins)/")
+        }
+        let shared = URL(fileURLWithPath: CLI.repository).deletingLastPathComponent().appendingPathComponent("shared").path
+        func qlora(_ out: String) throws -> (packing: String, loss: String) {
+            let r = try CLI.run(["run", "model_name_or_path=\(shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                                 "dataset=factory_demo", "dataset_dir=examples/data", "cutoff_len=64", "max_steps=2", "per_device_train_batch_size=2",
+                                 "learning_rate=1e-2", "lora_target=all", "quantization_bit=4", "output_dir=\(dir)/\(out)",
+                                 "--no-default-plugins", "--plugins", plugins])
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            return (lines.first { $0.hasPrefix("quantized base (nf4") } ?? "", lines.first { $0.hasPrefix("trained") } ?? "")
+        }
+        let before = try qlora("a")
+        XCTAssertTrue(before.packing.hasSuffix("(0.562 bytes/parameter)"), before.packing)
+
+        _ = try CLI.sh("make -s -C \(sdk)/templates/c-plugin FACTORY_SDK=\(sdk) NAME=nf4 BITS=8 OUT=\(dir)/nf4.so")
+        _ = try CLI.sh("mv \(dir)/nf4.so \(plugins)/libFactoryPluginQuantizerNF4.so")
+        let after = try qlora("b")
+        XCTAssertFalse(after.packing.hasSuffix("(0.562 bytes/parameter)"), after.packing)
+        XCTAssertTrue(after.packing.contains("quantized base (nf4, nf4)"), after.packing)
+        XCTAssertNotEqual(before.loss, after.loss, "the replaced quantizer should change the training")
+
+        let hostAfter = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
+        XCTAssertEqual(hostBefore, hostAfter, "the host binary changed")
+    }
 }

@@ -22,6 +22,11 @@
 
 #include <factory/factory.h>
 
+/* The name users select it by (quantizer: NAME); -DEXAMPLE_NAME='"nf4"' makes it stand in for nf4. */
+#ifndef EXAMPLE_NAME
+#define EXAMPLE_NAME "example_absmax"
+#endif
+
 #ifndef EXAMPLE_BITS
 #define EXAMPLE_BITS 8
 #endif
@@ -119,7 +124,7 @@ static void example_destroy(const factory_instance_t *self) { free((void *)self)
 static const factory_descriptor_t DESCRIPTOR = {
     .struct_size = sizeof(factory_descriptor_t),
     .id = "org.example.quantizer.absmax",
-    .name = "example_absmax",
+    .name = EXAMPLE_NAME,
     .version = "1.0.0",
     .vendor = "Example Inc.",
     .description = "row-wise absmax integer quantizer (SDK template)",
