@@ -44,6 +44,6 @@ public enum AttentionSelection {
     /// Back to the host's reference attention.
     public static func uninstall() {
         current = nil
-        EngineHooks.attention = { q, k, v, mask, p in attentionReference(q: q, k: k, v: v, mask: mask, params: p) }
+        EngineHooks.attention = EngineHooks.referenceAttention
     }
 }

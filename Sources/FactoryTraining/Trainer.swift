@@ -76,13 +76,13 @@ public final class Trainer {
         args.learningRate * args.schedule.multiplier(step: step, total: totalSteps, warmup: warmup, baseLR: args.learningRate)
     }
 
-    /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward.
-    /// `noiseSeed`: NEFTune's seed for this micro-batch (training only; nil = no noise).
-    func microBatchLoss(_ batch: MicroBatch, normalizer: Float, noiseSeed: UInt64? = nil) throws -> Tensor {
+    /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward. While a
+    /// training step runs (TrainingRandomness.seed set), NEFTune's noise draws from that seed.
+    func microBatchLoss(_ batch: MicroBatch, normalizer: Float) throws -> Tensor {
         let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer)
         RotaryPositions.perRow = batch.positions
-        if let noiseSeed, args.neftuneNoiseAlpha > 0 {
-            EmbeddingNoise.current = EmbeddingNoise(alpha: Float(args.neftuneNoiseAlpha), seq: batch.seq, seed: noiseSeed)
+        if let seed = TrainingRandomness.seed, args.neftuneNoiseAlpha > 0 {
+            EmbeddingNoise.current = EmbeddingNoise(alpha: Float(args.neftuneNoiseAlpha), seq: batch.seq, seed: seed)
         }
         defer { (RotaryPositions.perRow, EmbeddingNoise.current) = (nil, nil) }
         return try adapted.withHooks(head: targets) {
@@ -159,7 +159,7 @@ public final class Trainer {
             let seed = mix.next() | 1
             TrainingRandomness.seed = seed
             defer { TrainingRandomness.seed = nil }
-            let l = try microBatchLoss(batch, normalizer: Float(normalizer), noiseSeed: seed)
+            let l = try microBatchLoss(batch, normalizer: Float(normalizer))
             loss += Double(l.data[0])
             GradMode.backwardFailure = nil
             l.backward()

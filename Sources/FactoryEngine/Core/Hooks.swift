@@ -63,7 +63,10 @@ public enum EngineHooks {
     }
 
     /// attention(q, k, v, mask, params): the reference attention by default.
-    nonisolated(unsafe) public static var attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = { q, k, v, mask, p in
+    nonisolated(unsafe) public static var attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = referenceAttention
+
+    /// The host's own attention, the default of `attention` when no kernel plugin is installed.
+    public static let referenceAttention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = { q, k, v, mask, p in
         attentionReference(q: q, k: k, v: v, mask: mask, params: p)
     }
 }

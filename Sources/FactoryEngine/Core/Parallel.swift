@@ -1,5 +1,6 @@
 import COpenBLAS
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,6 +41,28 @@ public func parallelFor(_ count: Int, grain: Int = 16384, _ body: (Range<Int>) -
             let start = t * chunk
             let end = min(count, start + chunk)
             if start < end { body(start..<end) }
+        }
+    }
+}
+
+/// Chunks of `grain` items over `0..<count`, taken in turn by up to Threads.count workers (dynamic:
+/// uneven chunks balance). For work whose items differ in cost, such as attention tiles.
+public func parallelChunks(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    let grain = max(grain, 1)
+    let chunks = (count + grain - 1) / grain
+    let workers = min(Threads.count, chunks)
+    guard workers > 1 else {
+        for c in 0..<max(chunks, 0) { body((c * grain)..<min(count, (c + 1) * grain)) }
+        return
+    }
+    let next = Atomic<Int>(0)
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let c = next.add(1, ordering: .relaxed).oldValue
+                guard c < chunks else { return }
+                body((c * grain)..<min(count, (c + 1) * grain))
+            }
         }
     }
 }
