@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
-        .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
+        .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryModelTests"),
         .testTarget(name: "FactoryDataTests", dependencies: ["FactoryData", "FactoryHost", "FactoryConfig", "FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryDataTests"),

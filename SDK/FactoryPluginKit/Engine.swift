@@ -58,6 +58,14 @@ public enum Engine {
         // A same-shape reshape is a view: it gives the caller's scope its own handle.
         return try reshape(kept, try shape(kept))
     }
+    /// Runs `body` in its own host scope and returns nothing: every handle it made goes when it
+    /// returns (what it retained stays). For loops that would otherwise pile up intermediates.
+    public static func scope(_ body: () throws -> Void) throws {
+        let a = try api()
+        a.scope_push!()
+        defer { a.scope_pop!() }
+        try body()
+    }
     public static func release(_ t: HostTensor) { Host.api?.pointee.tensor_release?(t.handle) }
 
     public static func register(_ name: String, _ t: HostTensor) throws {

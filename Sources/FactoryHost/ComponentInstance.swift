@@ -41,11 +41,12 @@ public class ComponentInstance {
         }
     }
 
-    /// The instance as the kind's table type, if the plugin's table is large enough.
-    func table<T>(_ type: T.Type) throws -> UnsafePointer<T> {
-        guard Int(base.pointee.struct_size) >= MemoryLayout<T>.size else {
+    /// The instance as the kind's table type, if the plugin's table is large enough: `minimumSize`
+    /// bytes (the 1.0 calls; later minors append optional ones, read only when struct_size covers them).
+    func table<T>(_ type: T.Type, minimumSize: Int = MemoryLayout<T>.size) throws -> UnsafePointer<T> {
+        guard Int(base.pointee.struct_size) >= minimumSize else {
             throw PluginCallError(component: component.name, call: "create", status: FACTORY_ERR_INTERNAL.rawValue,
-                                  message: "instance table is \(base.pointee.struct_size) bytes, ABI 1.0 needs \(MemoryLayout<T>.size)")
+                                  message: "instance table is \(base.pointee.struct_size) bytes, ABI 1.0 needs \(minimumSize)")
         }
         return UnsafeRawPointer(base).assumingMemoryBound(to: T.self)
     }

@@ -19,6 +19,7 @@ public enum KindSuites {
             ("declares a well-formed info struct", quantizerInfo),
             ("round trip and row-range dequantization", quantizerRoundTrip),
             ("NULL buffers are an error", quantizerNullBuffers),
+            ("matmul_rows matches the unpacked rows (if provided)", quantizerProduct),
         ],
         .attentionKernel: [
             ("declares a well-formed info struct", attentionInfo),
@@ -68,6 +69,49 @@ public enum KindSuites {
             guard Array(y[3 * cols..<5 * cols]) == part else { return (false, "rows 3..<5 unpacked alone differ from the same rows of the whole matrix") }
             guard relative.isFinite, relative < 0.5 else { return (false, "relative RMS error \(relative) of a [\(rows), \(cols)] round trip") }
             return (true, "[\(rows), \(cols)] -> \(packed.count) bytes, relative RMS error \(formatted(relative))")
+        }
+    }
+
+    /// The product straight from packed rows against dot products with the unpacked rows (in Double):
+    /// 3 inputs, a row range in the middle, an output stride wider than the range, an odd block count
+    /// where the format allows one. Error measured against Σ|w·x| per output, at most 1e-5.
+    static func quantizerProduct(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let q = try QuantizerInstance(c)
+            guard q.multipliesPacked else { return (true, "not provided: the host unpacks tiles for every product") }
+            let rows = 37, n = 3, first = 5, count = 20, stride = 23
+            guard let cols = [288, 320, 384].first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
+                return (false, "packs none of [37, 288], [37, 320], [37, 384]")
+            }
+            let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
+            let w = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            let x = sampleMatrix(rows: n, cols: cols).map { $0 / 3 }
+            var out = [Float](repeating: .nan, count: n * stride)
+            try packed.withUnsafeBytes { p in
+                try x.withUnsafeBufferPointer { xp in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        try q.multiplyRows(p, rows: rows, cols: cols, x: xp.baseAddress!, n: n, firstRow: first, rowCount: count,
+                                           out: o.baseAddress!, outStride: stride)
+                    }
+                }
+            }
+            var worst = 0.0
+            for i in 0..<n {
+                for r in first..<(first + count) {
+                    var exact = 0.0, magnitude = 0.0
+                    for k in 0..<cols {
+                        let t = Double(w[r * cols + k]) * Double(x[i * cols + k])
+                        exact += t
+                        magnitude += abs(t)
+                    }
+                    let got = Double(out[i * stride + r - first])
+                    let error = abs(got - exact) / max(magnitude, 1e-30)
+                    guard error.isFinite, error <= 1e-5 else { return (false, "input \(i), row \(r): \(got), the unpacked row gives \(exact)") }
+                    worst = max(worst, error)
+                }
+                for j in count..<stride where !out[i * stride + j].isNaN { return (false, "wrote out[\(i), \(j)], beyond row_count \(count)") }
+            }
+            return (true, "[\(rows), \(cols)], \(n) inputs, rows \(first)..<\(first + count): error \(formatted(worst)) of Σ|w·x|")
         }
     }
 

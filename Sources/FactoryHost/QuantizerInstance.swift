@@ -16,7 +16,7 @@ public final class QuantizerInstance: ComponentInstance {
 
     public override init(_ component: Component, config: JSON = .object(JSONObject())) throws {
         try super.init(component, config: config)
-        _ = try table(factory_quantizer_t.self)
+        _ = try table(factory_quantizer_t.self, minimumSize: MemoryLayout<factory_quantizer_t>.offset(of: \.matmul_rows)!)
     }
 
     /// The declaration; fails when the plugin returns none.
@@ -47,6 +47,14 @@ public final class QuantizerInstance: ComponentInstance {
         return packed
     }
 
+    /// Packs `source` (rows × cols floats) into `into` (at least packedSize bytes).
+    public func quantize(_ source: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutableRawBufferPointer) throws {
+        guard let f = q.pointee.quantize else { throw missing("quantize") }
+        try call("quantize") { err in
+            f(q, source, UInt64(rows), UInt64(cols), into.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(into.count), err)
+        }
+    }
+
     public func dequantize(_ packed: [UInt8], rows: Int, cols: Int, firstRow: Int, rowCount: Int) throws -> [Float] {
         guard let f = q.pointee.dequantize_rows else { throw missing("dequantize_rows") }
         var out = [Float](repeating: 0, count: rowCount * cols)
@@ -58,6 +66,34 @@ public final class QuantizerInstance: ComponentInstance {
             }
         }
         return out
+    }
+
+    /// Unpacks rows of `packed` straight into `into` (rowCount × cols floats).
+    public func dequantize(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
+                           into: UnsafeMutablePointer<Float>) throws {
+        guard let f = q.pointee.dequantize_rows else { throw missing("dequantize_rows") }
+        try call("dequantize_rows") { err in
+            f(q, packed.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(packed.count), UInt64(rows), UInt64(cols),
+              UInt64(firstRow), UInt64(rowCount), into, err)
+        }
+    }
+
+    /// Whether the plugin multiplies straight from packed rows (ABI 1.4 matmul_rows: in its table and non-NULL).
+    public var multipliesPacked: Bool { hasMatmulRows && q.pointee.matmul_rows != nil }
+
+    private var hasMatmulRows: Bool {
+        Int(base.pointee.struct_size) >= MemoryLayout<factory_quantizer_t>.offset(of: \.matmul_rows)! + MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    /// out[i, r − firstRow] = x[i] · W[r] for a row range, by the plugin's matmul_rows (thread-safe on
+    /// disjoint ranges); fails when the plugin has none.
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) throws {
+        guard hasMatmulRows, let f = q.pointee.matmul_rows else { throw missing("matmul_rows") }
+        try call("matmul_rows") { err in
+            f(q, packed.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(packed.count), UInt64(rows), UInt64(cols), x, UInt64(n),
+              UInt64(firstRow), UInt64(rowCount), out, UInt64(outStride), err)
+        }
     }
 
     /// Calls quantize() with NULL buffers: a conforming plugin returns an error.

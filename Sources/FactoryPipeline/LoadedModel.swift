@@ -5,9 +5,12 @@ import FactoryJSON
 import FactoryTokenizers
 import Foundation
 
-/// A GGUF file as the checkpoint of load_weights.
+/// A GGUF file as the checkpoint of load_weights. It remembers which tensors it handed out, so a
+/// quantizer of the same format can take a registered weight's own blocks instead of re-packing it.
 final class GGUFCheckpoint: CheckpointSource {
     let file: GGUFFile
+    /// The tensors handed out, while they are alive (weak: a freed tensor's address may be reused).
+    private var handedOut: [ObjectIdentifier: (tensor: WeakTensor, info: GGUFTensorInfo)] = [:]
     init(_ file: GGUFFile) { self.file = file }
     var format: String { "gguf" }
     func tensor(_ name: String) throws -> Tensor? {
@@ -18,8 +21,23 @@ final class GGUFCheckpoint: CheckpointSource {
         parallelFor(rows, grain: max(1, 65536 / info.dims[0])) { r in
             file.dequantizeRows(info, first: r.lowerBound, count: r.count, into: out + r.lowerBound * info.dims[0])
         }
+        handedOut[ObjectIdentifier(t)] = (WeakTensor(t), info)
         return t
     }
+
+    /// The file's own bytes of `t` when `t` is exactly a tensor this checkpoint handed out (not a
+    /// reordered copy of it) and is stored in `format` ("q4_1"); valid while the file is open.
+    func ownBlocks(of t: Tensor, format: String) -> UnsafeRawBufferPointer? {
+        guard let entry = handedOut[ObjectIdentifier(t)], entry.tensor.value === t,
+              entry.info.type.description.lowercased() == format, entry.info.shape == t.shape else { return nil }
+        return file.bytes(entry.info)
+    }
+}
+
+/// A weak reference to a tensor.
+struct WeakTensor {
+    weak var value: Tensor?
+    init(_ value: Tensor) { self.value = value }
 }
 
 /// A Hugging Face directory's safetensors as the checkpoint of load_weights.
@@ -74,8 +92,9 @@ public final class LoadedModel {
         case .gguf:
             let file = try GGUFFile(path: location.path)
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", ggufJSON(file.metadata))])))
-            try packing?.start(store, description: try family.describe())
-            try family.loadWeights(from: GGUFCheckpoint(file))
+            let checkpoint = GGUFCheckpoint(file)
+            try packing?.start(store, description: try family.describe(), fileBlocks: checkpoint.ownBlocks)
+            try family.loadWeights(from: checkpoint)
             let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)

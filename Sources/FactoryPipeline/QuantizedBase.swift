@@ -13,9 +13,12 @@ public enum QuantizedBase {
         public let parameters: Int
         public let fp32Bytes: Int
         public let packedBytes: Int
+        /// Weights that kept the checkpoint's own blocks (a GGUF already in the quantizer's format).
+        public var fromFile = 0
         public var line: String {
             let ratio = fp32Bytes > 0 ? Double(packedBytes) / Double(fp32Bytes) : 0
-            return "\(weights) linear weights (\(parameters) parameters) packed: \(fp32Bytes >> 20) MiB fp32 → \(packedBytes >> 20) MiB (\(String(format: "%.3f", ratio * 4)) bytes/parameter)"
+            let kept = fromFile > 0 ? ", \(fromFile) kept in the file's own blocks" : ""
+            return "\(weights) linear weights (\(parameters) parameters) packed: \(fp32Bytes >> 20) MiB fp32 → \(packedBytes >> 20) MiB (\(String(format: "%.3f", ratio * 4)) bytes/parameter\(kept))"
         }
     }
 
@@ -43,28 +46,50 @@ public enum QuantizedBase {
         })
     }
 
-    static func pack(_ w: Tensor, _ quantizer: QuantizerInstance, into report: inout Report) throws -> PackedWeight {
+    /// Packs `w`, or takes `fileBlocks` (the checkpoint's own bytes of it, already in the
+    /// quantizer's format) when given and of the size the quantizer expects.
+    static func pack(_ w: Tensor, _ quantizer: QuantizerInstance, fileBlocks: UnsafeRawBufferPointer? = nil, into report: inout Report) throws -> PackedWeight {
         let (rows, cols) = (w.shape[0], w.shape[1])
-        let packed = try quantizer.quantize(w.values, rows: rows, cols: cols)
-        report = Report(weights: report.weights + 1, parameters: report.parameters + rows * cols,
-                        fp32Bytes: report.fp32Bytes + rows * cols * 4, packedBytes: report.packedBytes + packed.count)
-        return PackedWeight(rows: rows, cols: cols, bytes: packed.count) { first, count, into in
-            let values = try quantizer.dequantize(packed, rows: rows, cols: cols, firstRow: first, rowCount: count)
-            values.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: values.count) }
+        let size = try quantizer.packedSize(rows: rows, cols: cols)
+        let packed: PackedBytes
+        if let own = fileBlocks, own.count == size {
+            packed = PackedBytes(copying: own)
+            report.fromFile += 1
+        } else {
+            packed = PackedBytes(count: size)
+            let source = w.contiguous()
+            try quantizer.quantize(UnsafePointer(source.data), rows: rows, cols: cols, into: packed.mutable)
         }
+        report = Report(weights: report.weights + 1, parameters: report.parameters + rows * cols,
+                        fp32Bytes: report.fp32Bytes + rows * cols * 4, packedBytes: report.packedBytes + size, fromFile: report.fromFile)
+        return packedWeight(packed, rows: rows, cols: cols, quantizer)
     }
 
-    /// Packing while a model loads: each linear weight is packed as the family registers it.
+    /// A PackedWeight over `packed` bytes: tiles unpack through the plugin's dequantize_rows; few-row
+    /// inputs multiply through its matmul_rows when it has one.
+    static func packedWeight(_ storage: PackedBytes, rows: Int, cols: Int, _ quantizer: QuantizerInstance) -> PackedWeight {
+        let product: PackedWeight.RowProduct? = quantizer.multipliesPacked ? { x, n, first, count, out, stride in
+            try quantizer.multiplyRows(storage.buffer, rows: rows, cols: cols, x: x, n: n, firstRow: first, rowCount: count, out: out, outStride: stride)
+        } : nil
+        return PackedWeight(rows: rows, cols: cols, bytes: storage.buffer.count, unpack: { first, count, into in
+            try quantizer.dequantize(storage.buffer, rows: rows, cols: cols, firstRow: first, rowCount: count, into: into)
+        }, multiplyRows: product)
+    }
+
+    /// Packing while a model loads: each linear weight is packed as the family registers it. A
+    /// weight the checkpoint holds in the quantizer's own format keeps its bytes (`fileBlocks`);
+    /// one the family reordered (llama.cpp's q/k rows) is packed again from its values.
     final class Packing {
         let quantizer: QuantizerInstance
         var report = Report(weights: 0, parameters: 0, fp32Bytes: 0, packedBytes: 0)
         init(_ quantizer: QuantizerInstance) { self.quantizer = quantizer }
 
-        func start(_ store: ParameterStore, description: JSON) throws {
+        func start(_ store: ParameterStore, description: JSON, fileBlocks: ((Tensor, String) -> UnsafeRawBufferPointer?)? = nil) throws {
             let names = QuantizedBase.linearWeights(description)
+            let format = try quantizer.declaration().format.lowercased()
             store.packOnRegister = { [self] name, t in
                 guard names.contains(name), t.rank == 2 else { return nil }
-                return try QuantizedBase.pack(t, quantizer, into: &report)
+                return try QuantizedBase.pack(t, quantizer, fileBlocks: fileBlocks?(t, format), into: &report)
             }
         }
 
@@ -73,4 +98,20 @@ public enum QuantizedBase {
             BufferPool.shared.trim()
         }
     }
+}
+
+/// Packed bytes at a fixed address for the weight's lifetime (read from several threads at once).
+final class PackedBytes: @unchecked Sendable {
+    let buffer: UnsafeRawBufferPointer
+    /// Room for `count` bytes, filled by the caller through `mutable`.
+    init(count: Int) {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        buffer = UnsafeRawBufferPointer(start: b.baseAddress, count: count)
+    }
+    convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count)
+        mutable.copyMemory(from: bytes)
+    }
+    var mutable: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(mutating: buffer) }
+    deinit { buffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
 }

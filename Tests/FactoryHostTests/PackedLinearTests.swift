@@ -4,7 +4,49 @@ import XCTest
 
 /// A linear over a weight kept packed by a quantizer plugin (tiles unpacked into a small buffer
 /// feeding sgemm) equals the dense linear over the dequantized weight, forward and input gradient.
+/// So does the plugin's product straight from packed rows (matmul_rows), which few-row inputs take.
 final class PackedLinearTests: XCTestCase {
+    func testTheDirectProductOfEveryQuantizerEqualsTheDenseLinear() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        // [rows, cols]: several 4-bit block pairs; for ggml's 32-value blocks also an odd block count.
+        let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100)],
+                                              "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)]]
+        for (name, list) in shapes.sorted(by: { $0.key < $1.key }) {
+            let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
+            XCTAssertTrue(q.multipliesPacked, "\(name) provides matmul_rows")
+            for (rows, cols) in list {
+                var rng = SplitMix64(seed: UInt64(rows * cols))
+                let w = (0..<(rows * cols)).map { i in Float(rng.nextUnit() * 2 - 1) * Float(1 + i % 5) }
+                let packed = try q.quantize(w, rows: rows, cols: cols)
+                let dense = Tensor(shape: [rows, cols], values: try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows))
+                let weight = PackedWeight(rows: rows, cols: cols, bytes: packed.count, unpack: { first, count, into in
+                    let values = try q.dequantize(packed, rows: rows, cols: cols, firstRow: first, rowCount: count)
+                    values.withUnsafeBufferPointer { into.update(from: $0.baseAddress!, count: values.count) }
+                }, multiplyRows: { x, n, first, count, out, stride in
+                    try packed.withUnsafeBytes { p in
+                        try q.multiplyRows(p, rows: rows, cols: cols, x: x, n: n, firstRow: first, rowCount: count, out: out, outStride: stride)
+                    }
+                })
+                for n in [1, 3, PackedWeight.directRows] {
+                    let xValues = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+                    let y1 = try packedLinear(Tensor(shape: [n, cols], values: xValues), weight)
+                    let y2 = linear(Tensor(shape: [n, cols], values: xValues), dense)
+                    // error relative to Σ|w·x| of each output: the sums differ only in rounding order
+                    let (d, a, b) = (dense.values, y1.values, y2.values)
+                    var worst: Float = 0
+                    for i in 0..<n {
+                        for r in 0..<rows {
+                            var scale: Float = 0
+                            for c in 0..<cols { scale += abs(d[r * cols + c] * xValues[i * cols + c]) }
+                            worst = max(worst, abs(a[i * rows + r] - b[i * rows + r]) / scale)
+                        }
+                    }
+                    XCTAssertLessThanOrEqual(worst, 1e-5, "\(name) [\(rows), \(cols)], \(n) inputs")
+                }
+            }
+        }
+    }
+
     func testPackedLinearEqualsTheDenseLinearOfTheDequantizedWeight() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         for name in ["q4_1", "nf4", "int8"] {

@@ -1,6 +1,6 @@
 // factory-model-bench: load time, prefill and decode speed and peak RSS of a
 // model through the real plugin path. One JSON object per line.
-//   factory-model-bench [MODEL] [--prefill N] [--decode N]
+//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME]
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
@@ -24,15 +24,23 @@ func option(_ name: String, _ def: Int) -> Int {
     args.removeSubrange(i...(i + 1))
     return v
 }
+func stringOption(_ name: String) -> String? {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    defer { args.removeSubrange(i...(i + 1)) }
+    return args[i + 1]
+}
 let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128)
+let quantizerName = stringOption("--quantizer")
 let request = args.first ?? "HuggingFaceTB/SmolLM2-135M-Instruct"
 Threads.set(Int(ProcessInfo.processInfo.environment["FACTORY_THREADS"] ?? "2") ?? 2)
 
 let t0 = now()
 let plugins = try PluginSet.load(explicit: [], includeDefaults: true)
-let model = try LoadedModel.load(request, plugins: plugins)
+let quantizer = try quantizerName.map { try QuantizerInstance(try plugins.registry(.quantizer).lookup($0)) }
+let model = try LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
 let loadSeconds = now() - t0
-emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model": request])
+emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model": request, "quantizer": quantizerName ?? "none",
+      "packed": model.packReport?.line ?? "nothing packed"])
 
 // Prefill: one forward of N tokens (no cache), median of 3.
 let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 200)

@@ -139,18 +139,22 @@ public final class DecoderFamily<Variant: DecoderVariant>: ModelFamilyPlugin {
     public func loadWeights() throws {
         let gguf = try Engine.checkpointFormat() == "gguf"
         for (name, shape, _) in parameters {
-            let source = gguf ? ggufName(name) : name
-            guard var t = try Engine.checkpointTensor(source) else {
-                if name == "lm_head.weight" && config.tieWordEmbeddings != false { continue }  // tied: reuses the embeddings
-                throw PluginError.invalidArgument("\(self.name): the checkpoint has no '\(source)' (\(name))")
+            // One scope per weight: its fp32 form (and the unpermuted copy) goes as soon as it is
+            // registered, so a quantizer packing on registration never holds them all at once.
+            try Engine.scope {
+                let source = gguf ? ggufName(name) : name
+                guard var t = try Engine.checkpointTensor(source) else {
+                    if name == "lm_head.weight" && config.tieWordEmbeddings != false { return }  // tied: reuses the embeddings
+                    throw PluginError.invalidArgument("\(self.name): the checkpoint has no '\(source)' (\(name))")
+                }
+                guard try Engine.shape(t) == shape else {
+                    throw PluginError.shapeMismatch("\(self.name): '\(source)' has shape \(try Engine.shape(t)), the config says \(shape)")
+                }
+                if gguf && Variant.ggufPermutesQK && name.hasSuffix("q_proj.weight") { t = try unpermute(t, heads: config.heads) }
+                if gguf && Variant.ggufPermutesQK && name.hasSuffix("k_proj.weight") { t = try unpermute(t, heads: config.kvHeads) }
+                try Engine.register(name, t)
+                if !name.contains("_proj") { held[name] = try Engine.retain(t) }
             }
-            guard try Engine.shape(t) == shape else {
-                throw PluginError.shapeMismatch("\(self.name): '\(source)' has shape \(try Engine.shape(t)), the config says \(shape)")
-            }
-            if gguf && Variant.ggufPermutesQK && name.hasSuffix("q_proj.weight") { t = try unpermute(t, heads: config.heads) }
-            if gguf && Variant.ggufPermutesQK && name.hasSuffix("k_proj.weight") { t = try unpermute(t, heads: config.kvHeads) }
-            try Engine.register(name, t)
-            if !name.contains("_proj") { held[name] = try Engine.retain(t) }
         }
         if held["lm_head.weight"] == nil, let embed = held["model.embed_tokens.weight"] {
             try Engine.register("lm_head.weight", embed)  // tie_word_embeddings

@@ -9,13 +9,17 @@ public protocol QuantizationCodec: Sendable {
     func quantize(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, into out: UnsafeMutableRawBufferPointer)
     func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
                         into out: UnsafeMutableBufferPointer<Float>)
+    /// out[i·outStride + r − firstRow] = x[i] · W[r] straight from packed rows (see PackedProducts.swift;
+    /// a default unpacks a few rows at a time).
+    func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                      rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int)
 }
 
 extension FourBitCodebook: QuantizationCodec {}
 extension GGMLBlockFormat: QuantizationCodec {}
 
-/// The QuantizerPlugin calls over a codec.
-open class CodecQuantizer {
+/// The QuantizerPlugin calls over a codec, with its product straight from packed rows.
+open class CodecQuantizer: PackedRowMultiplying {
     public let codec: QuantizationCodec
 
     public init(codec: QuantizationCodec) { self.codec = codec }
@@ -30,6 +34,11 @@ open class CodecQuantizer {
     public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
                                into destination: UnsafeMutableBufferPointer<Float>) throws {
         codec.dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: destination)
+    }
+
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) throws {
+        codec.multiplyRows(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
     }
 }
 

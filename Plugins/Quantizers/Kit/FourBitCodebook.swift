@@ -71,14 +71,22 @@ public struct FourBitCodebook: Sendable {
 
     public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
                                into out: UnsafeMutableBufferPointer<Float>) {
+        // cols is a multiple of 64: the range is whole blocks, each one scale and 32 code bytes.
         let n = rows * cols
         let codes = packed.baseAddress!.assumingMemoryBound(to: UInt8.self), scales = packed.baseAddress! + n / 2
-        let first = firstRow * cols
-        for i in 0..<(rowCount * cols) {
-            let g = first + i
-            let byte = codes[g / 2]
-            let c = g % 2 == 0 ? byte >> 4 : byte & 0xF
-            out[i] = code[Int(c)] * scales.loadUnaligned(fromByteOffset: g / Self.blockSize * 4, as: Float.self)
+        let firstBlock = firstRow * cols / Self.blockSize, blockCount = rowCount * cols / Self.blockSize
+        code.withUnsafeBufferPointer { table in
+            var o = out.baseAddress!
+            for b in firstBlock..<(firstBlock + blockCount) {
+                let scale = scales.loadUnaligned(fromByteOffset: b * 4, as: Float.self)
+                let bytes = codes + b * (Self.blockSize / 2)
+                for j in 0..<(Self.blockSize / 2) {
+                    let byte = Int(bytes[j])
+                    o[2 * j] = table[byte >> 4] * scale
+                    o[2 * j + 1] = table[byte & 0xF] * scale
+                }
+                o += Self.blockSize
+            }
         }
     }
 }

@@ -30,6 +30,15 @@ public protocol QuantizerPlugin: PluginComponent {
                         into destination: UnsafeMutableBufferPointer<Float>) throws
 }
 
+/// A quantizer that also multiplies straight from packed rows (ABI 1.4 `matmul_rows`): the host calls
+/// it for inputs of a few rows (decoding), at once from several threads on disjoint row ranges.
+public protocol PackedRowMultiplying {
+    /// out[i * outStride + (r − firstRow)] = Σ_c x[i * cols + c] · W[r, c] for i < n and the rows
+    /// [firstRow, firstRow + rowCount) of the packed [rows, cols] matrix.
+    func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int,
+                      out: UnsafeMutablePointer<Float>, outStride: Int) throws
+}
+
 enum QuantizerBinding {
     static func table(_ box: InstanceBox) throws -> UnsafePointer<factory_instance_t> {
         let q = try component(of: box, as: (any QuantizerPlugin).self)
@@ -79,6 +88,24 @@ enum QuantizerBinding {
                     guard !overflow else { throw PluginError.invalidArgument("row_count*cols overflows") }
                     try q.dequantizeRows(UnsafeRawBufferPointer(start: packed, count: need), rows: r, cols: c, firstRow: f,
                                          rowCount: n, into: UnsafeMutableBufferPointer(start: dst, count: values))
+                }
+            }
+            guard q is PackedRowMultiplying else { return }
+            t.pointee.matmul_rows = { selfPtr, packed, packedSize, rows, cols, x, n, first, count, out, outStride, err in
+                reportingErrors(err) {
+                    let q = try component(selfPtr, as: (any QuantizerPlugin).self)
+                    guard let m = q as? PackedRowMultiplying else { throw PluginError.invalidArgument("no packed product") }
+                    let r = try checkedInt(rows, "rows"), c = try checkedInt(cols, "cols"), inputs = try checkedInt(n, "n")
+                    let f = try checkedInt(first, "first_row"), k = try checkedInt(count, "row_count"), stride = try checkedInt(outStride, "out_stride")
+                    guard f <= r, k <= r - f else { throw PluginError.invalidArgument("rows [\(f), \(f + k)) are outside a matrix of \(r) rows") }
+                    guard stride >= k else { throw PluginError.invalidArgument("out_stride \(stride) is less than row_count \(k)") }
+                    guard let packed, let x, let out else { throw PluginError.invalidArgument("packed, x or out is NULL") }
+                    let need = try q.packedSize(rows: r, cols: c)
+                    guard packedSize >= UInt64(need) else {
+                        throw PluginError.shapeMismatch("packed buffer holds \(packedSize) bytes, [\(r), \(c)] needs \(need)")
+                    }
+                    try m.multiplyRows(UnsafeRawBufferPointer(start: packed, count: need), rows: r, cols: c, x: x, n: inputs, firstRow: f,
+                                       rowCount: k, out: out, outStride: stride)
                 }
             }
         }

@@ -16,9 +16,10 @@
 /**
  * Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the
  * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear);
- * 1.3 appended parallel_for to the host table and forward/backward to attention kernels.
+ * 1.3 appended parallel_for to the host table and forward/backward to attention kernels;
+ * 1.4 appended matmul_rows to quantizers.
  */
-#define FACTORY_ABI_MINOR 3
+#define FACTORY_ABI_MINOR 4
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

@@ -105,6 +105,12 @@ func sgemm(_ A: GemmOperand, _ B: GemmOperand, _ C: UnsafeMutablePointer<Float>,
         C.update(repeating: 0, count: M * N)
         return
     }
+    if M == 1 {  // one row (decoding): sgemv reads B once; sgemm would first pack all of it
+        let x = A.tensor.data + aOffset, incX = Int32(A.trans ? A.ld : 1)
+        cblas_sgemv(CblasRowMajor, B.trans ? CblasNoTrans : CblasTrans, Int32(B.trans ? N : K), Int32(B.trans ? K : N), 1,
+                    B.tensor.data + bOffset, Int32(B.ld), x, incX, 0, C, 1)
+        return
+    }
     cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans,
                 Int32(M), Int32(N), Int32(K), 1, A.tensor.data + aOffset, Int32(A.ld), B.tensor.data + bOffset, Int32(B.ld),
                 0, C, Int32(N))

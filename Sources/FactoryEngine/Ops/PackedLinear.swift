@@ -1,8 +1,11 @@
 import COpenBLAS
+import Synchronization
 
 // A linear layer whose frozen weight stays packed by a quantizer: the weight is unpacked a tile of
 // rows at a time into a small buffer that feeds sgemm, never as a whole matrix. Forward computes
 // x · Wᵀ (+ b); backward gives the input gradient g · W the same way (the base is frozen: no dW).
+// Inputs of a few rows (decoding) go to the quantizer's own product straight from the packed rows
+// when it has one, split by output rows across the engine's threads.
 
 /// A frozen weight [rows = out, cols = in] held in a quantizer's format.
 public final class PackedWeight {
@@ -12,10 +15,23 @@ public final class PackedWeight {
     public let bytes: Int
     /// Fills `rowCount` rows starting at `firstRow` as fp32 into the buffer ([rowCount, cols]).
     let unpack: (_ firstRow: Int, _ rowCount: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void
+    /// out[i, r − firstRow] = x[i] · W[r] for rows [firstRow, firstRow + rowCount) of the n inputs
+    /// x ([n, cols]), out with row stride `outStride`; straight from the packed rows. Called from
+    /// several threads at once on disjoint row ranges. nil: the quantizer has no such product.
+    public typealias RowProduct = (_ x: UnsafePointer<Float>, _ n: Int, _ firstRow: Int, _ rowCount: Int,
+                                   _ out: UnsafeMutablePointer<Float>, _ outStride: Int) throws -> Void
+    let multiplyRows: RowProduct?
 
-    public init(rows: Int, cols: Int, bytes: Int, unpack: @escaping (Int, Int, UnsafeMutablePointer<Float>) throws -> Void) {
+    /// Inputs of at most this many rows use `multiplyRows` (decoding); larger ones unpack tiles for sgemm.
+    public static let directRows = 8
+    /// Multiply-adds from which a direct product is split across threads.
+    public static let parallelWork = 1 << 22
+
+    public init(rows: Int, cols: Int, bytes: Int, unpack: @escaping (Int, Int, UnsafeMutablePointer<Float>) throws -> Void,
+                multiplyRows: RowProduct? = nil) {
         (self.rows, self.cols, self.bytes) = (rows, cols, bytes)
         self.unpack = unpack
+        self.multiplyRows = multiplyRows
     }
 
     /// Rows per tile: about 256 KB of fp32 (an L2-sized buffer), at least 16.
@@ -41,11 +57,29 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
     let n = x.count / w.cols
     let xc = x.contiguous()
     let out = Tensor(shape: Array(x.shape.dropLast()) + [w.rows])
+    if n <= PackedWeight.directRows, let product = w.multiplyRows {
+        try multiplyDirect(xc, n, w, product, into: out)
+        return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
+    }
     try w.forEachTile { first, count, tile in
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.cols), 1, xc.data, Int32(w.cols),
                     tile, Int32(w.cols), 0, out.data + first, Int32(w.rows))
     }
     return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
+}
+
+/// out = x · Wᵀ through the quantizer's row product; output rows split across the engine's threads
+/// only when the product is large enough to pay for waking them (measured on SmolLM2's decode: every
+/// split of its ≤ 1536×576 products made decoding slower, the wake-ups cost more than they saved).
+private func multiplyDirect(_ x: Tensor, _ n: Int, _ w: PackedWeight, _ product: PackedWeight.RowProduct, into out: Tensor) throws {
+    let (xp, op) = (x.data, out.data)
+    let threads = n * w.rows * w.cols >= PackedWeight.parallelWork ? Threads.count : 1
+    guard threads > 1 else { return try product(xp, n, 0, w.rows, op, w.rows) }
+    let failure = Mutex<Error?>(nil)
+    parallelFor(w.rows, grain: (w.rows + threads - 1) / threads) { range in
+        do { try product(xp, n, range.lowerBound, range.count, op + range.lowerBound, w.rows) } catch { failure.withLock { $0 = $0 ?? error } }
+    }
+    if let error = failure.withLock({ $0 }) { throw error }
 }
 
 /// Records `out` = x · Wᵀ (computed already, bias excluded) with the input gradient g · W, a tile

@@ -6,7 +6,10 @@
  * row range can be unpacked on its own (the host unpacks tiles into a small
  * buffer feeding sgemm instead of the whole matrix). The descriptor's `name`
  * is the format users select ("nf4", "q4_1"); `features` may list aliases.
- * The engine issue appends packed-weight matmul calls to the instance table.
+ * ABI 1.4 appends matmul_rows: a product straight from the packed rows, for the
+ * few-row inputs of decoding (the host keeps the tile-and-sgemm path for
+ * larger inputs and for backward). A host reads it only when the instance's
+ * struct_size covers it, and a NULL pointer means "not provided".
  */
 #ifndef FACTORY_KINDS_QUANTIZER_H
 #define FACTORY_KINDS_QUANTIZER_H
@@ -60,6 +63,22 @@ typedef struct factory_quantizer {
     factory_status_t (*dequantize_rows)(const struct factory_quantizer *self, const uint8_t *packed,
                                         uint64_t packed_size, uint64_t rows, uint64_t cols, uint64_t first_row,
                                         uint64_t row_count, float *dst, factory_error_t *err);
+
+    /* ---- ABI 1.4 ---- */
+
+    /**
+     * out[i, r - first_row] = sum_c x[i, c] * W[r, c] for i < n and r in [first_row,
+     * first_row + row_count), with W the packed [rows, cols] matrix (`packed`,
+     * `packed_size` bytes), read in place: no fp32 copy of W beyond a few rows.
+     * `x` is [n, cols] fp32 (row stride cols); `out` has row stride `out_stride`
+     * (>= row_count). All buffers are the caller's, [call]. Optional (NULL: the
+     * host unpacks tiles into sgemm). Thread: [any] — the host calls it at once
+     * from several threads on disjoint row ranges of one matrix; it writes only
+     * the `out` entries of its range.
+     */
+    factory_status_t (*matmul_rows)(const struct factory_quantizer *self, const uint8_t *packed, uint64_t packed_size,
+                                    uint64_t rows, uint64_t cols, const float *x, uint64_t n, uint64_t first_row,
+                                    uint64_t row_count, float *out, uint64_t out_stride, factory_error_t *err);
 } factory_quantizer_t;
 
 #ifdef __cplusplus

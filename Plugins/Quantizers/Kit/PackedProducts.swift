@@ -1,0 +1,158 @@
+// Products straight from packed rows (ABI 1.4 matmul_rows), for the few-row inputs of decoding: each
+// weight is read once, in its packed size, and never written out as fp32. GGUF's block formats have
+// direct kernels; every other codec goes a few unpacked rows at a time through a SIMD dot product.
+//
+// The 4-bit kernels read the 16 code bytes of a block as four 32-bit lanes; nibble k of every lane
+// is a vector of eight codes (two blocks side by side), turned into floats exactly by the 2^23
+// trick (bits 0x4B000000 | q are the float 2^23 + q). The input is laid out once per call in that
+// order, so each nibble vector meets its eight inputs with one FMA.
+import FactoryPluginKit
+
+extension QuantizationCodec {
+    /// The generic product: unpack a few rows into a small buffer, dot each with every input.
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let step = max(1, min(rowCount, 4096 / max(cols, 1)))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: step * cols) { buffer in
+            var r = 0
+            while r < rowCount {
+                let k = min(step, rowCount - r)
+                dequantizeRows(packed, rows: rows, cols: cols, firstRow: firstRow + r, rowCount: k,
+                               into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(k * cols)]))
+                for j in 0..<k {
+                    for i in 0..<n { out[i * outStride + r + j] = dot(buffer.baseAddress! + j * cols, x + i * cols, cols) }
+                }
+                r += k
+            }
+        }
+    }
+}
+
+/// Σ a[i]·b[i], eight lanes at a time.
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
+    var i = 0
+    while i + 16 <= count {
+        acc0.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        acc1.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
+        i += 16
+    }
+    var s = (acc0 + acc1).sum()
+    while i < count {
+        s += a[i] * b[i]
+        i += 1
+    }
+    return s
+}
+
+extension GGMLBlockFormat {
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let blocks = cols / Self.blockValues, pairs = (blocks + 1) / 2
+        // Per input: the values in kernel order (64 per pair of blocks, a missing last block as zeros)
+        // and the sum of each block (the offset terms: q4_1's minimum, q4_0's −8, q8_0's −128).
+        let laidOut = pairs * 64, sums = pairs * 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * (laidOut + sums)) { buffer in
+            let order = buffer.baseAddress!, blockSums = order + n * laidOut
+            for i in 0..<n { layOut(x + i * cols, blocks: blocks, into: order + i * laidOut, sums: blockSums + i * sums) }
+            let rowBytes = blocks * blockBytes
+            for r in 0..<rowCount {
+                let row = packed.baseAddress! + (firstRow + r) * rowBytes
+                for i in 0..<n {
+                    let xo = order + i * laidOut, xs = blockSums + i * sums
+                    let value: Float
+                    switch self {
+                    case .q4_1: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 4, offsetAt: 2)
+                    case .q4_0: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 2, offsetAt: nil)
+                    case .q8_0: value = eightBitDot(row, xo, xs, blocks: blocks)
+                    }
+                    out[i * outStride + r] = value
+                }
+            }
+        }
+    }
+
+    /// One input row in kernel order. 4-bit: chunk k of a pair holds, for lane l, value
+    /// 4(l mod 4) + k/2 + 16(k mod 2) of block 2p + l/4. 8-bit: chunk k of a block holds value 4l + k.
+    func layOut(_ x: UnsafePointer<Float>, blocks: Int, into order: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        let pairs = (blocks + 1) / 2
+        order.initialize(repeating: 0, count: pairs * 64)
+        sums.initialize(repeating: 0, count: pairs * 2)
+        for b in 0..<blocks {
+            let block = x + b * 32
+            var s: Float = 0
+            for j in 0..<32 { s += block[j] }
+            sums[b] = s
+            switch self {
+            case .q8_0:
+                for k in 0..<4 { for l in 0..<8 { order[b * 32 + k * 8 + l] = block[4 * l + k] } }
+            case .q4_0, .q4_1:
+                let (p, half) = (b / 2, b % 2)
+                for k in 0..<8 { for l in 0..<4 { order[p * 64 + k * 8 + half * 4 + l] = block[4 * l + k / 2 + 16 * (k % 2)] } }
+            }
+        }
+    }
+
+    /// Codes k of eight lanes as floats: ((q >> 4k) & 15) exactly.
+    @inline(__always)
+    func nibbles(_ q: SIMD8<UInt32>, _ k: UInt32) -> SIMD8<Float> {
+        unsafeBitCast(((q &>> (4 * k)) & 0xF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
+    }
+
+    /// Σ value·x over a row of q4_0 / q4_1 blocks: d·Σ q·x + (minimum, or −8d)·Σ x per block.
+    @inline(__always)
+    func fourBitDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int,
+                    codesAt: Int, offsetAt: Int?) -> Float {
+        var acc = SIMD8<Float>()
+        var offsets: Float = 0
+        let stride = blockBytes
+        var b = 0
+        while b < blocks {
+            let b0 = row + b * stride, hasSecond = b + 1 < blocks
+            let low = b0.loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self)
+            let high = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self) : SIMD4<UInt32>()
+            let q = SIMD8<UInt32>(lowHalf: low, highHalf: high)
+            let xp = UnsafeRawPointer(x + b * 32)
+            var s = nibbles(q, 0) * xp.loadUnaligned(as: SIMD8<Float>.self)
+            s.addProduct(nibbles(q, 1), xp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 2), xp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 3), xp.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 4), xp.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 5), xp.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 6), xp.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
+            s.addProduct(nibbles(q, 7), xp.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+            let d0 = Float(b0.loadUnaligned(as: Float16.self))
+            let d1 = hasSecond ? Float((b0 + stride).loadUnaligned(as: Float16.self)) : 0
+            acc.addProduct(SIMD8(lowHalf: SIMD4(repeating: d0), highHalf: SIMD4(repeating: d1)), s)
+            if let o = offsetAt {
+                offsets += Float(b0.loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b]
+                if hasSecond { offsets += Float((b0 + stride).loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b + 1] }
+            } else {
+                offsets -= 8 * (d0 * sums[b] + d1 * sums[b + 1])
+            }
+            b += 2
+        }
+        return acc.sum() + offsets
+    }
+
+    /// Σ value·x over a row of q8_0 blocks: each int8 v read as the byte v + 128 (the same 2^23 trick),
+    /// so Σ v·x = Σ (v + 128)·x − 128·Σ x.
+    @inline(__always)
+    func eightBitDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int) -> Float {
+        var total: Float = 0
+        for b in 0..<blocks {
+            let block = row + b * 34
+            let q = block.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self) ^ 0x8080_8080
+            let xp = UnsafeRawPointer(x + b * 32)
+            var s = SIMD8<Float>()
+            for k in 0..<4 {
+                let v = unsafeBitCast(((q &>> UInt32(8 * k)) & 0xFF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
+                s.addProduct(v, xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self))
+            }
+            total += Float(block.loadUnaligned(as: Float16.self)) * (s.sum() - 128 * sums[b])
+        }
+        return total
+    }
+}
