@@ -88,7 +88,7 @@ public enum ConfigSchema {
         ]),
         ("factory", [
             ("plugins", .list), ("quantizer", .string), ("attention_kernel", .string), ("threads", .int),
-            ("allow_template_mismatch", .bool), ("skip_bad_rows", .bool), ("merge", .bool),
+            ("allow_template_mismatch", .bool), ("skip_bad_rows", .bool), ("merge", .bool), ("recompute_linears", .bool),
         ]),
     ]
 

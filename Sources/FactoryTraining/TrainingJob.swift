@@ -69,6 +69,14 @@ public enum TrainingJob {
         print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
                      methodName, stage, train.count, data.eval.count, trainer.totalSteps, adapted.trainableCount, total,
                      100 * Double(adapted.trainableCount) / Double(max(total, 1)), Date().timeIntervalSince(started)))
+        // Gradient checkpointing: on unless disabled; a quantized base recomputes its linears too (memory first, as QLoRA is for)
+        let checkpointing = (GradientCheckpointing.enabled, GradientCheckpointing.keepLinearOutputs)
+        defer { (GradientCheckpointing.enabled, GradientCheckpointing.keepLinearOutputs) = checkpointing }
+        GradientCheckpointing.enabled = !(config.bool("disable_gradient_checkpointing") ?? false)
+        GradientCheckpointing.keepLinearOutputs = !(config.bool("recompute_linears") ?? (quantizer != nil))
+        print("gradient checkpointing: " + (!GradientCheckpointing.enabled ? "off (every activation kept)"
+            : GradientCheckpointing.keepLinearOutputs ? "each layer keeps its linears' outputs (no GEMM twice; recompute_linears: true saves memory)"
+            : "each layer keeps only its input (linears recomputed in backward: least memory)"))
         let result = try trainer.run()
         print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
                      result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))

@@ -13,13 +13,31 @@ final class TrainCommandTests: XCTestCase {
                      "learning_rate=1e-2", "logging_steps=2", "save_steps=2", "lora_target=all", "plot_loss=true", "output_dir=\(out)"] + extra)
     }
 
+    /// The `loss` of every trainer_log.jsonl record of a run.
+    func losses(_ out: String) throws -> [Double] {
+        try String(contentsOfFile: out + "/trainer_log.jsonl", encoding: .utf8).split(separator: "\n").compactMap { line in
+            (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["loss"] as? Double
+        }
+    }
+
     func testQLoRARunPacksTheBaseAndChatMergesByDequantizing() throws {
         let dir = try CLI.temporaryDirectory()
         let r = try tinyRun(dir + "/q", ["quantization_bit=4"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("quantized base (nf4, nf4): 14 linear weights"), r.stdout)
         XCTAssertTrue(r.stdout.contains("bytes/parameter)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("gradient checkpointing: each layer keeps only its input"), "a quantized base recomputes its linears: \(r.stdout)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/q/adapter_model.safetensors"))
+        // the other checkpointing modes train to the same losses; only memory and time differ
+        for (extra, says) in [("recompute_linears=false", "each layer keeps its linears' outputs"), ("disable_gradient_checkpointing=true", "off")] {
+            let other = try tinyRun(dir + "/" + extra, ["quantization_bit=4", extra])
+            XCTAssertEqual(other.status, 0, other.stderr)
+            XCTAssertTrue(other.stdout.contains("gradient checkpointing: " + says), other.stdout)
+            let (a, b) = (try losses(dir + "/q"), try losses(dir + "/" + extra))
+            XCTAssertEqual(a.count, 2)
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5, extra) }
+        }
         let g = try CLI.run(["generate", "--model", "\(Self.shared)/fixtures/tiny/llama", "quantization_bit=4", "adapter_name_or_path=\(dir)/q",
                              "merge=true", "--ids", "5,6,7", "--greedy", "--max-new-tokens", "3"])
         XCTAssertEqual(g.status, 0, g.stderr)
