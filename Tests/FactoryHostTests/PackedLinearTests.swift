@@ -9,7 +9,7 @@ final class PackedLinearTests: XCTestCase {
     func testTheDirectProductOfEveryQuantizerEqualsTheDenseLinear() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         // [rows, cols]: several 4-bit block pairs; for ggml's 32-value blocks also an odd block count.
-        let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100)],
+        let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100), (70, 96)],
                                               "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)]]
         for (name, list) in shapes.sorted(by: { $0.key < $1.key }) {
             let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))

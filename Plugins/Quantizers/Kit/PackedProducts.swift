@@ -1,16 +1,23 @@
 // Products straight from packed rows (ABI 1.4 matmul_rows), for the few-row inputs of decoding: each
-// weight is read once, in its packed size, and never written out as fp32. GGUF's block formats have
-// direct kernels; every other codec goes a few unpacked rows at a time through a SIMD dot product.
+// weight is read once, in its packed size, and never written out as fp32. Every in-tree codec has a
+// direct kernel; a codec without one goes a few unpacked rows at a time through a SIMD dot product.
 //
 // The 4-bit kernels read the 16 code bytes of a block as four 32-bit lanes; nibble k of every lane
 // is a vector of eight codes (two blocks side by side), turned into floats exactly by the 2^23
 // trick (bits 0x4B000000 | q are the float 2^23 + q). The input is laid out once per call in that
-// order, so each nibble vector meets its eight inputs with one FMA.
+// order, so each nibble vector meets its eight inputs with one FMA. int8 rows reuse the q8_0 byte
+// trick; nf4/fp4 look their byte pairs up in a 256-entry table.
 import FactoryPluginKit
 
 extension QuantizationCodec {
-    /// The generic product: unpack a few rows into a small buffer, dot each with every input.
+    /// The generic product (what a codec without its own kernel gets).
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
+    }
+
+    /// Unpacks a few rows into a small buffer and dots each with every input.
+    func multiplyUnpacked(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
         let step = max(1, min(rowCount, 4096 / max(cols, 1)))
         withUnsafeTemporaryAllocation(of: Float.self, capacity: step * cols) { buffer in
@@ -154,5 +161,77 @@ extension GGMLBlockFormat {
             total += Float(block.loadUnaligned(as: Float16.self)) * (s.sum() - 128 * sums[b])
         }
         return total
+    }
+}
+
+extension RowwiseInt8 {
+    /// int8 rows with one scale each: the q8_0 kernel's byte trick over 32-value groups, one scale per row.
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        guard cols % 32 == 0 else {  // the layout needs whole groups of 32: unpack a few rows at a time instead
+            return multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
+        }
+        let groups = cols / 32, format = GGMLBlockFormat.q8_0
+        let laidOut = ((groups + 1) / 2) * 64, sums = ((groups + 1) / 2) * 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * (laidOut + sums + 1)) { buffer in
+            let order = buffer.baseAddress!, groupSums = order + n * laidOut, totals = groupSums + n * sums
+            for i in 0..<n {
+                format.layOut(x + i * cols, blocks: groups, into: order + i * laidOut, sums: groupSums + i * sums)
+                totals[i] = (0..<groups).reduce(0) { $0 + groupSums[i * sums + $1] }
+            }
+            let values = packed.baseAddress!, scales = packed.baseAddress! + rows * cols
+            for r in 0..<rowCount {
+                let row = values + (firstRow + r) * cols
+                let scale = scales.loadUnaligned(fromByteOffset: (firstRow + r) * 4, as: Float.self) / 127
+                for i in 0..<n {
+                    let xo = UnsafeRawPointer(order + i * laidOut)
+                    var s = SIMD8<Float>()
+                    for g in 0..<groups {
+                        let q = (row + g * 32).loadUnaligned(as: SIMD8<UInt32>.self) ^ 0x8080_8080
+                        for k in 0..<4 {
+                            let v = unsafeBitCast(((q &>> UInt32(8 * k)) & 0xFF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
+                            s.addProduct(v, xo.loadUnaligned(fromByteOffset: g * 128 + 32 * k, as: SIMD8<Float>.self))
+                        }
+                    }
+                    out[i * outStride + r] = scale * (s.sum() - 128 * totals[i])
+                }
+            }
+        }
+    }
+}
+
+extension FourBitCodebook {
+    /// Codes two per byte (first value high): a 256-entry table of each byte's two values turns four
+    /// bytes into eight values with four 8-byte loads, then one FMA per eight inputs; one scale per 64.
+    public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                             rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let codes = packed.baseAddress!, scales = packed.baseAddress! + rows * cols / 2
+        let blocksPerRow = cols / Self.blockSize
+        withUnsafeTemporaryAllocation(of: SIMD2<Float>.self, capacity: 256) { pairs in
+            for b in 0..<256 { pairs[b] = SIMD2(code[b >> 4], code[b & 0xF]) }
+            let table = UnsafeRawPointer(pairs.baseAddress!)
+            for r in 0..<rowCount {
+                let row = firstRow + r
+                for i in 0..<n {
+                    let xi = UnsafeRawPointer(x + i * cols)
+                    var total: Float = 0
+                    for blk in 0..<blocksPerRow {
+                        let block = row * blocksPerRow + blk
+                        let bytes = codes + block * (Self.blockSize / 2)
+                        var s = SIMD8<Float>()
+                        for j in stride(from: 0, to: Self.blockSize / 2, by: 4) {
+                            let v0 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
+                            let v1 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 1, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
+                            let v2 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 2, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
+                            let v3 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 3, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
+                            let v = SIMD8(lowHalf: SIMD4(lowHalf: v0, highHalf: v1), highHalf: SIMD4(lowHalf: v2, highHalf: v3))
+                            s.addProduct(v, xi.loadUnaligned(fromByteOffset: (blk * Self.blockSize + 2 * j) * 4, as: SIMD8<Float>.self))
+                        }
+                        total += scales.loadUnaligned(fromByteOffset: block * 4, as: Float.self) * s.sum()
+                    }
+                    out[i * outStride + r] = total
+                }
+            }
+        }
     }
 }
