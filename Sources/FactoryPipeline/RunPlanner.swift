@@ -21,6 +21,21 @@ public enum RunPlanner {
         "bitsandbytes": [4: "nf4", 8: "int8"],
     ]
 
+    /// LLaMA-Factory's defaults of the run keys a quantizer may take (see quantizerConfig).
+    static let quantizerKeyDefaults: [String: JSON] = ["double_quantization": .bool(true)]
+
+    /// The config a quantizer is created with: every run key its descriptor lists as a feature
+    /// "config:<key>" (nf4/fp4: `double_quantization`), set or at LLaMA-Factory's default. A
+    /// quantizer declaring none gets {} — the keys are a capability it declares, not a name the host knows.
+    public static func quantizerConfig(_ config: RunConfig, _ component: Component) -> JSON {
+        var o = JSONObject()
+        for feature in component.features where feature.hasPrefix("config:") {
+            let key = String(feature.dropFirst("config:".count))
+            if let value = config.section("model", extra: [key])[key] ?? quantizerKeyDefaults[key] { o[key] = value }
+        }
+        return .object(o)
+    }
+
     /// `flash_attn` values -> what the chosen kernel must offer; `disabled` names the reference kernel.
     static let attentionRequests: [String: (named: String?, memoryEfficient: Bool)] = [
         "auto": (nil, false), "disabled": ("eager", false), "sdpa": (nil, true), "fa2": (nil, true), "fa3": (nil, true),

@@ -28,7 +28,7 @@ public enum TrainingJob {
         let methodName = config.string("finetuning_type") ?? "lora"
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw TrainingError(problem) }
-        let quantizer = try quantizerItem.component.map { try QuantizerInstance($0) }
+        let quantizer = try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) }
         let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer) }
             ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
         guard let templateName = config.string("template") else {

@@ -1,5 +1,6 @@
 import FactoryEngine
 import FactoryHost
+import FactoryJSON
 import XCTest
 
 /// A linear over a weight kept packed by a quantizer plugin (tiles unpacked into a small buffer
@@ -11,8 +12,10 @@ final class PackedLinearTests: XCTestCase {
         // [rows, cols]: several 4-bit block pairs; for ggml's 32-value blocks also an odd block count.
         let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100), (70, 96)],
                                               "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)]]
-        for (name, list) in shapes.sorted(by: { $0.key < $1.key }) {
-            let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
+        let doubleQuantized = JSON.object(JSONObject([("double_quantization", .bool(true))]))
+        let cases = shapes.sorted { $0.key < $1.key }.map { ($0.key, JSON.object(JSONObject()), $0.value) } + [("nf4", doubleQuantized, [(300, 192)])]
+        for (name, config, list) in cases {
+            let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name), config: config)
             XCTAssertTrue(q.multipliesPacked, "\(name) provides matmul_rows")
             for (rows, cols) in list {
                 var rng = SplitMix64(seed: UInt64(rows * cols))

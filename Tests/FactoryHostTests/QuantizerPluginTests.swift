@@ -1,4 +1,5 @@
 import FactoryHost
+import FactoryJSON
 import Foundation
 import XCTest
 
@@ -15,9 +16,51 @@ final class QuantizerPluginTests: XCTestCase {
         return b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    func quantizer(_ name: String) throws -> QuantizerInstance {
+    func quantizer(_ name: String, config: JSON = .object(JSONObject())) throws -> QuantizerInstance {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
-        return try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
+        return try QuantizerInstance(try plugins.registry(.quantizer).lookup(name), config: config)
+    }
+
+    /// Double quantization (bitsandbytes' compress_statistics) against nf4_doublequant / fp4_doublequant:
+    /// the fixture's packed parts unpack bit-exactly to its dequantized values (the dynamic map, the
+    /// scale formula and the layout); packing the input gives the same 4-bit codes, an offset and
+    /// second-level absmax equal to 1e-6, and every block code the nearest map entry — equal to
+    /// bitsandbytes' wherever bitsandbytes' is the nearest (its CPU binary search is not always).
+    func testDoubleQuantizationMatchesBitsAndBytes() throws {
+        let meta = try JSON.parse(bytes: try bytes("quant.json"))
+        for name in ["nf4", "fp4"] {
+            let m = try XCTUnwrap(meta["bnb"]?[name + "_doublequant"])
+            let q = try quantizer(name, config: .object(JSONObject([("double_quantization", .bool(true))])))
+            XCTAssertEqual(try q.declaration().bitsPerWeight, 4 + 8.0 / 64 + 32.0 / 16384, accuracy: 1e-12)
+            let codes = try bytes(name + "_doublequant.packed.u8.bin"), blockCodes = try bytes(name + "_doublequant.absmax_q.u8.bin")
+            let second = try XCTUnwrap(m["state2_absmax"]?.arrayValue).map { Float($0.doubleValue!) }
+            let offset = Float(try XCTUnwrap(m["offset"]?.doubleValue))
+            func le(_ values: [Float]) -> [UInt8] { values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } } }
+            let fixturePacked = codes + blockCodes + le(second) + le([offset])
+            XCTAssertEqual(try q.packedSize(rows: 256, cols: 256), fixturePacked.count)
+            let reference = try floats(name + "_doublequant.dequant.f32.bin")
+            let values = try q.dequantize(fixturePacked, rows: 256, cols: 256, firstRow: 0, rowCount: 256)
+            let firstValue = zip(values, reference).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }
+            XCTAssertNil(firstValue, "\(name): value \(firstValue?.offset ?? -1) is \(firstValue?.element.0 ?? 0), bitsandbytes \(firstValue?.element.1 ?? 0)")
+            XCTAssertEqual(try q.dequantize(fixturePacked, rows: 256, cols: 256, firstRow: 100, rowCount: 3), Array(values[(100 * 256)..<(103 * 256)]))
+
+            let ours = try q.quantize(try floats("input.f32.bin"), rows: 256, cols: 256)
+            XCTAssertEqual(Array(ours[0..<codes.count]), codes, "\(name): the 4-bit codes")
+            let tail = ours[(codes.count + 1024)...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            XCTAssertEqual(tail.count, 5)
+            for (a, b) in zip(tail, second + [offset]) { XCTAssertEqual(a, b, accuracy: 1e-6 * abs(b), "\(name): second-level absmax and offset") }
+            let map = try floats(name + "_doublequant.state2_code.f32.bin"), absmax = try floats(name + ".absmax.f32.bin")
+            var agree = 0
+            for b in 0..<1024 {
+                let normed = (absmax[b] - offset) / second[b / 256]
+                let mine = Int(ours[codes.count + b]), theirs = Int(blockCodes[b])
+                let best = map.indices.min { abs(normed - map[$0]) < abs(normed - map[$1]) }!
+                XCTAssertEqual(abs(normed - map[mine]), abs(normed - map[best]), "\(name) block \(b): code \(mine) is not the nearest (\(best))")
+                if abs(normed - map[theirs]) == abs(normed - map[best]) { XCTAssertEqual(mine, theirs, "\(name) block \(b)") } else { continue }
+                agree += 1
+            }
+            XCTAssertGreaterThanOrEqual(agree, 1020, "\(name): bitsandbytes picks the nearest code almost everywhere")
+        }
     }
 
     func check(_ name: String, packed expected: [UInt8], dequantized: [Float]) throws {

@@ -71,19 +71,24 @@ public struct FourBitCodebook: Sendable {
 
     public func dequantizeRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, firstRow: Int, rowCount: Int,
                                into out: UnsafeMutableBufferPointer<Float>) {
-        // cols is a multiple of 64: the range is whole blocks, each one scale and 32 code bytes.
-        let n = rows * cols
-        let codes = packed.baseAddress!.assumingMemoryBound(to: UInt8.self), scales = packed.baseAddress! + n / 2
-        let firstBlock = firstRow * cols / Self.blockSize, blockCount = rowCount * cols / Self.blockSize
+        let scales = packed.baseAddress! + rows * cols / 2
+        unpackBlocks(packed.baseAddress!, firstBlock: firstRow * cols / Self.blockSize, blockCount: rowCount * cols / Self.blockSize,
+                     into: out.baseAddress!) { scales.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+    }
+
+    /// Unpacks whole blocks (cols is a multiple of 64: a row range is whole blocks), each with the
+    /// scale `scale(block)`: 32 code bytes, two values each.
+    @inline(__always)
+    func unpackBlocks(_ codes: UnsafeRawPointer, firstBlock: Int, blockCount: Int, into out: UnsafeMutablePointer<Float>, scale: (Int) -> Float) {
         code.withUnsafeBufferPointer { table in
-            var o = out.baseAddress!
+            var o = out
             for b in firstBlock..<(firstBlock + blockCount) {
-                let scale = scales.loadUnaligned(fromByteOffset: b * 4, as: Float.self)
-                let bytes = codes + b * (Self.blockSize / 2)
+                let s = scale(b)
+                let bytes = codes.assumingMemoryBound(to: UInt8.self) + b * (Self.blockSize / 2)
                 for j in 0..<(Self.blockSize / 2) {
                     let byte = Int(bytes[j])
-                    o[2 * j] = table[byte >> 4] * scale
-                    o[2 * j + 1] = table[byte & 0xF] * scale
+                    o[2 * j] = table[byte >> 4] * s
+                    o[2 * j + 1] = table[byte & 0xF] * s
                 }
                 o += Self.blockSize
             }

@@ -201,15 +201,27 @@ extension RowwiseInt8 {
 }
 
 extension FourBitCodebook {
-    /// Codes two per byte (first value high): a 256-entry table of each byte's two values turns four
-    /// bytes into eight values with four 8-byte loads, then one FMA per eight inputs; one scale per 64.
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
-        let codes = packed.baseAddress!, scales = packed.baseAddress! + rows * cols / 2
+        let scales = packed.baseAddress! + rows * cols / 2
+        multiplyBlocks(packed.baseAddress!, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride) {
+            scales.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self)
+        }
+    }
+
+    /// Codes two per byte (first value high): a 256-entry table of each byte's two values turns four
+    /// bytes into eight values with four 8-byte loads, then one FMA per eight inputs; `scale(block)`
+    /// per 64 values.
+    @inline(__always)
+    func multiplyBlocks(_ codes: UnsafeRawPointer, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int,
+                        out: UnsafeMutablePointer<Float>, outStride: Int, scale: (Int) -> Float) {
         let blocksPerRow = cols / Self.blockSize
         withUnsafeTemporaryAllocation(of: SIMD2<Float>.self, capacity: 256) { pairs in
             for b in 0..<256 { pairs[b] = SIMD2(code[b >> 4], code[b & 0xF]) }
             let table = UnsafeRawPointer(pairs.baseAddress!)
+            @inline(__always) func pair(_ bytes: UnsafeRawPointer, _ j: Int) -> SIMD2<Float> {
+                table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
+            }
             for r in 0..<rowCount {
                 let row = firstRow + r
                 for i in 0..<n {
@@ -220,14 +232,11 @@ extension FourBitCodebook {
                         let bytes = codes + block * (Self.blockSize / 2)
                         var s = SIMD8<Float>()
                         for j in stride(from: 0, to: Self.blockSize / 2, by: 4) {
-                            let v0 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
-                            let v1 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 1, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
-                            let v2 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 2, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
-                            let v3 = table.loadUnaligned(fromByteOffset: Int(bytes.load(fromByteOffset: j + 3, as: UInt8.self)) * 8, as: SIMD2<Float>.self)
-                            let v = SIMD8(lowHalf: SIMD4(lowHalf: v0, highHalf: v1), highHalf: SIMD4(lowHalf: v2, highHalf: v3))
+                            let v = SIMD8(lowHalf: SIMD4(lowHalf: pair(bytes, j), highHalf: pair(bytes, j + 1)),
+                                          highHalf: SIMD4(lowHalf: pair(bytes, j + 2), highHalf: pair(bytes, j + 3)))
                             s.addProduct(v, xi.loadUnaligned(fromByteOffset: (blk * Self.blockSize + 2 * j) * 4, as: SIMD8<Float>.self))
                         }
-                        total += scales.loadUnaligned(fromByteOffset: block * 4, as: Float.self) * s.sum()
+                        total += scale(block) * s.sum()
                     }
                     out[i * outStride + r] = total
                 }
