@@ -67,5 +67,5 @@ let start = now()
 try Generator(model: model).generate(prompt: prompt, options: options, stopIDs: []) { _, _ in stamps.append(now()); return true }
 let firstToken = stamps[0] - start
 let decodeSeconds = stamps.last! - stamps[0]
-emit(["op": "decode", "tokens": stamps.count - 1, "seconds": decodeSeconds, "tokens_per_second": Double(stamps.count - 1) / decodeSeconds,
+emit(["op": "decode", "tokens": stamps.count - 1, "seconds": decodeSeconds, "tokens_per_second": decodeSeconds > 0 ? Double(stamps.count - 1) / decodeSeconds : 0,
       "first_token_seconds": firstToken, "peak_rss_mib": peakRSSMiB()])

@@ -12,12 +12,24 @@ public struct FourBitCodebook: Sendable {
     /// The table sorted (ties: lower index first), their codes, and the midpoints between neighbours.
     let sortedCodes: [UInt8]
     let midpoints: [Float]
+    /// The code of every 1/2048-wide cell of [-1, 1] that holds no midpoint and has none next to it
+    /// (then any value whose cell is computed one off still gets its exact code); −1 elsewhere,
+    /// where the midpoints are compared.
+    let cells: [Int8]
+    static let cellsPerUnit: Float = 2048
 
     public init(code: [Float]) {
         self.code = code
         let order = code.indices.sorted { code[$0] < code[$1] || (code[$0] == code[$1] && $0 < $1) }
-        sortedCodes = order.map { UInt8($0) }
-        midpoints = (0..<15).map { (code[order[$0]] + code[order[$0 + 1]]) / 2 }
+        let sortedCodes = order.map { UInt8($0) }
+        let midpoints = (0..<15).map { (code[order[$0]] + code[order[$0 + 1]]) / 2 }
+        (self.sortedCodes, self.midpoints) = (sortedCodes, midpoints)
+        let count = Int(2 * Self.cellsPerUnit) + 1
+        cells = (0..<count).map { k in
+            let lo = Float(k - 1) / Self.cellsPerUnit - 1, hi = Float(k + 2) / Self.cellsPerUnit - 1  // the cell and its neighbours
+            let first = midpoints.filter { $0 < lo }.count, last = midpoints.filter { $0 < hi }.count
+            return first == last ? Int8(sortedCodes[first]) : -1
+        }
     }
 
     /// NormalFloat4: quantiles of N(0, 1) scaled to [-1, 1] (QLoRA's table, as bitsandbytes publishes it).
@@ -34,15 +46,15 @@ public struct FourBitCodebook: Sendable {
     ])
 
     /// The code of a value already scaled into [-1, 1]: the bucket between midpoints (a value exactly on a
-    /// midpoint takes the lower code).
+    /// midpoint takes the lower code). Its cell's code when the cell is clear of midpoints, else the
+    /// number of midpoints below it.
     @inline(__always)
-    func index(_ s: Float) -> UInt8 {
-        var lo = 0, hi = 15  // number of midpoints below s
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if midpoints[mid] < s { lo = mid + 1 } else { hi = mid }
-        }
-        return sortedCodes[lo]
+    static func index(_ s: Float, _ cells: UnsafePointer<Int8>, _ mids: UnsafePointer<Float>, _ codes: UnsafePointer<UInt8>) -> UInt8 {
+        let cell = cells[Int((s + 1) * cellsPerUnit)]
+        if cell >= 0 { return UInt8(cell) }
+        var below = 0
+        while below < 15 && mids[below] < s { below += 1 }
+        return codes[below]
     }
 
     public func packedSize(rows: Int, cols: Int) throws -> Int {
@@ -56,15 +68,26 @@ public struct FourBitCodebook: Sendable {
         let n = rows * cols, blocks = n / Self.blockSize
         let codes = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let scales = (out.baseAddress! + n / 2)
-        for b in 0..<blocks {
-            let start = b * Self.blockSize
-            var absmax: Float = 0
-            for i in start..<(start + Self.blockSize) { absmax = max(absmax, abs(x[i])) }
-            let inverse = 1 / max(absmax, 1e-38)
-            scales.storeBytes(of: absmax, toByteOffset: b * 4, as: Float.self)
-            for i in stride(from: start, to: start + Self.blockSize, by: 2) {
-                let hi = index(min(1, max(-1, x[i] * inverse))), lo = index(min(1, max(-1, x[i + 1] * inverse)))
-                codes[i / 2] = hi << 4 | lo
+        midpoints.withUnsafeBufferPointer { mids in
+            sortedCodes.withUnsafeBufferPointer { sorted in
+                cells.withUnsafeBufferPointer { cells in
+                    let (m, c, t, x) = (mids.baseAddress!, sorted.baseAddress!, cells.baseAddress!, x.baseAddress!)
+                    // blocks are independent: split them across the host's threads
+                    Host.parallelFor(blocks, grain: 256) { range in
+                        for b in range {
+                            let block = x + b * Self.blockSize
+                            var absmax: Float = 0
+                            for i in 0..<Self.blockSize { absmax = max(absmax, abs(block[i])) }
+                            let inverse = 1 / max(absmax, 1e-38)
+                            scales.storeBytes(of: absmax, toByteOffset: b * 4, as: Float.self)
+                            for i in stride(from: 0, to: Self.blockSize, by: 2) {
+                                let hi = Self.index(min(1, max(-1, block[i] * inverse)), t, m, c)
+                                let lo = Self.index(min(1, max(-1, block[i + 1] * inverse)), t, m, c)
+                                codes[(b * Self.blockSize + i) / 2] = hi << 4 | lo
+                            }
+                        }
+                    }
+                }
             }
         }
     }
