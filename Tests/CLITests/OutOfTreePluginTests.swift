@@ -19,6 +19,23 @@ final class OutOfTreePluginTests: XCTestCase {
         XCTAssertTrue(check.stdout.contains("round trip"), check.stdout)
     }
 
+    /// A quantizer built before ABI 1.4 has a table that ends before `matmul_rows`: the host accepts it,
+    /// never reads past its struct_size, and multiplies through unpacked tiles.
+    func testAQuantizerTableFromBeforeMatmulRowsIsAccepted() throws {
+        let dir = try CLI.temporaryDirectory()
+        let template = sdk + "/templates/c-plugin"
+        _ = try CLI.sh("sed 's/table.base.struct_size = sizeof(factory_quantizer_t)/table.base.struct_size = offsetof(factory_quantizer_t, matmul_rows)/' \(template)/example_quantizer.c > \(dir)/old.c && grep -q 'offsetof(factory_quantizer_t, matmul_rows)' \(dir)/old.c")
+        _ = try CLI.sh("cc -shared -fPIC -include stddef.h -I \(sdk)/include -o \(dir)/old.so \(dir)/old.c -lm")
+        let check = try CLI.run(["plugins", "check", dir + "/old.so"])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains("not provided: the host unpacks tiles"), check.stdout)
+        let shared = URL(fileURLWithPath: CLI.repository).deletingLastPathComponent().appendingPathComponent("shared").path
+        let g = try CLI.run(["generate", "--model", "\(shared)/fixtures/tiny/llama", "quantizer=example_absmax", "--plugins", dir + "/old.so",
+                             "--ids", "5,6,7", "--greedy", "--max-new-tokens", "3"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stderr.contains("quantized base (example_absmax)"), g.stderr)
+    }
+
     func testSwiftTemplateBuildsAsItsOwnPackageAndLoads() throws {
         let dir = try CLI.temporaryDirectory()
         _ = try CLI.sh("cp -R \(sdk)/templates/swift-plugin/. \(dir)/ && rm -rf \(dir)/.build")
