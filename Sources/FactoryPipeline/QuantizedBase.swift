@@ -46,18 +46,27 @@ public enum QuantizedBase {
         })
     }
 
-    /// Packs `w`, or takes `fileBlocks` (the checkpoint's own bytes of it, already in the
-    /// quantizer's format) when given and of the size the quantizer expects.
+    /// Packs `w`, or takes `fileBlocks` (the checkpoint's own bytes of it, in a format of the
+    /// quantizer's name) when they have the size the quantizer expects and the quantizer unpacks
+    /// their first row to exactly `w`'s — so a plugin that only shares the name is never trusted
+    /// with bytes it does not read the same way.
     static func pack(_ w: Tensor, _ quantizer: QuantizerInstance, fileBlocks: UnsafeRawBufferPointer? = nil, into report: inout Report) throws -> PackedWeight {
         let (rows, cols) = (w.shape[0], w.shape[1])
         let size = try quantizer.packedSize(rows: rows, cols: cols)
+        let source = w.contiguous()
+        func readsTheSame(_ own: UnsafeRawBufferPointer) -> Bool {
+            guard own.count == size, rows > 0 else { return false }
+            let row = [Float](unsafeUninitializedCapacity: cols) { buffer, n in
+                n = (try? quantizer.dequantize(own, rows: rows, cols: cols, firstRow: 0, rowCount: 1, into: buffer.baseAddress!)) != nil ? cols : 0
+            }
+            return row.count == cols && (0..<cols).allSatisfy { row[$0].bitPattern == source.data[$0].bitPattern }
+        }
         let packed: PackedBytes
-        if let own = fileBlocks, own.count == size {
+        if let own = fileBlocks, readsTheSame(own) {
             packed = PackedBytes(copying: own)
             report.fromFile += 1
         } else {
             packed = PackedBytes(count: size)
-            let source = w.contiguous()
             try quantizer.quantize(UnsafePointer(source.data), rows: rows, cols: cols, into: packed.mutable)
         }
         report = Report(weights: report.weights + 1, parameters: report.parameters + rows * cols,
