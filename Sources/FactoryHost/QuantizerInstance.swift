@@ -35,14 +35,11 @@ public final class QuantizerInstance: ComponentInstance {
         return Int(size)
     }
 
+    /// Packs `values` (rows × cols) into a new array of packedSize bytes.
     public func quantize(_ values: [Float], rows: Int, cols: Int) throws -> [UInt8] {
-        guard let f = q.pointee.quantize else { throw missing("quantize") }
         var packed = [UInt8](repeating: 0, count: try packedSize(rows: rows, cols: cols))
-        let size = UInt64(packed.count)
         try values.withUnsafeBufferPointer { src in
-            try packed.withUnsafeMutableBufferPointer { dst in
-                try call("quantize") { err in f(q, src.baseAddress, UInt64(rows), UInt64(cols), dst.baseAddress, size, err) }
-            }
+            try packed.withUnsafeMutableBytes { dst in try quantize(src.baseAddress!, rows: rows, cols: cols, into: dst) }
         }
         return packed
     }
@@ -55,14 +52,12 @@ public final class QuantizerInstance: ComponentInstance {
         }
     }
 
+    /// Rows [firstRow, firstRow + rowCount) of `packed` as a new array of rowCount × cols floats.
     public func dequantize(_ packed: [UInt8], rows: Int, cols: Int, firstRow: Int, rowCount: Int) throws -> [Float] {
-        guard let f = q.pointee.dequantize_rows else { throw missing("dequantize_rows") }
         var out = [Float](repeating: 0, count: rowCount * cols)
-        try packed.withUnsafeBufferPointer { src in
+        try packed.withUnsafeBytes { src in
             try out.withUnsafeMutableBufferPointer { dst in
-                try call("dequantize_rows") { err in
-                    f(q, src.baseAddress, UInt64(src.count), UInt64(rows), UInt64(cols), UInt64(firstRow), UInt64(rowCount), dst.baseAddress, err)
-                }
+                try dequantize(src, rows: rows, cols: cols, firstRow: firstRow, rowCount: rowCount, into: dst.baseAddress!)
             }
         }
         return out

@@ -69,3 +69,17 @@ open class FourBitQuantizer: CodecQuantizer {
                       trainableBase: false, mergeable: true)
     }
 }
+
+/// GGUF's block quantizers (q8_0, q4_0, q4_1): the declaration follows from the block format.
+open class GGMLQuantizer: CodecQuantizer {
+    public let format: GGMLBlockFormat
+
+    public init(_ format: GGMLBlockFormat) {
+        self.format = format
+        super.init(codec: format)
+    }
+
+    public var info: QuantizerInfo {
+        QuantizerInfo(format: format.name, blockSize: GGMLBlockFormat.blockValues, bitsPerWeight: format.bitsPerWeight, trainableBase: false, mergeable: true)
+    }
+}

@@ -8,6 +8,16 @@ public enum GGMLBlockFormat: Sendable {
     case q8_0, q4_0, q4_1
 
     public static let blockValues = 32
+    /// The format's name, as GGUF's type names it in lower case ("q4_1").
+    public var name: String {
+        switch self {
+        case .q8_0: return "q8_0"
+        case .q4_0: return "q4_0"
+        case .q4_1: return "q4_1"
+        }
+    }
+    /// Storage cost including the f16 scale (and minimum): block bytes × 8 / 32.
+    public var bitsPerWeight: Double { Double(blockBytes * 8) / Double(Self.blockValues) }
     /// Bytes per block of 32 values.
     public var blockBytes: Int {
         switch self {

@@ -3,14 +3,12 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_0Quantizer: CodecQuantizer, QuantizerPlugin {
+final class Q4_0Quantizer: GGMLQuantizer, QuantizerPlugin {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q4_0", name: "q4_0", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q4_0: 4-bit values offset by 8, f16 scale per block of 32")
 
-    var info: QuantizerInfo { QuantizerInfo(format: "q4_0", blockSize: 32, bitsPerWeight: 4.5, trainableBase: false, mergeable: true) }
-
-    init(config: ConfigReader) throws { super.init(codec: GGMLBlockFormat.q4_0) }
+    init(config: ConfigReader) throws { super.init(.q4_0) }
 }
 
 @_cdecl("factory_plugin_entry")

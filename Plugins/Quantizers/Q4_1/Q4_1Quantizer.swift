@@ -3,14 +3,12 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_1Quantizer: CodecQuantizer, QuantizerPlugin {
+final class Q4_1Quantizer: GGMLQuantizer, QuantizerPlugin {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q4_1", name: "q4_1", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q4_1: 4-bit values, f16 scale and minimum per block of 32")
 
-    var info: QuantizerInfo { QuantizerInfo(format: "q4_1", blockSize: 32, bitsPerWeight: 5.0, trainableBase: false, mergeable: true) }
-
-    init(config: ConfigReader) throws { super.init(codec: GGMLBlockFormat.q4_1) }
+    init(config: ConfigReader) throws { super.init(.q4_1) }
 }
 
 @_cdecl("factory_plugin_entry")
