@@ -1,4 +1,7 @@
 import CJSONC
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A JSON text that could not be parsed: what json-c said and where.
 public struct JSONParseError: Error, CustomStringConvertible, Sendable {
@@ -7,6 +10,11 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable {
     public let column: Int
     /// json-c's description of the problem.
     public let reason: String
+    /// For text that is not UTF-8 (RFC 8259 requires it): the first bad byte's offset in the input,
+    /// and the path of the string holding it ("[3].conversations[1].value"; "" for the top level).
+    public var invalidUTF8: (offset: Int, path: String)? = nil
+
+    public init(line: Int, column: Int, reason: String) { (self.line, self.column, self.reason) = (line, column, reason) }
 
     public var description: String { "line \(line), column \(column): \(reason)" }
 }
@@ -38,7 +46,44 @@ extension JSON {
         if i < length {
             throw makeError(bytes, offset: i, "unexpected text after the JSON value")
         }
+        // json-c takes any bytes inside strings; a string must not silently become U+FFFD
+        if let bad = UTF8Validation.firstInvalidByte(bytes) {
+            let path = invalidStringPath(root) ?? ""
+            var error = makeError(bytes, offset: bad, "not valid UTF-8" + (path.isEmpty ? "" : " in \(path)") + " (byte offset \(bad))")
+            error.invalidUTF8 = (bad, path)
+            throw error
+        }
         return convert(root)
+    }
+
+    /// The path of the first string or key (in document order) that is not UTF-8.
+    private static func invalidStringPath(_ object: OpaquePointer?) -> String? {
+        guard let object else { return nil }
+        switch json_object_get_type(object) {
+        case json_type_string:
+            guard let p = json_object_get_string(object) else { return nil }
+            let count = Int(json_object_get_string_len(object))
+            return UTF8Validation.firstInvalidByte(UnsafeRawBufferPointer(start: p, count: count)) == nil ? nil : ""
+        case json_type_array:
+            for i in 0..<json_object_array_length(object) {
+                if let inner = invalidStringPath(json_object_array_get_idx(object, i)) { return "[\(i)]" + inner }
+            }
+            return nil
+        case json_type_object:
+            var it = json_object_iter_begin(object)
+            var end = json_object_iter_end(object)
+            while json_object_iter_equal(&it, &end) == 0 {
+                let name = json_object_iter_peek_name(&it)!
+                let raw = UnsafeRawBufferPointer(start: name, count: strlen(name))
+                let key = String(decoding: raw, as: UTF8.self)
+                if UTF8Validation.firstInvalidByte(raw) != nil { return (key.isEmpty ? "" : ".") + key }
+                if let inner = invalidStringPath(json_object_iter_peek_value(&it)) { return "." + key + inner }
+                json_object_iter_next(&it)
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// Parses one JSON value from a byte array.

@@ -10,99 +10,121 @@ public enum ConfigType: String, Sendable {
     case any = "any value"
 }
 
+/// One config key: its name, type and the values it accepts.
+public struct ConfigKey: Sendable {
+    public let name: String
+    public let type: ConfigType
+    /// The range or set of allowed values; nil when the type says all (paths, names, free text).
+    public let rule: ValueRule?
+}
+
+/// A table entry: `key("learning_rate", .float, .above(0))`.
+func key(_ name: String, _ type: ConfigType, _ rule: ValueRule? = nil) -> ConfigKey { ConfigKey(name: name, type: type, rule: rule) }
+
+/// Bounds shared by many keys: token counts (2^20 — a million-token context), step and sample counts,
+/// micro-batch sizes, beams, threads, and seeds (transformers' set_seed takes 0 ≤ seed < 2^32).
+/// Upper bounds keep every product of config values inside integer range; memory is checked later.
+let tokenLimit = 1_048_576.0, countLimit = 1_000_000_000.0, batchLimit = 1_000_000.0, beamLimit = 64.0, threadLimit = 1024.0,
+    seedLimit = 4_294_967_295.0
+
+/// transformers' scheduler names (SchedulerType); Factory implements some of them and refuses the others by name.
+let lrSchedulers = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
+                    "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay"]
+
 /// Every key `factory run` accepts: LLaMA-Factory's YAML keys (its model, data,
 /// fine-tuning, generating and export arguments, and the TrainingArguments it
-/// forwards to transformers), plus Factory's own. Grouped as LLaMA-Factory
-/// groups them; the table is data, read by RunConfig and by `factory config keys`.
+/// forwards to transformers), plus Factory's own, each with its type and the values it
+/// accepts. Grouped as LLaMA-Factory groups them; the table is data, read by RunConfig,
+/// by `factory config keys` and (through it) by docs/configuration.md.
 public enum ConfigSchema {
-    public static let groups: [(name: String, keys: [(String, ConfigType)])] = [
+    public static let groups: [(name: String, keys: [ConfigKey])] = [
         ("model", [
-            ("model_name_or_path", .string), ("adapter_name_or_path", .list), ("adapter_folder", .string), ("cache_dir", .string),
-            ("use_fast_tokenizer", .bool), ("resize_vocab", .bool), ("split_special_tokens", .bool), ("add_tokens", .list),
-            ("add_special_tokens", .list), ("new_special_tokens", .list), ("model_revision", .string), ("low_cpu_mem_usage", .bool),
-            ("rope_scaling", .any), ("flash_attn", .string), ("shift_attn", .bool), ("mixture_of_depths", .string),
-            ("use_unsloth", .bool), ("use_unsloth_gc", .bool), ("enable_liger_kernel", .bool), ("moe_aux_loss_coef", .float),
-            ("disable_gradient_checkpointing", .bool), ("use_reentrant_gc", .bool), ("upcast_layernorm", .bool),
-            ("upcast_lmhead_output", .bool), ("train_from_scratch", .bool), ("infer_backend", .string), ("offload_folder", .string),
-            ("use_cache", .bool), ("infer_dtype", .string), ("hf_hub_token", .string), ("ms_hub_token", .string),
-            ("om_hub_token", .string), ("print_param_status", .bool), ("trust_remote_code", .bool), ("model_max_length", .int),
-            ("block_diag_attn", .bool), ("use_kv_cache", .bool),
+            key("model_name_or_path", .string), key("adapter_name_or_path", .list), key("adapter_folder", .string), key("cache_dir", .string),
+            key("use_fast_tokenizer", .bool), key("resize_vocab", .bool), key("split_special_tokens", .bool), key("add_tokens", .list),
+            key("add_special_tokens", .list), key("new_special_tokens", .list), key("model_revision", .string), key("low_cpu_mem_usage", .bool),
+            key("rope_scaling", .any), key("flash_attn", .string, .oneOf(["auto", "disabled", "sdpa", "fa2", "fa3"])), key("shift_attn", .bool), key("mixture_of_depths", .string, .oneOf(["convert", "load"])),
+            key("use_unsloth", .bool), key("use_unsloth_gc", .bool), key("enable_liger_kernel", .bool), key("moe_aux_loss_coef", .float, .atLeast(0)),
+            key("disable_gradient_checkpointing", .bool), key("use_reentrant_gc", .bool), key("upcast_layernorm", .bool),
+            key("upcast_lmhead_output", .bool), key("train_from_scratch", .bool), key("infer_backend", .string, .oneOf(["huggingface", "vllm", "sglang", "ktransformers"])), key("offload_folder", .string),
+            key("use_cache", .bool), key("infer_dtype", .string, .oneOf(["auto", "float16", "bfloat16", "float32"])), key("hf_hub_token", .string), key("ms_hub_token", .string),
+            key("om_hub_token", .string), key("print_param_status", .bool), key("trust_remote_code", .bool), key("model_max_length", .int, .atLeast(1, max: tokenLimit)),
+            key("block_diag_attn", .bool), key("use_kv_cache", .bool),
         ]),
         ("quantization", [
-            ("quantization_method", .string), ("quantization_bit", .int), ("quantization_type", .string),
-            ("double_quantization", .bool), ("quantization_device_map", .string),
+            key("quantization_method", .string), key("quantization_bit", .int, .within(2, 8)), key("quantization_type", .string, .oneOf(["fp4", "nf4"])),
+            key("double_quantization", .bool), key("quantization_device_map", .string, .oneOf(["auto"])),
         ]),
         ("export", [
-            ("export_dir", .string), ("export_size", .int), ("export_device", .string), ("export_quantization_bit", .int),
-            ("export_quantization_dataset", .string), ("export_quantization_nsamples", .int), ("export_quantization_maxlen", .int),
-            ("export_legacy_format", .bool), ("export_hub_model_id", .string),
+            key("export_dir", .string), key("export_size", .int, .atLeast(1, max: 1_000_000)), key("export_device", .string, .oneOf(["cpu", "auto"])), key("export_quantization_bit", .int, .within(2, 8)),
+            key("export_quantization_dataset", .string), key("export_quantization_nsamples", .int, .atLeast(1, max: countLimit)), key("export_quantization_maxlen", .int, .atLeast(1, max: tokenLimit)),
+            key("export_legacy_format", .bool), key("export_hub_model_id", .string),
         ]),
         ("data", [
-            ("template", .string), ("dataset", .list), ("eval_dataset", .list), ("dataset_dir", .string), ("media_dir", .string),
-            ("cutoff_len", .int), ("train_on_prompt", .bool), ("mask_history", .bool), ("streaming", .bool), ("buffer_size", .int),
-            ("mix_strategy", .string), ("interleave_probs", .list), ("overwrite_cache", .bool), ("preprocessing_batch_size", .int),
-            ("preprocessing_num_workers", .int), ("max_samples", .int), ("eval_num_beams", .int), ("ignore_pad_token_for_loss", .bool),
-            ("val_size", .float), ("eval_on_each_dataset", .bool), ("packing", .bool), ("neat_packing", .bool), ("tool_format", .string),
-            ("default_system", .string), ("enable_thinking", .bool), ("tokenized_path", .string), ("data_shared_file_system", .bool),
+            key("template", .string), key("dataset", .list), key("eval_dataset", .list), key("dataset_dir", .string), key("media_dir", .string),
+            key("cutoff_len", .int, .atLeast(1, max: tokenLimit)), key("train_on_prompt", .bool), key("mask_history", .bool), key("streaming", .bool), key("buffer_size", .int, .atLeast(1, max: countLimit)),
+            key("mix_strategy", .string, .oneOf(["concat", "interleave_under", "interleave_over"])), key("interleave_probs", .list, .eachNumber(.init(lower: 0, upper: 1))), key("overwrite_cache", .bool), key("preprocessing_batch_size", .int, .atLeast(1, max: countLimit)),
+            key("preprocessing_num_workers", .int, .atLeast(1, max: threadLimit)), key("max_samples", .int, .atLeast(1)), key("eval_num_beams", .int, .atLeast(1, max: beamLimit)), key("ignore_pad_token_for_loss", .bool),
+            key("val_size", .float, .atLeast(0, max: countLimit)), key("eval_on_each_dataset", .bool), key("packing", .bool), key("neat_packing", .bool), key("tool_format", .string),
+            key("default_system", .string), key("enable_thinking", .bool), key("tokenized_path", .string), key("data_shared_file_system", .bool),
         ]),
         ("finetuning", [
-            ("stage", .string), ("finetuning_type", .string), ("pure_bf16", .bool), ("use_llama_pro", .bool), ("use_adam_mini", .bool),
-            ("freeze_vision_tower", .bool), ("freeze_multi_modal_projector", .bool), ("freeze_language_model", .bool),
-            ("compute_accuracy", .bool), ("disable_shuffling", .bool), ("early_stopping_steps", .int), ("plot_loss", .bool),
-            ("include_effective_tokens_per_second", .bool),
-            ("freeze_trainable_layers", .int), ("freeze_trainable_modules", .list), ("freeze_extra_modules", .list),
-            ("additional_target", .list), ("lora_alpha", .int), ("lora_dropout", .float), ("lora_rank", .int), ("lora_target", .list),
-            ("loraplus_lr_ratio", .float), ("loraplus_lr_embedding", .float), ("use_rslora", .bool), ("use_dora", .bool),
-            ("pissa_init", .bool), ("pissa_iter", .int), ("pissa_convert", .bool), ("create_new_adapter", .bool),
-            ("pref_beta", .float), ("pref_ftx", .float), ("pref_loss", .string), ("dpo_label_smoothing", .float),
-            ("kto_chosen_weight", .float), ("kto_rejected_weight", .float), ("simpo_gamma", .float), ("ref_model", .string),
-            ("ref_model_adapters", .string), ("ref_model_quantization_bit", .int), ("reward_model", .string),
-            ("reward_model_adapters", .string), ("reward_model_quantization_bit", .int), ("reward_model_type", .string),
-            ("use_galore", .bool), ("galore_target", .list), ("galore_rank", .int), ("galore_update_interval", .int),
-            ("galore_scale", .float), ("galore_proj_type", .string), ("galore_layerwise", .bool),
-            ("use_badam", .bool), ("badam_mode", .string), ("badam_start_block", .int), ("badam_switch_mode", .string),
-            ("badam_switch_interval", .int), ("badam_update_ratio", .float), ("badam_mask_mode", .string), ("badam_verbose", .int),
+            key("stage", .string, .oneOf(["pt", "sft", "rm", "ppo", "dpo", "kto"])), key("finetuning_type", .string), key("pure_bf16", .bool), key("use_llama_pro", .bool), key("use_adam_mini", .bool),
+            key("freeze_vision_tower", .bool), key("freeze_multi_modal_projector", .bool), key("freeze_language_model", .bool),
+            key("compute_accuracy", .bool), key("disable_shuffling", .bool), key("early_stopping_steps", .int, .atLeast(1, max: countLimit)), key("plot_loss", .bool),
+            key("include_effective_tokens_per_second", .bool),
+            key("freeze_trainable_layers", .int, .nonZero(.init(lower: -100_000, upper: 100_000))), key("freeze_trainable_modules", .list), key("freeze_extra_modules", .list),
+            key("additional_target", .list), key("lora_alpha", .int, .above(0, max: 1_000_000)), key("lora_dropout", .float, .from(0, below: 1)), key("lora_rank", .int, .atLeast(1, max: 65536)), key("lora_target", .list),
+            key("loraplus_lr_ratio", .float, .above(0, max: 1_000_000)), key("loraplus_lr_embedding", .float, .above(0)), key("use_rslora", .bool), key("use_dora", .bool),
+            key("pissa_init", .bool), key("pissa_iter", .int, .atLeast(-1, max: 1_000_000)), key("pissa_convert", .bool), key("create_new_adapter", .bool),
+            key("pref_beta", .float, .above(0)), key("pref_ftx", .float, .atLeast(0)), key("pref_loss", .string, .oneOf(["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo"])), key("dpo_label_smoothing", .float, .within(0, 0.5)),
+            key("kto_chosen_weight", .float, .atLeast(0)), key("kto_rejected_weight", .float, .atLeast(0)), key("simpo_gamma", .float, .atLeast(0)), key("ref_model", .string),
+            key("ref_model_adapters", .string), key("ref_model_quantization_bit", .int, .within(2, 8)), key("reward_model", .string),
+            key("reward_model_adapters", .string), key("reward_model_quantization_bit", .int, .within(2, 8)), key("reward_model_type", .string, .oneOf(["lora", "full", "api"])),
+            key("use_galore", .bool), key("galore_target", .list), key("galore_rank", .int, .atLeast(1, max: 65536)), key("galore_update_interval", .int, .atLeast(1, max: countLimit)),
+            key("galore_scale", .float, .above(0)), key("galore_proj_type", .string, .oneOf(["std", "reverse_std", "right", "left", "full"])), key("galore_layerwise", .bool),
+            key("use_badam", .bool), key("badam_mode", .string, .oneOf(["layer", "ratio"])), key("badam_start_block", .int, .atLeast(0, max: 100_000)), key("badam_switch_mode", .string, .oneOf(["ascending", "descending", "random", "fixed"])),
+            key("badam_switch_interval", .int, .atLeast(-1, max: countLimit)), key("badam_update_ratio", .float, .after(0, upTo: 1)), key("badam_mask_mode", .string, .oneOf(["adjacent", "scatter"])), key("badam_verbose", .int, .within(0, 2)),
         ]),
         ("generating", [
-            ("do_sample", .bool), ("temperature", .float), ("top_p", .float), ("top_k", .int), ("num_beams", .int),
-            ("max_length", .int), ("max_new_tokens", .int), ("repetition_penalty", .float), ("length_penalty", .float),
-            ("skip_special_tokens", .bool),
+            key("do_sample", .bool), key("temperature", .float, .atLeast(0)), key("top_p", .float, .after(0, upTo: 1)), key("top_k", .int, .atLeast(0)), key("num_beams", .int, .atLeast(1, max: beamLimit)),
+            key("max_length", .int, .atLeast(1, max: tokenLimit)), key("max_new_tokens", .int, .atLeast(1, max: tokenLimit)), key("repetition_penalty", .float, .above(0)), key("length_penalty", .float),
+            key("skip_special_tokens", .bool),
         ]),
         ("training", [
-            ("output_dir", .string), ("overwrite_output_dir", .bool), ("do_train", .bool), ("do_eval", .bool), ("do_predict", .bool),
-            ("eval_strategy", .string), ("evaluation_strategy", .string), ("prediction_loss_only", .bool),
-            ("per_device_train_batch_size", .int), ("per_device_eval_batch_size", .int), ("gradient_accumulation_steps", .int),
-            ("eval_accumulation_steps", .int), ("learning_rate", .float), ("weight_decay", .float), ("adam_beta1", .float),
-            ("adam_beta2", .float), ("adam_epsilon", .float), ("max_grad_norm", .float), ("num_train_epochs", .float),
-            ("max_steps", .int), ("lr_scheduler_type", .string), ("lr_scheduler_kwargs", .any), ("warmup_ratio", .float),
-            ("warmup_steps", .int), ("log_level", .string), ("logging_dir", .string), ("logging_strategy", .string),
-            ("logging_first_step", .bool), ("logging_steps", .float), ("save_strategy", .string), ("save_steps", .float),
-            ("save_total_limit", .int), ("save_only_model", .bool), ("save_safetensors", .bool), ("seed", .int), ("data_seed", .int),
-            ("bf16", .bool), ("fp16", .bool), ("tf32", .bool), ("eval_steps", .float), ("dataloader_num_workers", .int),
-            ("disable_tqdm", .bool), ("remove_unused_columns", .bool), ("load_best_model_at_end", .bool),
-            ("metric_for_best_model", .string), ("greater_is_better", .bool), ("optim", .string), ("report_to", .list),
-            ("resume_from_checkpoint", .string), ("gradient_checkpointing", .bool), ("ddp_timeout", .int), ("deepspeed", .string),
-            ("run_name", .string), ("predict_with_generate", .bool), ("generation_max_length", .int), ("generation_num_beams", .int),
-            ("neftune_noise_alpha", .float), ("include_num_input_tokens_seen", .bool), ("torch_compile", .bool),
-            ("push_to_hub", .bool), ("hub_model_id", .string), ("use_cpu", .bool),
+            key("output_dir", .string), key("overwrite_output_dir", .bool), key("do_train", .bool), key("do_eval", .bool), key("do_predict", .bool),
+            key("eval_strategy", .string, .oneOf(["no", "steps", "epoch"])), key("evaluation_strategy", .string, .oneOf(["no", "steps", "epoch"])), key("prediction_loss_only", .bool),
+            key("per_device_train_batch_size", .int, .atLeast(1, max: batchLimit)), key("per_device_eval_batch_size", .int, .atLeast(1, max: batchLimit)), key("gradient_accumulation_steps", .int, .atLeast(1, max: batchLimit)),
+            key("eval_accumulation_steps", .int, .atLeast(1, max: batchLimit)), key("learning_rate", .float, .above(0)), key("weight_decay", .float, .atLeast(0)), key("adam_beta1", .float, .from(0, below: 1)),
+            key("adam_beta2", .float, .from(0, below: 1)), key("adam_epsilon", .float, .above(0)), key("max_grad_norm", .float, .atLeast(0)), key("num_train_epochs", .float, .within(0, 1_000_000)),
+            key("max_steps", .int, .interval(.init(upper: countLimit))), key("lr_scheduler_type", .string, .oneOf(lrSchedulers)), key("lr_scheduler_kwargs", .any), key("warmup_ratio", .float, .within(0, 1)),
+            key("warmup_steps", .int, .atLeast(0, max: countLimit)), key("log_level", .string, .oneOf(["debug", "info", "warning", "error", "critical", "passive"])), key("logging_dir", .string), key("logging_strategy", .string, .oneOf(["no", "steps", "epoch"])),
+            key("logging_first_step", .bool), key("logging_steps", .float, .above(0, max: countLimit)), key("save_strategy", .string, .oneOf(["no", "steps", "epoch", "best"])), key("save_steps", .float, .above(0, max: countLimit)),
+            key("save_total_limit", .int, .atLeast(1, max: countLimit)), key("save_only_model", .bool), key("save_safetensors", .bool), key("seed", .int, .within(0, seedLimit)), key("data_seed", .int, .within(0, seedLimit)),
+            key("bf16", .bool), key("fp16", .bool), key("tf32", .bool), key("eval_steps", .float, .above(0, max: countLimit)), key("dataloader_num_workers", .int, .atLeast(0, max: threadLimit)),
+            key("disable_tqdm", .bool), key("remove_unused_columns", .bool), key("load_best_model_at_end", .bool),
+            key("metric_for_best_model", .string), key("greater_is_better", .bool), key("optim", .string), key("report_to", .list),
+            key("resume_from_checkpoint", .string), key("gradient_checkpointing", .bool), key("ddp_timeout", .int, .atLeast(1)), key("deepspeed", .string),
+            key("run_name", .string), key("predict_with_generate", .bool), key("generation_max_length", .int, .atLeast(1, max: tokenLimit)), key("generation_num_beams", .int, .atLeast(1, max: beamLimit)),
+            key("neftune_noise_alpha", .float, .atLeast(0)), key("include_num_input_tokens_seen", .bool), key("torch_compile", .bool),
+            key("push_to_hub", .bool), key("hub_model_id", .string), key("use_cpu", .bool),
         ]),
         ("factory", [
-            ("plugins", .list), ("quantizer", .string), ("attention_kernel", .string), ("threads", .int),
-            ("allow_template_mismatch", .bool), ("skip_bad_rows", .bool), ("merge", .bool), ("recompute_linears", .bool),
+            key("plugins", .list), key("quantizer", .string), key("attention_kernel", .string), key("threads", .int, .within(1, threadLimit)),
+            key("allow_template_mismatch", .bool), key("skip_bad_rows", .bool), key("merge", .bool), key("recompute_linears", .bool),
         ]),
     ]
 
-    /// Key -> type, built once from `groups`.
-    public static let types: [String: ConfigType] = {
-        var t: [String: ConfigType] = [:]
-        for group in groups { for (key, type) in group.keys { t[key] = type } }
+    /// Name -> key, built once from `groups`.
+    public static let keys: [String: ConfigKey] = {
+        var t: [String: ConfigKey] = [:]
+        for group in groups { for k in group.keys { t[k.name] = k } }
         return t
     }()
 
     /// The known key closest to `key` in edit distance, when it is close enough to be a typo.
     public static func nearest(to key: String) -> String? {
         var best: (String, Int)?
-        for candidate in types.keys {
+        for candidate in keys.keys {
             let d = editDistance(key, candidate)
             if best == nil || d < best!.1 || (d == best!.1 && candidate < best!.0) { best = (candidate, d) }
         }

@@ -67,6 +67,21 @@ struct ConversionFailure: Error {
     let expected: ConfigType
     let got: YAMLNode
 
+    /// True for a number that does not fit: integer digits past Int's range, or a float past Double's.
+    var isOutOfRangeNumber: Bool {
+        guard case .scalar(let raw, true, _) = got else { return false }
+        let s = raw.replacingUnderscores()
+        switch expected {
+        case .int:
+            let digits = s.hasPrefix("-") || s.hasPrefix("+") ? s.dropFirst() : Substring(s)
+            return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        case .float:
+            return Double(s)?.isInfinite ?? false
+        default:
+            return false
+        }
+    }
+
     var gotDescription: String {
         switch got {
         case .scalar(let s, _, _): return "'\(s)'"
@@ -120,7 +135,7 @@ extension ConfigValue {
 extension RunConfig {
     /// The set keys of one schema group (e.g. "finetuning") plus `extra` keys, as a JSON object.
     public func section(_ group: String, extra: [String] = []) -> JSONObject {
-        let names = Set((ConfigSchema.groups.first { $0.name == group }?.keys.map(\.0) ?? []) + extra)
+        let names = Set((ConfigSchema.groups.first { $0.name == group }?.keys.map(\.name) ?? []) + extra)
         return JSONObject(keys.filter { names.contains($0) }.compactMap { key in values[key].map { (key, $0.json) } })
     }
 }

@@ -14,11 +14,22 @@ public struct RunConfig: Equatable {
     public private(set) var values: [String: ConfigValue] = [:]
     /// The config file, if any (for messages and relative paths).
     public let file: String?
+    /// Where each set key came from: "config.yaml:12", "override 'lora_rank=8'", "--max-new-tokens".
+    public private(set) var origins: [String: String] = [:]
+    /// One-line notes from the cross-key rules (what Factory does instead of what a value might suggest).
+    public private(set) var notes: [String] = []
 
     public init(file: String? = nil) { self.file = file }
 
-    /// Reads `path` (YAML, a mapping at the top), then applies `overrides` ("key=value").
-    public static func load(file path: String?, overrides: [String] = []) throws -> RunConfig {
+    /// A value given by a command-line flag: the key it sets, its text (read as YAML) and the flag as typed.
+    public struct Flag {
+        public let key: String, text: String, origin: String
+        public init(key: String, text: String, origin: String) { (self.key, self.text, self.origin) = (key, text, origin) }
+    }
+
+    /// Reads `path` (YAML, a mapping at the top), then applies `overrides` ("key=value") and `flags`, then
+    /// checks the cross-key rules: every value is in range before any command goes on to load a model.
+    public static func load(file path: String?, overrides: [String] = [], flags: [Flag] = []) throws -> RunConfig {
         var config = RunConfig(file: path)
         if let path {
             let root: YAMLNode?
@@ -32,6 +43,8 @@ public struct RunConfig: Equatable {
             }
         }
         for override in overrides { try config.apply(override: override) }
+        for flag in flags { try config.apply(key: flag.key, text: flag.text, origin: flag.origin) }
+        config.notes = try CrossKeyRules.check(config)
         return config
     }
 
@@ -40,9 +53,11 @@ public struct RunConfig: Equatable {
         guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
             throw ConfigError(message: "override '\(override)': expected key=value")
         }
-        let key = String(override[..<eq])
-        let text = String(override[override.index(after: eq)...])
-        let origin = "override '\(override)'"
+        try apply(key: String(override[..<eq]), text: String(override[override.index(after: eq)...]), origin: "override '\(override)'")
+    }
+
+    /// Sets `key` from `text` read as YAML; `origin` names where it came from in messages.
+    public mutating func apply(key: String, text: String, origin: String) throws {
         let node: YAMLNode
         do {
             node = try YAMLReader.read(text: text, source: origin) ?? .scalar("", plain: true, line: 1)
@@ -52,21 +67,36 @@ public struct RunConfig: Equatable {
         try set(key, node, origin: origin)
     }
 
-    /// Sets `key` from a YAML node after checking the key and the type.
+    /// Sets `key` from a YAML node after checking the key, the type and the key's rule.
     mutating func set(_ key: String, _ node: YAMLNode, origin: String) throws {
-        guard let type = ConfigSchema.types[key] else {
+        guard let spec = ConfigSchema.keys[key] else {
             let hint = ConfigSchema.nearest(to: key).map { " (did you mean '\($0)'?)" } ?? " (`factory config keys` lists the known keys)"
             throw ConfigError(message: "\(origin): unknown key '\(key)'\(hint)")
         }
+        let value: ConfigValue?
         do {
-            values[key] = try ConfigValue.convert(node, to: type)
+            value = try ConfigValue.convert(node, to: spec.type)
         } catch {
-            throw ConfigError(message: "\(origin): '\(key)' expects \(type.rawValue), got \(error.gotDescription)")
+            if error.isOutOfRangeNumber {  // digits too long for an Int, or a number past Double's range
+                throw ConfigError(message: "\(origin) \(key): \(error.gotDescription.dropFirst().dropLast()) is out of range (expected \(spec.rule?.expectation ?? spec.type.rawValue))")
+            }
+            throw ConfigError(message: "\(origin): '\(key)' expects \(spec.type.rawValue), got \(error.gotDescription)")
         }
+        if let rule = spec.rule, let value, let problem = rule.violation(value) {
+            throw ConfigError(message: "\(origin) \(key): \(problem) (expected \(rule.expectation))")
+        }
+        values[key] = value
+        origins[key] = value == nil ? nil : origin
     }
 
-    /// Sets a value directly (for tests and for commands that fill keys themselves).
-    public mutating func set(_ key: String, _ value: ConfigValue?) { values[key] = value }
+    /// Where `key` was set ("config.yaml:12"), or "(default)" when it was not.
+    public func origin(of key: String) -> String { origins[key] ?? "(default)" }
+
+    /// Sets a value directly (for tests and for commands that fill keys themselves); no rule is checked.
+    public mutating func set(_ key: String, _ value: ConfigValue?) {
+        values[key] = value
+        origins[key] = value == nil ? nil : "set by Factory"
+    }
 
     public func string(_ key: String) -> String? {
         if case .string(let s)? = values[key] { return s }

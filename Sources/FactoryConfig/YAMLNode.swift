@@ -72,12 +72,23 @@ public enum YAMLReader {
         }
         defer { yaml_document_delete(&document) }
         guard let root = yaml_document_get_root_node(&document) else { return nil }
-        return try convert(root, in: &document, source: source, depth: 0)
+        var budget = nodeBudget
+        return try convert(root, in: &document, source: source, depth: 0, budget: &budget)
     }
 
-    private static func convert(_ node: UnsafeMutablePointer<yaml_node_t>, in doc: inout yaml_document_t, source: String, depth: Int) throws -> YAMLNode {
+    /// Values a document may expand to. libyaml keeps an alias as a reference to its anchor, so
+    /// the tree is built by walking it: a "billion laughs" file (aliases of aliases) would expand
+    /// exponentially. No config comes near this; past it the file is refused in one line.
+    static let nodeBudget = 100_000
+
+    private static func convert(_ node: UnsafeMutablePointer<yaml_node_t>, in doc: inout yaml_document_t, source: String, depth: Int,
+                                budget: inout Int) throws -> YAMLNode {
         let line = Int(node.pointee.start_mark.line) + 1
         guard depth < 64 else { throw YAMLError(source: source, line: line, message: "nesting deeper than 64 levels") }
+        budget -= 1
+        guard budget >= 0 else {
+            throw YAMLError(source: source, line: line, message: "more than \(nodeBudget) values once aliases are expanded (aliases of aliases?)")
+        }
         switch node.pointee.type {
         case YAML_SCALAR_NODE:
             let s = node.pointee.data.scalar
@@ -88,7 +99,7 @@ public enum YAMLReader {
             var item = node.pointee.data.sequence.items.start
             while let p = item, p != node.pointee.data.sequence.items.top {
                 guard let child = yaml_document_get_node(&doc, p.pointee) else { break }
-                items.append(try convert(child, in: &doc, source: source, depth: depth + 1))
+                items.append(try convert(child, in: &doc, source: source, depth: depth + 1, budget: &budget))
                 item = p + 1
             }
             return .sequence(items, line: line)
@@ -97,14 +108,14 @@ public enum YAMLReader {
             var pair = node.pointee.data.mapping.pairs.start
             while let p = pair, p != node.pointee.data.mapping.pairs.top {
                 guard let k = yaml_document_get_node(&doc, p.pointee.key), let v = yaml_document_get_node(&doc, p.pointee.value) else { break }
-                let key = try convert(k, in: &doc, source: source, depth: depth + 1)
+                let key = try convert(k, in: &doc, source: source, depth: depth + 1, budget: &budget)
                 guard case .scalar(let name, _, let keyLine) = key else {
                     throw YAMLError(source: source, line: key.line, message: "a mapping key must be a plain name")
                 }
                 if let earlier = entries.first(where: { $0.key == name }) {
                     throw YAMLError(source: source, line: keyLine, message: "duplicate key '\(name)' (first on line \(earlier.line))")
                 }
-                entries.append(YAMLEntry(key: name, line: keyLine, value: try convert(v, in: &doc, source: source, depth: depth + 1)))
+                entries.append(YAMLEntry(key: name, line: keyLine, value: try convert(v, in: &doc, source: source, depth: depth + 1, budget: &budget)))
                 pair = p + 1
             }
             return .mapping(entries, line: line)

@@ -45,6 +45,7 @@ public struct DatasetAttributes: Sendable {
         ranking = entry["ranking"]?.boolValue ?? false
         split = entry["split"]?.stringValue ?? "train"
         numSamples = entry["num_samples"]?.intValue.map(Int.init)
+        if let n = numSamples, n < 1 { throw DataError("\(source) \(name).num_samples: \(n) is out of range (expected ≥ 1)") }
         var columns = f == .alpaca ? DatasetAttributes.alpacaColumns : (f == .sharegpt ? DatasetAttributes.sharegptColumns : DatasetAttributes.openaiColumns)
         for (k, v) in entry["columns"]?.objectValue?.pairs ?? [] {
             guard let column = v.stringValue else { throw DataError("\(source): dataset '\(name)': column '\(k)' must name a field") }

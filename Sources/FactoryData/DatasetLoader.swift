@@ -76,16 +76,19 @@ public enum DatasetLoader {
 
         func conversations(of name: String) throws -> [Conversation] {
             let a = try info.attributes(name)
-            var rows = try DatasetReader.read(info.directory + "/" + a.fileName)
-            if let n = a.numSamples { rows = Array(rows.prefix(n)) }
-            if let max = config.int("max_samples") { rows = Array(rows.prefix(max)) }
+            let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             var out: [Conversation] = []
+            var firstProblem: String?
             for row in rows {
                 do { out.append(try DatasetConverter.convert(row, a)) } catch {
                     guard skipBad else { throw error }
                     result.skipped += 1
+                    firstProblem = firstProblem ?? "\(error)"
                     if result.problems.count < 5 { result.problems.append("\(error)") }
                 }
+            }
+            if out.isEmpty, let firstProblem {
+                throw DataError("\(info.directory)/\(a.fileName): dataset '\(name)' has no usable row of its \(rows.count) (skip_bad_rows skipped them all; first: \(firstProblem))")
             }
             return out
         }

@@ -16,9 +16,7 @@ extension DatasetLoader {
         for name in names {
             let a = try info.attributes(name)
             let column = a.columns["prompt"] ?? "instruction"
-            var rows = try DatasetReader.read(info.directory + "/" + a.fileName)
-            if let n = a.numSamples { rows = Array(rows.prefix(n)) }
-            if let max = config.int("max_samples") { rows = Array(rows.prefix(max)) }
+            let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             for row in rows {
                 guard let text = row.object[column]?.stringValue else {
                     guard skipBad else { throw DataError("\(row.origin) \(column): missing or not a string") }

@@ -2,25 +2,73 @@ import Glibc
 
 /// A file write that either fully happens or does not: the bytes go to a temporary file in the
 /// same directory, are flushed to disk, and are renamed over the target (rename is atomic), so a
-/// crash or kill mid-write leaves the previous file intact.
+/// crash or kill mid-write leaves the previous file intact. Failures name the file and give the
+/// operating system's reason in words ("No space left on device", "Read-only file system").
 public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible {
         public let path: String
         public let reason: String
+        public init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
         public var description: String { "\(path): \(reason)" }
     }
 
+    /// The suffix of a temporary file of this process ("<path>.tmp-<pid>"); a later run in the same
+    /// directory removes those of processes that are gone.
+    public static let temporaryMarker = ".tmp-"
+
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        guard let f = fopen(temporary, "wb") else { throw WriteError(path: path, reason: "cannot create \(temporary) (\(String(cString: strerror(errno))))") }
+        let temporary = path + temporaryMarker + String(getpid())
+        guard let f = fopen(temporary, "wb") else { throw WriteError(path: path, reason: "cannot write (\(FileSystem.reason()))") }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
-        fclose(f)
-        guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
+        var failure = written == bytes.count ? nil : FileSystem.reason()
+        if failure == nil && (fflush(f) != 0 || fsync(fileno(f)) != 0) { failure = FileSystem.reason() }
+        if fclose(f) != 0 && failure == nil { failure = FileSystem.reason() }
+        if failure == nil && rename(temporary, path) != 0 { failure = FileSystem.reason() }
+        if let failure {
             unlink(temporary)
-            throw WriteError(path: path, reason: "write failed (\(written) of \(bytes.count) bytes)")
+            throw WriteError(path: path, reason: "write failed (\(failure))")
         }
     }
 
     public static func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
+}
+
+/// The POSIX calls a run's output needs, with errors as one line naming the path and the
+/// operating system's reason (never Foundation's NSCocoaErrorDomain text).
+public enum FileSystem {
+    /// strerror(errno): "No space left on device".
+    public static func reason(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    /// `mkdir -p`: creates `path` and its missing parents.
+    public static func createDirectory(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") where !part.isEmpty {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            var info = stat()
+            if stat(prefix, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    throw AtomicFile.WriteError(path: path, reason: "cannot create the directory (\(prefix) is a file: \(reason(ENOTDIR)))")
+                }
+                continue
+            }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw AtomicFile.WriteError(path: path, reason: "cannot create the directory (\(reason()))")
+            }
+        }
+    }
+
+    /// The whole file, or a one-line error naming it.
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard let f = fopen(path, "rb") else { throw AtomicFile.WriteError(path: path, reason: "cannot read (\(reason()))") }
+        defer { fclose(f) }
+        var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, f)
+            if n > 0 { bytes += buffer[0..<n] }
+            if n < buffer.count {
+                if ferror(f) != 0 { throw AtomicFile.WriteError(path: path, reason: "cannot read (\(reason()))") }
+                return bytes
+            }
+        }
+    }
 }

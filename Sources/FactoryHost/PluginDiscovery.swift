@@ -11,7 +11,9 @@ public enum PluginDiscovery {
         var files: [String] = []
         for entry in entries where !entry.isEmpty {
             if isDirectory(entry) {
-                files += soFiles(in: entry, prefix: nil)
+                let found = soFiles(in: entry, prefix: nil)
+                guard !found.isEmpty else { throw PluginLoadError(file: entry, "a directory with no plugin in it (no *.so file)") }
+                files += found
             } else {
                 files.append(entry)
             }

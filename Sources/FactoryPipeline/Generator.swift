@@ -48,7 +48,9 @@ public final class Generator {
         var emitted = 0  // unicode scalars of `text` already streamed
         var logits = try lastLogits(prompt, start: 0, cache: cache)
         while generated.count < options.maxNewTokens {
-            let next = options.doSample ? sample(logits, history: history, options: options, rng: &rng) : argmax(logits)
+            // transformers applies the repetition penalty before choosing, in greedy decoding as in sampling
+            let scores = penalized(logits, history: history, penalty: options.repetitionPenalty)
+            let next = options.doSample ? sample(scores, options: options, rng: &rng) : argmax(scores)
             if !options.ignoreEOS && stopIDs.contains(next) { break }
             generated.append(next)
             history.append(next)
@@ -86,13 +88,18 @@ public final class Generator {
         return best
     }
 
-    func sample(_ raw: [Float], history: [Int], options: SamplingOptions, rng: inout SplitMix64) -> Int {
+    /// transformers' RepetitionPenaltyLogitsProcessor: every token already in the sequence (prompt included)
+    /// has its logit divided by `penalty` when positive, multiplied when negative.
+    func penalized(_ raw: [Float], history: [Int], penalty: Float) -> [Float] {
+        guard penalty != 1 else { return raw }
         var logits = raw
-        if options.repetitionPenalty != 1 {
-            for id in Set(history) where id < logits.count {
-                logits[id] = logits[id] < 0 ? logits[id] * options.repetitionPenalty : logits[id] / options.repetitionPenalty
-            }
+        for id in Set(history) where id >= 0 && id < logits.count {
+            logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty
         }
+        return logits
+    }
+
+    func sample(_ logits: [Float], options: SamplingOptions, rng: inout SplitMix64) -> Int {
         let t = max(options.temperature, 1e-5)
         var candidates = logits.enumerated().map { ($0.offset, $0.element / t) }.sorted { $0.1 > $1.1 }
         if options.topK > 0 && options.topK < candidates.count { candidates = Array(candidates.prefix(options.topK)) }

@@ -54,8 +54,10 @@ public enum RunPlanner {
                                   unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)")
         items.append(templateItem)
         if let located, let check = templateCheckItem(config, template: templateItem, model: located) { items.append(check) }
-        items.append(lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: ""))
-        items.append(quantizerItem(config, plugins))
+        let methodItem = lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: "")
+        let quantizer = quantizerItem(config, plugins)
+        items += [methodItem, quantizer]
+        if let check = capabilityItem(config, method: methodItem, quantizer: quantizer) { items.append(check) }
         items.append(attentionItem(config, plugins))
         items += datasetItems(config)
         let threadSource = config.int("threads") != nil ? "threads:" : (getenv("FACTORY_THREADS") != nil ? "FACTORY_THREADS" : "cores")
@@ -117,6 +119,41 @@ public enum RunPlanner {
         } catch {
             return PlanItem(role: "template-check", request: component.name, component: nil, detail: "", problem: "template check failed: \(error)")
         }
+    }
+
+    /// The run's fine-tuning keys as a method plugin receives them: every set key of the "finetuning" group
+    /// plus `seed`, and their names as `shared_keys` (keys of sibling methods are not errors).
+    public static func methodConfig(_ config: RunConfig) -> JSONObject {
+        var o = config.section("finetuning", extra: ["seed"])
+        o["shared_keys"] = .array(o.keys.map { .string($0) })
+        return o
+    }
+
+    /// The method against the quantizer, from their declarations, before any weight is loaded: a method that
+    /// trains the base weights needs a quantizer declaring trainable_base, and every method must accept a
+    /// quantized base. Also creates the method once with the run's keys, so a bad method key stops the plan.
+    static func capabilityItem(_ config: RunConfig, method: PlanItem, quantizer: PlanItem) -> PlanItem? {
+        guard let m = method.component else { return nil }
+        do {
+            let declared = try FinetuningMethodInstance(m, config: .object(methodConfig(config))).declaration()
+            guard let q = quantizer.component else { return nil }
+            let trainable = try QuantizerInstance(q, config: quantizerConfig(config, q)).declaration().trainableBase
+            if let problem = capabilityProblem(method: m, declared, quantizer: q, trainableBase: trainable) {
+                return PlanItem(role: "capability", request: "\(m.name) on \(q.name)", component: nil, detail: "", problem: problem)
+            }
+            return PlanItem(role: "capability", request: "\(m.name) on \(q.name)", component: nil, detail: "the method trains over the packed base", problem: nil)
+        } catch {
+            return PlanItem(role: "capability", request: m.name, component: nil, detail: "", problem: "\(error)")
+        }
+    }
+
+    /// Why `method` cannot train on a base packed by `quantizer`, or nil when it can.
+    public static func capabilityProblem(method: Component, _ declared: FinetuningMethodDeclaration, quantizer: Component, trainableBase: Bool) -> String? {
+        if !declared.quantizedBaseOK { return "finetuning_type \(method.name) (\(method.file)) declares that it cannot train on a quantized base; unset quantization_bit/quantizer" }
+        if declared.trainsBase && !trainableBase {
+            return "finetuning_type \(method.name) trains the base weights, but quantizer '\(quantizer.name)' (\(quantizer.file)) declares trainable_base: false (a quantized base trains adapters only: use lora)"
+        }
+        return nil
     }
 
     public static func quantizerItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {

@@ -11,7 +11,7 @@ import Foundation
 public enum AdapterFiles {
     /// Writes the trained tensors of `adapted` into `directory` (created if needed).
     public static func save(_ adapted: AdaptedModel, to directory: String, baseModel: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileSystem.createDirectory(directory)
         let peft = adapted.declaration.adapterFormat == "peft"
         let tensors: [(String, Tensor)] = peft ? adapted.trainable.map { ($0.savedAs, $0.tensor) } : wholeModel(adapted)
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))

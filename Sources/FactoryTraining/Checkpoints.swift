@@ -35,6 +35,33 @@ enum Checkpoints {
         return list(args.outputDir).last?.path
     }
 
+    /// trainer_state.json of a checkpoint, parsed; a file cut short (a copy interrupted, a disk that filled)
+    /// is named with its path.
+    static func state(_ checkpoint: String) throws -> JSON {
+        let path = checkpoint + "/trainer_state.json"
+        let state: JSON
+        do { state = try JSON.parse(bytes: try FileSystem.read(path)) } catch let e as JSONParseError {
+            throw TrainingError("\(path): not a complete trainer state (\(e)); resume from another checkpoint or delete this one")
+        }
+        guard state["global_step"]?.intValue != nil else { throw TrainingError("\(path): no global_step") }
+        return state
+    }
+
+    /// The refusal of a resume that has nothing to train, or nil.
+    static func nothingLeft(_ checkpoint: String, step: Int, total: Int, maxSteps: Int) -> TrainingError? {
+        guard step >= total else { return nil }
+        return TrainingError("resume_from_checkpoint: \(checkpoint) is at step \(step) and this run ends at step \(total)"
+                             + (maxSteps > 0 ? " (max_steps)" : "") + ": nothing is left to train; raise "
+                             + (maxSteps > 0 ? "max_steps" : "num_train_epochs") + ", or set overwrite_output_dir: true to start over")
+    }
+
+    /// Before the model loads: with max_steps set, the checkpoint a run would resume from must be below it.
+    static func checkSomethingIsLeft(_ args: TrainingArguments) throws {
+        guard args.maxSteps > 0, let checkpoint = try toResume(args) else { return }
+        let step = Int(try state(checkpoint)["global_step"]!.intValue!)
+        if let refusal = nothingLeft(checkpoint, step: step, total: args.maxSteps, maxSteps: args.maxSteps) { throw refusal }
+    }
+
     static func save(_ trainer: Trainer, step: Int, history: [StepRecord]) throws {
         let final = trainer.args.outputDir + "/" + prefix + String(step)
         let partial = final + ".partial"
@@ -60,7 +87,7 @@ enum Checkpoints {
         ])
         try AtomicFile.write(JSON.object(state).prettyPrinted() + "\n", to: partial + "/trainer_state.json")
         try? fm.removeItem(atPath: final)
-        guard rename(partial, final) == 0 else { throw TrainingError("\(final): could not move the checkpoint into place") }
+        guard rename(partial, final) == 0 else { throw TrainingError("\(final): could not move the checkpoint into place (\(FileSystem.reason()))") }
         if let limit = trainer.args.saveTotalLimit, limit > 0 {
             for old in list(trainer.args.outputDir).dropLast(limit) { try? fm.removeItem(atPath: old.path) }
         }
@@ -68,9 +95,8 @@ enum Checkpoints {
 
     /// Restores tensors, moments and step from `path` into `trainer`.
     static func load(_ path: String, into trainer: Trainer) throws -> (step: Int, history: [StepRecord]) {
-        let stateBytes = try Data(contentsOf: URL(fileURLWithPath: path + "/trainer_state.json"))
-        let state = try JSON.parse(bytes: [UInt8](stateBytes))
-        guard let step = state["global_step"]?.intValue else { throw TrainingError("\(path)/trainer_state.json: no global_step") }
+        let state = try state(path)
+        let step = state["global_step"]!.intValue!
         let peft = trainer.adapted.declaration.adapterFormat == "peft"
         let weights = try SafetensorsFile(path: path + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         for t in trainer.adapted.trainable {

@@ -65,9 +65,13 @@ public final class Trainer {
             optimizer.add(t.tensor, lrScale: t.lrScale, weightDecay: decays ? args.weightDecay : 0)
         }
         plan = BatchPlan(count: train.count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
-                         seed: UInt64(args.seed), shuffle: !args.disableShuffling)
+                         seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
         totalSteps = args.maxSteps > 0 ? args.maxSteps : max(1, Int((args.epochs * Double(plan.stepsPerEpoch)).rounded(.up)))
     }
+
+    var logEvery: Int { TrainingArguments.everySteps(args.loggingSteps, total: totalSteps) }
+    var saveEvery: Int { TrainingArguments.everySteps(args.saveSteps, total: totalSteps) }
+    var evalEvery: Int? { args.evalSteps.map { TrainingArguments.everySteps($0, total: totalSteps) } }
 
     var warmup: Int { LRSchedule.warmupSteps(total: totalSteps, warmupSteps: args.warmupSteps, warmupRatio: args.warmupRatio) }
 
@@ -93,19 +97,19 @@ public final class Trainer {
     /// Runs (or resumes) training to the end and saves the result into output_dir.
     @discardableResult
     public func run() throws -> TrainResult {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: args.outputDir, withIntermediateDirectories: true)
+        try FileSystem.createDirectory(args.outputDir)
         var firstStep = 0
         var history: [StepRecord] = []
         if let checkpoint = try Checkpoints.toResume(args) {
             let state = try Checkpoints.load(checkpoint, into: self)
+            if let refusal = Checkpoints.nothingLeft(checkpoint, step: state.step, total: totalSteps, maxSteps: args.maxSteps) { throw refusal }
             firstStep = state.step
             history = state.history
             print("resuming from \(checkpoint) at step \(firstStep)")
-        } else {
-            try AtomicFile.write("", to: args.outputDir + "/trainer_log.jsonl")
         }
-        let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: print)
+        // the previous trainer_log.jsonl stays as it is until this run logs a step (then only its
+        // records up to the resumed step are kept, so no step is logged twice)
+        let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: print, keepingRecordsUpTo: firstStep)
         let start = Date()
         var sinceLog: [StepRecord] = []
         var tokensSeen = 0
@@ -119,28 +123,33 @@ public final class Trainer {
             step += 1
             onStep?(record)
             if liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
-            if step % args.loggingSteps == 0 || step == totalSteps {
+            if step % logEvery == 0 || step == totalSteps {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 try log.write(sinceLog, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen)
                 sinceLog = []
             }
-            if let every = args.evalSteps, every > 0, !eval.isEmpty, step % every == 0 || step == totalSteps {
+            if let every = evalEvery, !eval.isEmpty, step % every == 0 || step == totalSteps {
                 let loss = try evaluate()
                 try log.writeEval(loss, step: step)
             }
-            if step % args.saveSteps == 0 && step < totalSteps {
+            if step % saveEvery == 0 {  // the last step too, as transformers saves it
                 try Checkpoints.save(self, step: step, history: history)
             }
         }
         let seconds = Date().timeIntervalSince(start)
         let mean = history.isEmpty ? 0 : history.map(\.loss).reduce(0, +) / Double(history.count)
         if step == totalSteps {
-            try AdapterFiles.save(adapted, to: args.outputDir, baseModel: baseModel)
+            // every file is written into a staging folder first, then renamed into output_dir: a save that
+            // fails (a full disk) replaces none of the previous run's results
+            let staging = args.outputDir + "/final.partial"
+            try? FileManager.default.removeItem(atPath: staging)
+            try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
             let results = JSONObject([("epoch", .double(plan.epoch(afterSteps: step))), ("train_loss", .double(mean)),
                                       ("train_runtime", .double(seconds)), ("train_steps", .int(Int64(step))),
                                       ("train_tokens_per_second", .double(seconds > 0 ? Double(tokensSeen) / seconds : 0))])
-            try AtomicFile.write(JSON.object(results).prettyPrinted() + "\n", to: args.outputDir + "/train_results.json")
-            if args.plotLoss { try LossPlot.write(history.map { ($0.step, $0.loss) }, to: args.outputDir + "/training_loss.png") }
+            try AtomicFile.write(JSON.object(results).prettyPrinted() + "\n", to: staging + "/train_results.json")
+            if args.plotLoss { try LossPlot.write(history.map { ($0.step, $0.loss) }, to: staging + "/training_loss.png") }
+            try OutputDirectory.moveContents(of: staging, into: args.outputDir)
         }
         return TrainResult(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, history: history)
     }

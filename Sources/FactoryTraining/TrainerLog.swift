@@ -4,11 +4,20 @@ import FactoryFormats
 import FactoryJSON
 import Foundation
 
-struct TrainerLog {
+final class TrainerLog {
     let directory: String
     let total: Int
     let plan: BatchPlan
     let print: (String) -> Void
+    /// Until the first record is written: the step up to which the previous log's records are kept (0 for
+    /// a fresh run). The first write replaces the file atomically; later ones append.
+    private var keepUpTo: Int?
+
+    init(directory: String, total: Int, plan: BatchPlan, print: @escaping (String) -> Void, keepingRecordsUpTo step: Int) {
+        (self.directory, self.total, self.plan, self.print, keepUpTo) = (directory, total, plan, print, step)
+    }
+
+    var path: String { directory + "/trainer_log.jsonl" }
 
     static func clock(_ seconds: Double) -> String {
         let s = max(0, Int(seconds.rounded()))
@@ -52,10 +61,19 @@ struct TrainerLog {
     }
 
     func append(_ line: String) throws {
-        let path = directory + "/trainer_log.jsonl"
-        guard let f = fopen(path, "ab") else { throw TrainingError("\(path): cannot append the training log") }
-        defer { fclose(f) }
+        if let keep = keepUpTo {
+            let previous = ((try? FileSystem.read(path)) ?? []).split(separator: 0x0A).filter { record in
+                guard let step = (try? JSON.parse(bytes: Array(record)))?["current_steps"]?.intValue else { return false }
+                return step <= keep
+            }
+            try AtomicFile.write(previous.flatMap { Array($0) + [0x0A] } + Array((line + "\n").utf8), to: path)
+            keepUpTo = nil
+            return
+        }
+        guard let f = fopen(path, "ab") else { throw TrainingError("\(path): cannot append the training log (\(FileSystem.reason()))") }
         let bytes = Array((line + "\n").utf8)
-        guard fwrite(bytes, 1, bytes.count, f) == bytes.count else { throw TrainingError("\(path): writing the training log failed") }
+        var failure = fwrite(bytes, 1, bytes.count, f) == bytes.count ? nil : FileSystem.reason()
+        if fclose(f) != 0 && failure == nil { failure = FileSystem.reason() }
+        if let failure { throw TrainingError("\(path): writing the training log failed (\(failure))") }
     }
 }

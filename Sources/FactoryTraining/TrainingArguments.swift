@@ -21,11 +21,12 @@ public struct TrainingArguments {
     public var seed = 42
     /// NEFTune: uniform noise on the input embeddings while training; 0 = off.
     public var neftuneNoiseAlpha = 0.0
-    public var loggingSteps = 500
-    public var saveSteps = 500
+    /// Every N steps; a value < 1 is a fraction of the run's total steps (transformers' rule, see `everySteps`).
+    public var loggingSteps = 500.0
+    public var saveSteps = 500.0
     public var saveTotalLimit: Int? = nil
     public var saveOnlyModel = false
-    public var evalSteps: Int? = nil
+    public var evalSteps: Double? = nil
     public var disableShuffling = false
     public var plotLoss = false
     public var resumeFromCheckpoint: String? = nil
@@ -42,8 +43,8 @@ public struct TrainingArguments {
         if let v = c.int("per_device_eval_batch_size") { evalBatchSize = v }
         if let v = c.int("gradient_accumulation_steps") { gradientAccumulation = v }
         if let v = c.string("lr_scheduler_type") {
-            guard let s = LRSchedule(rawValue: v) else {
-                throw TrainingError("lr_scheduler_type: '\(v)' is not one of \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let s = LRSchedule(rawValue: v) else {  // a transformers name (the schema checked that) Factory does not implement
+                throw TrainingError("\(c.origin(of: "lr_scheduler_type")) lr_scheduler_type: '\(v)' is not implemented in Factory (it has \(LRSchedule.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             schedule = s
         }
@@ -55,11 +56,11 @@ public struct TrainingArguments {
         if let v = c.double("adam_epsilon") { epsilon = v }
         if let v = c.double("max_grad_norm") { maxGradNorm = v }
         if let v = c.int("seed") { seed = v }
-        if let v = c.double("logging_steps") { loggingSteps = Int(v) }  // a float in transformers (fractions of a run are not supported)
-        if let v = c.double("save_steps") { saveSteps = Int(v) }
+        if let v = c.double("logging_steps") { loggingSteps = v }
+        if let v = c.double("save_steps") { saveSteps = v }
         saveTotalLimit = c.int("save_total_limit")
         if let v = c.bool("save_only_model") { saveOnlyModel = v }
-        evalSteps = c.double("eval_steps").map { Int($0) }
+        evalSteps = c.double("eval_steps")
         if let v = c.bool("disable_shuffling") { disableShuffling = v }
         if let v = c.bool("plot_loss") { plotLoss = v }
         if let r = c.string("resume_from_checkpoint"), !["false", "none", ""].contains(r.lowercased()) {
@@ -68,14 +69,12 @@ public struct TrainingArguments {
         if let optim = c.string("optim"), !["adamw_torch", "adamw_hf", "adamw_torch_fused"].contains(optim) {
             throw TrainingError("optim: '\(optim)' is not available; this build has AdamW (adamw_torch)")
         }
-        if let alpha = c.double("neftune_noise_alpha") {
-            guard alpha >= 0 else { throw TrainingError("neftune_noise_alpha must be at least 0, got \(alpha)") }
-            neftuneNoiseAlpha = alpha
-        }
-        for (key, value) in [("per_device_train_batch_size", batchSize), ("gradient_accumulation_steps", gradientAccumulation),
-                             ("logging_steps", loggingSteps), ("save_steps", saveSteps)] where value < 1 {
-            throw TrainingError("\(key) must be at least 1, got \(value)")
-        }
-        guard learningRate > 0 else { throw TrainingError("learning_rate must be positive, got \(learningRate)") }
+        if let alpha = c.double("neftune_noise_alpha") { neftuneNoiseAlpha = alpha }
+        // Ranges were checked by the config schema (docs/configuration.md) when the keys were set.
+    }
+
+    /// An "every N steps" value for a run of `total` steps: N ≥ 1 as given, a fraction f < 1 as ⌈f·total⌉ (transformers).
+    public static func everySteps(_ value: Double, total: Int) -> Int {
+        value < 1 ? max(1, Int((value * Double(total)).rounded(.up))) : max(1, Int(min(value, 1e15)))
     }
 }

@@ -22,7 +22,12 @@ public enum TrainingJob {
         guard let request = config.string("model_name_or_path") else { throw TrainingError("no model: set model_name_or_path") }
         var args = try TrainingArguments(config)
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
-        try guardOutputDirectory(args)
+        let output = try OutputDirectory(locking: args.outputDir)  // one run per output_dir, until this function returns
+        defer { withExtendedLifetime(output) {} }
+        let removed = output.removeLeftovers()
+        if !removed.isEmpty { print("removed what an interrupted run left in \(args.outputDir): \(removed.joined(separator: ", "))") }
+        try guardOutputDirectory(args, contents: output.contents)
+        try Checkpoints.checkSomethingIsLeft(args)
         let started = Date()
         // QLoRA: the quantizer (and whether the method may train on it) before loading, so the base is packed as it loads
         let methodName = config.string("finetuning_type") ?? "lora"
@@ -44,17 +49,16 @@ public enum TrainingJob {
             EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels, segments: neat ? $0.attentionMask : nil, positionIDs: neat ? $0.positionIDs : nil)
         }
 
-        var methodConfig = config.section("finetuning", extra: ["seed"])
-        methodConfig["shared_keys"] = .array(methodConfig.keys.map { .string($0) })  // keys of sibling methods are not errors
+        var methodConfig = RunPlanner.methodConfig(config)
         let adapters = config.list("adapter_name_or_path") ?? []
         if let last = adapters.last {  // continue training this adapter with its own settings
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(methodConfig))
         if let component = quantizerItem.component, let quantizer {  // QLoRA: the base stays packed, only the method's tensors train
-            let q = try quantizer.declaration(), m = try method.declaration()
-            guard m.quantizedBaseOK && (!m.trainsBase || q.trainableBase) else {
-                throw TrainingError("finetuning_type \(methodName) trains the base weights, but quantizer '\(component.name)' (\(component.file)) declares trainable_base: false (a quantized base trains adapters only: use lora)")
+            if let problem = RunPlanner.capabilityProblem(method: method.component, try method.declaration(), quantizer: component,
+                                                          trainableBase: try quantizer.declaration().trainableBase) {
+                throw TrainingError(problem)
             }
             print("quantized base (\(component.name), \(quantizerItem.request)): " + (model.packReport?.line ?? "nothing packed"))
         }
@@ -83,9 +87,8 @@ public enum TrainingJob {
     }
 
     /// LLaMA-Factory's rule: an existing, non-empty output_dir without checkpoints needs overwrite_output_dir.
-    static func guardOutputDirectory(_ args: TrainingArguments) throws {
-        let fm = FileManager.default
-        guard let contents = try? fm.contentsOfDirectory(atPath: args.outputDir), !contents.isEmpty else { return }
+    static func guardOutputDirectory(_ args: TrainingArguments, contents: [String]) throws {
+        guard !contents.isEmpty else { return }
         if args.overwriteOutputDir || args.resumeFromCheckpoint != nil || !Checkpoints.list(args.outputDir).isEmpty { return }
         throw TrainingError("\(args.outputDir): output_dir exists and is not empty; set overwrite_output_dir: true or resume_from_checkpoint")
     }

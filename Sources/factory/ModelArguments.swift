@@ -16,22 +16,20 @@ struct ModelArguments: ParsableArguments {
 
     @OptionGroup var pluginOptions: PluginOptions
 
-    /// The config with overrides and --model applied; `threads` applied to the engine.
-    func config() throws -> RunConfig {
+    /// The config with overrides, --model and the command's own `flags` applied, every value checked
+    /// against its range and the cross-key rules (notes printed); `threads` applied to the engine.
+    func config(flags: [RunConfig.Flag] = []) throws -> RunConfig {
         let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
-        var overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
-        if let model { overrides.append("model_name_or_path=\(model)") }
-        let config = try RunConfig.load(file: file, overrides: overrides)
-        if let threads = config.int("threads") {
-            guard threads >= 1 else { throw ConfigProblem("threads must be at least 1, got \(threads)") }
-            Threads.set(threads)
-        }
+        let overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
+        let model = model.map { [RunConfig.Flag(key: "model_name_or_path", text: $0, origin: "--model")] } ?? []
+        let config = try RunConfig.load(file: file, overrides: overrides, flags: model + flags)
+        config.applyThreadsAndPrintNotes()
         return config
     }
 
     /// The model named by the config, loaded with the registered family plugin.
-    func load() throws -> (RunConfig, LoadedModel, PluginSet) {
-        let config = try config()
+    func load(flags: [RunConfig.Flag] = []) throws -> (RunConfig, LoadedModel, PluginSet) {
+        let config = try config(flags: flags)
         guard let request = config.string("model_name_or_path") else {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
@@ -48,6 +46,14 @@ struct ModelArguments: ParsableArguments {
             fputs("merge: the adapted linear weights were dequantized to fp32 to merge the adapter into them\n", stderr)
         }
         return (config, model, plugins)
+    }
+}
+
+extension RunConfig {
+    /// `threads` to the engine (OpenBLAS's GEMM threads and the engine's loops alike), and the notes to stderr.
+    func applyThreadsAndPrintNotes() {
+        if let threads = int("threads") { Threads.set(threads) }  // in range: the schema checked it
+        for note in notes { printError("note: \(note)") }
     }
 }
 

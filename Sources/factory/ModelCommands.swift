@@ -1,4 +1,5 @@
 import ArgumentParser
+import FactoryConfig
 import FactoryEngine
 import FactoryHost
 import FactoryJSON
@@ -36,14 +37,16 @@ struct Generate: ParsableCommand {
     @OptionGroup var model: ModelArguments
     @Option(help: "The prompt text.") var prompt: String?
     @Option(help: "The prompt as token ids, comma-separated.") var ids: String?
-    @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate (max_new_tokens).") var maxNewTokens: Int?
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Tokens to generate (max_new_tokens).") var maxNewTokens: String?
     @Flag(help: "Greedy decoding (do_sample: false).") var greedy = false
     @Flag(name: .customLong("ignore-eos"), help: "Keep going past EOS.") var ignoreEOS = false
     @Flag(help: "Print {\"ids\": [...], \"text\": ...} at the end instead of streaming.") var json = false
 
     func run() throws {
         try guarded {
-            let (config, loaded, _) = try model.load()
+            // the flag is checked as the key it stands for (a negative number is a value, refused by range)
+            let flags = maxNewTokens.map { [RunConfig.Flag(key: "max_new_tokens", text: $0, origin: "--max-new-tokens")] } ?? []
+            let (config, loaded, _) = try model.load(flags: flags)
             let promptIDs: [Int]
             switch (prompt, ids) {
             case (let p?, nil): promptIDs = try loaded.tokenizer.encode(p)
@@ -52,7 +55,6 @@ struct Generate: ParsableCommand {
             }
             if let bad = promptIDs.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
             var options = SamplingOptions(config)
-            if let n = maxNewTokens { options.maxNewTokens = n }
             if greedy { options.doSample = false }
             options.ignoreEOS = ignoreEOS
             let out = try Generator(model: loaded).generate(prompt: promptIDs, options: options, stopIDs: loaded.stopIDs) { _, text in

@@ -27,10 +27,7 @@ struct Run: ParsableCommand {
             let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
             let overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
             let config = try RunConfig.load(file: file, overrides: overrides)
-            if let threads = config.int("threads") {
-                guard threads >= 1 else { throw ConfigProblem("threads must be at least 1, got \(threads)") }
-                Threads.set(threads)  // OpenBLAS's GEMM threads and the engine's loops alike
-            }
+            config.applyThreadsAndPrintNotes()
             let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
             defer { plugins.shutdown() }
             let plan = RunPlanner.plan(config, plugins: plugins)

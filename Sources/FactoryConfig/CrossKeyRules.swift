@@ -1,0 +1,76 @@
+/// Rules over several keys, or over one key whose meaning depends on another (transformers'
+/// special values), checked once every key is set and before any command loads a model. An
+/// error stops the command naming the key's file and line; a note is one line saying what
+/// Factory does, so no value is quietly read otherwise than the user wrote it.
+public enum CrossKeyRules {
+    public enum Outcome: Equatable {
+        /// Stops the command: the key at fault and what is wrong.
+        case error(key: String, String)
+        /// Printed once ("note: ..."); the command goes on.
+        case note(String)
+    }
+
+    /// One rule: the keys it reads and what it says (for docs/configuration.md), and the check.
+    public struct Rule: Sendable {
+        public let keys: [String]
+        public let summary: String
+        let check: @Sendable (RunConfig) -> Outcome?
+    }
+
+    /// Every rule, in the order they are checked.
+    public static let rules: [Rule] = [
+        Rule(keys: ["num_train_epochs", "max_steps"], summary: "num_train_epochs > 0 unless max_steps > 0") { c in
+            guard let epochs = c.double("num_train_epochs"), epochs == 0, (c.int("max_steps") ?? -1) <= 0 else { return nil }
+            return .error(key: "num_train_epochs", "0 is out of range (expected > 0 when max_steps is not set)")
+        },
+        Rule(keys: ["max_steps"], summary: "max_steps ≤ 0 means: train num_train_epochs (note)") { c in
+            guard let steps = c.int("max_steps"), steps <= 0 else { return nil }
+            return .note("max_steps: \(steps) ≤ 0 means num_train_epochs (\(number(c.double("num_train_epochs") ?? 3))) sets the length, as in transformers")
+        },
+        Rule(keys: ["logging_steps", "save_steps", "eval_steps"],
+             summary: "a value < 1 is a fraction of the total steps (note); a value ≥ 1 is a whole number") { c in
+            for key in ["logging_steps", "save_steps", "eval_steps"] {
+                guard let v = c.double(key) else { continue }
+                if v > 1 && v != v.rounded() {
+                    return .error(key: key, "\(v) is out of range (expected a whole number of steps, or a fraction < 1 of the total steps)")
+                }
+            }
+            let fractions = ["logging_steps", "save_steps", "eval_steps"].filter { (c.double($0) ?? 1) < 1 }
+            guard !fractions.isEmpty else { return nil }
+            return .note(fractions.map { "\($0): \(c.double($0)!)" }.joined(separator: ", ")
+                         + " < 1 is a fraction of the total steps (rounded up), as in transformers")
+        },
+        Rule(keys: ["warmup_steps", "warmup_ratio"], summary: "warmup_steps > 0 takes precedence over warmup_ratio (note)") { c in
+            guard let steps = c.int("warmup_steps"), steps > 0, let ratio = c.double("warmup_ratio"), ratio > 0 else { return nil }
+            return .note("warmup_steps: \(steps) is used and warmup_ratio: \(ratio) is not, as in transformers")
+        },
+        Rule(keys: ["temperature", "do_sample"], summary: "temperature 0 means greedy decoding (note)") { c in
+            guard c.double("temperature") == 0, c.bool("do_sample") != false else { return nil }
+            return .note("temperature: 0 means greedy decoding (do_sample: false)")
+        },
+        Rule(keys: ["do_sample", "temperature", "top_p", "top_k"], summary: "with do_sample: false, temperature/top_p/top_k do not apply (note)") { c in
+            guard c.bool("do_sample") == false else { return nil }
+            let set = ["temperature", "top_p", "top_k"].filter { c.values[$0] != nil }
+            guard !set.isEmpty else { return nil }
+            return .note("do_sample: false decodes greedily: \(set.joined(separator: ", ")) \(set.count == 1 ? "does" : "do") not apply (repetition_penalty does)")
+        },
+        Rule(keys: ["quantization_type", "quantization_bit"], summary: "quantization_type applies to 4-bit quantization only (note)") { c in
+            guard let type = c.string("quantization_type"), c.int("quantization_bit") != 4, c.string("quantizer") == nil else { return nil }
+            return .note("quantization_type: \(type) applies only with quantization_bit: 4; "
+                         + (c.int("quantization_bit").map { "\($0)-bit quantization does not use it" } ?? "no quantization_bit is set"))
+        },
+    ]
+
+    /// Runs every rule: throws the first error (naming the key's origin), returns the notes.
+    public static func check(_ config: RunConfig) throws -> [String] {
+        var notes: [String] = []
+        for rule in rules {
+            switch rule.check(config) {
+            case .error(let key, let message)?: throw ConfigError(message: "\(config.origin(of: key)) \(key): \(message)")
+            case .note(let line)?: notes.append(line)
+            case nil: break
+            }
+        }
+        return notes
+    }
+}
