@@ -12,7 +12,7 @@ public enum ConfigDocs {
         for group in ConfigSchema.groups {
             out += "\n### \(group.name)\n\n| key | type | accepts |\n|---|---|---|\n"
             for key in group.keys {
-                out += "| `\(key.name)` | \(key.type.short) | \(key.rule.map { escape($0.expectation) } ?? "") |\n"
+                out += "| `\(key.name)` | \(key.type.short) | \(key.rule.map { escape($0.expectation) } ?? (key.type == .bool ? "true, false" : "")) |\n"
             }
         }
         out += "\n### rules over several keys\n\n| keys | rule |\n|---|---|\n"

@@ -54,6 +54,19 @@ public enum CrossKeyRules {
             guard !set.isEmpty else { return nil }
             return .note("do_sample: false decodes greedily: \(set.joined(separator: ", ")) \(set.count == 1 ? "does" : "do") not apply (repetition_penalty does)")
         },
+        Rule(keys: ["interleave_probs", "dataset", "mix_strategy"],
+             summary: "one probability per dataset, summing to 1 (as numpy requires); with mix_strategy concat they do not apply (note)") { c in
+            guard let probs = c.list("interleave_probs") else { return nil }
+            let strategy = c.string("mix_strategy") ?? "concat"
+            if strategy == "concat" { return .note("interleave_probs apply to mix_strategy interleave_under/interleave_over; concat appends the datasets") }
+            let datasets = c.list("dataset")?.count ?? 0
+            if probs.count != datasets {
+                return .error(key: "interleave_probs", "\(probs.count) probabilit\(probs.count == 1 ? "y" : "ies") for \(datasets) dataset\(datasets == 1 ? "" : "s") (expected one per dataset)")
+            }
+            let sum = probs.compactMap(Double.init).reduce(0, +)
+            if abs(sum - 1) > 1e-6 { return .error(key: "interleave_probs", "\(probs.joined(separator: ", ")) sum to \(sum) (expected a sum of 1)") }
+            return nil
+        },
         Rule(keys: ["quantization_type", "quantization_bit"], summary: "quantization_type applies to 4-bit quantization only (note)") { c in
             guard let type = c.string("quantization_type"), c.int("quantization_bit") != 4, c.string("quantizer") == nil else { return nil }
             return .note("quantization_type: \(type) applies only with quantization_bit: 4; "

@@ -149,10 +149,10 @@ public enum RunPlanner {
 
     /// Why `method` cannot train on a base packed by `quantizer`, or nil when it can.
     public static func capabilityProblem(method: Component, _ declared: FinetuningMethodDeclaration, quantizer: Component, trainableBase: Bool) -> String? {
-        if !declared.quantizedBaseOK { return "finetuning_type \(method.name) (\(method.file)) declares that it cannot train on a quantized base; unset quantization_bit/quantizer" }
         if declared.trainsBase && !trainableBase {
             return "finetuning_type \(method.name) trains the base weights, but quantizer '\(quantizer.name)' (\(quantizer.file)) declares trainable_base: false (a quantized base trains adapters only: use lora)"
         }
+        if !declared.quantizedBaseOK { return "finetuning_type \(method.name) (\(method.file)) declares that it cannot train on a quantized base; unset quantization_bit/quantizer" }
         return nil
     }
 

@@ -26,11 +26,20 @@ public final class AdaptedModel {
 
     /// Applies `method` to `model`. Added tensors come from `adapterDirectory` when given (PEFT
     /// names), else are initialised from `seed` (Kaiming-uniform A, zero B).
-    public init(model: LoadedModel, method: FinetuningMethodInstance, adapterDirectory: String? = nil, seed: UInt64 = 42) throws {
+    /// `training`: the added tensors will also carry gradients and AdamW moments (for the memory check).
+    public init(model: LoadedModel, method: FinetuningMethodInstance, adapterDirectory: String? = nil, seed: UInt64 = 42,
+                training: Bool = false) throws {
         self.model = model
         self.method = method
         declaration = try method.declaration()
         plan = try method.plan(model: model.description)
+        let (count, bytes) = MemoryEstimate.addedTensors(plan, training: training)
+        let available = MemoryEstimate.available()
+        guard bytes < available else {
+            throw TrainingError("finetuning_type \(method.component.name): its \(count) added tensors need \(MemoryEstimate.gib(bytes))"
+                                + (training ? " with their gradients and optimizer moments" : "")
+                                + ", more than the \(MemoryEstimate.gib(available)) available; lower the rank or target fewer modules")
+        }
         adapted = Set((plan["adapted_linears"]?.arrayValue ?? []).compactMap(\.stringValue))
         let saved = try adapterDirectory.map { dir -> SafetensorsFile in
             let path = dir + "/adapter_model.safetensors"

@@ -62,7 +62,8 @@ public enum TrainingJob {
             }
             print("quantized base (\(component.name), \(quantizerItem.request)): " + (model.packReport?.line ?? "nothing packed"))
         }
-        let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed))
+        let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed), training: true)
+        try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false))
         var distinct = Set<ObjectIdentifier>(), total = 0  // tied weights (lm_head = embed_tokens) count once
         for name in model.parameters.names {
             if let t = model.parameters[name], distinct.insert(ObjectIdentifier(t.storage)).inserted { total += t.count }
@@ -84,6 +85,18 @@ public enum TrainingJob {
         let result = try trainer.run()
         print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
                      result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))
+    }
+
+    /// The largest micro-batch (per_device_train_batch_size rows of the longest example) against the memory left.
+    static func checkActivationsFit(_ args: TrainingArguments, train: [EncodedExample], model: LoadedModel, checkpointing: Bool) throws {
+        let longest = train.map(\.inputIDs.count).max() ?? 0
+        let rows = min(args.batchSize, train.count)
+        guard let bytes = MemoryEstimate.activations(tokens: rows * longest, hfConfig: model.description["hf_config"], checkpointing: checkpointing)
+        else { return }
+        let available = MemoryEstimate.available()
+        guard bytes < available else {
+            throw TrainingError("per_device_train_batch_size \(args.batchSize) × the longest example (\(longest) tokens) needs about \(MemoryEstimate.gib(bytes)) of activations, more than the \(MemoryEstimate.gib(available)) available; lower per_device_train_batch_size (raise gradient_accumulation_steps instead) or cutoff_len")
+        }
     }
 
     /// LLaMA-Factory's rule: an existing, non-empty output_dir without checkpoints needs overwrite_output_dir.
