@@ -47,19 +47,29 @@ enum Checkpoints {
         return state
     }
 
-    /// The refusal of a resume that has nothing to train, or nil.
-    static func nothingLeft(_ checkpoint: String, step: Int, total: Int, maxSteps: Int) -> TrainingError? {
-        guard step >= total else { return nil }
+    /// The refusal of a resume that has nothing to train, or nil. A checkpoint at the last step whose run
+    /// was stopped before its final save (no train_results.json of that step in output_dir) is not refused:
+    /// the run trains no step and writes the final results from it.
+    static func nothingLeft(_ checkpoint: String, step: Int, total: Int, maxSteps: Int, outputDir: String) -> TrainingError? {
+        guard step > total || (step == total && finalResultsSaved(outputDir, step: step)) else { return nil }
         return TrainingError("resume_from_checkpoint: \(checkpoint) is at step \(step) and this run ends at step \(total)"
                              + (maxSteps > 0 ? " (max_steps)" : "") + ": nothing is left to train; raise "
                              + (maxSteps > 0 ? "max_steps" : "num_train_epochs") + ", or set overwrite_output_dir: true to start over")
     }
 
-    /// Before the model loads: with max_steps set, the checkpoint a run would resume from must be below it.
+    /// True when output_dir holds the final results of a run that ended at `step`.
+    static func finalResultsSaved(_ outputDir: String, step: Int) -> Bool {
+        guard let bytes = try? FileSystem.read(outputDir + "/train_results.json"), let results = try? JSON.parse(bytes: bytes) else { return false }
+        return results["train_steps"]?.intValue == Int64(step)
+    }
+
+    /// Before the model loads: with max_steps set, the checkpoint a run would resume from must leave something to do.
     static func checkSomethingIsLeft(_ args: TrainingArguments) throws {
         guard args.maxSteps > 0, let checkpoint = try toResume(args) else { return }
         let step = Int(try state(checkpoint)["global_step"]!.intValue!)
-        if let refusal = nothingLeft(checkpoint, step: step, total: args.maxSteps, maxSteps: args.maxSteps) { throw refusal }
+        if let refusal = nothingLeft(checkpoint, step: step, total: args.maxSteps, maxSteps: args.maxSteps, outputDir: args.outputDir) {
+            throw refusal
+        }
     }
 
     static func save(_ trainer: Trainer, step: Int, history: [StepRecord]) throws {

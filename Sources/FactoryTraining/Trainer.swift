@@ -102,10 +102,12 @@ public final class Trainer {
         var history: [StepRecord] = []
         if let checkpoint = try Checkpoints.toResume(args) {
             let state = try Checkpoints.load(checkpoint, into: self)
-            if let refusal = Checkpoints.nothingLeft(checkpoint, step: state.step, total: totalSteps, maxSteps: args.maxSteps) { throw refusal }
+            if let refusal = Checkpoints.nothingLeft(checkpoint, step: state.step, total: totalSteps, maxSteps: args.maxSteps,
+                                                     outputDir: args.outputDir) { throw refusal }
             firstStep = state.step
             history = state.history
-            print("resuming from \(checkpoint) at step \(firstStep)")
+            print(firstStep == totalSteps ? "\(checkpoint) is at the last step; its run stopped before the final save: saving the final results from it"
+                                          : "resuming from \(checkpoint) at step \(firstStep)")
         }
         // the previous trainer_log.jsonl stays as it is until this run logs a step (then only its
         // records up to the resumed step are kept, so no step is logged twice)

@@ -234,6 +234,7 @@ final class BadInputCatalogueTests: XCTestCase {
         try write("badinfo8/dataset_info.json", Array(#"{"x": {"file_name": "a"#.utf8) + [0x80] + Array(#".json"}}"#.utf8))
         try text("occupied/notes.txt", "keep me")
         try text("done/checkpoint-2/trainer_state.json", #"{"global_step": 2, "log_history": []}"#)
+        try text("done/train_results.json", #"{"train_steps": 2}"#)
         try text("truncated/checkpoint-1/trainer_state.json", #"{"global_step": 1, "log_hist"#)
     }
 
