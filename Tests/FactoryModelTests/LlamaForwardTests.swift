@@ -100,5 +100,10 @@ extension LlamaForwardTests {
         let p = try generator.generate(prompt: prompt, options: penalised, stopIDs: [])
         XCTAssertEqual(Set(p).count, p.count, "a huge repetition penalty never repeats a token: \(p)")
         XCTAssertTrue(Set(p).isDisjoint(with: prompt))
+        // transformers applies the penalty in greedy decoding too: the same tokens as top_k 1
+        var greedyPenalised = greedy
+        greedyPenalised.repetitionPenalty = 100
+        XCTAssertEqual(try generator.generate(prompt: prompt, options: greedyPenalised, stopIDs: []), p)
+        XCTAssertNotEqual(p, reference, "the penalty changes this greedy continuation")
     }
 }
