@@ -43,6 +43,11 @@ public enum TrainingJob {
         let data = stage == "pt"
             ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
             : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
+        guard !data.train.isEmpty else {
+            throw TrainingError("no training example is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
+                                + (data.eval.isEmpty ? "" : ": val_size took all \(data.eval.count) for evaluation")
+                                + (data.skipped > 0 ? " (\(data.skipped) skipped by skip_bad_rows)" : ""))
+        }
         // neat_packing: attention stays inside each sample and positions restart (segments + position ids)
         let neat = config.bool("neat_packing") ?? false
         let train = data.packed.isEmpty ? data.train : data.packed.map {

@@ -45,7 +45,9 @@ final class AttentionKernelTests: XCTestCase {
         let none = try plan([], plugins: ["ModelLlama", "TemplateSmolLM2", "MethodLoRA"])
         XCTAssertNil(chosen(none))
         XCTAssertEqual(none["detail"] as? String, "the host's built-in reference attention (no kernel plugin registered)")
-        let typo = try plan(["flash_attn=fa9"])
-        XCTAssertEqual(typo["problem"] as? String, "flash_attn 'fa9' is not one of auto, disabled, fa2, fa3, sdpa")
+        // a value outside flash_attn's set stops when the config is read, before any plan
+        let typo = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "--json", "flash_attn=fa9"])
+        XCTAssertEqual(typo.status, 1)
+        XCTAssertEqual(typo.stderr, "factory: error: override 'flash_attn=fa9' flash_attn: 'fa9' is not allowed (expected one of auto, disabled, sdpa, fa2, fa3)\n")
     }
 }

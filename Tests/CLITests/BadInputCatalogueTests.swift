@@ -167,6 +167,8 @@ final class BadInputCatalogueTests: XCTestCase {
                  words: ["override 'interleave_probs=0.5,0.2'", "interleave_probs", "sum to 0.7", "expected a sum of 1"]),
             tiny("one probability for two datasets", ["dataset=factory_demo,identity", "mix_strategy=interleave_over", "interleave_probs=1"],
                  words: ["interleave_probs", "1 probability for 2 datasets"]),
+            tiny("val_size taking every row", ["val_size=1000", "output_dir=$DIR/o18"],
+                 words: ["no training example is left of dataset factory_demo", "val_size took all 32"]),
             // plugins and models
             tiny("--plugins naming a folder with no plugin", ["--plugins", "$DIR/no-plugins", "--dry-run"],
                  words: ["$DIR/no-plugins", "no plugin"]),
