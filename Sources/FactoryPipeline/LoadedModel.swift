@@ -103,7 +103,10 @@ public final class LoadedModel {
             return model
         case .huggingface:
             let dir = location.path
-            let config = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))))
+            let config: JSON
+            do { config = try JSON.parse(bytes: try FileSystem.read(dir + "/config.json")) } catch let e as JSONParseError {
+                throw ConfigProblem("\(dir)/config.json: not valid JSON: \(e)")
+            }
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
             try packing?.start(store, description: try family.describe())
             try family.loadWeights(from: HFCheckpoint(try SafetensorsCheckpoint(directory: dir)))
