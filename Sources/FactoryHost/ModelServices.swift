@@ -66,16 +66,27 @@ public final class KVCache {
 
 /// The model-loading half of the host table (1.1).
 public enum ModelServices {
-    nonisolated(unsafe) static var checkpoint: CheckpointSource?
+    /// The weights the model family in the current ExecutionContext is loading from, while it loads.
+    static var checkpoint: CheckpointSource? {
+        get { ExecutionContext.current.loadingSource as? CheckpointSource }
+        set { ExecutionContext.current.loadingSource = newValue }
+    }
 
-    /// Named intermediates reported through observe() while `capturing` is on.
-    nonisolated(unsafe) public static var capturing = false
-    nonisolated(unsafe) public static var captured: [String: Tensor] = [:]
+    /// Named intermediates reported through observe() while `capturing` is on (the current
+    /// ExecutionContext's `observed`).
+    public static var capturing: Bool {
+        get { ExecutionContext.current.observed != nil }
+        set { ExecutionContext.current.observed = newValue ? (ExecutionContext.current.observed ?? [:]) : nil }
+    }
+    public static var captured: [String: Tensor] {
+        get { ExecutionContext.current.observed ?? [:] }
+        set { if capturing { ExecutionContext.current.observed = newValue } }
+    }
 
     static func install(_ t: inout factory_host_api_t) {
         t.observe = { name, p in
             guard ModelServices.capturing, let name, let x = try? TensorHandles.tensor(p) else { return }
-            ModelServices.captured[String(cString: name)] = x.contiguousCopy()
+            ExecutionContext.current.observed?[String(cString: name)] = x.contiguousCopy()
         }
         t.checkpoint_tensor = { name, err in
             guard let name else { report(err, EngineCallError("checkpoint_tensor: name is NULL")); return nil }

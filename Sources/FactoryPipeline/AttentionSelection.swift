@@ -6,9 +6,6 @@ import FactoryHost
 /// attention() call lands. The plan chose it (`attention_kernel:`, `flash_attn:`, or the highest
 /// score); with no kernel plugin the host's reference attention stays.
 public enum AttentionSelection {
-    /// The kernel in use (kept alive while installed).
-    nonisolated(unsafe) public private(set) static var current: AttentionKernelInstance?
-
     /// Installs the kernel of the plan item (role "attention"); returns one line saying what runs.
     @discardableResult
     public static func install(_ item: PlanItem) throws -> String {
@@ -28,8 +25,7 @@ public enum AttentionSelection {
         guard kernel.computes else {
             throw ConfigProblem("attention kernel '\(component.name)' (\(component.file)) only declares itself: it was built for ABI < 1.3, which had no forward/backward")
         }
-        current = kernel
-        EngineHooks.attention = { q, k, v, mask, params in
+        EngineHooks.attention = { q, k, v, mask, params in  // the closure keeps the kernel alive while installed
             try kernelAttention(q: q, k: k, v: v, mask: mask, params: params, kernel: kernel)
         }
         return "attention: \(component.name) (\(how); \(kernel.declared.summary)) from \(component.file)"
@@ -43,7 +39,6 @@ public enum AttentionSelection {
 
     /// Back to the host's reference attention.
     public static func uninstall() {
-        current = nil
         EngineHooks.attention = EngineHooks.referenceAttention
     }
 }

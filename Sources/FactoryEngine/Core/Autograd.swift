@@ -20,7 +20,11 @@ final class Node {
 
 /// Whether ops record the tape. `GradMode.disabled { ... }` is inference (no_grad).
 public enum GradMode {
-    nonisolated(unsafe) static var enabled = true
+    /// (The current ExecutionContext's `recording`.)
+    static var enabled: Bool {
+        get { ExecutionContext.current.recording }
+        set { ExecutionContext.current.recording = newValue }
+    }
 
     /// Runs `body` without recording (torch.no_grad).
     public static func disabled<T>(_ body: () throws -> T) rethrows -> T {
@@ -48,7 +52,10 @@ public enum GradMode {
     }
 
     /// The first failure a plugin-supplied backward reported during the last backward(), if any.
-    nonisolated(unsafe) public static var backwardFailure: String?
+    public static var backwardFailure: String? {
+        get { ExecutionContext.current.backwardFailure }
+        set { ExecutionContext.current.backwardFailure = newValue }
+    }
 }
 
 /// Records `output` as computed from `inputs` by an op defined outside the engine

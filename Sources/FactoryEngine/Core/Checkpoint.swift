@@ -7,13 +7,20 @@
 /// Whether checkpoint blocks actually checkpoint (`disable_gradient_checkpointing` turns it off),
 /// and whether they keep the outputs of the base model's linears (the GEMMs) so that backward
 /// re-runs only the cheap part of a block.
+/// (The current ExecutionContext's.)
 public enum GradientCheckpointing {
-    nonisolated(unsafe) public static var enabled = true
-    nonisolated(unsafe) public static var keepLinearOutputs = true
+    public static var enabled: Bool {
+        get { ExecutionContext.current.checkpointing }
+        set { ExecutionContext.current.checkpointing = newValue }
+    }
+    public static var keepLinearOutputs: Bool {
+        get { ExecutionContext.current.keepLinearOutputs }
+        set { ExecutionContext.current.keepLinearOutputs = newValue }
+    }
 }
 
 /// Runs `body(input)` without keeping its activations; backward re-runs it, recording, with the
-/// hooks and parameter store of the forward (EngineContext), and back-propagates through it. A
+/// hooks and parameter store of the forward (ForwardSnapshot), and back-propagates through it. A
 /// failure in forward throws; one while recomputing in backward is reported through
 /// GradMode.backwardFailure.
 ///
@@ -46,7 +53,7 @@ public func checkpoint(_ input: Tensor, _ body: @escaping (Tensor) throws -> Ten
     }
     let result = output.detached()
     result.requiresGrad = true
-    let context = EngineContext.capture()
+    let context = ForwardSnapshot.capture()
     result.node = Node(name: "checkpoint", inputs: [input]) { g in
         let leaf = input.detached()
         leaf.requiresGrad = input.requiresGrad
@@ -83,8 +90,14 @@ public func checkpoint(_ input: Tensor, _ body: @escaping (Tensor) throws -> Ten
 /// Outputs of a block's base linears and kernel attention calls, kept from forward to backward.
 /// `keeping` is the block whose forward is running; `replaying` the one whose backward re-runs it.
 final class KeptOutputs {
-    nonisolated(unsafe) static var keeping: KeptOutputs?
-    nonisolated(unsafe) static var replaying: KeptOutputs?
+    static var keeping: KeptOutputs? {
+        get { ExecutionContext.current.keeping }
+        set { ExecutionContext.current.keeping = newValue }
+    }
+    static var replaying: KeptOutputs? {
+        get { ExecutionContext.current.replaying }
+        set { ExecutionContext.current.replaying = newValue }
+    }
     var linears: [Tensor] = []
     /// (output, saved state) per attention call in order; nil where it was not kept.
     var attention: [(Tensor, Tensor)?] = []

@@ -6,8 +6,11 @@
 /// Named parameters (HF checkpoint names) that linear(name:) reads. Each loaded
 /// model owns one; `active` is the one the hooks read (the model running now).
 public final class ParameterStore: @unchecked Sendable {
-    /// The store of the model that is loading or running.
-    nonisolated(unsafe) public static var active = ParameterStore()
+    /// The store of the model that is loading or running (the current ExecutionContext's).
+    public static var active: ParameterStore {
+        get { ExecutionContext.current.parameters }
+        set { ExecutionContext.current.parameters = newValue }
+    }
     private var tensors: [String: Tensor] = [:]
     /// Frozen linear weights kept packed by a quantizer, by parameter name ("….weight"); the base
     /// linear reads them in place of a dense weight.
@@ -40,13 +43,16 @@ public struct HookError: Error, CustomStringConvertible {
 public enum EngineHooks {
     /// linear(name, x): x · Wᵀ (+ b) with W = `name`.weight (or `name`) and b = `name`.bias if present.
     /// A fine-tuning method replaces it for the names it adapts and calls `baseLinear` inside.
-    nonisolated(unsafe) public static var linear: (String, Tensor) throws -> Tensor = { name, x in
-        try baseLinear(name, x)
+    /// (The current ExecutionContext's.)
+    public static var linear: LinearHook {
+        get { ExecutionContext.current.linear }
+        set { ExecutionContext.current.linear = newValue }
     }
 
     /// The base model's own linear (dense by default; a quantizer replaces it).
-    nonisolated(unsafe) public static var baseLinear: (String, Tensor) throws -> Tensor = { name, x in
-        try denseLinear(name, x)
+    public static var baseLinear: LinearHook {
+        get { ExecutionContext.current.baseLinear }
+        set { ExecutionContext.current.baseLinear = newValue }
     }
 
     /// The dense default of `linear`, for hooks that wrap it.
@@ -63,7 +69,10 @@ public enum EngineHooks {
     }
 
     /// attention(q, k, v, mask, params): the reference attention by default.
-    nonisolated(unsafe) public static var attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = referenceAttention
+    public static var attention: AttentionHook {
+        get { ExecutionContext.current.attention }
+        set { ExecutionContext.current.attention = newValue }
+    }
 
     /// The host's own attention, the default of `attention` when no kernel plugin is installed.
     public static let referenceAttention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = { q, k, v, mask, p in
@@ -71,35 +80,31 @@ public enum EngineHooks {
     }
 }
 
-/// The hooks, the active parameter store and the batch's rotary positions at one moment: what a checkpointed block saw in
-/// forward, restored when backward re-runs it (by then the forward call has returned).
-public struct EngineContext {
+/// What a checkpointed block saw in forward — its context, and that context's hooks, parameter store
+/// and rotary positions at that moment — restored when backward re-runs it (by then the forward call
+/// has returned and the hooks may have changed).
+public struct ForwardSnapshot {
+    let context: ExecutionContext
     let store: ParameterStore
-    let linear: (String, Tensor) throws -> Tensor
-    let baseLinear: (String, Tensor) throws -> Tensor
-    let attention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor
+    let linear: LinearHook
+    let baseLinear: LinearHook
+    let attention: AttentionHook
     let rotaryPositions: [Int]?
 
-    public static func capture() -> EngineContext {
-        EngineContext(store: ParameterStore.active, linear: EngineHooks.linear, baseLinear: EngineHooks.baseLinear, attention: EngineHooks.attention,
-                      rotaryPositions: RotaryPositions.perRow)
+    public static func capture() -> ForwardSnapshot {
+        let c = ExecutionContext.current
+        return ForwardSnapshot(context: c, store: c.parameters, linear: c.linear, baseLinear: c.baseLinear, attention: c.attention,
+                               rotaryPositions: c.rotaryPositions)
     }
 
-    /// Runs `body` with this context installed, then puts back the current one.
+    /// Runs `body` in the forward's context with the forward's state, then puts back what was there.
     public func installed<T>(_ body: () throws -> T) rethrows -> T {
-        let now = EngineContext.capture()
-        ParameterStore.active = store
-        EngineHooks.linear = linear
-        EngineHooks.baseLinear = baseLinear
-        EngineHooks.attention = attention
-        RotaryPositions.perRow = rotaryPositions
-        defer {
-            RotaryPositions.perRow = now.rotaryPositions
-            ParameterStore.active = now.store
-            EngineHooks.linear = now.linear
-            EngineHooks.baseLinear = now.baseLinear
-            EngineHooks.attention = now.attention
+        try context.run {
+            let c = context
+            let now = (c.parameters, c.linear, c.baseLinear, c.attention, c.rotaryPositions)
+            (c.parameters, c.linear, c.baseLinear, c.attention, c.rotaryPositions) = (store, linear, baseLinear, attention, rotaryPositions)
+            defer { (c.parameters, c.linear, c.baseLinear, c.attention, c.rotaryPositions) = now }
+            return try body()
         }
-        return try body()
     }
 }

@@ -36,5 +36,9 @@ func splitMix(_ x: UInt64) -> UInt64 {
 /// The seed of the training micro-batch being run (forward and backward), set by the trainer from
 /// (seed, step, micro-batch); nil outside training. Plugins read it through the host's training_seed.
 public enum TrainingRandomness {
-    nonisolated(unsafe) public static var seed: UInt64?
+    /// (The current ExecutionContext's.)
+    public static var seed: UInt64? {
+        get { ExecutionContext.current.trainingSeed }
+        set { ExecutionContext.current.trainingSeed = newValue }
+    }
 }

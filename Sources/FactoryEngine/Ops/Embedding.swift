@@ -28,7 +28,11 @@ public struct EmbeddingNoise: Sendable {
     public let alpha: Float
     public let seq: Int
     public let seed: UInt64
-    nonisolated(unsafe) public static var current: EmbeddingNoise?
+    /// (The current ExecutionContext's.)
+    public static var current: EmbeddingNoise? {
+        get { ExecutionContext.current.embeddingNoise }
+        set { ExecutionContext.current.embeddingNoise = newValue }
+    }
 
     public init(alpha: Float, seq: Int, seed: UInt64) {
         (self.alpha, self.seq, self.seed) = (alpha, seq, seed)

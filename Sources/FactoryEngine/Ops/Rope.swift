@@ -32,7 +32,11 @@ public struct RopeFrequencies: Sendable {
 /// neat_packing), set by the host around a forward pass; a rope() given the shared 0..<T then uses
 /// these. nil = none.
 public enum RotaryPositions {
-    nonisolated(unsafe) public static var perRow: [Int]?
+    /// (The current ExecutionContext's.)
+    public static var perRow: [Int]? {
+        get { ExecutionContext.current.rotaryPositions }
+        set { ExecutionContext.current.rotaryPositions = newValue }
+    }
 }
 
 /// Applies RoPE to x [B, T, H, D] or [T, H, D]; `positions` has T entries (shared by the batch) or
