@@ -181,6 +181,16 @@ public final class LoadedModel {
         return out.reshaped([ids.count, out.shape[out.rank - 1]])
     }
 
+    /// The log-probability of each next token of `ids` (ids.count − 1 values) and their mean negative,
+    /// the loss (perplexity = exp(loss)): what `factory score` prints.
+    public func score(_ ids: [Int]) throws -> (logprobs: [Double], loss: Double) {
+        let out = try logits(ids)
+        let V = out.shape[1]
+        let lp = GradMode.disabled { logSoftmax(out) }.values
+        let logprobs = (0..<(ids.count - 1)).map { Double(lp[$0 * V + ids[$0 + 1]]) }
+        return (logprobs, -logprobs.reduce(0, +) / Double(max(logprobs.count, 1)))
+    }
+
     /// GGUF metadata as JSON for a family's create(): arrays longer than 1024 are
     /// replaced by their length under "<key>.count".
     static func ggufJSON(_ m: GGUFMetadata) -> JSON {

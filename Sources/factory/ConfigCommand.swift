@@ -29,8 +29,7 @@ struct ConfigCommand: ParsableCommand {
         @Argument(help: "The YAML config file, then key=value overrides.") var arguments: [String] = []
         func run() throws {
             try guarded {
-                let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
-                let config = try RunConfig.load(file: file, overrides: Array(arguments.dropFirst(file == nil ? 0 : 1)))
+                let config = try RunConfig.load(arguments: arguments)
                 for note in config.notes { printError("note: \(note)") }
                 for key in config.keys { print("\(key): \(config.values[key]!)") }
             }

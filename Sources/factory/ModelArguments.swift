@@ -19,10 +19,8 @@ struct ModelArguments: ParsableArguments {
     /// The config with overrides, --model and the command's own `flags` applied, every value checked
     /// against its range and the cross-key rules (notes printed); `threads` applied to the engine.
     func config(flags: [RunConfig.Flag] = []) throws -> RunConfig {
-        let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
-        let overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
         let model = model.map { [RunConfig.Flag(key: "model_name_or_path", text: $0, origin: "--model")] } ?? []
-        let config = try RunConfig.load(file: file, overrides: overrides, flags: model + flags)
+        let config = try RunConfig.load(arguments: arguments, flags: model + flags)
         config.applyThreadsAndPrintNotes()
         return config
     }
@@ -50,6 +48,13 @@ struct ModelArguments: ParsableArguments {
 }
 
 extension RunConfig {
+    /// The one path from a command's positional arguments to a checked config: an optional YAML file
+    /// first (an argument without '='), then key=value overrides, then the command's own flags.
+    static func load(arguments: [String], flags: [Flag] = []) throws -> RunConfig {
+        let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
+        return try RunConfig.load(file: file, overrides: Array(arguments.dropFirst(file == nil ? 0 : 1)), flags: flags)
+    }
+
     /// `threads` to the engine (OpenBLAS's GEMM threads and the engine's loops alike), and the notes to stderr.
     func applyThreadsAndPrintNotes() {
         if let threads = int("threads") { Threads.set(threads) }  // in range: the schema checked it

@@ -92,11 +92,7 @@ struct Score: ParsableCommand {
                 throw ConfigProblem("the text has \(tokens.count) tokens, the model's context is \(loaded.contextLength): shorten it")
             }
             if let bad = tokens.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
-            let logits = try loaded.logits(tokens)
-            let V = logits.shape[1]
-            let lp = GradMode.disabled { logSoftmax(logits) }.values
-            let logprobs = (0..<(tokens.count - 1)).map { Double(lp[$0 * V + tokens[$0 + 1]]) }
-            let loss = -logprobs.reduce(0, +) / Double(logprobs.count)
+            let (logprobs, loss) = try loaded.score(tokens)
             if json {
                 print(JSON.object(JSONObject([("loss", .double(loss)), ("logprobs", .array(logprobs.map { .double($0) }))])).serialized())
             } else {

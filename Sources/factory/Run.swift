@@ -24,9 +24,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let file = arguments.first.flatMap { $0.contains("=") ? nil : $0 }
-            let overrides = Array(arguments.dropFirst(file == nil ? 0 : 1))
-            let config = try RunConfig.load(file: file, overrides: overrides)
+            let config = try RunConfig.load(arguments: arguments)
             config.applyThreadsAndPrintNotes()
             let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
             defer { plugins.shutdown() }
