@@ -72,11 +72,11 @@ let package = Package(
     targets: [
         // ---- host ----
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .target(name: "FactoryHost", dependencies: ["FactoryEngine", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
+        .target(name: "FactoryHost", dependencies: ["FactoryEngine", "FactoryJinja", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .target(name: "FactoryData", dependencies: ["FactoryHost", "FactoryTokenizers", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK")],
+        .target(name: "FactoryData", dependencies: ["FactoryEngine", "FactoryJinja", "FactoryTokenizers", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryJinja", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryTokenizers", dependencies: ["FactoryFormats", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),

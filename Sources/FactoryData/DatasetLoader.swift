@@ -2,7 +2,7 @@ import Synchronization
 import Dispatch
 import FactoryEngine
 import FactoryConfig
-import FactoryHost
+import FactoryJinja
 import FactoryTokenizers
 
 /// A prepared training set: encoded examples, how many rows were cut or skipped.
@@ -28,7 +28,7 @@ public struct PreparedDataset {
 /// `skip_bad_rows: true` skips bad rows and counts them.
 public enum DatasetLoader {
     /// `tokenizerIdentity` names the tokenizer for the cache fingerprint (say, the model file and its size).
-    public static func load(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer, tokenizerIdentity: String = "") throws -> PreparedDataset {
+    public static func load(_ config: RunConfig, template: ChatRenderer, tokenizer: Tokenizer, tokenizerIdentity: String = "") throws -> PreparedDataset {
         var data = try loadUnpacked(config, template: template, tokenizer: tokenizer, tokenizerIdentity: tokenizerIdentity)
         let neat = config.bool("neat_packing") ?? false
         if neat || (config.bool("packing") ?? false) {
@@ -38,7 +38,7 @@ public enum DatasetLoader {
         return data
     }
 
-    static func loadUnpacked(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer, tokenizerIdentity: String) throws -> PreparedDataset {
+    static func loadUnpacked(_ config: RunConfig, template: ChatRenderer, tokenizer: Tokenizer, tokenizerIdentity: String) throws -> PreparedDataset {
         guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
         var fingerprint = TokenizedCache.Fingerprint()
@@ -49,7 +49,7 @@ public enum DatasetLoader {
                 fingerprint.add(readBytes(info.directory + "/" + a.fileName) ?? [])
             }
             fingerprint.add(tokenizerIdentity + "|vocab \(tokenizer.vocabularySize)")
-            fingerprint.add(template.component.id + "@" + template.component.version)
+            fingerprint.add(template.rendererIdentity)
             for key in ["dataset", "eval_dataset", "cutoff_len", "train_on_prompt", "mask_history", "max_samples", "seed", "val_size",
                         "disable_shuffling", "skip_bad_rows"] {
                 fingerprint.add(key + "=" + (config.values[key]?.description ?? "-"))
@@ -65,7 +65,7 @@ public enum DatasetLoader {
         return try prepare(config, names: names, info: info, template: template, tokenizer: tokenizer)
     }
 
-    static func prepare(_ config: RunConfig, names: [String], info: DatasetInfo, template: ChatTemplateInstance, tokenizer: Tokenizer) throws -> PreparedDataset {
+    static func prepare(_ config: RunConfig, names: [String], info: DatasetInfo, template: ChatRenderer, tokenizer: Tokenizer) throws -> PreparedDataset {
         let skipBad = config.bool("skip_bad_rows") ?? false
         var options = SupervisedOptions()
         if let c = config.int("cutoff_len") { options.cutoffLen = c }
@@ -131,11 +131,11 @@ public enum DatasetLoader {
 extension DatasetLoader {
     /// Encodes conversations on every core, in order. Each worker has its own template
     /// instance (the ABI allows one thread per instance); the tokenizer is shared.
-    static func encodeInParallel(_ all: [Conversation], template: ChatTemplateInstance, tokenizer: Tokenizer,
+    static func encodeInParallel(_ all: [Conversation], template: ChatRenderer, tokenizer: Tokenizer,
                                  options: SupervisedOptions) throws -> [Result<(EncodedExample, Bool), Error>] {
         let workers = max(1, min(Threads.count, all.count / 64))
         let encoders = try (0..<workers).map { w in
-            SupervisedEncoder(template: w == 0 ? template : try ChatTemplateInstance(template.component), tokenizer: tokenizer, options: options)
+            SupervisedEncoder(template: w == 0 ? template : try template.sibling(), tokenizer: tokenizer, options: options)
         }
         let outcomes = UnsafeMutableBufferPointer<Result<(EncodedExample, Bool), Error>?>.allocate(capacity: all.count)
         outcomes.initialize(repeating: nil)

@@ -1,4 +1,4 @@
-import FactoryHost
+import FactoryJinja
 import FactoryJSON
 import FactoryTokenizers
 
@@ -32,13 +32,13 @@ public struct SupervisedOptions: Sendable {
 /// segment is tokenized on its own (as LLaMA-Factory encodes each template
 /// element); turns are cut to `cutoff_len` with its infer_seqlen rule.
 public final class SupervisedEncoder {
-    let template: ChatTemplateInstance
+    let template: ChatRenderer
     let tokenizer: Tokenizer
     let options: SupervisedOptions
     let bos: String, eos: String
     public static let ignore = -100
 
-    public init(template: ChatTemplateInstance, tokenizer: Tokenizer, options: SupervisedOptions) {
+    public init(template: ChatRenderer, tokenizer: Tokenizer, options: SupervisedOptions) {
         self.template = template
         self.tokenizer = tokenizer
         self.options = options
@@ -57,7 +57,7 @@ public final class SupervisedEncoder {
         do {
             segments = try template.render(messagesJSON: JSON.array(messages).serialized(), optionsJSON: JSON.object(options).serialized())
         } catch {
-            throw DataError("\(c.origin): the \(template.component.name) template refused the row: \(error)")
+            throw DataError("\(c.origin): the \(template.rendererName) template refused the row: \(error)")
         }
         var result: [(source: [Int], target: [Int])] = []
         var source: [Int] = [], target: [Int] = []

@@ -1,12 +1,6 @@
 import CFactoryABI
+import FactoryJinja
 import FactoryJSON
-
-/// One rendered piece of a conversation, as a chat template emitted it.
-public struct RenderedSegment: Equatable, Sendable {
-    public let role: Int32
-    public let trainable: Bool
-    public let text: String
-}
 
 /// A chat template plugin instance seen from the host.
 public final class ChatTemplateInstance: ComponentInstance {
@@ -48,6 +42,13 @@ public final class ChatTemplateInstance: ComponentInstance {
         }
         return sink.segments
     }
+}
+
+/// A chat-template plugin is the data layer's renderer.
+extension ChatTemplateInstance: ChatRenderer {
+    public var rendererName: String { component.name }
+    public var rendererIdentity: String { component.id + "@" + component.version }
+    public func sibling() throws -> ChatRenderer { try ChatTemplateInstance(component) }
 }
 
 /// Collects segments emitted through a factory_segment_sink_t.

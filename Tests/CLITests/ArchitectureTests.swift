@@ -28,4 +28,52 @@ final class ArchitectureTests: XCTestCase {
         }
         XCTAssertEqual(found, [], "run state belongs in ExecutionContext (or add a process-wide constant to the allow-list with its reason)")
     }
+
+    /// The layer of each host target, as docs/architecture.md states it (its `<!-- layers: ... -->` line).
+    func documentedLayers() throws -> [String: Int] {
+        let doc = try String(contentsOfFile: CLI.repository + "/docs/architecture.md", encoding: .utf8)
+        let line = try XCTUnwrap(doc.split(separator: "\n").first { $0.hasPrefix("<!-- layers:") }, "docs/architecture.md states no layers")
+        var layers: [String: Int] = [:]
+        for pair in line.dropFirst("<!-- layers:".count).split(separator: " ") where pair.contains("=") {
+            let parts = pair.split(separator: "=")
+            layers[String(parts[0])] = Int(parts[1])
+        }
+        return layers
+    }
+
+    /// Package.swift's dependencies of each target: target or product names, package names left out.
+    func packageDependencies() throws -> [String: [String]] {
+        let manifest = try String(contentsOfFile: CLI.repository + "/Package.swift", encoding: .utf8)
+        let declaration = try NSRegularExpression(pattern: #"\.(?:target|executableTarget)\(name: "([A-Za-z0-9_]+)", dependencies: \[(.*?)\]"#,
+                                                  options: [.dotMatchesLineSeparators])
+        let name = try NSRegularExpression(pattern: #"(?<!package: )"([A-Za-z0-9_\-]+)""#)
+        var graph: [String: [String]] = [:]
+        let whole = NSRange(manifest.startIndex..., in: manifest)
+        for match in declaration.matches(in: manifest, range: whole) {
+            let target = String(manifest[Range(match.range(at: 1), in: manifest)!])
+            let list = String(manifest[Range(match.range(at: 2), in: manifest)!])
+            graph[target] = name.matches(in: list, range: NSRange(list.startIndex..., in: list)).map { String(list[Range($0.range(at: 1), in: list)!]) }
+        }
+        return graph
+    }
+
+    /// Every host target depends only on targets of lower layers (docs/architecture.md's table).
+    func testTheTargetGraphOnlyPointsDown() throws {
+        let layers = try documentedLayers()
+        let graph = try packageDependencies()
+        XCTAssertGreaterThanOrEqual(graph.count, 10, "Package.swift's targets were not read")
+        var checked = 0
+        for (target, dependencies) in graph.sorted(by: { $0.key < $1.key }) {
+            guard let layer = layers[target] else { continue }  // plugins and benchmarks are not host layers
+            for dependency in dependencies {
+                let below = try XCTUnwrap(layers[dependency], "\(target) depends on \(dependency), which has no layer in docs/architecture.md")
+                XCTAssertLessThan(below, layer, "\(target) (layer \(layer)) depends on \(dependency) (layer \(below)): an edge that does not point down")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 20)
+        for target in ["factory", "FactoryTraining", "FactoryPipeline", "FactoryData", "FactoryHost", "FactoryEngine"] {
+            XCTAssertNotNil(graph[target], "\(target) not found in Package.swift")
+        }
+    }
 }
