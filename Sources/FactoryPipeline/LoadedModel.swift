@@ -181,6 +181,15 @@ public final class LoadedModel {
         return out.reshaped([ids.count, out.shape[out.rank - 1]])
     }
 
+    /// Parameters counted once each (a tied LM head shares the embeddings' storage).
+    public var parameterCount: Int {
+        var distinct = Set<ObjectIdentifier>(), total = 0
+        for name in parameters.names {
+            if let t = parameters[name], distinct.insert(ObjectIdentifier(t.storage)).inserted { total += t.count }
+        }
+        return total
+    }
+
     /// The log-probability of each next token of `ids` (ids.count − 1 values) and their mean negative,
     /// the loss (perplexity = exp(loss)): what `factory score` prints.
     public func score(_ ids: [Int]) throws -> (logprobs: [Double], loss: Double) {

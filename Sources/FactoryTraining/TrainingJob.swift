@@ -12,7 +12,9 @@ public enum TrainingJob {
     /// Stages this build trains.
     public static let stages: Set<String> = ["sft", "pt"]
 
-    /// `located`: the model's files when the caller found them already (the run's plan did).
+    /// `located`: the model's files when the caller found them already (the run's plan did). The run
+    /// happens in an ExecutionContext of its own (derived from the current one, so it keeps the chosen
+    /// attention kernel): its parameters, hooks and checkpointing mode go when it ends.
     public static func run(_ config: RunConfig, plugins: PluginSet, located: LocatedModel? = nil,
                            print: @escaping (String) -> Void = { Swift.print($0) }) throws {
         let stage = config.string("stage") ?? "sft"
@@ -22,20 +24,53 @@ public enum TrainingJob {
         guard let request = config.string("model_name_or_path") else { throw TrainingError("no model: set model_name_or_path") }
         var args = try TrainingArguments(config)
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
-        let output = try OutputDirectory(locking: args.outputDir)  // one run per output_dir, until this function returns
+        let output = try claimOutputDirectory(args, print: print)  // one run per output_dir, until this function returns
         defer { withExtendedLifetime(output) {} }
+        let context = ExecutionContext.current.derived()
+        try context.run {
+            let started = Date()
+            let (model, quantizer) = try loadModel(config, request: request, located: located, plugins: plugins)
+            let (train, eval) = try loadData(config, stage: stage, model: model, plugins: plugins)
+            let adapted = try applyMethod(config, to: model, quantizer: quantizer, seed: args.seed, plugins: plugins, print: print)
+            try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false))
+            let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: eval,
+                                      padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request)
+            trainer.print = print
+            print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
+                         adapted.method.component.name, stage, train.count, eval.count, trainer.totalSteps, adapted.trainableCount,
+                         model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),
+                         Date().timeIntervalSince(started)))
+            print("gradient checkpointing: " + configureCheckpointing(context, config, quantizedBase: quantizer != nil))
+            let result = try trainer.run()
+            print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
+                         result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))
+        }
+    }
+
+    /// Locks output_dir, removes a killed run's leftovers, applies LLaMA-Factory's rule for an occupied
+    /// directory, and refuses a resume with nothing left to train — all before the model loads.
+    static func claimOutputDirectory(_ args: TrainingArguments, print: (String) -> Void) throws -> OutputDirectory {
+        let output = try OutputDirectory(locking: args.outputDir)
         let removed = output.removeLeftovers()
         if !removed.isEmpty { print("removed what an interrupted run left in \(args.outputDir): \(removed.joined(separator: ", "))") }
         try guardOutputDirectory(args, contents: output.contents)
         try Checkpoints.checkSomethingIsLeft(args)
-        let started = Date()
-        // QLoRA: the quantizer (and whether the method may train on it) before loading, so the base is packed as it loads
-        let methodName = config.string("finetuning_type") ?? "lora"
+        return output
+    }
+
+    /// The model, packed as it loads when a quantizer is chosen (QLoRA: the quantizer before loading).
+    static func loadModel(_ config: RunConfig, request: String, located: LocatedModel?, plugins: PluginSet) throws -> (LoadedModel, QuantizerInstance?) {
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw TrainingError(problem) }
         let quantizer = try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) }
         let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer) }
             ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
+        return (model, quantizer)
+    }
+
+    /// The stage's examples (packed rows with packing; neat_packing keeps attention inside each sample and
+    /// restarts positions) and the evaluation examples.
+    static func loadData(_ config: RunConfig, stage: String, model: LoadedModel, plugins: PluginSet) throws -> ([EncodedExample], [EncodedExample]) {
         guard let templateName = config.string("template") else {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
@@ -48,48 +83,43 @@ public enum TrainingJob {
                                 + (data.eval.isEmpty ? "" : ": val_size took all \(data.eval.count) for evaluation")
                                 + (data.skipped > 0 ? " (\(data.skipped) skipped by skip_bad_rows)" : ""))
         }
-        // neat_packing: attention stays inside each sample and positions restart (segments + position ids)
         let neat = config.bool("neat_packing") ?? false
         let train = data.packed.isEmpty ? data.train : data.packed.map {
             EncodedExample(inputIDs: $0.inputIDs, labels: $0.labels, segments: neat ? $0.attentionMask : nil, positionIDs: neat ? $0.positionIDs : nil)
         }
+        return (train, data.eval)
+    }
 
+    /// The fine-tuning method on the model: its keys from the run (or, continuing an adapter, from that
+    /// adapter), checked against a quantized base, its tensors created (or read from the adapter).
+    static func applyMethod(_ config: RunConfig, to model: LoadedModel, quantizer: QuantizerInstance?, seed: Int, plugins: PluginSet,
+                            print: (String) -> Void) throws -> AdaptedModel {
         var methodConfig = RunPlanner.methodConfig(config)
         let adapters = config.list("adapter_name_or_path") ?? []
         if let last = adapters.last {  // continue training this adapter with its own settings
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
         }
-        let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(methodName), config: .object(methodConfig))
-        if let component = quantizerItem.component, let quantizer {  // QLoRA: the base stays packed, only the method's tensors train
-            if let problem = RunPlanner.capabilityProblem(method: method.component, try method.declaration(), quantizer: component,
+        let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(config.string("finetuning_type") ?? "lora"),
+                                                  config: .object(methodConfig))
+        if let quantizer {  // QLoRA: the base stays packed, only the method's tensors train
+            if let problem = RunPlanner.capabilityProblem(method: method.component, try method.declaration(), quantizer: quantizer.component,
                                                           trainableBase: try quantizer.declaration().trainableBase) {
                 throw TrainingError(problem)
             }
-            print("quantized base (\(component.name), \(quantizerItem.request)): " + (model.packReport?.line ?? "nothing packed"))
+            print("quantized base (\(quantizer.component.name), \(RunPlanner.quantizerItem(config, plugins).request)): "
+                  + (model.packReport?.line ?? "nothing packed"))
         }
-        let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(args.seed), training: true)
-        try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false))
-        var distinct = Set<ObjectIdentifier>(), total = 0  // tied weights (lm_head = embed_tokens) count once
-        for name in model.parameters.names {
-            if let t = model.parameters[name], distinct.insert(ObjectIdentifier(t.storage)).inserted { total += t.count }
-        }
-        let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: data.eval, padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0,
-                                  baseModel: request)
-        trainer.print = print
-        print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
-                     methodName, stage, train.count, data.eval.count, trainer.totalSteps, adapted.trainableCount, total,
-                     100 * Double(adapted.trainableCount) / Double(max(total, 1)), Date().timeIntervalSince(started)))
-        // Gradient checkpointing: on unless disabled; a quantized base recomputes its linears too (memory first, as QLoRA is for)
-        let checkpointing = (GradientCheckpointing.enabled, GradientCheckpointing.keepLinearOutputs)
-        defer { (GradientCheckpointing.enabled, GradientCheckpointing.keepLinearOutputs) = checkpointing }
-        GradientCheckpointing.enabled = !(config.bool("disable_gradient_checkpointing") ?? false)
-        GradientCheckpointing.keepLinearOutputs = !(config.bool("recompute_linears") ?? (quantizer != nil))
-        print("gradient checkpointing: " + (!GradientCheckpointing.enabled ? "off (every activation kept)"
-            : GradientCheckpointing.keepLinearOutputs ? "each layer keeps its linears' outputs (no GEMM twice; recompute_linears: true saves memory)"
-            : "each layer keeps only its input (linears recomputed in backward: least memory)"))
-        let result = try trainer.run()
-        print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
-                     result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))
+        return try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(truncatingIfNeeded: seed), training: true)
+    }
+
+    /// Gradient checkpointing for this run's context: on unless disabled; a quantized base recomputes its
+    /// linears too (memory first, as QLoRA is for). Returns what it chose, in words.
+    static func configureCheckpointing(_ context: ExecutionContext, _ config: RunConfig, quantizedBase: Bool) -> String {
+        context.checkpointing = !(config.bool("disable_gradient_checkpointing") ?? false)
+        context.keepLinearOutputs = !(config.bool("recompute_linears") ?? quantizedBase)
+        return !context.checkpointing ? "off (every activation kept)"
+            : context.keepLinearOutputs ? "each layer keeps its linears' outputs (no GEMM twice; recompute_linears: true saves memory)"
+            : "each layer keeps only its input (linears recomputed in backward: least memory)"
     }
 
     /// The largest micro-batch (per_device_train_batch_size rows of the longest example) against the memory left.

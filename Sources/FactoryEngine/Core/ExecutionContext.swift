@@ -55,6 +55,14 @@ public final class ExecutionContext: @unchecked Sendable {
         attention = EngineHooks.referenceAttention
     }
 
+    /// A new context for a run started from this one: the same hooks (so a chosen attention kernel, a
+    /// quantized base's linear stay), its own parameter store, checkpointing on, nothing else carried over.
+    public func derived() -> ExecutionContext {
+        let c = ExecutionContext()
+        (c.linear, c.baseLinear, c.attention) = (linear, baseLinear, attention)
+        return c
+    }
+
     /// The context engine calls read: the process's first one until a `run` installs another.
     nonisolated(unsafe) public private(set) static var current = ExecutionContext()
 
