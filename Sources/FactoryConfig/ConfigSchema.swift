@@ -68,7 +68,7 @@ public enum ConfigSchema {
             key("default_system", .string), key("enable_thinking", .bool), key("tokenized_path", .string), key("data_shared_file_system", .bool),
         ]),
         ("finetuning", [
-            key("stage", .string, .oneOf(["pt", "sft", "rm", "ppo", "dpo", "kto"])), key("finetuning_type", .string), key("pure_bf16", .bool), key("use_llama_pro", .bool), key("use_adam_mini", .bool),
+            key("stage", .string, .oneOf(Stage.allCases.map(\.rawValue))), key("finetuning_type", .string), key("pure_bf16", .bool), key("use_llama_pro", .bool), key("use_adam_mini", .bool),
             key("freeze_vision_tower", .bool), key("freeze_multi_modal_projector", .bool), key("freeze_language_model", .bool),
             key("compute_accuracy", .bool), key("disable_shuffling", .bool), key("early_stopping_steps", .int, .atLeast(1, max: countLimit)), key("plot_loss", .bool),
             key("include_effective_tokens_per_second", .bool),

@@ -11,8 +11,6 @@ import Glibc
 /// (model architecture -> family, template, method, quantizer, attention
 /// kernel), never a chain of name comparisons.
 public enum RunPlanner {
-    /// Stages Factory knows (LLaMA-Factory's names); the trainer issue implements them.
-    static let stages: Set<String> = ["pt", "sft", "rm", "ppo", "dpo", "kto"]
 
     /// LLaMA-Factory's `quantization_method` + `quantization_bit` -> quantizer name.
     /// 4-bit bitsandbytes follows `quantization_type` (nf4 by default, or fp4).
@@ -42,12 +40,8 @@ public enum RunPlanner {
     ]
 
     public static func plan(_ config: RunConfig, plugins: PluginSet) -> RunPlan {
-        let stage = config.string("stage") ?? "sft"
+        let stage = config.stage  // one of LLaMA-Factory's stages: the config schema checked it
         var items: [PlanItem] = []
-        if !stages.contains(stage) {
-            items.append(PlanItem(role: "stage", request: stage, component: nil, detail: "",
-                                  problem: "unknown stage '\(stage)' (\(stages.sorted().joined(separator: ", ")))"))
-        }
         let (modelPlan, located) = modelItems(config, plugins)
         items += modelPlan
         let templateItem = lookup(.chatTemplate, config.string("template"), plugins,
@@ -61,41 +55,41 @@ public enum RunPlanner {
         items.append(attentionItem(config, plugins))
         items += datasetItems(config)
         let threadSource = config.int("threads") != nil ? "threads:" : (getenv("FACTORY_THREADS") != nil ? "FACTORY_THREADS" : "cores")
-        items.append(PlanItem(role: "threads", request: String(config.int("threads") ?? Threads.count), component: nil,
+        items.append(PlanItem(kind: .threads, request: String(config.int("threads") ?? Threads.count), component: nil,
                               detail: "OpenBLAS and engine loops (from \(threadSource))", problem: nil))
         var plan = RunPlan(configFile: config.file, stage: stage, items: items)
         plan.model = located
         return plan
     }
 
-    static func lookup(_ kind: PluginKind, _ name: String?, _ plugins: PluginSet, unsetDetail: String, role: String? = nil) -> PlanItem {
-        let role = role ?? kind.rawValue
-        guard let name else { return PlanItem(role: role, request: "(unset)", component: nil, detail: unsetDetail, problem: nil) }
+    static func lookup(_ kind: PluginKind, _ name: String?, _ plugins: PluginSet, unsetDetail: String, role: PlanRole? = nil) -> PlanItem {
+        let role = role ?? PlanRole(kind)
+        guard let name else { return PlanItem(kind: role, request: "(unset)", component: nil, detail: unsetDetail, problem: nil) }
         do {
-            return PlanItem(role: role, request: name, component: try plugins.registry(kind).lookup(name), detail: "", problem: nil)
+            return PlanItem(kind: role, request: name, component: try plugins.registry(kind).lookup(name), detail: "", problem: nil)
         } catch {
-            return PlanItem(role: role, request: name, component: nil, detail: "", problem: "\(error)")
+            return PlanItem(kind: role, request: name, component: nil, detail: "", problem: "\(error)")
         }
     }
 
     /// The model and family items, and the located model (found once for the whole plan).
     static func modelItems(_ config: RunConfig, _ plugins: PluginSet) -> ([PlanItem], LocatedModel?) {
         guard let request = config.string("model_name_or_path") else {
-            return ([PlanItem(role: "model", request: "(unset)", component: nil, detail: "", problem: "model_name_or_path is not set")], nil)
+            return ([PlanItem(kind: .model, request: "(unset)", component: nil, detail: "", problem: "model_name_or_path is not set")], nil)
         }
         let model: LocatedModel
         do {
             model = try ModelLocator.locate(request)
         } catch {
-            return ([PlanItem(role: "model", request: request, component: nil, detail: "", problem: "\(error)")], nil)
+            return ([PlanItem(kind: .model, request: request, component: nil, detail: "", problem: "\(error)")], nil)
         }
         let detail = "\(model.format.rawValue) \(model.path)" + (model.via.map { " (via \($0))" } ?? "")
-        let modelItem = PlanItem(role: "model", request: request, component: nil, detail: detail, problem: nil)
+        let modelItem = PlanItem(kind: .model, request: request, component: nil, detail: detail, problem: nil)
         do {
             let family = try plugins.registry(.modelFamily).family(forModelType: model.architecture)
-            return ([modelItem, PlanItem(role: "model-family", request: model.architecture, component: family, detail: "", problem: nil)], model)
+            return ([modelItem, PlanItem(kind: .modelFamily, request: model.architecture, component: family, detail: "", problem: nil)], model)
         } catch {
-            return ([modelItem, PlanItem(role: "model-family", request: model.architecture, component: nil, detail: "", problem: "\(error)")], model)
+            return ([modelItem, PlanItem(kind: .modelFamily, request: model.architecture, component: nil, detail: "", problem: "\(error)")], model)
         }
     }
 
@@ -109,15 +103,15 @@ public enum RunPlanner {
             let results = try TemplateCheck.run(plugin: try ChatTemplateInstance(component), modelTemplate: source, tokenizer: tokenizer)
             let different = results.filter { !$0.matches }
             if different.isEmpty {
-                return PlanItem(role: "template-check", request: component.name, component: nil,
+                return PlanItem(kind: .templateCheck, request: component.name, component: nil,
                                 detail: "matches the model's own chat template on \(results.count) conversations", problem: nil)
             }
             let summary = "the \(component.name) template differs from the model's own chat template in \(different.count) of \(results.count) conversations (first: \(different[0].name), token \(different[0].firstDifference ?? 0)); `factory template check --template \(component.name)` shows where"
-            if allowed { return PlanItem(role: "template-check", request: component.name, component: nil, detail: "allowed: " + summary, problem: nil) }
-            return PlanItem(role: "template-check", request: component.name, component: nil, detail: "",
+            if allowed { return PlanItem(kind: .templateCheck, request: component.name, component: nil, detail: "allowed: " + summary, problem: nil) }
+            return PlanItem(kind: .templateCheck, request: component.name, component: nil, detail: "",
                             problem: summary + "; fix template or set allow_template_mismatch: true")
         } catch {
-            return PlanItem(role: "template-check", request: component.name, component: nil, detail: "", problem: "template check failed: \(error)")
+            return PlanItem(kind: .templateCheck, request: component.name, component: nil, detail: "", problem: "template check failed: \(error)")
         }
     }
 
@@ -139,11 +133,11 @@ public enum RunPlanner {
             guard let q = quantizer.component else { return nil }
             let trainable = try QuantizerInstance(q, config: quantizerConfig(config, q)).declaration().trainableBase
             if let problem = capabilityProblem(method: m, declared, quantizer: q, trainableBase: trainable) {
-                return PlanItem(role: "capability", request: "\(m.name) on \(q.name)", component: nil, detail: "", problem: problem)
+                return PlanItem(kind: .capability, request: "\(m.name) on \(q.name)", component: nil, detail: "", problem: problem)
             }
-            return PlanItem(role: "capability", request: "\(m.name) on \(q.name)", component: nil, detail: "the method trains over the packed base", problem: nil)
+            return PlanItem(kind: .capability, request: "\(m.name) on \(q.name)", component: nil, detail: "the method trains over the packed base", problem: nil)
         } catch {
-            return PlanItem(role: "capability", request: m.name, component: nil, detail: "", problem: "\(error)")
+            return PlanItem(kind: .capability, request: m.name, component: nil, detail: "", problem: "\(error)")
         }
     }
 
@@ -159,15 +153,15 @@ public enum RunPlanner {
     public static func quantizerItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
         if let name = config.string("quantizer") { return lookup(.quantizer, name, plugins, unsetDetail: "") }
         guard let bits = config.int("quantization_bit") else {
-            return PlanItem(role: "quantizer", request: "(none)", component: nil, detail: "full-precision base weights", problem: nil)
+            return PlanItem(kind: .quantizer, request: "(none)", component: nil, detail: "full-precision base weights", problem: nil)
         }
         let method = config.string("quantization_method") ?? "bnb"
         guard let byBits = quantizerTable[method] else {
-            return PlanItem(role: "quantizer", request: "\(method) \(bits)-bit", component: nil, detail: "",
+            return PlanItem(kind: .quantizer, request: "\(method) \(bits)-bit", component: nil, detail: "",
                             problem: "quantization_method '\(method)' has no Factory quantizer (\(quantizerTable.keys.sorted().joined(separator: ", ")), or name one with quantizer:)")
         }
         guard var name = byBits[bits] else {
-            return PlanItem(role: "quantizer", request: "\(method) \(bits)-bit", component: nil, detail: "",
+            return PlanItem(kind: .quantizer, request: "\(method) \(bits)-bit", component: nil, detail: "",
                             problem: "quantization_bit \(bits) is not available for \(method) (\(byBits.keys.sorted().map(String.init).joined(separator: ", ")))")
         }
         if bits == 4, let type = config.string("quantization_type") { name = type }
@@ -175,15 +169,15 @@ public enum RunPlanner {
     }
 
     public static func attentionItem(_ config: RunConfig, _ plugins: PluginSet) -> PlanItem {
-        if let name = config.string("attention_kernel") { return lookup(.attentionKernel, name, plugins, unsetDetail: "", role: "attention") }
+        if let name = config.string("attention_kernel") { return lookup(.attentionKernel, name, plugins, unsetDetail: "", role: .attention) }
         let flash = config.string("flash_attn") ?? "auto"
         guard let request = attentionRequests[flash] else {
-            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
+            return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: nil, detail: "",
                             problem: "flash_attn '\(flash)' is not one of \(attentionRequests.keys.sorted().joined(separator: ", "))")
         }
         if let named = request.named {
-            let item = lookup(.attentionKernel, named, plugins, unsetDetail: "", role: "attention")
-            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: item.component,
+            let item = lookup(.attentionKernel, named, plugins, unsetDetail: "", role: .attention)
+            return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: item.component,
                             detail: item.problem == nil ? "the \(named) kernel" : "", problem: item.problem)
         }
         var best: (Component, AttentionDeclaration)?
@@ -193,14 +187,14 @@ public enum RunPlanner {
         }
         guard let (chosen, d) = best else {
             if !request.memoryEfficient {
-                return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil,
+                return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: nil,
                                 detail: "the host's built-in reference attention (no kernel plugin registered)", problem: nil)
             }
             let registered = plugins.registry(.attentionKernel).names
-            return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: nil, detail: "",
+            return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: nil, detail: "",
                             problem: "no attention-kernel plugin can serve flash_attn '\(flash)' (registered: \(registered.isEmpty ? "none" : registered.joined(separator: ", ")))")
         }
-        return PlanItem(role: "attention", request: "flash_attn: \(flash)", component: chosen, detail: "highest score \(d.score)", problem: nil)
+        return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: chosen, detail: "highest score \(d.score)", problem: nil)
     }
 
     static func datasetItems(_ config: RunConfig) -> [PlanItem] {
@@ -209,14 +203,14 @@ public enum RunPlanner {
         let dir = config.string("dataset_dir") ?? "data"
         let info: DatasetInfo
         do { info = try DatasetInfo(directory: dir) } catch {
-            return [PlanItem(role: "dataset", request: names.joined(separator: ","), component: nil, detail: "", problem: "\(error)")]
+            return [PlanItem(kind: .dataset, request: names.joined(separator: ","), component: nil, detail: "", problem: "\(error)")]
         }
         return names.map { name in
             do {
                 let a = try info.attributes(name)
-                return PlanItem(role: "dataset", request: name, component: nil, detail: "\(a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
+                return PlanItem(kind: .dataset, request: name, component: nil, detail: "\(a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
             } catch {
-                return PlanItem(role: "dataset", request: name, component: nil, detail: "", problem: "\(error)")
+                return PlanItem(kind: .dataset, request: name, component: nil, detail: "", problem: "\(error)")
             }
         }
     }

@@ -10,20 +10,20 @@ import Foundation
 
 public enum TrainingJob {
     /// Stages this build trains.
-    public static let stages: Set<String> = ["sft", "pt"]
+    public static let stages: Set<Stage> = [.sft, .pt]
 
     /// `located`: the model's files when the caller found them already (the run's plan did). The run
     /// happens in an ExecutionContext of its own (derived from the current one, so it keeps the chosen
     /// attention kernel): its parameters, hooks and checkpointing mode go when it ends.
     public static func run(_ config: RunConfig, plugins: PluginSet, located: LocatedModel? = nil,
                            print: @escaping (String) -> Void = { Swift.print($0) }) throws {
-        let stage = config.string("stage") ?? "sft"
+        let stage = config.stage
         guard stages.contains(stage) else {
-            throw TrainingError("stage '\(stage)' is not implemented in this build (it trains: \(stages.sorted().joined(separator: ", ")))")
+            throw TrainingError("stage '\(stage.rawValue)' is not implemented in this build (it trains: \(stages.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
         guard let request = config.string("model_name_or_path") else { throw TrainingError("no model: set model_name_or_path") }
         var args = try TrainingArguments(config)
-        if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage }
+        if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage.rawValue }
         let output = try claimOutputDirectory(args, print: print)  // one run per output_dir, until this function returns
         defer { withExtendedLifetime(output) {} }
         let context = ExecutionContext.current.derived()
@@ -37,7 +37,7 @@ public enum TrainingJob {
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request)
             trainer.print = print
             print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
-                         adapted.method.component.name, stage, train.count, eval.count, trainer.totalSteps, adapted.trainableCount,
+                         adapted.method.component.name, stage.rawValue, train.count, eval.count, trainer.totalSteps, adapted.trainableCount,
                          model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),
                          Date().timeIntervalSince(started)))
             print("gradient checkpointing: " + configureCheckpointing(context, config, quantizedBase: quantizer != nil))
@@ -70,12 +70,12 @@ public enum TrainingJob {
 
     /// The stage's examples (packed rows with packing; neat_packing keeps attention inside each sample and
     /// restarts positions) and the evaluation examples.
-    static func loadData(_ config: RunConfig, stage: String, model: LoadedModel, plugins: PluginSet) throws -> ([EncodedExample], [EncodedExample]) {
+    static func loadData(_ config: RunConfig, stage: Stage, model: LoadedModel, plugins: PluginSet) throws -> ([EncodedExample], [EncodedExample]) {
         guard let templateName = config.string("template") else {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-        let data = stage == "pt"
+        let data = stage == .pt
             ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
             : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
         guard !data.train.isEmpty else {

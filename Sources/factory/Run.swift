@@ -37,7 +37,7 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
-            if let item = plan.items.first(where: { $0.role == "attention" }) { print(try AttentionSelection.install(item)) }
+            if let item = PlanItem.first(.attention, in: plan.items) { print(try AttentionSelection.install(item)) }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }
     }
