@@ -74,6 +74,8 @@ let package = Package(
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "FactoryHost", dependencies: ["FactoryEngine", "FactoryJinja", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
+        .target(name: "FactoryConformance", dependencies: ["FactoryHost", "FactoryEngine", .product(name: "CFactoryABI", package: "SDK"),
+                                                           .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryData", dependencies: ["FactoryEngine", "FactoryJinja", "FactoryTokenizers", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK")],
@@ -85,7 +87,7 @@ let package = Package(
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryData"], swiftSettings: optimise),
         .target(name: "FactoryTraining", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryFormats", "FactoryTokenizers", "COpenBLAS",
                                                         .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
@@ -145,7 +147,7 @@ let package = Package(
         templatePlugin("Empty"),
 
         // ---- tests ----
-        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
+        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryConformance", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],

@@ -5,12 +5,12 @@ import Glibc
 
 /// The error slot behind a `factory_error_t *`: the host creates one per
 /// fallible call, the plugin fills it through error_set(), the host reads it.
-final class ErrorSlot {
-    var status: factory_status_t = 0
-    var message: String?
+package final class ErrorSlot {
+    package var status: factory_status_t = 0
+    package var message: String?
 
     /// Runs `body` with a fresh slot's C handle and returns the slot.
-    static func capture<T>(_ body: (OpaquePointer) -> T) -> (T, ErrorSlot) {
+    package static func capture<T>(_ body: (OpaquePointer) -> T) -> (T, ErrorSlot) {
         let slot = ErrorSlot()
         let handle = OpaquePointer(Unmanaged.passUnretained(slot).toOpaque())
         let result = withExtendedLifetime(slot) { body(handle) }
@@ -18,7 +18,7 @@ final class ErrorSlot {
     }
 
     /// The plugin's message, or a placeholder naming the status when it gave none.
-    func describe(status: factory_status_t) -> String {
+    package func describe(status: factory_status_t) -> String {
         if let message, !message.isEmpty { return message }
         return "status \(status) (\(HostServices.statusName(status))) with no message"
     }

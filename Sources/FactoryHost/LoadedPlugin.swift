@@ -15,7 +15,8 @@ public struct Component: Sendable {
     public let source: PluginSource
     /// The ABI version the plugin was built with, "1.0.0".
     public let abiVersion: String
-    nonisolated(unsafe) let factory: UnsafePointer<factory_factory_t>
+    /// The kind's factory table (package: the conformance checker calls it directly).
+    nonisolated(unsafe) package let factory: UnsafePointer<factory_factory_t>
 }
 
 /// A plugin file that was opened, checked and initialised. The library stays
@@ -27,7 +28,8 @@ public final class LoadedPlugin {
     public let abiVersion: factory_version_t
     public let buildInfo: String
     public private(set) var components: [Component] = []
-    let entry: UnsafePointer<factory_entry_t>
+    /// The plugin's entry table (package: the conformance checker exercises init/deinit pairs).
+    package let entry: UnsafePointer<factory_entry_t>
     private var initialised = false
 
     init(path: String, source: PluginSource, entry: UnsafePointer<factory_entry_t>) {
@@ -42,7 +44,7 @@ public final class LoadedPlugin {
     public var abiVersionString: String { "\(abiVersion.major).\(abiVersion.minor).\(abiVersion.patch)" }
 
     /// Calls the plugin's init(); a failure carries the plugin's own message.
-    func initialise() throws {
+    package func initialise() throws {
         guard let initFn = entry.pointee.`init` else { throw PluginLoadError(file: path, "entry table has no init function") }
         let (status, slot) = ErrorSlot.capture { err in initFn(HostServices.table, path, err) }
         guard status == FACTORY_OK.rawValue else {
@@ -52,7 +54,7 @@ public final class LoadedPlugin {
     }
 
     /// Reads every kind's factory and descriptors, validating them.
-    func enumerate() throws {
+    package func enumerate() throws {
         guard let getFactory = entry.pointee.get_factory else { throw PluginLoadError(file: path, "entry table has no get_factory function") }
         var found: [Component] = []
         for kind in PluginKind.allCases {

@@ -92,7 +92,7 @@ public final class QuantizerInstance: ComponentInstance {
     }
 
     /// Calls quantize() with NULL buffers: a conforming plugin returns an error.
-    func quantizeWithNullBuffers(rows: Int, cols: Int) -> PluginCallError? {
+    package func quantizeWithNullBuffers(rows: Int, cols: Int) -> PluginCallError? {
         guard let f = q.pointee.quantize else { return missing("quantize") }
         do {
             try call("quantize") { err in f(q, nil, UInt64(rows), UInt64(cols), nil, 0, err) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FactoryConformance
 import FactoryHost
 import FactoryJSON
 

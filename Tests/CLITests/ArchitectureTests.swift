@@ -10,7 +10,7 @@ final class ArchitectureTests: XCTestCase {
         "Sources/FactoryEngine/Core/Parallel.swift": "Threads: the process's thread count, as OpenBLAS's is",
         "Sources/FactoryHost/HostServices.swift": "the log level and the Ctrl-C flag of the process",
         "Sources/FactoryHost/TensorHandles.swift": "handle scopes follow the C call stack of plugin calls",
-        "Sources/FactoryHost/KindSuites.swift": "an option of `factory plugins check` (--full)",
+        "Sources/FactoryConformance/KindSuites.swift": "an option of `factory plugins check` (--full)",
     ]
 
     /// No `nonisolated(unsafe) static var` holds run state in Sources/: run state lives in an

@@ -1,3 +1,4 @@
+import FactoryConformance
 import FactoryHost
 import XCTest
 

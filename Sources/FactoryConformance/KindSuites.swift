@@ -1,3 +1,4 @@
+import FactoryHost
 import CFactoryABI
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import FactoryHost
 #if canImport(Glibc)
 import Glibc
 #endif

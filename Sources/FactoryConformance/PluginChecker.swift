@@ -1,3 +1,4 @@
+import FactoryHost
 import CFactoryABI
 import FactoryJSON
 

@@ -1,3 +1,4 @@
+import FactoryHost
 import FactoryEngine
 
 /// The attention-kernel conformance sweep (`factory plugins check`, `--full` for the whole sweep):
