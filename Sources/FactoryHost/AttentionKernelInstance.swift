@@ -55,7 +55,7 @@ public final class AttentionKernelInstance: ComponentInstance, AttentionKernel {
 
     /// Whether the plugin computes (ABI 1.3 forward/backward).
     public var computes: Bool {
-        Int(base.pointee.struct_size) >= MemoryLayout<factory_attention_kernel_t>.size && k.pointee.forward != nil && k.pointee.saved_size != nil
+        has(factory_attention_kernel_t.self, \.backward) && k.pointee.forward != nil && k.pointee.saved_size != nil
     }
 
     public func declaration() throws -> AttentionDeclaration {

@@ -41,6 +41,13 @@ public class ComponentInstance {
         }
     }
 
+    /// Whether the plugin's instance table (of the kind's type T) is large enough to hold `member`, a field a
+    /// later minor appended: the host's form of FACTORY_INSTANCE_HAS, checked before reading such a member.
+    func has<T, M>(_ type: T.Type, _ member: KeyPath<T, M>) -> Bool {
+        guard let offset = MemoryLayout<T>.offset(of: member) else { return false }
+        return Int(base.pointee.struct_size) >= offset + MemoryLayout<M>.size
+    }
+
     /// The instance as the kind's table type, if the plugin's table is large enough: `minimumSize`
     /// bytes (the 1.0 calls; later minors append optional ones, read only when struct_size covers them).
     func table<T>(_ type: T.Type, minimumSize: Int = MemoryLayout<T>.size) throws -> UnsafePointer<T> {

@@ -24,7 +24,7 @@ public final class FinetuningMethodInstance: ComponentInstance {
 
     /// Whether the plugin provides linear() (ABI 1.2).
     var hasLinear: Bool {
-        Int(base.pointee.struct_size) >= MemoryLayout<factory_finetuning_method_t>.size && m.pointee.linear != nil
+        has(factory_finetuning_method_t.self, \.linear) && m.pointee.linear != nil
     }
 
     public func declaration() throws -> FinetuningMethodDeclaration {

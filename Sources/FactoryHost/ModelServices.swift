@@ -38,12 +38,12 @@ public final class KVCache {
     /// Appends k/v [B, H, T, D] to `layer`; returns views of all keys and values so far.
     func update(layer: Int, k: Tensor, v: Tensor) throws -> (Tensor, Tensor) {
         try need(layer >= 0 && layer < layers, "kv_cache_update: layer \(layer) outside 0..<\(layers)")
-        try need(k.rank == 4 && v.rank == 4 && k.shape[0...2] == v.shape[0...2], "kv_cache_update: k \(k.shape) and v \(v.shape) must be [B, H, T, D]")
+        try needShape(k.rank == 4 && v.rank == 4 && k.shape[0...2] == v.shape[0...2], "kv_cache_update: k \(k.shape) and v \(v.shape) must be [B, H, T, D]")
         let (B, H, T) = (k.shape[0], k.shape[1], k.shape[2])
         let start = lengths[layer]
         try need(start + T <= capacity, "the context is full: \(start) + \(T) tokens exceed the cache of \(capacity) positions (cutoff/max length)")
         if keys[layer] == nil || keys[layer]!.shape != [B, H, capacity, k.shape[3]] || values[layer]!.shape != [B, H, capacity, v.shape[3]] {
-            try need(start == 0, "kv_cache_update: shapes changed mid-sequence")
+            try needShape(start == 0, "kv_cache_update: shapes changed mid-sequence")
             keys[layer] = Tensor(shape: [B, H, capacity, k.shape[3]], zeroed: true)
             values[layer] = Tensor(shape: [B, H, capacity, v.shape[3]], zeroed: true)
         }

@@ -23,7 +23,8 @@ public enum PluginLoader {
         let entryFn = unsafeBitCast(symbol, to: factory_plugin_entry_fn.self)
         guard let entry = entryFn() else { throw PluginLoadError(file: path, "\(FACTORY_ENTRY_SYMBOL)() returned NULL") }
         let v = entry.pointee.abi_version
-        guard v.major == UInt32(FACTORY_ABI_MAJOR) else {
+        guard factory_version_is_compatible(factory_version_t(major: UInt32(FACTORY_ABI_MAJOR), minor: UInt32(FACTORY_ABI_MINOR),
+                                                              patch: UInt32(FACTORY_ABI_PATCH)), v) else {
             throw PluginLoadError(file: path, "built for plugin ABI \(v.major).\(v.minor).\(v.patch), this host speaks ABI \(FACTORY_ABI_MAJOR).\(FACTORY_ABI_MINOR).\(FACTORY_ABI_PATCH) (major versions must match; rebuild the plugin against this SDK)")
         }
         guard Int(entry.pointee.struct_size) >= minimumEntrySize else {

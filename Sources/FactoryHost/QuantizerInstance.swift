@@ -76,9 +76,7 @@ public final class QuantizerInstance: ComponentInstance {
     /// Whether the plugin multiplies straight from packed rows (ABI 1.4 matmul_rows: in its table and non-NULL).
     public var multipliesPacked: Bool { hasMatmulRows && q.pointee.matmul_rows != nil }
 
-    private var hasMatmulRows: Bool {
-        Int(base.pointee.struct_size) >= MemoryLayout<factory_quantizer_t>.offset(of: \.matmul_rows)! + MemoryLayout<UnsafeRawPointer>.size
-    }
+    private var hasMatmulRows: Bool { has(factory_quantizer_t.self, \.matmul_rows) }
 
     /// out[i, r − firstRow] = x[i] · W[r] for a row range, by the plugin's matmul_rows (thread-safe on
     /// disjoint ranges); fails when the plugin has none.

@@ -106,6 +106,12 @@ func need(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw EngineCallError(message()) }
 }
 
+/// Throws FACTORY_ERR_SHAPE_MISMATCH unless `condition` holds: the one status of every shape refusal
+/// (sizes that do not fit each other), as status.h defines it; other bad arguments are INVALID_ARGUMENT.
+func needShape(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw EngineCallError(message(), status: FACTORY_ERR_SHAPE_MISMATCH) }
+}
+
 /// Shapes broadcast (NumPy rules)?
 func broadcastable(_ a: [Int], _ b: [Int]) -> Bool {
     let rank = max(a.count, b.count)

@@ -76,4 +76,44 @@ final class ArchitectureTests: XCTestCase {
             XCTAssertNotNil(graph[target], "\(target) not found in Package.swift")
         }
     }
+
+    /// Every function member of the C ABI's headers carries one of the thread tags status.h defines, in
+    /// its comment (or a trailing one), and no other tag is used.
+    func testEveryABIMemberHasADefinedThreadTag() throws {
+        let tags = ["[load]", "[thread-safe]", "[instance]", "[build]", "[call]"]
+        let dir = CLI.repository + "/SDK/include/factory"
+        let files = try (FileManager.default.contentsOfDirectory(atPath: dir).map { dir + "/" + $0 }
+            + FileManager.default.contentsOfDirectory(atPath: dir + "/kinds").map { dir + "/kinds/" + $0 }).filter { $0.hasSuffix(".h") }
+        let member = try NSRegularExpression(pattern: #"\(\*\s*([a-z_]+)\s*\)\s*\("#)
+        var members = 0, untagged: [String] = []
+        for file in files.sorted() {
+            let lines = try String(contentsOfFile: file, encoding: .utf8).components(separatedBy: "\n")
+            for (i, line) in lines.enumerated() {
+                guard let m = member.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) else { continue }
+                members += 1
+                var comment = line  // the member's statement (trailing comment) and the comment block above it
+                var j = i
+                while !lines[j].trimmingCharacters(in: .whitespaces).hasSuffix(";") && j + 1 < lines.count { j += 1; comment += lines[j] }
+                var k = i - 1
+                if k >= 0, lines[k].trimmingCharacters(in: .whitespaces).hasSuffix("*/") {
+                    while k >= 0 {
+                        comment += lines[k]
+                        if lines[k].contains("/*") { break }
+                        k -= 1
+                    }
+                }
+                if !tags.contains(where: { comment.contains($0) }) {
+                    untagged.append("\(URL(fileURLWithPath: file).lastPathComponent):\(i + 1) \(String(line[Range(m.range(at: 1), in: line)!]))")
+                }
+            }
+            let text = lines.joined(separator: "\n")
+            let used = try NSRegularExpression(pattern: #"Thread: (\[[a-z-]+\])"#)
+            for u in used.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                let tag = String(text[Range(u.range(at: 1), in: text)!])
+                XCTAssertTrue(tags.contains(tag), "\(file): undefined thread tag \(tag)")
+            }
+        }
+        XCTAssertGreaterThan(members, 90)
+        XCTAssertEqual(untagged, [], "members without a thread tag")
+    }
 }

@@ -49,3 +49,13 @@ extension EngineABITests {
         XCTAssertEqual(grad, [6, -12, 3])
     }
 }
+
+extension EngineABITests {
+    /// Every shape refusal carries FACTORY_ERR_SHAPE_MISMATCH, the one status status.h defines for it.
+    func testAShapeRefusalHasTheShapeMismatchStatus() throws {
+        typealias Misuse = @convention(c) (UnsafePointer<factory_host_api_t>, OpaquePointer) -> Int32
+        let misuse = unsafeBitCast(try XCTUnwrap(dlsym(try library(), "fixture_engine_misuse")), to: Misuse.self)
+        let (_, slot) = ErrorSlot.capture { err in misuse(HostServices.table, err) }
+        XCTAssertEqual(slot.status, FACTORY_ERR_SHAPE_MISMATCH.rawValue)
+    }
+}

@@ -243,7 +243,7 @@ static const factory_factory_t *entry_get_factory(const char *kind) {
 }
 
 static const factory_entry_t ENTRY = {
-    .abi_version = {FACTORY_ABI_MAJOR, FACTORY_ABI_MINOR, FACTORY_ABI_PATCH},
+    .abi_version = FACTORY_VERSION_INIT,
     .struct_size = sizeof(factory_entry_t),
     .build_info = "c",
     .init = entry_init,

@@ -44,7 +44,7 @@ typedef struct factory_descriptor {
 typedef struct factory_instance {
     uint32_t struct_size; /* sizeof of the kind's whole instance table as the plugin was built */
     void *plugin_data;
-    void (*destroy)(const struct factory_instance *self);
+    void (*destroy)(const struct factory_instance *self); /* [instance] */
 } factory_instance_t;
 
 /**

@@ -78,7 +78,7 @@ typedef struct factory_entry {
 /** The symbol name the host looks up. */
 #define FACTORY_ENTRY_SYMBOL "factory_plugin_entry"
 
-/** The signature of the exported entry function. */
+/** The signature of the exported entry function. Thread: [load]. */
 typedef const factory_entry_t *(*factory_plugin_entry_fn)(void);
 
 #ifdef __cplusplus

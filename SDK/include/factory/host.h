@@ -31,10 +31,10 @@ extern "C" {
  */
 typedef struct factory_ostream {
     void *ctx;
-    int64_t (*write)(const struct factory_ostream *stream, const void *buffer, uint64_t size);
+    int64_t (*write)(const struct factory_ostream *stream, const void *buffer, uint64_t size); /* [call] */
 } factory_ostream_t;
 
-/** A block for checkpoint(): computes *output from input with host ops; returns a status. */
+/** A block for checkpoint(): computes *output from input with host ops; returns a status. Thread: [build]. */
 typedef factory_status_t (*factory_checkpoint_fn)(void *userdata, factory_tensor_t *input, factory_tensor_t **output,
                                                   factory_error_t *err);
 
@@ -64,7 +64,7 @@ typedef struct factory_host_api {
      * NULL) in `err`. The host owns the copy; the plugin's buffer may be freed
      * right after the call. Calling it again on the same slot replaces the
      * message. `err` may be NULL, then nothing happens.
-     * Thread: the thread of the call that received `err`.
+     * Thread: [call] (the thread of the call that received `err`).
      */
     void (*error_set)(factory_error_t *err, factory_status_t status, const char *message);
 
@@ -86,121 +86,125 @@ typedef struct factory_host_api {
 
     /* ---- since 1.1: the engine (factory/tensor.h explains handles, scopes and the [build] rule) ---- */
 
-    /** Opens a scope: handles returned after it are released by the matching scope_pop(). */
+    /** Opens a scope: handles returned after it are released by the matching scope_pop(). Thread: [build]. */
     void (*scope_push)(void);
-    /** Closes the innermost scope, releasing its handles. */
+    /** Closes the innermost scope, releasing its handles. Thread: [build]. */
     void (*scope_pop)(void);
-    /** A new handle to `t` owned by the caller (survives scopes); NULL for NULL. */
+    /** A new handle to `t` owned by the caller (survives scopes); NULL for NULL. Thread: [build]. */
     factory_tensor_t *(*tensor_retain)(factory_tensor_t *t);
-    /** Releases a handle from tensor_retain(). NULL is ignored. */
+    /** Releases a handle from tensor_retain(). NULL is ignored. Thread: [build]. */
     void (*tensor_release)(factory_tensor_t *t);
 
-    /** A new tensor of `shape` (`rank` ≤ 8 entries ≥ 0) holding `data` (row-major, copied) or zeros when NULL. */
+    /** A new tensor of `shape` (`rank` ≤ 8 entries ≥ 0) holding `data` (row-major, copied) or zeros when NULL. Thread: [build]. */
     factory_tensor_t *(*tensor_new)(const int64_t *shape, int32_t rank, const float *data, factory_error_t *err);
-    /** Rank of `t` (-1 for NULL). */
+    /** Rank of `t` (-1 for NULL). Thread: [build]. */
     int32_t (*tensor_rank)(const factory_tensor_t *t);
-    /** Size of dimension `axis` (negative counts from the end); -1 when out of range. */
+    /** Size of dimension `axis` (negative counts from the end); -1 when out of range. Thread: [build]. */
     int64_t (*tensor_dim)(const factory_tensor_t *t, int32_t axis);
-    /** Element count. */
+    /** Element count. Thread: [build]. */
     int64_t (*tensor_count)(const factory_tensor_t *t);
-    /** The contiguous fp32 elements of `t`, valid while the handle is; NULL for a non-contiguous view. */
+    /** The contiguous fp32 elements of `t`, valid while the handle is; NULL for a non-contiguous view. Thread: [build]. */
     float *(*tensor_data)(factory_tensor_t *t);
-    /** Copies `count` (= element count) values of `t`, row-major, into `dst`. */
+    /** Copies `count` (= element count) values of `t`, row-major, into `dst`. Thread: [build]. */
     factory_status_t (*tensor_read)(const factory_tensor_t *t, float *dst, uint64_t count, factory_error_t *err);
-    /** Overwrites `t`'s values (not recorded: for initialising parameters). */
+    /** Overwrites `t`'s values (not recorded: for initialising parameters). Thread: [build]. */
     factory_status_t (*tensor_write)(factory_tensor_t *t, const float *src, uint64_t count, factory_error_t *err);
-    /** The accumulated gradient of a trainable tensor (scope handle), or NULL when none. */
+    /** The accumulated gradient of a trainable tensor (scope handle), or NULL when none. Thread: [build]. */
     factory_tensor_t *(*tensor_grad)(factory_tensor_t *t);
 
-    /** Makes a leaf tensor trainable (backward accumulates its gradient) under `name` (may be NULL). */
+    /** Makes a leaf tensor trainable (backward accumulates its gradient) under `name` (may be NULL). Thread: [build]. */
     factory_status_t (*mark_trainable)(factory_tensor_t *t, const char *name, factory_error_t *err);
-    /** Registers `t` as the parameter `name`, the weight linear(name, x) uses ([out, in]). */
+    /** Registers `t` as the parameter `name`, the weight linear(name, x) uses ([out, in]). Thread: [build]. */
     factory_status_t (*param_register)(const char *name, factory_tensor_t *t, factory_error_t *err);
-    /** Turns recording on or off (no_grad); returns the previous setting. */
+    /** Turns recording on or off (no_grad); returns the previous setting. Thread: [build]. */
     bool (*grad_enabled)(bool enabled);
-    /** Back-propagates from a one-element `loss`; leaf gradients accumulate. */
+    /** Back-propagates from a one-element `loss`; leaf gradients accumulate. Thread: [build]. */
     factory_status_t (*backward)(factory_tensor_t *loss, factory_error_t *err);
-    /** Clears the gradient of `t`. */
+    /** Clears the gradient of `t`. Thread: [build]. */
     void (*zero_grad)(factory_tensor_t *t);
 
     /* Graph-building ops: each returns a scope handle, or NULL and fills err. */
-    factory_tensor_t *(*add)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);   /* broadcasting */
-    factory_tensor_t *(*sub)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
-    factory_tensor_t *(*mul)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
-    factory_tensor_t *(*div)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
-    factory_tensor_t *(*scale)(factory_tensor_t *x, float s, factory_error_t *err);
-    factory_tensor_t *(*add_scalar)(factory_tensor_t *x, float s, factory_error_t *err);
-    /** [..., M, K] · [..., K, N] or · [K, N]; transposed views go to sgemm by flag. */
+    factory_tensor_t *(*add)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);   /* broadcasting; [build] */
+    factory_tensor_t *(*sub)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*mul)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*div)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*scale)(factory_tensor_t *x, float s, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*add_scalar)(factory_tensor_t *x, float s, factory_error_t *err); /* [build] */
+    /** [..., M, K] · [..., K, N] or · [K, N]; transposed views go to sgemm by flag. Thread: [build]. */
     factory_tensor_t *(*matmul)(factory_tensor_t *a, factory_tensor_t *b, factory_error_t *err);
-    factory_tensor_t *(*sum)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*mean)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*sum_axis)(factory_tensor_t *x, int32_t axis, bool keep_dim, factory_error_t *err);
-    factory_tensor_t *(*reshape)(factory_tensor_t *x, const int64_t *shape, int32_t rank, factory_error_t *err);
-    factory_tensor_t *(*permute)(factory_tensor_t *x, const int32_t *order, int32_t rank, factory_error_t *err);
-    factory_tensor_t *(*transpose)(factory_tensor_t *x, int32_t axis_a, int32_t axis_b, factory_error_t *err);
-    factory_tensor_t *(*slice)(factory_tensor_t *x, int32_t axis, int64_t start, int64_t length, factory_error_t *err);
-    factory_tensor_t *(*concat)(factory_tensor_t *const *xs, int32_t n, int32_t axis, factory_error_t *err);
-    factory_tensor_t *(*contiguous)(factory_tensor_t *x, factory_error_t *err);
-    /** Rows `ids` (n entries in [0, V)) of weight [V, D] -> [n, D]. */
+    factory_tensor_t *(*sum)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*mean)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*sum_axis)(factory_tensor_t *x, int32_t axis, bool keep_dim, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*reshape)(factory_tensor_t *x, const int64_t *shape, int32_t rank, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*permute)(factory_tensor_t *x, const int32_t *order, int32_t rank, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*transpose)(factory_tensor_t *x, int32_t axis_a, int32_t axis_b, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*slice)(factory_tensor_t *x, int32_t axis, int64_t start, int64_t length, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*concat)(factory_tensor_t *const *xs, int32_t n, int32_t axis, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*contiguous)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    /** Rows `ids` (n entries in [0, V)) of weight [V, D] -> [n, D]. Thread: [build]. */
     factory_tensor_t *(*embedding)(factory_tensor_t *weight, const int64_t *ids, int64_t n, factory_error_t *err);
-    factory_tensor_t *(*rms_norm)(factory_tensor_t *x, factory_tensor_t *weight, float eps, factory_error_t *err);
-    factory_tensor_t *(*layer_norm)(factory_tensor_t *x, factory_tensor_t *weight, factory_tensor_t *bias, float eps, factory_error_t *err);
-    /** RoPE (rotate-half) on x [B, T, H, D] or [T, H, D]: T positions, `half` inverse frequencies (scaled variants pass their own). */
+    factory_tensor_t *(*rms_norm)(factory_tensor_t *x, factory_tensor_t *weight, float eps, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*layer_norm)(factory_tensor_t *x, factory_tensor_t *weight, factory_tensor_t *bias, float eps, factory_error_t *err); /* [build] */
+    /** RoPE (rotate-half) on x [B, T, H, D] or [T, H, D]: T positions, `half` inverse frequencies (scaled variants pass their own). Thread: [build]. */
     factory_tensor_t *(*rope)(factory_tensor_t *x, const int64_t *positions, int64_t n_positions, const float *inv_freq,
                               int32_t half, float attention_scaling, factory_error_t *err);
-    factory_tensor_t *(*silu)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*gelu_tanh)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*gelu_erf)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*swiglu)(factory_tensor_t *gate, factory_tensor_t *up, factory_error_t *err);
-    factory_tensor_t *(*softmax)(factory_tensor_t *x, factory_error_t *err);
-    factory_tensor_t *(*log_softmax)(factory_tensor_t *x, factory_error_t *err);
-    /** Mean cross-entropy of logits [N, V] against N labels; -100 is ignored. */
+    factory_tensor_t *(*silu)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*gelu_tanh)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*gelu_erf)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*swiglu)(factory_tensor_t *gate, factory_tensor_t *up, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*softmax)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    factory_tensor_t *(*log_softmax)(factory_tensor_t *x, factory_error_t *err); /* [build] */
+    /** Mean cross-entropy of logits [N, V] against N labels; -100 is ignored. Thread: [build]. */
     factory_tensor_t *(*cross_entropy)(factory_tensor_t *logits, const int64_t *labels, int64_t n, factory_error_t *err);
-    factory_tensor_t *(*dropout)(factory_tensor_t *x, float p, uint64_t seed, factory_error_t *err);
+    factory_tensor_t *(*dropout)(factory_tensor_t *x, float p, uint64_t seed, factory_error_t *err); /* [build] */
     /**
      * The hookable linear: x · Wᵀ (+ b) where W is the parameter `name`.weight (or `name` itself) and b
      * the optional `name`.bias; routed to the chosen quantizer and fine-tuning method.
+     * Thread: [build].
      */
     factory_tensor_t *(*linear)(const char *name, factory_tensor_t *x, factory_error_t *err);
-    /** The hookable attention: q [B, Hq, T, D], k/v [B, Hkv, S, D]; mask additive, broadcastable to [B, Hq, T, S], or NULL. */
+    /** The hookable attention: q [B, Hq, T, D], k/v [B, Hkv, S, D]; mask additive, broadcastable to [B, Hq, T, S], or NULL. Thread: [build]. */
     factory_tensor_t *(*attention)(factory_tensor_t *q, factory_tensor_t *k, factory_tensor_t *v, factory_tensor_t *mask,
                                    const factory_attention_params_t *params, factory_error_t *err);
     /**
      * A plugin-supplied op: output of `out_shape` filled by `forward`; `backward`
      * (NULL = not differentiable) fills input gradients. `userdata` must stay
      * valid while the result or its tape lives.
+     * Thread: [build].
      */
     factory_tensor_t *(*custom_op)(const char *name, factory_tensor_t *const *inputs, int32_t n_inputs, const int64_t *out_shape,
                                    int32_t out_rank, factory_custom_forward_fn forward, factory_custom_backward_fn backward,
                                    void *userdata, factory_error_t *err);
 
-    /** torch.optim.AdamW. */
+    /** torch.optim.AdamW. Thread: [build]. */
     factory_optimizer_t *(*optimizer_new)(double lr, double beta1, double beta2, double eps, factory_error_t *err);
-    /** Adds a trainable tensor with its own weight decay and learning-rate multiplier. */
+    /** Adds a trainable tensor with its own weight decay and learning-rate multiplier. Thread: [build]. */
     factory_status_t (*optimizer_add)(factory_optimizer_t *opt, factory_tensor_t *t, double weight_decay, double lr_scale,
                                       factory_error_t *err);
-    /** One step at learning rate `lr`. */
+    /** One step at learning rate `lr`. Thread: [build]. */
     factory_status_t (*optimizer_step)(factory_optimizer_t *opt, double lr, factory_error_t *err);
-    /** Clears the gradients of every added tensor. */
+    /** Clears the gradients of every added tensor. Thread: [build]. */
     void (*optimizer_zero_grad)(factory_optimizer_t *opt);
-    /** clip_grad_norm_ over the added tensors; returns the norm before clipping (-1 on error). */
+    /** clip_grad_norm_ over the added tensors; returns the norm before clipping (-1 on error). Thread: [build]. */
     double (*optimizer_clip_grad_norm)(factory_optimizer_t *opt, double max_norm);
-    /** Frees an optimizer. NULL is ignored. */
+    /** Frees an optimizer. NULL is ignored. Thread: [build]. */
     void (*optimizer_free)(factory_optimizer_t *opt);
 
-    /* Model loading and generation (1.1). */
+    /* Model loading and generation (since 1.1). */
 
     /**
      * The tensor called `name` in the loaded checkpoint (its name in the file: GGUF or safetensors),
      * as fp32 in row-major order with the checkpoint's own layout; NULL and no error when the
      * checkpoint has no such tensor. Valid inside a model family's load_weights().
+     * Thread: [build].
      */
     factory_tensor_t *(*checkpoint_tensor)(const char *name, factory_error_t *err);
-    /** "gguf" or "safetensors" while load_weights() runs, else "". Static string. */
+    /** "gguf" or "safetensors" while load_weights() runs, else "". Static string. Thread: [build]. */
     const char *(*checkpoint_format)(void);
     /**
      * Appends `k_new` and `v_new` ([B, Hkv, T, D]) to `layer` of `cache` and sets *k_all and *v_all
      * to that layer's keys and values so far ([B, Hkv, S, D], scope handles).
+     * Thread: [build].
      */
     factory_status_t (*kv_cache_update)(factory_kv_cache_t *cache, int32_t layer, factory_tensor_t *k_new,
                                          factory_tensor_t *v_new, factory_tensor_t **k_all, factory_tensor_t **v_all,
@@ -213,14 +217,14 @@ typedef struct factory_host_api {
      */
     void (*observe)(const char *name, factory_tensor_t *t);
 
-    /* Training (1.2). */
+    /* ---- since 1.2: training ---- */
 
     /**
      * The parameter `name` of the model that is running (a base weight, or a tensor a fine-tuning
      * method added), as a scope handle; NULL and no error when there is none. Thread: [build].
      */
     factory_tensor_t *(*param_get)(const char *name, factory_error_t *err);
-    /** x · wᵀ (+ bias) with explicit tensors (bias may be NULL): the dense op a fine-tuning method builds on. */
+    /** x · wᵀ (+ bias) with explicit tensors (bias may be NULL): the dense op a fine-tuning method builds on. Thread: [build]. */
     factory_tensor_t *(*linear_with)(factory_tensor_t *x, factory_tensor_t *w, factory_tensor_t *bias, factory_error_t *err);
     /**
      * The base model's own linear for `name` (dense, or packed by the chosen quantizer), bypassing the
@@ -263,13 +267,8 @@ typedef struct factory_host_api {
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 
-/**
- * True when the host table `api` is large enough to hold `member`. Expands to
- * an expression, so it is for C callers only; Swift plugins use the kit's
- * `Host.has(_:)`.
- */
-#define FACTORY_HOST_HAS(api, member) \
-    ((api)->struct_size >= offsetof(factory_host_api_t, member) + sizeof((api)->member))
+/** FACTORY_TABLE_HAS (version.h) for the host table, kept under its 1.1 name. */
+#define FACTORY_HOST_HAS(api, member) FACTORY_TABLE_HAS(api, member)
 
 #ifdef __cplusplus
 }

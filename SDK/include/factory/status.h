@@ -6,13 +6,22 @@
  * caller's factory_error_t with a human-readable message (see host.h).
  * Nothing crossing the ABI ever traps, aborts, throws or unwinds.
  *
- * Thread tags used in every function comment of this SDK:
+ * Thread and lifetime tags, used in the comment of every member of this SDK
+ * (these five and no others):
  *   [load]        called by the host while loading or unloading plugins, never
  *                 concurrently with any other call into the same plugin.
- *   [thread-safe] may be called from any thread at any time after init.
+ *   [thread-safe] may be called from any thread at any time after init, also
+ *                 concurrently, also on one instance.
  *   [instance]    calls on one instance are never concurrent with each other;
  *                 different instances may be used from different threads.
- *   [call]        valid only for the duration of the call that handed it over.
+ *   [build]       an engine call (host.h, since 1.1): made from the thread that
+ *                 called into the plugin, during that call (factory/tensor.h).
+ *   [call]        a pointer or handle valid only for the duration of the call
+ *                 that handed it over; copy what must outlive it.
+ *
+ * Ownership, when a comment does not say otherwise: memory passed into a call
+ * stays the caller's; memory a plugin returns (info structs, descriptors) stays
+ * the plugin's until the instance is destroyed or the plugin deinitialised.
  */
 #ifndef FACTORY_STATUS_H
 #define FACTORY_STATUS_H
@@ -25,10 +34,10 @@ typedef int32_t factory_status_t;
 /** The status codes. New codes may be appended in later minor versions; treat unknown negative values as FACTORY_ERR_INTERNAL. */
 enum factory_status_code {
     FACTORY_OK = 0,
-    FACTORY_ERR_INVALID_ARGUMENT = -1, /* a caller-supplied value is wrong (bad JSON, bad shape, unknown key) */
+    FACTORY_ERR_INVALID_ARGUMENT = -1, /* a caller-supplied value is wrong (bad JSON, NULL, unknown key, out of range) */
     FACTORY_ERR_UNSUPPORTED = -2,      /* valid request this plugin cannot serve */
     FACTORY_ERR_OUT_OF_MEMORY = -3,
-    FACTORY_ERR_SHAPE_MISMATCH = -4,
+    FACTORY_ERR_SHAPE_MISMATCH = -4,   /* tensor or buffer sizes that do not fit each other: every shape refusal */
     FACTORY_ERR_CANCELLED = -5,
     FACTORY_ERR_INTERNAL = -6,         /* a bug in the callee: report it */
     FACTORY_ERR_NOT_FOUND = -7,        /* a name or id that nobody provides */

@@ -1,5 +1,5 @@
 /*
- * factory/tensor.h — the engine as plugins see it (since ABI 1.1): opaque
+ * factory/tensor.h — the engine as plugins see it (since 1.1): opaque
  * tensor handles, scopes, custom ops and optimizer handles. The calls
  * themselves are members of factory_host_api_t (host.h, "since 1.1").
  *

@@ -9,6 +9,8 @@
 #ifndef FACTORY_VERSION_H
 #define FACTORY_VERSION_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** Major version of this header's ABI. A plugin built with another major is refused. */
@@ -32,5 +34,29 @@ typedef struct factory_version {
     uint32_t minor;
     uint32_t patch;
 } factory_version_t;
+
+/** This header's version, for a plugin's entry table: `.abi_version = FACTORY_VERSION_INIT`. */
+#define FACTORY_VERSION_INIT {FACTORY_ABI_MAJOR, FACTORY_ABI_MINOR, FACTORY_ABI_PATCH}
+
+/**
+ * The compatibility rule above as code: true when a host speaking `host` accepts a plugin built with
+ * `plugin` (equal majors; the minors may differ either way, and each side checks struct_size before
+ * reading a member a later minor appended). Thread: [thread-safe].
+ */
+static inline bool factory_version_is_compatible(factory_version_t host, factory_version_t plugin) {
+    return host.major == plugin.major;
+}
+
+/**
+ * True when a table whose first member is `struct_size` (the host table, an info struct, the entry)
+ * is large enough to hold `member`: check it before reading a member a later minor appended.
+ * Expands to an expression (C callers; Swift plugins use the kit's `Host.has(_:)`).
+ */
+#define FACTORY_TABLE_HAS(table, member) \
+    ((size_t)(table)->struct_size >= offsetof(__typeof__(*(table)), member) + sizeof((table)->member))
+
+/** The same for a kind's instance table, whose struct_size sits in its `base` (factory_instance_t). */
+#define FACTORY_INSTANCE_HAS(instance, member) \
+    ((size_t)(instance)->base.struct_size >= offsetof(__typeof__(*(instance)), member) + sizeof((instance)->member))
 
 #endif /* FACTORY_VERSION_H */

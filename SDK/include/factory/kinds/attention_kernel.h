@@ -6,7 +6,7 @@
  * kernel that supports the run (ggml's backend score), or the one named by
  * `attention_kernel:`, or what `flash_attn:` asks for.
  *
- * Since 1.3 a kernel computes: forward() fills the output and whatever it keeps
+ * A kernel computes (since 1.3): forward() fills the output and whatever it keeps
  * for the backward pass (saved_size() floats: the probabilities for an eager
  * kernel, one log-sum-exp per query row for a flash kernel); backward() turns
  * the output gradient into dq, dk, dv. All buffers are plain contiguous fp32
@@ -55,7 +55,7 @@ typedef struct factory_attention_info {
 } factory_attention_info_t;
 
 /**
- * One attention call (1.3). Layouts, all contiguous row-major fp32:
+ * One attention call (since 1.3). Layouts, all contiguous row-major fp32:
  * q [batch, q_heads, q_len, head_dim], k [batch, kv_heads, kv_len, head_dim],
  * v [batch, kv_heads, kv_len, value_dim], out [batch, q_heads, q_len, value_dim].
  * Lifetime: [call].
@@ -74,7 +74,7 @@ typedef struct factory_attention_problem {
 typedef struct factory_attention_kernel {
     factory_instance_t base;
 
-    /** The instance's declaration. Never NULL; valid until destroy(). */
+    /** The instance's declaration. Never NULL; valid until destroy(). Thread: [instance]. */
     const factory_attention_info_t *(*info)(const struct factory_attention_kernel *self);
 
     /* ---- since 1.3 ---- */
@@ -83,6 +83,7 @@ typedef struct factory_attention_kernel {
      * How many floats forward() keeps for backward() on `problem` (the host allocates them).
      * Negative = the kernel cannot run this problem (unsupported head size, ...); the message
      * then goes to `err`.
+     * Thread: [instance].
      */
     int64_t (*saved_size)(struct factory_attention_kernel *self, const factory_attention_problem_t *problem, factory_error_t *err);
 

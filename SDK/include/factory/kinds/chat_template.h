@@ -38,7 +38,7 @@ enum factory_role_code {
 typedef struct factory_segment_sink {
     void *ctx;
     factory_status_t (*emit)(const struct factory_segment_sink *sink, factory_role_t role, bool trainable,
-                             const char *text, uint64_t len);
+                             const char *text, uint64_t len); /* [call] */
 } factory_segment_sink_t;
 
 /** What a template declares. Owned by the instance, valid until destroy(). */
@@ -52,7 +52,7 @@ typedef struct factory_chat_template_info {
 typedef struct factory_chat_template {
     factory_instance_t base;
 
-    /** The instance's declaration. Never NULL; valid until destroy(). */
+    /** The instance's declaration. Never NULL; valid until destroy(). Thread: [instance]. */
     const factory_chat_template_info_t *(*info)(const struct factory_chat_template *self);
 
     /**

@@ -33,7 +33,7 @@ typedef struct factory_finetuning_method_info {
 typedef struct factory_finetuning_method {
     factory_instance_t base;
 
-    /** The instance's declaration. Never NULL; valid until destroy(). */
+    /** The instance's declaration. Never NULL; valid until destroy(). Thread: [instance]. */
     const factory_finetuning_method_info_t *(*info)(const struct factory_finetuning_method *self);
 
     /**
@@ -49,7 +49,7 @@ typedef struct factory_finetuning_method {
     factory_status_t (*plan)(const struct factory_finetuning_method *self, const char *model_json,
                              uint64_t model_len, const factory_ostream_t *out, factory_error_t *err);
 
-    /* Since 1.2. */
+    /* ---- since 1.2 ---- */
 
     /**
      * The adapted linear for a name plan() listed in "adapted_linears": sets *out to a scope handle of

@@ -32,6 +32,7 @@ typedef struct factory_model_family {
      *    "default_lora_targets": ["q_proj", "v_proj"],
      *    "kv_cache": {"layers": 30, "kv_heads": 3, "head_dim": 64}}
      * Names are Hugging Face checkpoint names.
+     * Thread: [instance].
      */
     factory_status_t (*describe)(const struct factory_model_family *self, const factory_ostream_t *out,
                                  factory_error_t *err);
@@ -41,6 +42,7 @@ typedef struct factory_model_family {
      * "safetensors") to the family's parameter name and writes it to `out`,
      * or writes nothing when the tensor is to be dropped. Also writes nothing
      * and returns FACTORY_ERR_NOT_FOUND for a name the family does not know.
+     * Thread: [instance].
      */
     factory_status_t (*map_checkpoint_name)(const struct factory_model_family *self, const char *format,
                                             const char *name, const factory_ostream_t *out,
@@ -53,6 +55,7 @@ typedef struct factory_model_family {
      * transforms them if the format needs it (llama.cpp's q/k row permutation, say), and registers
      * them with host->param_register under their Hugging Face names. Called once after create(),
      * inside a host scope; retain what must outlive it.
+     * Thread: [instance].
      */
     factory_status_t (*load_weights)(const struct factory_model_family *self, factory_error_t *err);
 
@@ -61,6 +64,7 @@ typedef struct factory_model_family {
      * shared by the batch): sets *logits to a scope handle of [batch, seq, vocab]. `mask` is an
      * additive attention mask broadcastable to [batch, heads, seq, keys] or NULL (causal only);
      * `cache` is NULL when no KV cache is used (training, scoring).
+     * Thread: [instance].
      */
     factory_status_t (*forward)(const struct factory_model_family *self, const int64_t *ids, int64_t batch, int64_t seq,
                                 const int64_t *positions, factory_tensor_t *mask, factory_kv_cache_t *cache,

@@ -6,7 +6,7 @@
  * row range can be unpacked on its own (the host unpacks tiles into a small
  * buffer feeding sgemm instead of the whole matrix). The descriptor's `name`
  * is the format users select ("nf4", "q4_1"); `features` may list aliases.
- * ABI 1.4 appends matmul_rows: a product straight from the packed rows, for the
+ * Since 1.4 the table ends with matmul_rows: a product straight from the packed rows, for the
  * few-row inputs of decoding (the host keeps the tile-and-sgemm path for
  * larger inputs and for backward). A host reads it only when the instance's
  * struct_size covers it, and a NULL pointer means "not provided".
@@ -38,12 +38,13 @@ typedef struct factory_quantizer_info {
 typedef struct factory_quantizer {
     factory_instance_t base;
 
-    /** The instance's declaration. Never NULL; valid until destroy(). */
+    /** The instance's declaration. Never NULL; valid until destroy(). Thread: [instance]. */
     const factory_quantizer_info_t *(*info)(const struct factory_quantizer *self);
 
     /**
      * Bytes needed to pack a [rows, cols] matrix into `*size`. Fails with
      * FACTORY_ERR_SHAPE_MISMATCH when `cols` does not suit the format.
+     * Thread: [instance].
      */
     factory_status_t (*packed_size)(const struct factory_quantizer *self, uint64_t rows, uint64_t cols,
                                     uint64_t *size, factory_error_t *err);
@@ -64,7 +65,7 @@ typedef struct factory_quantizer {
                                         uint64_t packed_size, uint64_t rows, uint64_t cols, uint64_t first_row,
                                         uint64_t row_count, float *dst, factory_error_t *err);
 
-    /* ---- ABI 1.4 ---- */
+    /* ---- since 1.4 ---- */
 
     /**
      * out[i, r - first_row] = sum_c x[i, c] * W[r, c] for i < n and r in [first_row,
@@ -72,7 +73,7 @@ typedef struct factory_quantizer {
      * `packed_size` bytes), read in place: no fp32 copy of W beyond a few rows.
      * `x` is [n, cols] fp32 (row stride cols); `out` has row stride `out_stride`
      * (>= row_count). All buffers are the caller's, [call]. Optional (NULL: the
-     * host unpacks tiles into sgemm). Thread: [any] — the host calls it at once
+     * host unpacks tiles into sgemm). Thread: [thread-safe] — the host calls it at once
      * from several threads on disjoint row ranges of one matrix; it writes only
      * the `out` entries of its range.
      */
