@@ -1,0 +1,69 @@
+// The building blocks a decoder family's forward is written with, each a few host calls: the
+// embedding, RMSNorm, grouped-query attention with RoPE and an optional KV cache, the SwiGLU MLP,
+// and the layer loop (gradient checkpointing per layer without a cache, one host scope per layer
+// with one). Every linear goes through the hookable `linear`, so LoRA, DoRA and quantizers apply
+// without a family knowing; every op is the host's, forward and backward.
+import FactoryPluginKit
+
+public enum DecoderBlocks {
+    /// ids [B·T] → hidden states [B, T, hidden].
+    public static func embed(_ table: HostTensor, ids: [Int], batch B: Int, seq T: Int, hidden: Int) throws -> HostTensor {
+        try Engine.reshape(try Engine.embedding(table, ids: ids), [B, T, hidden])
+    }
+
+    /// Runs `layer(l, x)` for every layer: as a checkpointed block when there is no cache (training and
+    /// scoring; the host decides whether to recompute), else in a host scope of its own (decoding).
+    /// `mask` is retained for the blocks that re-run in backward.
+    public static func layers(_ count: Int, _ input: HostTensor, mask: HostTensor?, cache: OpaquePointer?,
+                              _ layer: @escaping (Int, HostTensor, HostTensor?) throws -> HostTensor) throws -> HostTensor {
+        var x = input
+        for l in 0..<count {
+            let h = x
+            if cache == nil {
+                let kept = try mask.map { try Engine.retain($0) }  // the block owns it: backward re-runs the layer
+                x = try Engine.checkpoint(h, keeping: kept.map { [$0] } ?? []) { h in try layer(l, h, kept) }
+            } else {
+                x = try Engine.scope { try layer(l, h, mask) }
+            }
+            Engine.observe("layer\(l)_out", x)
+        }
+        return x
+    }
+
+    /// The shape of grouped-query attention.
+    public struct AttentionShape: Sendable {
+        public let heads: Int, kvHeads: Int, headDim: Int
+        public init(heads: Int, kvHeads: Int, headDim: Int) { (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim) }
+    }
+
+    /// Self-attention of `h` [B, T, hidden]: q/k/v projections (their biases, when the checkpoint has them,
+    /// apply by name), RoPE at `positions`, the KV cache of layer `layer` when given, scaled dot-product
+    /// attention through the host's kernel (causal, `mask` added), the output projection.
+    public static func attention(_ h: HostTensor, q: ParameterSpec, k: ParameterSpec, v: ParameterSpec, o: ParameterSpec,
+                                 _ s: AttentionShape, positions: [Int], invFreq: [Float], mask: HostTensor?,
+                                 cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int) throws -> HostTensor {
+        var qs = try Engine.reshape(try Engine.linear(q.module, h), [B, T, s.heads, s.headDim])
+        var ks = try Engine.reshape(try Engine.linear(k.module, h), [B, T, s.kvHeads, s.headDim])
+        var vs = try Engine.reshape(try Engine.linear(v.module, h), [B, T, s.kvHeads, s.headDim])
+        qs = try Engine.permute(try Engine.rope(qs, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
+        ks = try Engine.permute(try Engine.rope(ks, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
+        vs = try Engine.permute(vs, [0, 2, 1, 3])
+        if let cache { (ks, vs) = try Engine.kvCacheUpdate(cache, layer: layer, k: ks, v: vs) }
+        let a = try Engine.attention(qs, ks, vs, mask: mask, scale: 1 / Float(s.headDim).squareRoot())
+        let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, s.heads * s.headDim])
+        return try Engine.linear(o.module, merged)
+    }
+
+    /// down(silu(gate(h)) · up(h)).
+    public static func swigluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
+        try Engine.linear(down.module, try Engine.swiglu(try Engine.linear(gate.module, h), try Engine.linear(up.module, h)))
+    }
+
+    /// llama.cpp's converter reorders the rows of Llama's q and k weights per head (for its rope kernel);
+    /// this undoes it: per head, HF row j·D/2 + i ← GGUF row 2i + j.
+    public static func unpermuteGGUFRows(_ w: HostTensor, heads: Int, headDim D: Int) throws -> HostTensor {
+        let inFeatures = try Engine.shape(w)[1]
+        let split = try Engine.reshape(w, [heads, D / 2, 2, inFeatures])
+        return try Engine.contiguous(try Engine.reshape(try Engine.contiguous(try Engine.permute(split, [0, 2, 1, 3])), [heads * D, inFeatures]))
+    }
+}
