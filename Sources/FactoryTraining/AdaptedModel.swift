@@ -67,12 +67,16 @@ public final class AdaptedModel {
             seen.insert(ObjectIdentifier(tensor))
             trainable.append(TrainableTensor(name: name, savedAs: savedAs, tensor: tensor, lrScale: entry["lr_scale"]?.doubleValue ?? 1))
         }
-        for name in (plan["trainable"]?.arrayValue ?? []).compactMap(\.stringValue) {
+        for entry in plan["trainable"]?.arrayValue ?? [] {
+            // the method names the tensor on disk ({name, saved_as}); a bare name is the 1.x form (see finetuning_method.h)
+            guard let name = entry.stringValue ?? entry["name"]?.stringValue else {
+                throw TrainingError("\(method.component.name): plan lists a trainable entry without a name")
+            }
+            let legacyName = declaration.adapterFormat == "peft" ? "base_model.model." + name : name
             guard let tensor = model.parameters[name] else { throw TrainingError("\(method.component.name): plan trains '\(name)', which the model does not have") }
             guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }  // tied weights train once
             tensor.requiringGrad()
-            trainable.append(TrainableTensor(name: name, savedAs: declaration.adapterFormat == "peft" ? "base_model.model." + name : name,
-                                             tensor: tensor, lrScale: 1))
+            trainable.append(TrainableTensor(name: name, savedAs: entry["saved_as"]?.stringValue ?? legacyName, tensor: tensor, lrScale: 1))
         }
     }
 

@@ -113,7 +113,9 @@ final class LoRAMethod: FinetuningMethodPlugin {
             ("alpha_pattern", .object(JSONObject())), ("revision", .null),
         ])
         return .object(JSONObject([
-            ("trainable", .array(trainable.map { .string($0) })), ("added", .array(added)),
+            // PEFT saves a modules_to_save tensor as "base_model.model.<name>"
+            ("trainable", .array(trainable.map { .object(JSONObject([("name", .string($0)), ("saved_as", .string("base_model.model." + $0))])) })),
+            ("added", .array(added)),
             ("adapted_linears", .array(chosen.map { .string($0.name) })), ("adapter_config", .object(config)),
         ]))
     }

@@ -39,12 +39,15 @@ typedef struct factory_finetuning_method {
     /**
      * Plans training for a model. `model_json` is the model family's
      * describe() output ([call]). Writes one JSON object to `out`:
-     *   {"trainable": [base parameter names the optimizer updates],
+     *   {"trainable": [base parameters the optimizer updates: a name, or (so the method says how the
+     *                  file names it) {"name": ..., "saved_as": "name in the adapter file"}],
      *    "added": [{"name": ..., "shape": [out, in], "init": "kaiming_uniform"|"zeros", "lr_scale": 1.0,
      *               "saved_as": "name in the adapter file"}],
      *    "adapted_linears": [names whose linear() the method computes],
      *    "adapter_config": {...}   (written as adapter_config.json when the method saves adapters)}
      * "kaiming_uniform" is U(-1/sqrt(in), 1/sqrt(in)) (PEFT's LoRA A), from the host's seeded generator.
+     * A trainable given by name alone is saved under that name, or, for adapter_format "peft", under
+     * "base_model.model." + name (what methods built before the object form relied on).
      */
     factory_status_t (*plan)(const struct factory_finetuning_method *self, const char *model_json,
                              uint64_t model_len, const factory_ostream_t *out, factory_error_t *err);
