@@ -97,7 +97,7 @@ enum EngineServices {
 
     static func binaryChecked(_ a: OpaquePointer?, _ b: OpaquePointer?, _ name: String) throws -> (Tensor, Tensor) {
         let x = try TensorHandles.tensor(a, "\(name): a"), y = try TensorHandles.tensor(b, "\(name): b")
-        try needShape(broadcastable(x.shape, y.shape), "\(name): shapes \(x.shape) and \(y.shape) do not broadcast")
+        try needShape(ShapeRules.broadcast(name, x.shape, y.shape))
         return (x, y)
     }
 
@@ -111,9 +111,7 @@ enum EngineServices {
         t.matmul = { a, b, err in
             engineOp(err) {
                 let x = try TensorHandles.tensor(a, "matmul: a"), y = try TensorHandles.tensor(b, "matmul: b")
-                try needShape(x.rank >= 2 && y.rank >= 2, "matmul: needs matrices, got \(x.shape) and \(y.shape)")
-                try needShape(x.shape[x.rank - 1] == y.shape[y.rank - 2], "matmul: \(x.shape) · \(y.shape): inner sizes differ")
-                try needShape(y.rank == 2 || Array(y.shape.dropLast(2)) == Array(x.shape.dropLast(2)), "matmul: batch shapes \(x.shape) and \(y.shape) differ")
+                try needShape(ShapeRules.matmul(x.shape, y.shape))
                 return matmul(x, y)
             }
         }
@@ -125,7 +123,7 @@ enum EngineServices {
         t.reshape = { x, shape, rank, err in
             engineOp(err) {
                 let v = try TensorHandles.tensor(x), s = try TensorHandles.shape(shape, rank)
-                try needShape(s.reduce(1, *) == v.count, "reshape: \(v.shape) has \(v.count) elements, \(s) has \(s.reduce(1, *))")
+                try needShape(ShapeRules.reshape(v.shape, to: s))
                 return v.reshaped(s)
             }
         }
@@ -144,7 +142,7 @@ enum EngineServices {
         t.slice = { x, a, start, length, err in
             engineOp(err) {
                 let v = try TensorHandles.tensor(x), ax = try axis(a, rank: v.rank)
-                try needShape(start >= 0 && length >= 0 && start + length <= Int64(v.shape[ax]), "slice: \(start)..<\(start + length) outside \(v.shape[ax])")
+                try needShape(ShapeRules.slice(v.shape, axis: ax, start: Int(start), length: Int(length)))
                 return v.slice(axis: ax, start: Int(start), length: Int(length))
             }
         }
@@ -153,10 +151,7 @@ enum EngineServices {
                 try need(xs != nil && n > 0, "concat: no tensors")
                 let ts = try (0..<Int(n)).map { try TensorHandles.tensor(xs![$0], "concat: tensor \($0)") }
                 let ax = try axis(a, rank: ts[0].rank)
-                for (i, v) in ts.enumerated() {
-                    try needShape(v.rank == ts[0].rank && (0..<v.rank).allSatisfy { $0 == ax || v.shape[$0] == ts[0].shape[$0] },
-                             "concat: tensor \(i) \(v.shape) does not fit \(ts[0].shape) along axis \(ax)")
-                }
+                try needShape(ShapeRules.concat(ts.map(\.shape), axis: ax))
                 return concat(ts, axis: ax)
             }
         }
@@ -164,14 +159,14 @@ enum EngineServices {
     }
 
     static func lastDim(_ x: Tensor, _ w: Tensor, _ name: String) throws {
-        try needShape(x.rank >= 1 && w.shape == [x.shape[x.rank - 1]], "\(name): weight \(w.shape) does not match the last dimension of \(x.shape)")
+        try needShape(ShapeRules.lastDimension(name, x: x.shape, weight: w.shape))
     }
 
     static func installLayers(_ t: inout factory_host_api_t) {
         t.embedding = { w, ids, n, err in
             engineOp(err) {
                 let table = try TensorHandles.tensor(w, "embedding: weight")
-                try needShape(table.rank == 2, "embedding: weight must be [V, D], got \(table.shape)")
+                try needShape(ShapeRules.embedding(weight: table.shape))
                 try need(n >= 0 && (n == 0 || ids != nil), "embedding: ids are NULL")
                 let list = (0..<Int(n)).map { Int(ids![$0]) }
                 if let bad = list.first(where: { $0 < 0 || $0 >= table.shape[0] }) {
@@ -198,9 +193,8 @@ enum EngineServices {
         t.rope = { x, positions, n, invFreq, half, scaling, err in
             engineOp(err) {
                 let v = try TensorHandles.tensor(x)
-                try needShape(v.rank == 3 || v.rank == 4, "rope: x must be [B, T, H, D] or [T, H, D], got \(v.shape)")
-                try needShape(Int(n) == v.shape[v.rank - 3] && positions != nil, "rope: \(n) positions for \(v.shape[v.rank - 3]) tokens")
-                try needShape(half >= 0 && 2 * Int(half) <= v.shape[v.rank - 1] && (half == 0 || invFreq != nil), "rope: \(half) frequencies for head size \(v.shape[v.rank - 1])")
+                try needShape(ShapeRules.rope(v.shape, positions: Int(n), half: Int(half), perRow: false))
+                try need(positions != nil && (half == 0 || invFreq != nil), "rope: positions or inverse frequencies are NULL")
                 let freqs = RopeFrequencies(invFreq: (0..<Int(half)).map { invFreq![$0] }, attentionScaling: scaling)
                 return rope(v, positions: (0..<Int(n)).map { Int(positions![$0]) }, frequencies: freqs)
             }
@@ -211,18 +205,18 @@ enum EngineServices {
         t.swiglu = { g, u, err in
             engineOp(err) {
                 let a = try TensorHandles.tensor(g, "swiglu: gate"), b = try TensorHandles.tensor(u, "swiglu: up")
-                try needShape(a.shape == b.shape, "swiglu: gate \(a.shape) and up \(b.shape) differ")
+                try needShape(ShapeRules.swiglu(gate: a.shape, up: b.shape))
                 return swiglu(a, b)
             }
         }
-        t.softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try needShape(v.rank >= 1, "softmax: a scalar"); return softmax(v) } }
-        t.log_softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try needShape(v.rank >= 1, "log_softmax: a scalar"); return logSoftmax(v) } }
+        t.softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try needShape(ShapeRules.rows("softmax", v.shape)); return softmax(v) } }
+        t.log_softmax = { x, err in engineOp(err) { let v = try TensorHandles.tensor(x); try needShape(ShapeRules.rows("log_softmax", v.shape)); return logSoftmax(v) } }
         t.cross_entropy = { x, labels, n, err in
             engineOp(err) {
                 let logits = try TensorHandles.tensor(x, "cross_entropy: logits")
-                try needShape(logits.rank >= 1, "cross_entropy: logits are a scalar")
-                let V = logits.shape[logits.rank - 1], rows = V == 0 ? 0 : logits.count / V
-                try needShape(Int(n) == rows && (n == 0 || labels != nil), "cross_entropy: \(n) labels for \(rows) rows")
+                try needShape(ShapeRules.crossEntropy(logits: logits.shape, labels: Int(n)))
+                try need(n == 0 || labels != nil, "cross_entropy: labels are NULL")
+                let V = logits.shape[logits.rank - 1]
                 let list = (0..<Int(n)).map { Int(labels![$0]) }
                 if let bad = list.first(where: { $0 != ignoreIndex && ($0 < 0 || $0 >= V) }) {
                     throw EngineCallError("cross_entropy: label \(bad) outside the vocabulary of \(V)")
@@ -253,14 +247,8 @@ enum EngineServices {
                 guard let params, params.pointee.struct_size >= UInt32(MemoryLayout<factory_attention_params_t>.size) else {
                     throw EngineCallError("attention: params are NULL or too small")
                 }
-                try needShape(qt.rank == 4 && kt.rank == 4 && vt.rank == 4, "attention: q, k, v must be [B, H, T, D]")
-                try needShape(kt.shape[0] == qt.shape[0] && kt.shape[3] == qt.shape[3] && vt.shape[0...2] == kt.shape[0...2],
-                         "attention: q \(qt.shape), k \(kt.shape), v \(vt.shape) disagree")
-                try needShape(kt.shape[1] > 0 && qt.shape[1] % kt.shape[1] == 0, "attention: \(qt.shape[1]) query heads are not a multiple of \(kt.shape[1]) kv heads")
                 let m = try mask.map { try TensorHandles.tensor($0, "attention: mask") }
-                if let m {
-                    try needShape(m.rank == 4 && broadcastable(m.shape, [qt.shape[0], qt.shape[1], qt.shape[2], kt.shape[2]]), "attention: mask \(m.shape) does not broadcast")
-                }
+                try needShape(ShapeRules.attention(q: qt.shape, k: kt.shape, v: vt.shape, mask: m?.shape))
                 let p = params.pointee
                 let ap = AttentionParams(scale: p.scale, causal: p.causal, slidingWindow: p.sliding_window > 0 ? Int(p.sliding_window) : nil,
                                          softcap: p.softcap > 0 ? p.softcap : nil)

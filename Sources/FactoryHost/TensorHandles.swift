@@ -106,22 +106,17 @@ func need(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw EngineCallError(message()) }
 }
 
+/// Throws an engine shape rule's refusal (ShapeRules) as FACTORY_ERR_SHAPE_MISMATCH.
+func needShape(_ problem: String?) throws {
+    if let problem { throw EngineCallError(problem, status: FACTORY_ERR_SHAPE_MISMATCH) }
+}
+
 /// Throws FACTORY_ERR_SHAPE_MISMATCH unless `condition` holds: the one status of every shape refusal
 /// (sizes that do not fit each other), as status.h defines it; other bad arguments are INVALID_ARGUMENT.
 func needShape(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw EngineCallError(message(), status: FACTORY_ERR_SHAPE_MISMATCH) }
 }
 
-/// Shapes broadcast (NumPy rules)?
-func broadcastable(_ a: [Int], _ b: [Int]) -> Bool {
-    let rank = max(a.count, b.count)
-    for i in 0..<rank {
-        let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
-        let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-        if x != y && x != 1 && y != 1 { return false }
-    }
-    return true
-}
 
 /// An axis in range, negative counting from the end.
 func axis(_ a: Int32, rank: Int) throws -> Int {

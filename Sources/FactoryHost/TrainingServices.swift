@@ -14,9 +14,7 @@ enum TrainingServices {
             engineOp(err) {
                 let xt = try TensorHandles.tensor(x, "linear_with: x"), wt = try TensorHandles.tensor(w, "linear_with: w")
                 let b = try bias.map { try TensorHandles.tensor($0, "linear_with: bias") }
-                try needShape(wt.rank == 2 && xt.rank >= 1 && xt.shape[xt.rank - 1] == wt.shape[1],
-                         "linear_with: input \(xt.shape) does not fit weight \(wt.shape) ([out, in])")
-                if let b { try needShape(b.shape == [wt.shape[0]], "linear_with: bias \(b.shape) does not fit weight \(wt.shape)") }
+                try needShape(ShapeRules.linear(x: xt.shape, weight: wt.shape, bias: b?.shape))
                 return linear(xt, wt, bias: b)
             }
         }

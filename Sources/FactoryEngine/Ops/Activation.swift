@@ -24,7 +24,7 @@ public func silu(_ x: Tensor) -> Tensor {
 
 /// swiglu(gate, up) = silu(gate) · up, fused (LLaMA's MLP).
 public func swiglu(_ gate: Tensor, _ up: Tensor) -> Tensor {
-    precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
+    if let problem = ShapeRules.swiglu(gate: gate.shape, up: up.shape) { preconditionFailure(problem) }
     let a = gate.contiguous(), b = up.contiguous()
     let out = Tensor(shape: gate.shape)
     let pa = a.data, pb = b.data, o = out.data

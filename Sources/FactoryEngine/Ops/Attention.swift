@@ -33,8 +33,7 @@ public struct AttentionParams: Sendable {
 public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = nil, params: AttentionParams) -> Tensor {
     let B = q.shape[0], Hq = q.shape[1], T = q.shape[2], D = q.shape[3]
     let Hkv = k.shape[1], S = k.shape[2], Dv = v.shape[3]
-    precondition(k.shape == [B, Hkv, S, D] && v.shape[0...2] == [B, Hkv, S], "attention: q \(q.shape), k \(k.shape), v \(v.shape) disagree")
-    precondition(Hkv > 0 && Hq % Hkv == 0, "attention: \(Hq) query heads are not a multiple of \(Hkv) kv heads")
+    if let problem = ShapeRules.attention(q: q.shape, k: k.shape, v: v.shape, mask: nil) { preconditionFailure(problem) }
     let G = Hq / Hkv
     let mask = mask.map { m in m.segmentMask.map { $0.packed ? $0.additive(queries: T) : m } ?? m }
     let qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous()

@@ -2,7 +2,7 @@
 
 /// Rows `ids` of `weight` [V, D] → [ids.count, D].
 public func embedding(_ weight: Tensor, ids: [Int]) -> Tensor {
-    precondition(weight.rank == 2, "embedding: weight must be [V, D], got \(weight.shape)")
+    if let problem = ShapeRules.embedding(weight: weight.shape) { preconditionFailure(problem) }
     let V = weight.shape[0], D = weight.shape[1]
     let w = weight.contiguous()
     let out = Tensor(shape: [ids.count, D])

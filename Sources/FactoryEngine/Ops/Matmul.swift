@@ -58,12 +58,10 @@ struct GemmOperand {
 
 /// C[M, N] = A[M, K] · B[K, N] for each matrix of the batch.
 public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(a.rank >= 2 && b.rank >= 2, "matmul needs matrices, got \(a.shape) and \(b.shape)")
+    if let problem = ShapeRules.matmul(a.shape, b.shape) { preconditionFailure(problem) }
     let M = a.shape[a.rank - 2], K = a.shape[a.rank - 1], N = b.shape[b.rank - 1]
-    precondition(b.shape[b.rank - 2] == K, "matmul: \(a.shape) · \(b.shape): inner sizes differ")
     let batchShape = Array(a.shape.dropLast(2))
     let shared = b.rank == 2
-    precondition(shared || Array(b.shape.dropLast(2)) == batchShape, "matmul: batch shapes \(a.shape) and \(b.shape) differ")
     let batch = batchShape.reduce(1, *)
     let out = Tensor(shape: batchShape + [M, N])
     let A = GemmOperand(a), B = GemmOperand(b)

@@ -4,7 +4,7 @@
 /// RMSNorm over the last dimension; `weight` has shape [D].
 public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
     let D = x.shape[x.rank - 1]
-    precondition(weight.shape == [D], "rmsNorm: weight \(weight.shape) does not match last dimension \(D)")
+    if let problem = ShapeRules.lastDimension("rms_norm", x: x.shape, weight: weight.shape) { preconditionFailure(problem) }
     let src = x.contiguous(), w = weight.contiguous()
     let rows = src.count / max(D, 1)
     let out = Tensor(shape: x.shape)
@@ -59,7 +59,8 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
 /// LayerNorm over the last dimension with weight and bias of shape [D].
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
     let D = x.shape[x.rank - 1]
-    precondition(weight.shape == [D] && bias.shape == [D], "layerNorm: weight/bias must be [\(D)]")
+    if let problem = ShapeRules.lastDimension("layer_norm", x: x.shape, weight: weight.shape)
+        ?? ShapeRules.lastDimension("layer_norm bias", x: x.shape, weight: bias.shape) { preconditionFailure(problem) }
     let src = x.contiguous(), w = weight.contiguous(), b = bias.contiguous()
     let rows = src.count / max(D, 1)
     let out = Tensor(shape: x.shape)

@@ -47,8 +47,7 @@ public func rope(_ x: Tensor, positions: [Int], frequencies: RopeFrequencies) ->
     let B = x.count / max(T * H * D, 1)
     var positions = positions
     if positions.count == T, let rows = RotaryPositions.perRow, rows.count == B * T, positions == Array(0..<T) { positions = rows }
-    precondition(positions.count == T || positions.count == B * T, "rope: \(positions.count) positions for \(B) × \(T) tokens")
-    precondition(2 * half <= D, "rope: rotary dimension \(2 * half) exceeds head size \(D)")
+    if let problem = ShapeRules.rope(x.shape, positions: positions.count, half: half) { preconditionFailure(problem) }
     var cosTable = [Float](repeating: 0, count: T * half), sinTable = cosTable
     for (t, pos) in positions.enumerated() {
         for i in 0..<half {

@@ -23,7 +23,7 @@ extension Tensor {
             let known = dims.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
             dims[i] = known == 0 ? 0 : count / known
         }
-        precondition(dims.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        if let problem = ShapeRules.reshape(shape, to: dims) { preconditionFailure(problem) }
         let source = contiguous()
         let oldShape = shape
         return source.view(shape: dims, strides: Tensor.contiguousStrides(dims)).recorded("reshape", [source]) { g in
@@ -51,7 +51,7 @@ extension Tensor {
     /// Elements [start, start+length) along `axis`. A view.
     public func slice(axis: Int, start: Int, length: Int) -> Tensor {
         let ax = axis < 0 ? rank + axis : axis
-        precondition(start >= 0 && length >= 0 && start + length <= shape[ax], "slice \(start)..<\(start + length) out of \(shape[ax])")
+        if let problem = ShapeRules.slice(shape, axis: ax, start: start, length: length) { preconditionFailure(problem) }
         var newShape = shape
         newShape[ax] = length
         let fullShape = shape
@@ -74,17 +74,15 @@ extension Tensor {
 
 /// Tensors joined along `axis` (a copy). Shapes must agree elsewhere.
 public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
-    precondition(!tensors.isEmpty)
-    let rank = tensors[0].rank
-    let ax = axis < 0 ? rank + axis : axis
+    guard let first = tensors.first else { preconditionFailure("concat: no tensors") }
+    let ax = axis < 0 ? first.rank + axis : axis
+    if let problem = ShapeRules.concat(tensors.map(\.shape), axis: ax) { preconditionFailure(problem) }
     var shape = tensors[0].shape
     shape[ax] = tensors.map { $0.shape[ax] }.reduce(0, +)
     let out = Tensor(shape: shape)
     var start = 0
     var sizes: [Int] = []
     for t in tensors {
-        precondition(t.rank == rank && zip(t.shape, shape).enumerated().allSatisfy { $0.offset == ax || $0.element.0 == $0.element.1 },
-                     "concat: shape \(t.shape) does not fit \(shape) along axis \(ax)")
         copyStrided(from: t, to: out.view(shape: t.shape, strides: out.strides, offset: start * out.strides[ax]))
         start += t.shape[ax]
         sizes.append(t.shape[ax])

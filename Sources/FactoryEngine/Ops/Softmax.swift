@@ -108,7 +108,7 @@ public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
     let V = logits.shape[logits.rank - 1]
     let src = logits.contiguous()
     let rows = src.count / max(V, 1)
-    precondition(labels.count == rows, "crossEntropy: \(labels.count) labels for \(rows) rows")
+    if let problem = ShapeRules.crossEntropy(logits: logits.shape, labels: labels.count) { preconditionFailure(problem) }
     let p = src.data
     var losses = [Float](repeating: 0, count: rows)
     var lses = [Float](repeating: 0, count: rows)
