@@ -34,7 +34,7 @@ public protocol PluginComponent: AnyObject {
 /// Reads a component's JSON config strictly: typed getters with defaults,
 /// and `finish()` rejects every key nobody asked for, naming it.
 public final class ConfigReader {
-    private let object: JSONObject
+    private var object: JSONObject
     private var seen: Set<String> = []
     /// The component the config is for, used in messages.
     public let component: String
@@ -42,6 +42,12 @@ public final class ConfigReader {
     public init(_ object: JSONObject, component: String) {
         self.object = object
         self.component = component
+    }
+
+    /// Replaces the values of `values`' keys (they win over the host's): a method reading a saved
+    /// adapter's own config (e.g. PEFT's adapter_config.json) translates it into its keys and applies it.
+    public func override(with values: JSONObject) {
+        for (key, value) in values.pairs { object[key] = value }
     }
 
     /// The raw value of `key`, marking it as known.

@@ -11,24 +11,20 @@ import FactoryPipeline
 import Foundation
 
 public enum AdapterLoading {
-    /// The settings an adapter directory was trained with, as fine-tuning config keys.
-    public static func methodConfig(adapterDirectory dir: String) throws -> (method: String, config: JSONObject) {
+    /// The method an adapter directory was made with and its saved config: the fine-tuning-method
+    /// plugin whose descriptor declares the feature "peft_type:<its peft_type>", created with
+    /// {"adapter_config": <adapter_config.json>} — the plugin reads its own format (the host knows none).
+    public static func methodConfig(adapterDirectory dir: String, plugins: PluginSet) throws -> (method: Component, config: JSONObject) {
         let path = dir + "/adapter_config.json"
         guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(dir): no adapter_config.json (adapter_name_or_path)") }
         let json: JSON
         do { json = try JSON.parse(bytes: [UInt8](data)) } catch { throw TrainingError("\(path): not valid JSON (\(error))") }
-        guard json["peft_type"]?.stringValue == "LORA" else {
-            throw TrainingError("\(path): peft_type '\(json["peft_type"]?.stringValue ?? "none")' is not supported (LORA is)")
+        let type = json["peft_type"]?.stringValue ?? "none"
+        let methods = plugins.registry(.finetuningMethod)
+        guard let method = methods.components.first(where: { $0.features.contains("peft_type:" + type) }) else {
+            throw TrainingError("\(path): peft_type '\(type)' is not supported: no fine-tuning method plugin declares it (registered: \(methods.names.joined(separator: ", ")))")
         }
-        var c = JSONObject()
-        if let r = json["r"] { c["lora_rank"] = r }
-        if let a = json["lora_alpha"] { c["lora_alpha"] = a }
-        if let d = json["lora_dropout"] { c["lora_dropout"] = d }
-        if let t = json["target_modules"], t != .null { c["lora_target"] = t }
-        if let m = json["modules_to_save"], m != .null { c["additional_target"] = m }
-        if let r = json["use_rslora"] { c["use_rslora"] = r }
-        if let d = json["use_dora"] { c["use_dora"] = d }
-        return ("lora", c)
+        return (method, JSONObject([("adapter_config", json)]))
     }
 
     /// Applies the adapters of `config` (adapter_name_or_path; the last one if several) to `model`.
@@ -38,8 +34,8 @@ public enum AdapterLoading {
         guard let dirs = config.list("adapter_name_or_path"), !dirs.isEmpty else { return nil }
         var last: AdaptedModel?
         for dir in dirs {
-            let (name, methodConfig) = try methodConfig(adapterDirectory: dir)
-            let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(name), config: .object(methodConfig))
+            let (component, methodConfig) = try methodConfig(adapterDirectory: dir, plugins: plugins)
+            let method = try FinetuningMethodInstance(component, config: .object(methodConfig))
             let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: dir)
             for t in adapted.trainable { t.tensor.requiringGrad(false) }
             if merge || dirs.count > 1 { try adapted.mergeIntoBase() } else { adapted.installHooks() }

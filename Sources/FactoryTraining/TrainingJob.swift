@@ -97,7 +97,7 @@ public enum TrainingJob {
         var methodConfig = RunPlanner.methodConfig(config)
         let adapters = config.list("adapter_name_or_path") ?? []
         if let last = adapters.last {  // continue training this adapter with its own settings
-            for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last).config.pairs { methodConfig[k] = v }
+            for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last, plugins: plugins).config.pairs { methodConfig[k] = v }
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(config.string("finetuning_type") ?? "lora"),
                                                   config: .object(methodConfig))

@@ -177,6 +177,9 @@ final class BadInputCatalogueTests: XCTestCase {
             tiny("a model path that does not exist", ["model_name_or_path=$DIR/no-model"], words: ["$DIR/no-model"]),
             tiny("an adapter folder that does not exist", ["adapter_name_or_path=$DIR/no-adapter", "--ids", "5,6"],
                  words: ["$DIR/no-adapter"], command: ["generate", "$TINY"]),
+            tiny("an adapter of a kind no method plugin declares", ["adapter_name_or_path=$DIR/ia3", "--ids", "5,6"],
+                 words: ["$DIR/ia3/adapter_config.json", "peft_type 'IA3' is not supported", "registered: freeze, full, lora"],
+                 command: ["generate", "$TINY"]),
             tiny("a token id outside the vocabulary", ["--ids", "5,99999999"], words: ["--ids", "99999999", "outside the vocabulary"],
                  command: ["generate", "$TINY"]),
             tiny("a token id that is not a number", ["--ids", "5,x"], words: ["--ids", "'x'"], command: ["score", "$TINY"]),
@@ -212,7 +215,7 @@ final class BadInputCatalogueTests: XCTestCase {
     /// Writes the files the cases read.
     static func prepare(_ dir: String) throws {
         let fm = FileManager.default
-        for sub in ["data/folder", "no-plugins", "badinfo", "badinfo8", "occupied", "done/checkpoint-2", "truncated/checkpoint-1"] {
+        for sub in ["data/folder", "no-plugins", "ia3", "badinfo", "badinfo8", "occupied", "done/checkpoint-2", "truncated/checkpoint-1"] {
             try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }
         func write(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + path)) }
@@ -235,6 +238,7 @@ final class BadInputCatalogueTests: XCTestCase {
         try text("badinfo/dataset_info.json", "{\"x\": ")
         try write("badinfo8/dataset_info.json", Array(#"{"x": {"file_name": "a"#.utf8) + [0x80] + Array(#".json"}}"#.utf8))
         try text("occupied/notes.txt", "keep me")
+        try text("ia3/adapter_config.json", #"{"peft_type": "IA3", "target_modules": ["k_proj"]}"#)
         try text("done/checkpoint-2/trainer_state.json", #"{"global_step": 2, "log_history": []}"#)
         try text("done/train_results.json", #"{"train_steps": 2}"#)
         try text("truncated/checkpoint-1/trainer_state.json", #"{"global_step": 1, "log_hist"#)

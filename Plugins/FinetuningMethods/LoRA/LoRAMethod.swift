@@ -15,7 +15,8 @@ import FactoryPluginKit
 final class LoRAMethod: FinetuningMethodPlugin {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.finetuning.lora", name: "lora", version: "1.0.0", vendor: "Factory",
-        summary: "LoRA adapters (PEFT-compatible): lora_rank, lora_alpha, lora_dropout, lora_target, use_rslora, use_dora, loraplus_lr_ratio")
+        summary: "LoRA adapters (PEFT-compatible): lora_rank, lora_alpha, lora_dropout, lora_target, use_rslora, use_dora, loraplus_lr_ratio",
+        features: ["peft_type:LORA"])
 
     let rank: Int
     let alpha: Double
@@ -30,6 +31,8 @@ final class LoRAMethod: FinetuningMethodPlugin {
     var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: !additional.isEmpty, quantizedBaseOK: true, adapterFormat: "peft") }
 
     init(config: ConfigReader) throws {
+        // A saved adapter (applied, or trained further) brings PEFT's adapter_config.json: its settings win
+        if let saved = config.value("adapter_config"), saved != .null { config.override(with: try LoRAMethod.keys(fromPEFT: saved)) }
         rank = try config.int("lora_rank", default: 8)
         guard rank >= 1 else { throw PluginError.invalidArgument("lora: lora_rank must be at least 1, got \(rank)") }
         alpha = try config.double("lora_alpha", default: Double(rank * 2))  // LLaMA-Factory's default: 2 x rank
@@ -43,6 +46,19 @@ final class LoRAMethod: FinetuningMethodPlugin {
         scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
         _ = try config.int("seed", default: 42)  // dropout masks come from the host's training seed, itself from the run's seed
         config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
+    }
+
+    /// PEFT's adapter_config.json as this method's keys (LLaMA-Factory's names).
+    static func keys(fromPEFT c: JSON) throws -> JSONObject {
+        guard c["peft_type"]?.stringValue == "LORA" else {
+            throw PluginError.unsupported("lora: adapter_config peft_type '\(c["peft_type"]?.stringValue ?? "none")' is not LORA")
+        }
+        var o = JSONObject()
+        for (peft, key) in [("r", "lora_rank"), ("lora_alpha", "lora_alpha"), ("lora_dropout", "lora_dropout"), ("target_modules", "lora_target"),
+                            ("modules_to_save", "additional_target"), ("use_rslora", "use_rslora"), ("use_dora", "use_dora")] {
+            if let v = c[peft], v != .null { o[key] = v }
+        }
+        return o
     }
 
     static func list(_ config: ConfigReader, _ key: String) throws -> [String]? {
