@@ -20,6 +20,20 @@ public struct ParameterSpec: Sendable {
     public var module: String { name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name }
 }
 
+extension ParameterSpec {
+    /// The parameters outside the layers that every Llama-style decoder names the same way.
+    public static func embedTokens(_ c: DecoderConfiguration) -> ParameterSpec {
+        ParameterSpec("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], gguf: "token_embd.weight")
+    }
+    public static func finalNorm(_ c: DecoderConfiguration) -> ParameterSpec {
+        ParameterSpec("model.norm.weight", [c.hiddenSize], gguf: "output_norm.weight")
+    }
+    /// Not read through `linear` as an adapter target: the host's lm_head call becomes the fused loss in training.
+    public static func lmHead(_ c: DecoderConfiguration) -> ParameterSpec {
+        ParameterSpec("lm_head.weight", [c.vocabSize, c.hiddenSize], gguf: "output.weight")
+    }
+}
+
 /// Names inside one decoder layer: `layer.linear("self_attn.q_proj", gguf: "attn_q", shape)` makes
 /// "model.layers.L.self_attn.q_proj.weight" ↔ "blk.L.attn_q.weight".
 public struct LayerNames: Sendable {

@@ -43,10 +43,8 @@ struct Qwen2: DecoderArchitecture {
 
     init(config c: DecoderConfiguration) {
         config = c
-        embedTokens = ParameterSpec("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], gguf: "token_embd.weight")
+        (embedTokens, finalNorm, lmHead) = (.embedTokens(c), .finalNorm(c), .lmHead(c))
         layers = (0..<c.layers).map { Layer($0, c) }
-        finalNorm = ParameterSpec("model.norm.weight", [c.hiddenSize], gguf: "output_norm.weight")
-        lmHead = ParameterSpec("lm_head.weight", [c.vocabSize, c.hiddenSize], gguf: "output.weight")
         invFreq = c.inverseFrequencies()
         attentionShape = .init(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
     }
