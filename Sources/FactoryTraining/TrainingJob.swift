@@ -29,9 +29,10 @@ public enum TrainingJob {
         let context = ExecutionContext.current.derived()
         try context.run {
             let started = Date()
-            let (model, quantizer) = try loadModel(config, request: request, located: located, plugins: plugins)
+            let (model, quantizer, quantizerRequest) = try loadModel(config, request: request, located: located, plugins: plugins)
             let (train, eval) = try loadData(config, stage: stage, model: model, plugins: plugins)
-            let adapted = try applyMethod(config, to: model, quantizer: quantizer, seed: args.seed, plugins: plugins, print: print)
+            let adapted = try applyMethod(config, to: model, quantizer: quantizer.map { ($0, quantizerRequest) }, seed: args.seed,
+                                          plugins: plugins, print: print)
             try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false))
             let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: eval,
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request)
@@ -58,14 +59,16 @@ public enum TrainingJob {
         return output
     }
 
-    /// The model, packed as it loads when a quantizer is chosen (QLoRA: the quantizer before loading).
-    static func loadModel(_ config: RunConfig, request: String, located: LocatedModel?, plugins: PluginSet) throws -> (LoadedModel, QuantizerInstance?) {
+    /// The model, packed as it loads when a quantizer is chosen (QLoRA: the quantizer before loading), and
+    /// what the config asked for ("nf4", "bnb 4-bit").
+    static func loadModel(_ config: RunConfig, request: String, located: LocatedModel?, plugins: PluginSet)
+        throws -> (LoadedModel, QuantizerInstance?, String) {
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw TrainingError(problem) }
         let quantizer = try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) }
         let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer) }
             ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
-        return (model, quantizer)
+        return (model, quantizer, quantizerItem.request)
     }
 
     /// The stage's examples (packed rows with packing; neat_packing keeps attention inside each sample and
@@ -92,8 +95,8 @@ public enum TrainingJob {
 
     /// The fine-tuning method on the model: its keys from the run (or, continuing an adapter, from that
     /// adapter), checked against a quantized base, its tensors created (or read from the adapter).
-    static func applyMethod(_ config: RunConfig, to model: LoadedModel, quantizer: QuantizerInstance?, seed: Int, plugins: PluginSet,
-                            print: (String) -> Void) throws -> AdaptedModel {
+    static func applyMethod(_ config: RunConfig, to model: LoadedModel, quantizer packed: (QuantizerInstance, request: String)?, seed: Int,
+                            plugins: PluginSet, print: (String) -> Void) throws -> AdaptedModel {
         var methodConfig = RunPlanner.methodConfig(config)
         let adapters = config.list("adapter_name_or_path") ?? []
         if let last = adapters.last {  // continue training this adapter with its own settings
@@ -101,12 +104,12 @@ public enum TrainingJob {
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(config.string("finetuning_type") ?? "lora"),
                                                   config: .object(methodConfig))
-        if let quantizer {  // QLoRA: the base stays packed, only the method's tensors train
+        if let (quantizer, request) = packed {  // QLoRA: the base stays packed, only the method's tensors train
             if let problem = RunPlanner.capabilityProblem(method: method.component, try method.declaration(), quantizer: quantizer.component,
                                                           trainableBase: try quantizer.declaration().trainableBase) {
                 throw TrainingError(problem)
             }
-            print("quantized base (\(quantizer.component.name), \(RunPlanner.quantizerItem(config, plugins).request)): "
+            print("quantized base (\(quantizer.component.name), \(request)): "
                   + (model.packReport?.line ?? "nothing packed"))
         }
         return try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(truncatingIfNeeded: seed), training: true)

@@ -25,11 +25,11 @@ enum BinaryOp {
 
 /// The broadcast shape of two shapes (NumPy rules, ShapeRules.broadcast), or a precondition failure naming both.
 public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
-    if let problem = ShapeRules.broadcast("broadcast", a, b) { preconditionFailure(problem) }
     let rank = max(a.count, b.count)
     return (0..<rank).map { i in
         let x = i - (rank - a.count) >= 0 ? a[i - (rank - a.count)] : 1
         let y = i - (rank - b.count) >= 0 ? b[i - (rank - b.count)] : 1
+        if x != y && x != 1 && y != 1 { preconditionFailure(ShapeRules.broadcast("broadcast", a, b) ?? "") }
         return max(x, y)
     }
 }
