@@ -14,6 +14,8 @@ public struct TrainableTensor {
     public let savedAs: String
     public let tensor: Tensor
     public let lrScale: Double
+    /// Further names it is saved under (a tied twin PEFT saves too); never loaded from.
+    public var alsoSavedAs: [String] = []
 }
 
 public final class AdaptedModel {
@@ -47,17 +49,16 @@ public final class AdaptedModel {
             return try SafetensorsFile(path: path)
         }
         var rng = SplitMix64(seed: seed)
-        var seen = Set<ObjectIdentifier>()
+        var seen = Set<ObjectIdentifier>(), loaded = Set<String>()
         for entry in plan["added"]?.arrayValue ?? [] {
             guard let name = entry["name"]?.stringValue, let shape = entry["shape"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }),
                   shape.count == 1 || shape.count == 2 else { throw TrainingError("\(method.component.name): plan lists an added tensor without name or shape") }
             let savedAs = entry["saved_as"]?.stringValue ?? name
             let tensor = Tensor(shape: shape, zeroed: true)
             if let saved {
-                guard let stored = saved.tensors[savedAs] else { throw TrainingError("\(saved.path): no tensor '\(savedAs)' (the adapter does not match this model or lora_target)") }
-                guard stored.shape == shape else { throw TrainingError("\(saved.path): '\(savedAs)' has shape \(stored.shape), this model needs \(shape)") }
-                let values = try saved.float32(savedAs)
-                values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }
+                guard saved.tensors[savedAs] != nil else { throw TrainingError("\(saved.path): no tensor '\(savedAs)' (the adapter does not match this model or lora_target)") }
+                try AdaptedModel.load(savedAs, from: saved, into: tensor)
+                loaded.insert(savedAs)
             } else if let initialiser = entry["init"]?.stringValue {
                 try AddedTensorInit.fill(tensor, initialiser, parameters: model.parameters, rng: &rng, method: method.component.name)
             }
@@ -73,11 +74,70 @@ public final class AdaptedModel {
                 throw TrainingError("\(method.component.name): plan lists a trainable entry without a name")
             }
             let legacyName = declaration.adapterFormat == "peft" ? "base_model.model." + name : name
-            guard let tensor = model.parameters[name] else { throw TrainingError("\(method.component.name): plan trains '\(name)', which the model does not have") }
+            guard var tensor = model.parameters[name] else {
+                let packed = model.parameters.packed[name] != nil ? " dense (it is quantized here)" : ""
+                throw TrainingError("\(method.component.name): plan trains '\(name)', which the model does not have\(packed)")
+            }
+            if entry["untie"]?.boolValue == true { tensor = AdaptedModel.untie(name, in: model.parameters) }
             guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }  // tied weights train once
+            let savedAs = entry["saved_as"]?.stringValue ?? legacyName
+            if let saved {
+                guard saved.tensors[savedAs] != nil else {
+                    throw TrainingError("\(saved.path): no tensor '\(savedAs)', which this adapter trains (modules_to_save or bias)")
+                }
+                try AdaptedModel.load(savedAs, from: saved, into: tensor)
+                loaded.insert(savedAs)
+            }
             tensor.requiringGrad()
-            trainable.append(TrainableTensor(name: name, savedAs: entry["saved_as"]?.stringValue ?? legacyName, tensor: tensor, lrScale: 1))
+            trainable.append(TrainableTensor(name: name, savedAs: savedAs, tensor: tensor, lrScale: 1,
+                                             alsoSavedAs: entry["also_saved_as"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         }
+        if let saved { try loadBaseTensors(saved, except: loaded) }
+    }
+
+    /// The adapter file's other tensors, as PEFT loads them (into the base model, by name): a tensor
+    /// named "base_model.model.<parameter>" overwrites that parameter. Any other tensor is refused:
+    /// an adapter is applied whole or not at all.
+    func loadBaseTensors(_ saved: SafetensorsFile, except loaded: Set<String>) throws {
+        for key in saved.tensors.keys.sorted() where !loaded.contains(key) {
+            let prefix = "base_model.model."
+            guard key.hasPrefix(prefix), let tensor = model.parameters[String(key.dropFirst(prefix.count))] else {
+                throw TrainingError("\(saved.path): tensor '\(key)' is neither part of this adapter's plan nor a parameter of this model; "
+                                    + "the adapter is refused rather than applied in part")
+            }
+            try AdaptedModel.load(key, from: saved, into: tensor)
+        }
+    }
+
+    /// Copies a saved tensor into `tensor` (same shape) in place: whoever holds `tensor` sees the values.
+    static func load(_ key: String, from saved: SafetensorsFile, into tensor: Tensor) throws {
+        guard let stored = saved.tensors[key] else { throw TrainingError("\(saved.path): no tensor '\(key)'") }
+        guard stored.shape == tensor.shape else { throw TrainingError("\(saved.path): '\(key)' has shape \(stored.shape), this model needs \(tensor.shape)") }
+        let values = try saved.float32(key)
+        guard tensor.isContiguous else { throw TrainingError("\(saved.path): '\(key)' targets a strided view; it cannot be loaded in place") }
+        values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    /// Gives `name` storage that no other parameter name shares (PEFT copies a modules_to_save
+    /// module, so a trained copy of a tied head no longer moves the embeddings). Of the names
+    /// sharing one tensor, the first stored keeps it (the model family holds it through a handle);
+    /// later ones are read by name, so each gets its own copy. Returns `name`'s tensor.
+    static func untie(_ name: String, in store: ParameterStore) -> Tensor {
+        let aliases = store.aliases(of: name)
+        guard let shared = store[name], aliases.count > 1 else { return store[name]! }
+        func copy() -> Tensor {
+            let c = GradMode.disabled { shared.contiguous() }, t = Tensor(shape: shared.shape)
+            t.data.update(from: c.data, count: c.count)
+            t.name = shared.name
+            return t
+        }
+        if aliases.first == name {
+            for alias in aliases.dropFirst() { store[alias] = copy() }
+            return shared
+        }
+        let own = copy()
+        store[name] = own
+        return own
     }
 
     /// Routes linear(name, x) to the method for adapted names while `body` runs; `head`, when

@@ -13,7 +13,7 @@ public enum AdapterFiles {
     public static func save(_ adapted: AdaptedModel, to directory: String, baseModel: String) throws {
         try FileSystem.createDirectory(directory)
         let peft = adapted.declaration.adapterFormat == "peft"
-        let tensors: [(String, Tensor)] = peft ? adapted.trainable.map { ($0.savedAs, $0.tensor) } : wholeModel(adapted)
+        let tensors: [(String, Tensor)] = peft ? adapted.trainable.flatMap { t in ([t.savedAs] + t.alsoSavedAs).map { ($0, t.tensor) } } : wholeModel(adapted)
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         if !peft {
             // a whole model: config.json from the family, tied copies dropped, the tokenizer files of a Hugging Face base

@@ -35,8 +35,15 @@ public enum AdapterLoading {
         var last: AdaptedModel?
         for dir in dirs {
             let (component, methodConfig) = try methodConfig(adapterDirectory: dir, plugins: plugins)
-            let method = try FinetuningMethodInstance(component, config: .object(methodConfig))
-            let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: dir)
+            let adapted: AdaptedModel
+            do {
+                let method = try FinetuningMethodInstance(component, config: .object(methodConfig))
+                adapted = try AdaptedModel(model: model, method: method, adapterDirectory: dir)
+            } catch let error as TrainingError where error.message.hasPrefix(dir) {
+                throw error
+            } catch {
+                throw TrainingError("\(dir) (adapter_name_or_path): \(error)")
+            }
             for t in adapted.trainable { t.tensor.requiringGrad(false) }
             if merge || dirs.count > 1 { try adapted.mergeIntoBase() } else { adapted.installHooks() }
             last = adapted

@@ -6,7 +6,9 @@
 // backward):  y = W x + (m/‖·‖ − 1) ⊙ W x' + (m/‖·‖) ⊙ (B (A x')) · scaling,  x' = dropout(x), bias kept.
 // The plugin never sees the model: it plans from the family's parameter table and computes its
 // linear with host ops, so the host's tape differentiates it. Saved tensors use PEFT's names
-// ("base_model.model.<module>.lora_A.weight"), so PeftModel.from_pretrained loads them.
+// ("base_model.model.<module>.lora_A.weight"), so PeftModel.from_pretrained loads them. Which modules
+// are adapted or saved whole, and their rank and alpha, follow PEFT's rules (PEFTModuleRules.swift);
+// a saved adapter_config.json is read field by field (PEFTAdapterConfig.swift).
 import CFactoryABI
 import FactoryJSON
 import FactoryPluginKit
@@ -25,40 +27,60 @@ final class LoRAMethod: FinetuningMethodPlugin {
     let additional: [String]
     let rslora: Bool
     let loraplusRatio: Double
-    let scaling: Float
     let dora: Bool
+    /// Which modules are adapted, saved whole, and at which rank and alpha (PEFT's rules).
+    let rules: PEFTModuleRules
+    /// PEFT's bias: "none", "all" (every bias of the model trains) or "lora_only" (those of adapted linears).
+    let bias: String
+    /// PEFT's ensure_weight_tying: a saved embedding or head stays tied to its twin instead of getting its own copy.
+    let ensureWeightTying: Bool
+    /// The adapter_config values that select modules, written back as they were given.
+    let savedSelection: JSONObject
+    /// The scaling (alpha / r, or / sqrt(r) with rsLoRA) of each adapted linear, fixed by plan().
+    private var scalings: [String: Float] = [:]
 
-    var info: FinetuningMethodInfo { FinetuningMethodInfo(trainsBase: !additional.isEmpty, quantizedBaseOK: true, adapterFormat: "peft") }
+    var info: FinetuningMethodInfo {
+        FinetuningMethodInfo(trainsBase: !additional.isEmpty || bias != "none", quantizedBaseOK: true, adapterFormat: "peft")
+    }
 
     init(config: ConfigReader) throws {
         // A saved adapter (applied, or trained further) brings PEFT's adapter_config.json: its settings win
-        if let saved = config.value("adapter_config"), saved != .null { config.override(with: try LoRAMethod.keys(fromPEFT: saved)) }
+        if let saved = config.value("adapter_config"), saved != .null { config.override(with: try PEFTAdapterConfig.keys(saved)) }
         rank = try config.int("lora_rank", default: 8)
         guard rank >= 1 else { throw PluginError.invalidArgument("lora: lora_rank must be at least 1, got \(rank)") }
         alpha = try config.double("lora_alpha", default: Double(rank * 2))  // LLaMA-Factory's default: 2 x rank
         dropout = Float(try config.double("lora_dropout", default: 0))
         guard dropout >= 0 && dropout < 1 else { throw PluginError.invalidArgument("lora: lora_dropout must be in [0, 1), got \(dropout)") }
-        targets = try LoRAMethod.list(config, "lora_target") ?? ["all"]
         additional = try LoRAMethod.list(config, "additional_target") ?? []
         rslora = try config.bool("use_rslora", default: false)
         dora = try config.bool("use_dora", default: false)
         loraplusRatio = try config.double("loraplus_lr_ratio", default: 1)
-        scaling = Float(rslora ? alpha / Double(rank).squareRoot() : alpha / Double(rank))
         _ = try config.int("seed", default: 42)  // dropout masks come from the host's training seed, itself from the run's seed
+        // target_modules of a PEFT adapter (a list, a regex or "all-linear"), else LLaMA-Factory's lora_target ("all": every linear but the head)
+        let selection: PEFTModuleRules.Selection
+        if let peftTargets = try PEFTModuleRules.Selection(config.value("peft.target_modules"), key: "target_modules") {
+            selection = peftTargets
+            if case .names(let names) = peftTargets { targets = names } else { targets = [] }
+        } else {
+            targets = try LoRAMethod.list(config, "lora_target") ?? ["all"]
+            selection = targets == ["all"] ? .allLinear : .names(targets)
+        }
+        rules = try PEFTModuleRules(targets: selection, modulesToSave: additional, config: config)
+        bias = try config.string("peft.bias", default: "none")
+        guard ["none", "all", "lora_only"].contains(bias) else {
+            throw PluginError.invalidArgument("lora: bias must be none, all or lora_only (PEFT's values), got '\(bias)'")
+        }
+        ensureWeightTying = try config.bool("peft.ensure_weight_tying", default: false)
+        if try config.bool("peft.fan_in_fan_out", default: false) {
+            Host.log(FACTORY_LOG_WARNING, "fan_in_fan_out: true describes Conv1D weights stored [in, out]; this model's linears are [out, in], "
+                     + "so it is read as false, as PEFT does for nn.Linear", source: LoRAMethod.descriptor.id)
+        }
+        var selected = JSONObject()
+        for key in ["target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "rank_pattern", "alpha_pattern"] {
+            if let v = config.value("peft." + key), v != .null { selected[key] = v }
+        }
+        savedSelection = selected
         config.acceptShared()  // the run's whole fine-tuning section arrives; other methods' keys are not errors
-    }
-
-    /// PEFT's adapter_config.json as this method's keys (LLaMA-Factory's names).
-    static func keys(fromPEFT c: JSON) throws -> JSONObject {
-        guard c["peft_type"]?.stringValue == "LORA" else {
-            throw PluginError.unsupported("lora: adapter_config peft_type '\(c["peft_type"]?.stringValue ?? "none")' is not LORA")
-        }
-        var o = JSONObject()
-        for (peft, key) in [("r", "lora_rank"), ("lora_alpha", "lora_alpha"), ("lora_dropout", "lora_dropout"), ("target_modules", "lora_target"),
-                            ("modules_to_save", "additional_target"), ("use_rslora", "use_rslora"), ("use_dora", "use_dora")] {
-            if let v = c[peft], v != .null { o[key] = v }
-        }
-        return o
     }
 
     static func list(_ config: ConfigReader, _ key: String) throws -> [String]? {
@@ -77,11 +99,6 @@ final class LoRAMethod: FinetuningMethodPlugin {
         return h
     }
 
-    /// PEFT's rule: a module matches a target when its name is the target or ends with "." + target.
-    static func matches(_ module: String, _ target: String) -> Bool {
-        module == target || module.hasSuffix("." + target)
-    }
-
     func plan(model: JSON) throws -> JSON {
         let parameters = model["parameters"]?.arrayValue ?? []
         var linears: [(name: String, out: Int, in: Int)] = []
@@ -90,56 +107,98 @@ final class LoRAMethod: FinetuningMethodPlugin {
                   shape.count == 2 else { continue }
             linears.append((String(name.dropLast(".weight".count)), Int(shape[0]), Int(shape[1])))
         }
-        let all = targets.count == 1 && targets[0] == "all"
-        let chosen = linears.filter { l in
-            all ? !l.name.hasSuffix("lm_head") : targets.contains { LoRAMethod.matches(l.name, $0) }
-        }
+        let chosen = linears.filter { rules.adapts($0.name) }
         guard !chosen.isEmpty else {
             let names = Set(linears.map { String($0.name.split(separator: ".").last ?? "") }).sorted().joined(separator: ", ")
-            throw PluginError.invalidArgument("lora: lora_target \(targets.joined(separator: ",")) matches no linear layer of this model (its linears: \(names))")
+            let asked = targets.isEmpty ? "target_modules" : "lora_target \(targets.joined(separator: ","))"
+            throw PluginError.invalidArgument("lora: \(asked) matches no linear layer of this model (its linears: \(names))")
         }
         var added: [JSON] = []
         for l in chosen {
+            let r = rules.rank(l.name, default: rank), a = rules.alpha(l.name, default: alpha)
+            guard r >= 1 else { throw PluginError.invalidArgument("lora: rank_pattern gives \(l.name) rank \(r); it must be at least 1") }
+            scalings[l.name] = Float(rslora ? a / Double(r).squareRoot() : a / Double(r))
+            let peft = "base_model.model." + l.name
             added.append(.object(JSONObject([
-                ("name", .string(l.name + ".lora_A.weight")), ("shape", [.int(Int64(rank)), .int(Int64(l.in))]),
-                ("init", "kaiming_uniform"), ("lr_scale", 1.0), ("saved_as", .string("base_model.model." + l.name + ".lora_A.weight")),
+                ("name", .string(l.name + ".lora_A.weight")), ("shape", [.int(Int64(r)), .int(Int64(l.in))]),
+                ("init", "kaiming_uniform"), ("lr_scale", 1.0), ("saved_as", .string(peft + ".lora_A.weight")),
             ])))
             added.append(.object(JSONObject([
-                ("name", .string(l.name + ".lora_B.weight")), ("shape", [.int(Int64(l.out)), .int(Int64(rank))]),
-                ("init", "zeros"), ("lr_scale", .double(loraplusRatio)), ("saved_as", .string("base_model.model." + l.name + ".lora_B.weight")),
+                ("name", .string(l.name + ".lora_B.weight")), ("shape", [.int(Int64(l.out)), .int(Int64(r))]),
+                ("init", "zeros"), ("lr_scale", .double(loraplusRatio)), ("saved_as", .string(peft + ".lora_B.weight")),
             ])))
             if dora {
                 added.append(.object(JSONObject([
                     ("name", .string(l.name + ".lora_magnitude_vector")), ("shape", [.int(Int64(l.out))]),
                     ("init", .string("row_norm:" + l.name + ".weight")), ("lr_scale", 1.0),
-                    ("saved_as", .string("base_model.model." + l.name + ".lora_magnitude_vector")),
+                    ("saved_as", .string(peft + ".lora_magnitude_vector")),
                 ])))
             }
         }
-        let trainable = parameters.compactMap { $0["name"]?.stringValue }.filter { name in
-            additional.contains { LoRAMethod.matches(String(name.dropLast(name.hasSuffix(".weight") ? 7 : (name.hasSuffix(".bias") ? 5 : 0))), $0) }
-        }
-        let targetModules = all ? Set(chosen.map { String($0.name.split(separator: ".").last ?? "") }).sorted() : targets
-        let config = JSONObject([
+        let trainable = try trainableEntries(parameters.compactMap { $0["name"]?.stringValue }, adapted: Set(chosen.map(\.name)),
+                                             tied: model["hf_config"]?["tie_word_embeddings"]?.boolValue == true)
+        let targetModules: JSON = savedSelection["target_modules"]
+            ?? .array((targets == ["all"] ? Set(chosen.map { String($0.name.split(separator: ".").last ?? "") }).sorted() : targets).map { .string($0) })
+        var config = JSONObject([
             ("peft_type", "LORA"), ("task_type", "CAUSAL_LM"), ("r", .int(Int64(rank))), ("lora_alpha", .double(alpha)),
-            ("lora_dropout", .double(Double(dropout))), ("target_modules", .array(targetModules.map { .string($0) })), ("bias", "none"),
+            ("lora_dropout", .double(Double(dropout))), ("target_modules", targetModules), ("bias", .string(bias)),
             ("use_rslora", .bool(rslora)), ("use_dora", .bool(dora)), ("fan_in_fan_out", false), ("inference_mode", true),
             ("init_lora_weights", true), ("modules_to_save", additional.isEmpty ? .null : .array(additional.map { .string($0) })),
-            ("layers_to_transform", .null), ("layers_pattern", .null), ("rank_pattern", .object(JSONObject())),
-            ("alpha_pattern", .object(JSONObject())), ("revision", .null),
+            ("exclude_modules", .null), ("layers_to_transform", .null), ("layers_pattern", .null), ("rank_pattern", .object(JSONObject())),
+            ("alpha_pattern", .object(JSONObject())), ("ensure_weight_tying", .bool(ensureWeightTying)), ("revision", .null),
         ])
+        for (key, value) in savedSelection.pairs { config[key] = value }
         return .object(JSONObject([
-            // PEFT saves a modules_to_save tensor as "base_model.model.<name>"
-            ("trainable", .array(trainable.map { .object(JSONObject([("name", .string($0)), ("saved_as", .string("base_model.model." + $0))])) })),
-            ("added", .array(added)),
+            ("trainable", .array(trainable)), ("added", .array(added)),
             ("adapted_linears", .array(chosen.map { .string($0.name) })), ("adapter_config", .object(config)),
         ]))
     }
 
+    /// The base parameters the adapter trains and saves whole, under PEFT's names: those of every
+    /// modules_to_save module ("base_model.model.<name>", given their own storage unless
+    /// ensure_weight_tying, when PEFT also saves the tied twin under its own name), and the biases
+    /// `bias` selects (an adapted linear's as "<module>.base_layer.bias").
+    func trainableEntries(_ names: [String], adapted: Set<String>, tied: Bool) throws -> [JSON] {
+        func module(_ name: String) -> String {
+            for suffix in [".weight", ".bias"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
+            return name
+        }
+        var entries: [JSON] = []
+        for name in names {
+            let m = module(name)
+            if rules.isSaved(m) {
+                var entry = JSONObject([("name", .string(name)), ("saved_as", .string("base_model.model." + name)), ("untie", .bool(!ensureWeightTying))])
+                // PEFT's embedding layers: a saved one and its tied twin stay one tensor, saved under both names
+                let twinOf = ["embed_tokens": "lm_head", "lm_head": "embed_tokens"]
+                if ensureWeightTying, tied, let other = twinOf[String(m.split(separator: ".").last ?? "")],
+                   let twin = names.first(where: { module($0).hasSuffix(other) && $0.hasSuffix(".weight") }) {
+                    entry["also_saved_as"] = [.string("base_model.model." + twin)]
+                }
+                entries.append(.object(entry))
+            } else if name.hasSuffix(".bias") && (bias == "all" || (bias == "lora_only" && adapted.contains(m))) {
+                let saved = adapted.contains(m) ? m + ".base_layer.bias" : name
+                entries.append(.object(JSONObject([("name", .string(name)), ("saved_as", .string("base_model.model." + saved))])))
+            }
+        }
+        for entry in additional {
+            let modules = Set(names.map(module).compactMap { m in rules.saver(of: m, among: [entry]) }).sorted()
+            guard !modules.isEmpty else {
+                throw PluginError.invalidArgument("lora: additional_target (modules_to_save) '\(entry)' matches no module of this model")
+            }
+            // PEFT matches by suffix without a dot: say so when that reaches further than the name suggests
+            if modules.contains(where: { !($0 == entry || $0.hasSuffix("." + entry)) }) {
+                Host.log(FACTORY_LOG_WARNING, "additional_target (modules_to_save) '\(entry)' matches by name suffix, as PEFT does: \(modules.count) modules "
+                         + "(\(modules.prefix(4).joined(separator: ", "))\(modules.count > 4 ? ", …" : ""))", source: LoRAMethod.descriptor.id)
+            }
+        }
+        return entries
+    }
+
     func linear(_ name: String, _ x: HostTensor) throws -> HostTensor {
         let base = try Engine.baseLinear(name, x)
-        guard let a = try Engine.parameter(name + ".lora_A.weight"), let b = try Engine.parameter(name + ".lora_B.weight") else {
-            throw PluginError.notFound("lora: the adapter tensors of '\(name)' are not registered")
+        guard let scaling = scalings[name], let a = try Engine.parameter(name + ".lora_A.weight"),
+              let b = try Engine.parameter(name + ".lora_B.weight") else {
+            throw PluginError.notFound("lora: '\(name)' was not planned or its adapter tensors are not registered")
         }
         var input = x
         // dropout only in training, with a mask fixed by (micro-batch, layer): the same when a
@@ -151,12 +210,12 @@ final class LoRAMethod: FinetuningMethodPlugin {
         // B(A(x))·s up to rounding, without a pass over the full-width output in forward and backward
         let update = try Engine.linear(try Engine.scale(try Engine.linear(input, weight: a), scaling), weight: b)
         guard dora else { return try Engine.add(base, update) }
-        return try doraLinear(name, base: base, input: input, dropped: dropped, update: update, a: a, b: b)
+        return try doraLinear(name, base: base, input: input, dropped: dropped, update: update, a: a, b: b, scaling: scaling)
     }
 
     /// DoRA's output from the plain LoRA pieces: base + (m/‖W + s·BA‖ − 1) ⊙ W x' + (m/‖·‖) ⊙ update.
     func doraLinear(_ name: String, base: HostTensor, input: HostTensor, dropped: Bool, update: HostTensor,
-                    a: HostTensor, b: HostTensor) throws -> HostTensor {
+                    a: HostTensor, b: HostTensor, scaling: Float) throws -> HostTensor {
         guard let w = try Engine.parameter(name + ".weight"), let m = try Engine.parameter(name + ".lora_magnitude_vector") else {
             throw PluginError.notFound("lora (DoRA): '\(name).weight' or its magnitude vector is not registered")
         }

@@ -114,7 +114,12 @@ typedef struct factory_host_api {
 
     /** Makes a leaf tensor trainable (backward accumulates its gradient) under `name` (may be NULL). Thread: [build]. */
     factory_status_t (*mark_trainable)(factory_tensor_t *t, const char *name, factory_error_t *err);
-    /** Registers `t` as the parameter `name`, the weight linear(name, x) uses ([out, in]). Thread: [build]. */
+    /**
+     * Registers `t` as the parameter `name`, the weight linear(name, x) uses ([out, in]). Registering
+     * one tensor under a second name (tie_word_embeddings) makes that name an alias the host reads
+     * by name; a fine-tuning method may untie it (the alias then gets its own copy), so a family keeps
+     * handles only to the name it registered first. Thread: [build].
+     */
     factory_status_t (*param_register)(const char *name, factory_tensor_t *t, factory_error_t *err);
     /** Turns recording on or off (no_grad); returns the previous setting. Thread: [build]. */
     bool (*grad_enabled)(bool enabled);

@@ -19,9 +19,10 @@
  * Minor version: layouts grow only at their ends between minors. 1.1 appended the engine to the
  * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear);
  * 1.3 appended parallel_for to the host table and forward/backward to attention kernels;
- * 1.4 appended matmul_rows to quantizers.
+ * 1.4 appended matmul_rows to quantizers; 1.5 added a fine-tuning method's plan keys "untie" and
+ * "also_saved_as" (no layout change: a 1.4 host would ignore them, so such a plugin declares 1.5).
  */
-#define FACTORY_ABI_MINOR 4
+#define FACTORY_ABI_MINOR 5
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

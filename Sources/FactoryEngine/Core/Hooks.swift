@@ -12,6 +12,9 @@ public final class ParameterStore: @unchecked Sendable {
         set { ExecutionContext.current.parameters = newValue }
     }
     private var tensors: [String: Tensor] = [:]
+    /// When each name was first stored: of the names sharing one tensor (tied weights), the first is
+    /// the one the model family holds; later ones are aliases it reads by name.
+    private var registered: [String: Int] = [:]
     /// Frozen linear weights kept packed by a quantizer, by parameter name ("….weight"); the base
     /// linear reads them in place of a dense weight.
     public var packed: [String: PackedWeight] = [:]
@@ -23,12 +26,22 @@ public final class ParameterStore: @unchecked Sendable {
 
     public subscript(name: String) -> Tensor? {
         get { tensors[name] }
-        set { tensors[name] = newValue }
+        set {
+            if newValue != nil, tensors[name] == nil, registered[name] == nil { registered[name] = registered.count }
+            tensors[name] = newValue
+        }
+    }
+
+    /// The names that share `name`'s tensor (tied weights), `name` included, first stored first.
+    public func aliases(of name: String) -> [String] {
+        guard let t = tensors[name] else { return [] }
+        return tensors.filter { $0.value === t }.keys.sorted { (registered[$0] ?? .max, $0) < (registered[$1] ?? .max, $1) }
     }
 
     public var names: [String] { tensors.keys.sorted() }
     public func removeAll() {
         tensors.removeAll()
+        registered.removeAll()
         packed.removeAll()
     }
 }

@@ -40,7 +40,8 @@ typedef struct factory_finetuning_method {
      * Plans training for a model. `model_json` is the model family's
      * describe() output ([call]). Writes one JSON object to `out`:
      *   {"trainable": [base parameters the optimizer updates: a name, or (so the method says how the
-     *                  file names it) {"name": ..., "saved_as": "name in the adapter file"}],
+     *                  file names it) {"name": ..., "saved_as": "name in the adapter file",
+     *                  "untie": true|false, "also_saved_as": ["further names in the adapter file"]}],
      *    "added": [{"name": ..., "shape": [out, in], "init": "kaiming_uniform"|"zeros", "lr_scale": 1.0,
      *               "saved_as": "name in the adapter file"}],
      *    "adapted_linears": [names whose linear() the method computes],
@@ -48,6 +49,13 @@ typedef struct factory_finetuning_method {
      * "kaiming_uniform" is U(-1/sqrt(in), 1/sqrt(in)) (PEFT's LoRA A), from the host's seeded generator.
      * A trainable given by name alone is saved under that name, or, for adapter_format "peft", under
      * "base_model.model." + name (what methods built before the object form relied on).
+     * "untie" (since 1.5, default false): the parameter gets storage no other name shares (PEFT's
+     * modules_to_save copy): of the names registered for one tensor (tied weights), the first registered
+     * keeps it and every later one gets a frozen copy, so training one does not move its twin.
+     * "also_saved_as" (since 1.5): the tensor is written under these names too (never read back).
+     * When an adapter directory is applied, every added and trainable tensor is read from its saved
+     * name; any other tensor in the file must be "base_model.model.<parameter>" and overwrites that
+     * parameter (as PEFT loads it); anything else refuses the adapter.
      */
     factory_status_t (*plan)(const struct factory_finetuning_method *self, const char *model_json,
                              uint64_t model_len, const factory_ostream_t *out, factory_error_t *err);
