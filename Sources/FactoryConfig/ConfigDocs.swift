@@ -10,9 +10,10 @@ public enum ConfigDocs {
     public static func markdown() -> String {
         var out = begin + "\n"
         for group in ConfigSchema.groups {
-            out += "\n### \(group.name)\n\n| key | type | accepts |\n|---|---|---|\n"
+            out += "\n### \(group.name)\n\n| key | type | accepts | Factory |\n|---|---|---|---|\n"
             for key in group.keys {
-                out += "| `\(key.name)` | \(key.type.short) | \(key.rule.map { escape($0.expectation) } ?? (key.type == .bool ? "true, false" : "")) |\n"
+                out += "| `\(key.name)` | \(key.type.short) | \(key.rule.map { escape($0.expectation) } ?? (key.type == .bool ? "true, false" : "")) | "
+                    + escape(handling(key.name, group: group.name)) + " |\n"
             }
         }
         out += "\n### rules over several keys\n\n| keys | rule |\n|---|---|\n"
@@ -20,6 +21,13 @@ public enum ConfigDocs {
             out += "| \(rule.keys.map { "`\($0)`" }.joined(separator: ", ")) | \(escape(rule.summary)) |\n"
         }
         return out + "\n" + end + "\n"
+    }
+
+    /// What Factory does with a key, for the compatibility column.
+    static func handling(_ key: String, group: String) -> String {
+        guard let h = UnimplementedKeys.table[key] else { return group == "factory" ? "Factory's own" : "implemented" }
+        let quiet = h.quiet.isEmpty ? "" : " unless " + h.quiet.map { "`\($0)`" }.joined(separator: " or ")
+        return "\(h.action.rawValue)\(quiet): \(h.message)"
     }
 
     static func escape(_ s: String) -> String { s.replacingAll("|", with: "\\|") }

@@ -40,6 +40,11 @@ public enum CrossKeyRules {
             return .note(fractions.map { "\($0): \(c.double($0)!)" }.joined(separator: ", ")
                          + " < 1 is a fraction of the total steps (rounded up), as in transformers")
         },
+        Rule(keys: ["eval_steps", "eval_strategy"], summary: "eval_steps without eval_strategy evaluates every eval_steps (note)") { c in
+            guard let steps = c.double("eval_steps"), c.string("eval_strategy") == nil, c.string("evaluation_strategy") == nil else { return nil }
+            return .note("eval_steps: \(number(steps)) without eval_strategy: Factory evaluates every eval_steps when there is eval data "
+                         + "(transformers would need eval_strategy: steps)")
+        },
         Rule(keys: ["warmup_steps", "warmup_ratio"], summary: "warmup_steps > 0 takes precedence over warmup_ratio (note)") { c in
             guard let steps = c.int("warmup_steps"), steps > 0, let ratio = c.double("warmup_ratio"), ratio > 0 else { return nil }
             return .note("warmup_steps: \(steps) is used and warmup_ratio: \(ratio) is not, as in transformers")

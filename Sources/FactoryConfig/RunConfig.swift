@@ -16,7 +16,7 @@ public struct RunConfig: Equatable {
     public let file: String?
     /// Where each set key came from: "config.yaml:12", "override 'lora_rank=8'", "--max-new-tokens".
     public private(set) var origins: [String: String] = [:]
-    /// One-line notes from the cross-key rules (what Factory does instead of what a value might suggest).
+    /// One-line notes from UnimplementedKeys and the cross-key rules (what Factory does instead of what a value asks for).
     public private(set) var notes: [String] = []
 
     public init(file: String? = nil) { self.file = file }
@@ -28,7 +28,8 @@ public struct RunConfig: Equatable {
     }
 
     /// Reads `path` (YAML, a mapping at the top), then applies `overrides` ("key=value") and `flags`, then
-    /// checks the cross-key rules: every value is in range before any command goes on to load a model.
+    /// checks the keys Factory does not implement (refused, or noted) and the cross-key rules: every value
+    /// is in range, and none is accepted and ignored, before any command goes on to load a model.
     public static func load(file path: String?, overrides: [String] = [], flags: [Flag] = []) throws -> RunConfig {
         var config = RunConfig(file: path)
         if let path {
@@ -44,7 +45,7 @@ public struct RunConfig: Equatable {
         }
         for override in overrides { try config.apply(override: override) }
         for flag in flags { try config.apply(key: flag.key, text: flag.text, origin: flag.origin) }
-        config.notes = try CrossKeyRules.check(config)
+        config.notes = try UnimplementedKeys.check(config) + CrossKeyRules.check(config)
         return config
     }
 

@@ -125,7 +125,7 @@ public final class Trainer {
             step += 1
             onStep?(record)
             if liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
-            if step % logEvery == 0 || step == totalSteps {
+            if step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1) {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 try log.write(sinceLog, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen)
                 sinceLog = []
@@ -134,7 +134,7 @@ public final class Trainer {
                 let loss = try evaluate()
                 try log.writeEval(loss, step: step)
             }
-            if step % saveEvery == 0 {  // the last step too, as transformers saves it
+            if args.saveCheckpoints && step % saveEvery == 0 {  // the last step too, as transformers saves it
                 try Checkpoints.save(self, step: step, history: history)
             }
         }

@@ -26,7 +26,12 @@ public struct TrainingArguments {
     public var saveSteps = 500.0
     public var saveTotalLimit: Int? = nil
     public var saveOnlyModel = false
+    /// Evaluate every N steps (nil: no evaluation): eval_strategy steps with eval_steps (else logging_steps).
     public var evalSteps: Double? = nil
+    /// save_strategy: no — no checkpoints during training (the final save still happens).
+    public var saveCheckpoints = true
+    /// logging_first_step: the first step is logged as well.
+    public var logFirstStep = false
     public var disableShuffling = false
     public var plotLoss = false
     public var resumeFromCheckpoint: String? = nil
@@ -60,7 +65,22 @@ public struct TrainingArguments {
         if let v = c.double("save_steps") { saveSteps = v }
         saveTotalLimit = c.int("save_total_limit")
         if let v = c.bool("save_only_model") { saveOnlyModel = v }
-        evalSteps = c.double("eval_steps")
+        // transformers: eval_strategy "steps" evaluates every eval_steps (logging_steps when unset), "no" never;
+        // without eval_strategy Factory evaluates every eval_steps when they are given (CrossKeyRules notes it)
+        switch c.string("eval_strategy") ?? c.string("evaluation_strategy") {
+        case "no"?: evalSteps = nil
+        case "steps"?: evalSteps = c.double("eval_steps") ?? loggingSteps
+        case nil: evalSteps = c.double("eval_steps")
+        case let other?:
+            let key = c.string("eval_strategy") != nil ? "eval_strategy" : "evaluation_strategy"
+            throw TrainingError("\(c.origin(of: key)) \(key): \(other) is not implemented (Factory evaluates by steps: steps or no)")
+        }
+        switch c.string("save_strategy") {
+        case "no"?: saveCheckpoints = false
+        case "steps"?, nil: break
+        case let other?: throw TrainingError("\(c.origin(of: "save_strategy")) save_strategy: \(other) is not implemented (Factory saves by steps: steps or no)")
+        }
+        if let v = c.bool("logging_first_step") { logFirstStep = v }
         if let v = c.bool("disable_shuffling") { disableShuffling = v }
         if let v = c.bool("plot_loss") { plotLoss = v }
         if let r = c.string("resume_from_checkpoint"), !["false", "none", ""].contains(r.lowercased()) {

@@ -4,12 +4,14 @@ import XCTest
 /// Every rule of the schema at its edges: the bounds themselves, and the nearest values beyond them,
 /// go through RunConfig as a user's override would (an open bound refused, a closed one accepted).
 final class ValueRuleTests: XCTestCase {
-    /// A config with `key=text`, or the one-line refusal.
+    /// A config with `key=text`, or the one-line refusal. A key Factory does not implement is refused
+    /// by UnimplementedKeys after its value passed the schema: that counts as the value accepted here.
     func load(_ key: String, _ text: String) -> String? {
         do {
             _ = try RunConfig.load(file: nil, overrides: ["\(key)=\(text)"] + (key == "num_train_epochs" ? ["max_steps=5"] : []))
             return nil
         } catch {
+            if let handling = UnimplementedKeys.table[key], "\(error)".hasSuffix(" — " + handling.message) { return nil }
             return "\(error)"
         }
     }

@@ -1,0 +1,168 @@
+/// What Factory does with a LLaMA-Factory key that it does not implement: refuse it, or accept it with
+/// one note line saying what Factory does instead. Values that ask for what Factory does anyway (the
+/// key's off state, LLaMA-Factory's default) pass silently. Every schema key is either read by some
+/// part of Factory or listed here (KeyHandlingTests checks both ways), so no key is accepted and ignored.
+public struct KeyHandling: Sendable {
+    public enum Action: String, Sendable { case refuse = "refused", note = "noted" }
+    public let action: Action
+    /// Values (lowercased as written; numbers compared as numbers; "[]" for an empty list) that pass silently.
+    public let quiet: [String]
+    /// What Factory does instead, after "key: value — ".
+    public let message: String
+
+    /// Whether `value` asks for something other than what Factory does.
+    func applies(to value: ConfigValue) -> Bool {
+        let text: String
+        switch value {
+        case .list(let items): text = items.isEmpty ? "[]" : items.joined(separator: ",").lowercased()
+        default: text = value.description.lowercased()
+        }
+        return !quiet.contains { q in q == text || (Double(q).map { d in Double(text) == d } ?? false) }
+    }
+}
+
+func refuse(unless quiet: [String] = [], _ message: String) -> KeyHandling { KeyHandling(action: .refuse, quiet: quiet, message: message) }
+func note(unless quiet: [String] = [], _ message: String) -> KeyHandling { KeyHandling(action: .note, quiet: quiet, message: message) }
+
+/// Phrases shared by several entries.
+private let noDownload = "Factory reads local files only and downloads nothing, so it is not used"
+private let float32 = "training and inference run in float32 on this machine (mixed precision is not implemented)"
+private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
+private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
+private let noExport = "exporting is not implemented yet; `factory run` with merge: true applies an adapter for chat/generate"
+private let noPredict = "prediction and generation-based evaluation are not implemented yet"
+private let noPreference = "it is read by the preference stages (rm, dpo, kto), which are not implemented yet; with this stage it has no effect"
+
+public enum UnimplementedKeys {
+    /// Key → what Factory does with it. Keys absent here are implemented (read where they apply).
+    public static let table: [String: KeyHandling] = [
+        // model
+        "adapter_folder": refuse("several adapters from one folder are not supported; list them in adapter_name_or_path"),
+        "cache_dir": note(noDownload), "hf_hub_token": note(noDownload), "ms_hub_token": note(noDownload), "om_hub_token": note(noDownload),
+        "model_revision": refuse(unless: ["main"], "Factory reads the local model as it is and cannot select a hub revision"),
+        "use_fast_tokenizer": note(unless: ["true"], "Factory's tokenizer gives the fast (tokenizers) ids, which the slow tokenizer matches"),
+        "resize_vocab": refuse(unless: ["false"], "resizing the vocabulary is not implemented"),
+        "split_special_tokens": refuse(unless: ["false"], "splitting special tokens is not implemented"),
+        "add_tokens": refuse(unless: ["[]"], "adding tokens to the vocabulary is not implemented"),
+        "add_special_tokens": refuse(unless: ["[]"], "adding special tokens to the vocabulary is not implemented"),
+        "new_special_tokens": refuse(unless: ["[]"], "adding special tokens to the vocabulary is not implemented"),
+        "low_cpu_mem_usage": note(unless: ["true"], "Factory always loads weights one tensor at a time"),
+        "shift_attn": refuse(unless: ["false"], "LongLoRA's shift short attention is not implemented"),
+        "mixture_of_depths": refuse("mixture-of-depths is not implemented"),
+        "use_unsloth": note(unless: ["false"], cpuOnly), "use_unsloth_gc": note(unless: ["false"], cpuOnly),
+        "enable_liger_kernel": note(unless: ["false"], cpuOnly + "; the LM head and loss are fused already"),
+        "moe_aux_loss_coef": note("no mixture-of-experts family exists yet, so it has no effect"),
+        "use_reentrant_gc": note(unless: ["true"], "Factory's gradient checkpointing re-runs each layer in backward; the torch variant does not apply"),
+        "upcast_layernorm": note(unless: ["false"], "norms already run in float32"),
+        "upcast_lmhead_output": note(unless: ["false"], "LM-head outputs are already float32"),
+        "train_from_scratch": refuse(unless: ["false"], "random initialisation of a model is not implemented"),
+        "infer_backend": note(unless: ["huggingface"], "Factory generates with its own engine"),
+        "offload_folder": note("Factory does not offload weights to disk"),
+        "use_cache": note(unless: ["true"], "generation always uses the KV cache (the results are the same)"),
+        "use_kv_cache": note(unless: ["true"], "generation always uses the KV cache (the results are the same)"),
+        "infer_dtype": note(unless: ["auto", "float32"], float32),
+        "print_param_status": note(unless: ["false"], "Factory prints the trainable parameter count, not each parameter"),
+        "trust_remote_code": note(unless: ["false"], "Factory runs no model code from the model directory; only its family plugins load models"),
+        "block_diag_attn": note(unless: ["false"], "block-diagonal attention follows neat_packing"),
+        "quantization_device_map": note("Factory runs on the CPU"),
+        "rope_scaling": refuse("LLaMA-Factory's rope_scaling key is not implemented yet; the RoPE scaling in the model's own config.json or GGUF is applied"),
+        "model_max_length": note("cutoff_len bounds the training sequences; the model's context length bounds generation"),
+        // export
+        "export_dir": refuse(noExport), "export_size": refuse(noExport), "export_device": refuse(noExport),
+        "export_quantization_bit": refuse(noExport), "export_quantization_dataset": refuse(noExport),
+        "export_quantization_nsamples": refuse(noExport), "export_quantization_maxlen": refuse(noExport),
+        "export_legacy_format": refuse(unless: ["false"], noExport), "export_hub_model_id": refuse(noExport),
+        // data
+        "media_dir": refuse(noMultimodal + "; images, videos and audios are refused"),
+        "streaming": refuse(unless: ["false"], "streaming datasets are not implemented; the dataset is read whole"),
+        "buffer_size": note("it applies to streaming, which Factory does not do"),
+        "overwrite_cache": note("the tokenized cache (tokenized_path) is rebuilt whenever an input changes, so it is never stale"),
+        "preprocessing_batch_size": note("Factory tokenizes in one pass"),
+        "preprocessing_num_workers": note("Factory tokenizes on the run's threads"),
+        "eval_num_beams": refuse(unless: ["1"], "beam search is not implemented"),
+        "ignore_pad_token_for_loss": refuse(unless: ["true"], "padding is always left out of the loss"),
+        "eval_on_each_dataset": refuse(unless: ["false"], "evaluation runs over the eval datasets together"),
+        "tool_format": refuse("tool-calling formats are not implemented yet"),
+        "enable_thinking": refuse(unless: ["true"], "use the template qwen3_nothink for Qwen3 without thinking"),
+        "data_shared_file_system": note("Factory runs in one process"),
+        // finetuning
+        "pure_bf16": note(unless: ["false"], float32),
+        "use_llama_pro": refuse(unless: ["false"], "LLaMA Pro (block expansion) is not implemented"),
+        "use_adam_mini": refuse(unless: ["false"], "Adam-mini is not implemented; the optimizer is AdamW"),
+        "freeze_vision_tower": note(unless: ["true"], noMultimodal), "freeze_multi_modal_projector": note(unless: ["true"], noMultimodal),
+        "freeze_language_model": note(unless: ["false"], noMultimodal),
+        "compute_accuracy": refuse(unless: ["false"], "token accuracy in evaluation is not implemented yet"),
+        "early_stopping_steps": refuse("early stopping is not implemented"),
+        "include_effective_tokens_per_second": note(unless: ["false"], "trainer_log.jsonl records tokens per second at every logged step"),
+        "loraplus_lr_embedding": note("Factory's LoRA adapts no embedding layer, so there is no embedding adapter to give this rate"),
+        "pissa_init": refuse(unless: ["false"], "PiSSA initialisation is not implemented"),
+        "pissa_iter": note("it applies to pissa_init, which Factory does not do"),
+        "pissa_convert": refuse(unless: ["false"], "PiSSA initialisation is not implemented"),
+        "create_new_adapter": refuse(unless: ["false"], "training a new adapter on top of adapter_name_or_path is not implemented; the given adapter is trained further"),
+        "pref_beta": note(noPreference), "pref_ftx": note(noPreference), "pref_loss": note(noPreference),
+        "dpo_label_smoothing": note(noPreference), "kto_chosen_weight": note(noPreference), "kto_rejected_weight": note(noPreference),
+        "simpo_gamma": note(noPreference), "ref_model": note(noPreference), "ref_model_adapters": note(noPreference),
+        "ref_model_quantization_bit": note(noPreference), "reward_model": note(noPreference), "reward_model_adapters": note(noPreference),
+        "reward_model_quantization_bit": note(noPreference), "reward_model_type": note(noPreference),
+        "use_galore": refuse(unless: ["false"], "GaLore is not implemented"),
+        "galore_target": note("it applies to use_galore, which Factory does not do"), "galore_rank": note("it applies to use_galore, which Factory does not do"),
+        "galore_update_interval": note("it applies to use_galore, which Factory does not do"), "galore_scale": note("it applies to use_galore, which Factory does not do"),
+        "galore_proj_type": note("it applies to use_galore, which Factory does not do"), "galore_layerwise": note(unless: ["false"], "it applies to use_galore, which Factory does not do"),
+        "use_badam": refuse(unless: ["false"], "BAdam is not implemented"),
+        "badam_mode": note("it applies to use_badam, which Factory does not do"), "badam_start_block": note("it applies to use_badam, which Factory does not do"),
+        "badam_switch_mode": note("it applies to use_badam, which Factory does not do"), "badam_switch_interval": note("it applies to use_badam, which Factory does not do"),
+        "badam_update_ratio": note("it applies to use_badam, which Factory does not do"), "badam_mask_mode": note("it applies to use_badam, which Factory does not do"),
+        "badam_verbose": note("it applies to use_badam, which Factory does not do"),
+        // generating
+        "num_beams": refuse(unless: ["1"], "beam search is not implemented"),
+        "length_penalty": note(unless: ["1"], "it applies to beam search, which Factory does not do"),
+        "max_length": note("max_new_tokens bounds generation, as it does whenever both are set in transformers"),
+        "skip_special_tokens": refuse(unless: ["true"], "generated text always leaves special tokens out"),
+        // training
+        "do_train": refuse(unless: ["true"], "`factory run` trains; evaluation or prediction alone is not implemented yet"),
+        "do_eval": note("evaluation runs whenever there is eval data (eval_dataset or val_size)"),
+        "do_predict": refuse(unless: ["false"], noPredict),
+        "predict_with_generate": refuse(unless: ["false"], noPredict),
+        "generation_max_length": note("it applies to predict_with_generate, which is not implemented yet"),
+        "generation_num_beams": note("it applies to predict_with_generate, which is not implemented yet"),
+        "prediction_loss_only": note("evaluation computes the loss only"),
+        "eval_accumulation_steps": note("evaluation keeps no predictions to accumulate"),
+        "lr_scheduler_kwargs": refuse(unless: ["{}"], "scheduler arguments are not implemented"),
+        "log_level": note("Factory prints its own progress lines"),
+        "logging_dir": note("logs go to output_dir (trainer_log.jsonl)"),
+        "logging_strategy": refuse(unless: ["steps"], "logging happens every logging_steps"),
+        "save_safetensors": note(unless: ["true"], "Factory saves safetensors"),
+        "data_seed": note("the data order follows seed"),
+        "bf16": note(unless: ["false"], float32), "fp16": note(unless: ["false"], float32), "tf32": note(unless: ["false"], float32),
+        "dataloader_num_workers": note("batches are built in the training process"),
+        "disable_tqdm": note("Factory prints one line per logged step"),
+        "remove_unused_columns": note("only the columns the dataset's formatting names are read"),
+        "load_best_model_at_end": refuse(unless: ["false"], "the final weights are saved; keeping the best checkpoint is not implemented"),
+        "metric_for_best_model": note("it applies to load_best_model_at_end, which is not implemented"),
+        "greater_is_better": note("it applies to load_best_model_at_end, which is not implemented"),
+        "report_to": note(unless: ["none", "[]"], "Factory logs to trainer_log.jsonl and contacts no tracker"),
+        "gradient_checkpointing": note("gradient checkpointing follows disable_gradient_checkpointing (on by default, as in LLaMA-Factory)"),
+        "ddp_timeout": note("Factory runs in one process"),
+        "deepspeed": note("Factory runs in one process; DeepSpeed is not used (see distributed training)"),
+        "run_name": note("it names a tracker run; Factory contacts no tracker"),
+        "include_num_input_tokens_seen": note(unless: ["false"], "trainer_log.jsonl records the tokens seen at every logged step"),
+        "torch_compile": note(unless: ["false"], "Factory has no torch to compile; its kernels are compiled ahead of time"),
+        "push_to_hub": refuse(unless: ["false"], "Factory uploads nothing"),
+        "hub_model_id": note("Factory uploads nothing"),
+        "use_cpu": note("Factory runs on the CPU"),
+    ]
+
+    /// The refusal (thrown) or the notes for the set keys of `config` listed in the table.
+    public static func check(_ config: RunConfig) throws -> [String] {
+        var notes: [String] = []
+        for key in config.keys {
+            guard let handling = table[key], let value = config.values[key], handling.applies(to: value) else { continue }
+            let line = "\(config.origin(of: key)) \(key): \(value) — \(handling.message)"
+            switch handling.action {
+            case .refuse: throw ConfigError(message: line)
+            case .note: notes.append(line)
+            }
+        }
+        return notes
+    }
+}
