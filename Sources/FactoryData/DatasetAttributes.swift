@@ -24,6 +24,12 @@ public struct DatasetAttributes: Sendable {
                              "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"]
     static let knownKeys: Set<String> = ["file_name", "formatting", "ranking", "subset", "split", "folder", "num_samples", "columns", "tags",
                                          "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name", "load_from"]
+    /// LLaMA-Factory's column names; the multimodal ones are refused until a multimodal family exists.
+    static let knownColumns: Set<String> = ["prompt", "query", "response", "history", "messages", "system", "tools", "chosen", "rejected", "kto_tag"]
+    static let multimodalColumns: Set<String> = ["images", "videos", "audios"]
+    static let knownTags: Set<String> = Set(sharegptTags.keys)
+    /// Keys that only make sense for hub or scripted datasets: refused beside a local file_name rather than ignored.
+    static let hubOnlyKeys = ["subset", "folder", "script_url", "cloud_file_name"]
 
     init(name: String, entry: JSONObject, source: String) throws {
         self.name = name
@@ -37,6 +43,9 @@ public struct DatasetAttributes: Sendable {
             throw DataError("\(source): dataset '\(name)' has no file_name")
         }
         fileName = file
+        for key in DatasetAttributes.hubOnlyKeys where entry[key] != nil && entry[key] != .null {
+            throw DataError("\(source): dataset '\(name)': \(key) applies to hub or scripted datasets; Factory reads the local file_name only")
+        }
         let formattingName = entry["formatting"]?.stringValue ?? "alpaca"
         guard let f = Formatting(rawValue: formattingName) else {
             throw DataError("\(source): dataset '\(name)': formatting '\(formattingName)' is not alpaca, sharegpt or openai")
@@ -44,16 +53,29 @@ public struct DatasetAttributes: Sendable {
         formatting = f
         ranking = entry["ranking"]?.boolValue ?? false
         split = entry["split"]?.stringValue ?? "train"
+        guard split == "train" else {
+            throw DataError("\(source): dataset '\(name)': split '\(split)' — a local file has only the train split (as the datasets library loads it)")
+        }
         numSamples = entry["num_samples"]?.intValue.map(Int.init)
         if let n = numSamples, n < 1 { throw DataError("\(source) \(name).num_samples: \(n) is out of range (expected ≥ 1)") }
         var columns = f == .alpaca ? DatasetAttributes.alpacaColumns : (f == .sharegpt ? DatasetAttributes.sharegptColumns : DatasetAttributes.openaiColumns)
         for (k, v) in entry["columns"]?.objectValue?.pairs ?? [] {
+            if DatasetAttributes.multimodalColumns.contains(k) {
+                throw DataError("\(source): dataset '\(name)': columns.\(k) — multimodal data is refused: no multimodal model family exists yet "
+                                + "(its <image>/<video>/<audio> placeholders would be trained as text)")
+            }
+            guard DatasetAttributes.knownColumns.contains(k) else {
+                throw DataError("\(source): dataset '\(name)': unknown column '\(k)' (LLaMA-Factory's: \(DatasetAttributes.knownColumns.sorted().joined(separator: ", ")))")
+            }
             guard let column = v.stringValue else { throw DataError("\(source): dataset '\(name)': column '\(k)' must name a field") }
             columns[k] = column
         }
         self.columns = columns
         var tags = f == .openai ? DatasetAttributes.openaiTags : DatasetAttributes.sharegptTags
         for (k, v) in entry["tags"]?.objectValue?.pairs ?? [] {
+            guard DatasetAttributes.knownTags.contains(k) else {
+                throw DataError("\(source): dataset '\(name)': unknown tag '\(k)' (\(DatasetAttributes.knownTags.sorted().joined(separator: ", ")))")
+            }
             guard let tag = v.stringValue else { throw DataError("\(source): dataset '\(name)': tag '\(k)' must be a string") }
             tags[k] = tag
         }

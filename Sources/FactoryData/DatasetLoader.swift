@@ -20,6 +20,8 @@ public struct PreparedDataset {
     public var fromCache = false
     /// With `packing` (or `neat_packing`): `train` packed into rows of cutoff_len.
     public var packed: [PackedExample] = []
+    /// Ranking datasets (`ranking: true`), read by `loadPairwise`: each row a chosen and a rejected answer.
+    public var pairs: [PairwiseExample] = []
 }
 
 /// Reads the config's `dataset` (and `eval_dataset`) from `dataset_dir`, converts,
@@ -76,6 +78,10 @@ public enum DatasetLoader {
 
         func conversations(of name: String) throws -> [Conversation] {
             let a = try info.attributes(name)
+            if a.ranking {
+                throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
+                                + "conversations; the preference stages (rm, dpo) are not implemented yet (`factory data check` shows the pairs)")
+            }
             let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             var out: [Conversation] = []
             var firstProblem: String?
@@ -129,6 +135,33 @@ public enum DatasetLoader {
 }
 
 extension DatasetLoader {
+    /// The config's ranking datasets as pairs (LLaMA-Factory's pairwise processing), for `factory data check`
+    /// until the preference stages exist. Every dataset must be a ranking one.
+    public static func loadPairwise(_ config: RunConfig, template: ChatRenderer, tokenizer: Tokenizer) throws -> PreparedDataset {
+        guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
+        let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        var options = SupervisedOptions()
+        if let c = config.int("cutoff_len") { options.cutoffLen = c }
+        let encoder = SupervisedEncoder(template: template, tokenizer: tokenizer, options: options)
+        var result = PreparedDataset()
+        for name in names {
+            let a = try info.attributes(name)
+            guard a.ranking else { throw DataError("\(info.path): dataset '\(name)' is not a ranking dataset; ranking and conversation datasets do not mix") }
+            for row in try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples")) {
+                let c = try DatasetConverter.convert(row, a)
+                result.pairs.append(try encoder.encodePairwise(c))
+                result.conversations.append(c)
+            }
+        }
+        return result
+    }
+
+    /// Whether the config's datasets are ranking ones (the first decides; mixing is refused when loading).
+    public static func isRanking(_ config: RunConfig) throws -> Bool {
+        guard let first = config.list("dataset")?.first else { return false }
+        return try DatasetInfo(directory: config.string("dataset_dir") ?? "data").attributes(first).ranking
+    }
+
     /// Encodes conversations on every core, in order. Each worker has its own template
     /// instance (the ABI allows one thread per instance); the tokenizer is shared.
     static func encodeInParallel(_ all: [Conversation], template: ChatRenderer, tokenizer: Tokenizer,

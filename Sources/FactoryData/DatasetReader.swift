@@ -18,7 +18,7 @@ func readBytes(_ path: String) -> [UInt8]? {
 }
 
 /// Reads dataset files (json: a list of objects; jsonl: one object per line; csv with a header
-/// row) into rows, parsed with json-c. Each row keeps its 1-based position for messages.
+/// row; txt: one row {"text": line} per line, as the datasets library's text loader) into rows. Each row keeps its 1-based position for messages.
 public enum DatasetReader {
     public struct Row {
         public let object: JSONObject
@@ -43,12 +43,16 @@ public enum DatasetReader {
         let named = dataset.map { " (dataset '\($0)')" } ?? ""
         var info = stat()
         if stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
-            throw DataError("\(path): file_name is a directory\(named); Factory reads one .json, .jsonl or .csv file per dataset")
+            throw DataError("\(path): file_name is a directory\(named); Factory reads one .json, .jsonl, .csv or .txt file per dataset")
         }
         guard let bytes = readBytes(path) else { throw DataError("\(path): cannot be read\(named) (\(String(cString: strerror(errno))))") }
         guard bytes.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { throw DataError("\(path): the file is empty\(named)") }
         if path.hasSuffix(".jsonl") { return try jsonLines(bytes, path) }
         if path.hasSuffix(".csv") { return try csv(bytes, path) }
+        if path.hasSuffix(".txt") { return try textLines(bytes, path) }
+        if let ext = [".parquet", ".arrow"].first(where: path.hasSuffix) {
+            throw DataError("\(path): \(ext) files are not read\(named); Factory reads .json, .jsonl, .csv and .txt")
+        }
         let json: JSON
         do { json = try JSON.parse(bytes: bytes) } catch let e as JSONParseError {
             if let (offset, at) = e.invalidUTF8 { throw invalidUTF8(path, offset: offset, path: at, rowFromPath: true) }
@@ -59,6 +63,33 @@ public enum DatasetReader {
             guard let o = item.objectValue else { throw DataError("\(path):\(i + 1): a row must be an object, got \(item.kindDescription)") }
             return Row(object: o, origin: "\(path):\(i + 1)")
         }
+    }
+
+    /// Python's str.splitlines() line ends, which the datasets text loader splits on (no line end kept;
+    /// a final line end adds no empty row; empty lines inside are rows).
+    static let lineEnds: Set<Unicode.Scalar> = ["\n", "\r", "\u{0B}", "\u{0C}", "\u{1C}", "\u{1D}", "\u{1E}", "\u{85}", "\u{2028}", "\u{2029}"]
+
+    static func textLines(_ bytes: [UInt8], _ path: String) throws -> [Row] {
+        if let bad = UTF8Validation.firstInvalidByte(bytes) {
+            let line = bytes[..<bad].filter { $0 == 0x0A }.count + 1
+            throw DataError("\(path):\(line): not UTF-8 (byte offset \(bad))")
+        }
+        let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
+        var rows: [Row] = [], current = String.UnicodeScalarView(), i = 0
+        func emit() { rows.append(Row(object: JSONObject([("text", .string(String(current)))]), origin: "\(path):\(rows.count + 1)")) }
+        while i < scalars.count {
+            let c = scalars[i]
+            if lineEnds.contains(c) {
+                emit()
+                current = String.UnicodeScalarView()
+                if c == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
+            } else {
+                current.append(c)
+            }
+            i += 1
+        }
+        if !current.isEmpty { emit() }
+        return rows
     }
 
     static func jsonLines(_ bytes: [UInt8], _ path: String) throws -> [Row] {

@@ -62,6 +62,9 @@ public final class ChatSession {
     public let model: LoadedModel
     public let renderer: ChatRenderer
     public private(set) var history: [(role: String, content: String)] = []
+    /// Set when `template:` names a plugin that renders differently from the model's own chat template
+    /// (what stops `factory run`), unless allow_template_mismatch is true: the command prints it.
+    public private(set) var templateWarning: String?
     let system: String?
     var options: SamplingOptions
 
@@ -71,7 +74,17 @@ public final class ChatSession {
         let bos = model.tokenizer.bosID.map { model.tokenizer.decode([$0]) } ?? ""
         let eos = (model.tokenizer.eosID ?? model.stopIDs.min()).map { model.tokenizer.decode([$0]) } ?? ""
         if let name = config.string("template") {
-            renderer = try PluginChatRenderer(ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name)), bos: bos, eos: eos)
+            let instance = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name))
+            renderer = try PluginChatRenderer(instance, bos: bos, eos: eos)
+            if let source = model.chatTemplate, config.bool("allow_template_mismatch") != true,
+               let results = try? TemplateCheck.run(plugin: instance, modelTemplate: source, tokenizer: model.tokenizer) {
+                let different = results.filter { !$0.matches }
+                if let first = different.first {
+                    templateWarning = "the \(name) template differs from the model's own chat template in \(different.count) of \(results.count) conversations "
+                        + "(first: \(first.name), token \(first.firstDifference ?? 0)); replies may suffer — `factory template check --template \(name)` shows where, "
+                        + "allow_template_mismatch: true silences this"
+                }
+            }
         } else if let source = model.chatTemplate {
             do { renderer = try JinjaChatRenderer(source: source, bos: bos, eos: eos) } catch {
                 throw ConfigProblem("the model's chat template cannot be read (\(error)); choose a template plugin with template=NAME")

@@ -74,13 +74,16 @@ public enum TrainingJob {
     /// The stage's examples (packed rows with packing; neat_packing keeps attention inside each sample and
     /// restarts positions) and the evaluation examples.
     static func loadData(_ config: RunConfig, stage: Stage, model: LoadedModel, plugins: PluginSet) throws -> ([EncodedExample], [EncodedExample]) {
-        guard let templateName = config.string("template") else {
-            throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
+        let data: PreparedDataset
+        if stage == .pt {  // raw text: no template (optional, as in LLaMA-Factory)
+            data = try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
+        } else {
+            guard let templateName = config.string("template") else {
+                throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
+            }
+            let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+            data = try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
         }
-        let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-        let data = stage == .pt
-            ? try DatasetLoader.loadPretraining(config, tokenizer: model.tokenizer, eosID: model.tokenizer.eosID ?? model.stopIDs.min())
-            : try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
         guard !data.train.isEmpty else {
             throw TrainingError("no training example is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
                                 + (data.eval.isEmpty ? "" : ": val_size took all \(data.eval.count) for evaluation")

@@ -12,6 +12,7 @@ struct Chat: ParsableCommand {
         try guarded {
             let (config, loaded, plugins) = try model.load()
             let session = try ChatSession(model: loaded, config: config, plugins: plugins)
+            if let warning = session.templateWarning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             func say(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
             say("Welcome to the CLI application, use `clear` to remove the history, use `exit` to exit the application.\n")
             while true {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import FactoryConfig
 import FactoryData
 import FactoryHost
+import FactoryTokenizers
 import FactoryPipeline
 import Foundation
 
@@ -18,11 +20,13 @@ struct DataCommand: ParsableCommand {
             try guarded {
                 let config = try model.config()
                 guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: set model_name_or_path or --model") }
+                let location = try ModelLocator.locate(request)  // once: a hub id asks pip, a Python start-up
+                let tokenizer = try LoadedModel.tokenizerAndTemplate(at: location).0
+                if config.stage == .pt { return try checkPretraining(config, tokenizer: tokenizer) }
                 guard let templateName = config.string("template") else { throw ConfigProblem("set template: the template plugin that marks what is learned") }
                 let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
                 let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-                let location = try ModelLocator.locate(request)  // once: a hub id asks pip, a Python start-up
-                let tokenizer = try LoadedModel.tokenizerAndTemplate(at: location).0
+                if try DatasetLoader.isRanking(config) { return try checkPairs(config, template: template, tokenizer: tokenizer) }
                 let start = Date()  // preprocessing only: the tokenizer and the model's location are ready
                 let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
                 let seconds = Date().timeIntervalSince(start)
@@ -50,15 +54,52 @@ struct DataCommand: ParsableCommand {
                 for (i, example) in data.train.prefix(samples).enumerated() {
                     let origin = i < data.conversations.count ? data.conversations[i].origin : "cached row \(i + 1)"
                     print("\n--- sample \(i + 1) (\(origin)), « » marks trained tokens ---")
-                    var out = "", inside = false
-                    for (id, label) in zip(example.inputIDs, example.labels) {
-                        let learned = label != SupervisedEncoder.ignore
-                        if learned != inside { out += learned ? "«" : "»"; inside = learned }
-                        out += tokenizer.decode([id])
-                    }
-                    print(out + (inside ? "»" : ""))
+                    print(Check.marked(example, tokenizer))
                 }
             }
+        }
+
+        /// Pre-training data: documents joined with EOS into cutoff_len blocks, every token learned.
+        func checkPretraining(_ config: RunConfig, tokenizer: Tokenizer) throws {
+            let data = try DatasetLoader.loadPretraining(config, tokenizer: tokenizer)
+            let tokens = data.train.reduce(0) { $0 + $1.inputIDs.count }
+            let cutoff = config.int("cutoff_len") ?? 2048
+            let how = config.bool("packing") ?? true ? "documents joined and cut into blocks of cutoff_len \(cutoff); a shorter remainder is dropped"
+                : "one document each, cut at cutoff_len \(cutoff)"
+            print("stage pt: \(data.train.count) rows (\(how)), \(tokens) tokens, all learned; eval rows \(data.eval.count), skipped \(data.skipped)")
+            for (i, block) in data.train.prefix(samples).enumerated() {
+                print("\n--- row \(i + 1) ---")
+                print(tokenizer.decode(block.inputIDs))
+            }
+        }
+
+        /// Ranking data: pairs, their lengths, and samples of both answers.
+        func checkPairs(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer) throws {
+            let data = try DatasetLoader.loadPairwise(config, template: template, tokenizer: tokenizer)
+            let chosen = data.pairs.map(\.chosen.inputIDs.count), rejected = data.pairs.map(\.rejected.inputIDs.count)
+            print("ranking data: \(data.pairs.count) pairs (chosen/rejected), for the preference stages rm and dpo (not implemented yet)")
+            print("chosen tokens \(chosen.reduce(0, +)), rejected tokens \(rejected.reduce(0, +)), longest pair \(zip(chosen, rejected).map { max($0, $1) }.max() ?? 0)")
+            for (i, pair) in data.pairs.prefix(samples).enumerated() {
+                print("\n--- pair \(i + 1) (\(data.conversations[i].origin)), « » marks trained tokens ---")
+                print("chosen:   " + Check.marked(pair.chosen, tokenizer))
+                print("rejected: " + Check.marked(pair.rejected, tokenizer))
+            }
+        }
+
+        /// The example's text with « » around trained tokens. Each run of tokens is decoded together, so a
+        /// character whose bytes span several tokens (CJK, emoji) prints whole.
+        static func marked(_ example: EncodedExample, _ tokenizer: Tokenizer) -> String {
+            var out = "", run: [Int] = [], inside = false
+            for (id, label) in zip(example.inputIDs, example.labels) {
+                let learned = label != SupervisedEncoder.ignore
+                if learned != inside {
+                    out += tokenizer.decode(run) + (learned ? "«" : "»")
+                    run = []
+                    inside = learned
+                }
+                run.append(id)
+            }
+            return out + tokenizer.decode(run) + (inside ? "»" : "")
         }
     }
 }

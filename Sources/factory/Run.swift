@@ -5,11 +5,11 @@ import FactoryHost
 import FactoryPipeline
 import FactoryTraining
 
-/// `factory run config.yaml [key=value ...]`: the main job.
+/// `factory run config.yaml [key=value ...]` (or `factory train`, LLaMA-Factory's verb): the main job.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a job described by a LLaMA-Factory-style YAML config.",
-        discussion: "Keys and values follow LLaMA-Factory; key=value arguments override the file.")
+        abstract: "Run a job described by a LLaMA-Factory-style YAML config (alias: train, LLaMA-Factory's verb).",
+        discussion: "Keys and values follow LLaMA-Factory; key=value arguments override the file.", aliases: ["train"])
 
     @Argument(help: "The YAML config file, then key=value overrides.")
     var arguments: [String] = []
@@ -30,9 +30,10 @@ struct Run: ParsableCommand {
             defer { plugins.shutdown() }
             let plan = RunPlanner.plan(config, plugins: plugins)
             if dryRun {
+                // the whole plan is printed, problems marked; any problem makes the exit status 1, so a script can trust it
                 print(json ? plan.json().prettyPrinted() : plan.text())
-                if !plan.problems.isEmpty && !json {
-                    print("plan incomplete: \(plan.problems.count) problem(s); a real run stops at the first")
+                if let first = plan.problems.first {
+                    throw ConfigProblem("plan incomplete: \(plan.problems.count) problem(s), the first: \(first)")
                 }
                 return
             }

@@ -57,3 +57,89 @@ extension DataCommandTests {
         XCTAssertTrue(chatml.stdout.hasSuffix("chatml vs the model's template: 2 same, 6 different\n"), chatml.stdout)
     }
 }
+
+/// LLaMA-Factory's dataset kinds beyond conversations: pre-training text, ranking pairs, and what is refused.
+extension DataCommandTests {
+    /// A dataset directory with LLaMA-Factory-style entries.
+    func datasets() throws -> String {
+        let dir = try CLI.temporaryDirectory()
+        // .txt: one document per line, as the datasets library's text loader reads it (an empty line is a document too)
+        try "第一行：你好，世界。\nSecond document.\n\nFourth, after an empty line\n".write(toFile: dir + "/wiki.txt", atomically: true, encoding: .utf8)
+        try #"{"text": "A c4-style document."}"#.write(toFile: dir + "/c4.jsonl", atomically: true, encoding: .utf8)
+        try #"[{"instruction": "用中文打招呼", "output": "你好，世界！🙂"}]"#.write(toFile: dir + "/zh.json", atomically: true, encoding: .utf8)
+        try #"""
+            [{"conversations": [{"from": "human", "value": "2+2?"}], "chosen": {"from": "gpt", "value": "4"}, "rejected": {"from": "gpt", "value": "5"}},
+             {"conversations": [{"from": "human", "value": "Capital of France?"}], "chosen": {"from": "gpt", "value": "Paris"}, "rejected": {"from": "gpt", "value": "Rome"}}]
+            """#.write(toFile: dir + "/pairs.json", atomically: true, encoding: .utf8)
+        try #"[{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", "content": "A cat."}], "images": ["cat.jpg"]}]"#
+            .write(toFile: dir + "/mllm.json", atomically: true, encoding: .utf8)
+        try #"""
+            [{"conversations": [{"from": "human", "value": "Weather in Paris?"}, {"from": "function_call", "value": "{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}"},
+                                {"from": "observation", "value": "{\"temp\": 20}"}, {"from": "gpt", "value": "20 degrees."}],
+              "tools": "[{\"name\": \"weather\", \"description\": \"Weather\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}]"}]
+            """#.write(toFile: dir + "/tools.json", atomically: true, encoding: .utf8)
+        try #"""
+            {"wiki": {"file_name": "wiki.txt", "columns": {"prompt": "text"}}, "c4": {"file_name": "c4.jsonl", "columns": {"prompt": "text"}},
+             "zh": {"file_name": "zh.json"},
+             "pairs": {"file_name": "pairs.json", "ranking": true, "formatting": "sharegpt", "columns": {"messages": "conversations", "chosen": "chosen", "rejected": "rejected"}},
+             "mllm": {"file_name": "mllm.json", "formatting": "sharegpt", "columns": {"messages": "messages", "images": "images"},
+                      "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}},
+             "tools": {"file_name": "tools.json", "formatting": "sharegpt", "columns": {"messages": "conversations", "tools": "tools"}}}
+            """#.write(toFile: dir + "/dataset_info.json", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func check(_ dir: String, _ args: [String]) throws -> CLI.Result {
+        try CLI.run(["data", "check", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "dataset_dir=\(dir)"] + args)
+    }
+
+    func testPretrainingTextAndJSONLinesNeedNoTemplate() throws {
+        let dir = try datasets()
+        // five documents (the empty line is one), each followed by EOS (SmolLM2-Instruct's is <|im_end|>); packed, the remainder shorter than a block is
+        // dropped as LLaMA-Factory drops it, so these few tokens make no block of 2048
+        let packed = try check(dir, ["stage=pt", "dataset=wiki,c4"])
+        XCTAssertEqual(packed.status, 0, packed.stderr)
+        XCTAssertTrue(packed.stdout.hasPrefix("stage pt: 0 rows (documents joined and cut into blocks of cutoff_len 2048; a shorter remainder is dropped)"), packed.stdout)
+        let r = try check(dir, ["stage=pt", "dataset=wiki,c4", "packing=false", "--samples", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("stage pt: 5 rows (one document each"), r.stdout)
+        for document in ["第一行：你好，世界。", "Second document.", "", "Fourth, after an empty line", "A c4-style document."] {
+            XCTAssertTrue(r.stdout.contains("---\n" + document + "<|im_end|>\n"), document + " in " + r.stdout)  // the tokenizer's EOS
+        }
+        XCTAssertFalse(r.stdout.contains("\u{FFFD}"), r.stdout)
+    }
+
+    func testMultiByteTextPrintsIntact() throws {
+        let r = try check(try datasets(), ["template=smollm2", "dataset=zh", "--samples", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("用中文打招呼"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("«你好，世界！🙂<|im_end|>"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("\u{FFFD}"), r.stdout)
+    }
+
+    func testRankingDataIsReportedAsPairsAndNotTrainedAsConversations() throws {
+        let dir = try datasets()
+        let r = try check(dir, ["template=smollm2", "dataset=pairs", "--samples", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("ranking data: 2 pairs (chosen/rejected)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("chosen:   "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("«4<|im_end|>"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("«5<|im_end|>"), r.stdout)
+        let sft = try CLI.run(["run", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "template=smollm2", "dataset=pairs", "dataset_dir=\(dir)",
+                               "output_dir=\(dir)/out", "max_steps=1"])
+        XCTAssertEqual(sft.status, 1)
+        XCTAssertTrue(sft.stderr.contains("dataset 'pairs' is a ranking dataset (chosen/rejected pairs): stage sft trains on conversations"), sft.stderr)
+        XCTAssertEqual(sft.stderr.filter { $0 == "\n" }.count, 1, sft.stderr)
+    }
+
+    func testMultimodalAndToolCallingDataAreRefusedNotTrainedAsText() throws {
+        let dir = try datasets()
+        let mllm = try check(dir, ["template=smollm2", "dataset=mllm"])
+        XCTAssertEqual(mllm.status, 1)
+        XCTAssertEqual(mllm.stderr, "factory: error: \(dir)/dataset_info.json: dataset 'mllm': columns.images — multimodal data is refused: no multimodal model family exists yet (its <image>/<video>/<audio> placeholders would be trained as text)\n")
+        let tools = try check(dir, ["template=smollm2", "dataset=tools"])
+        XCTAssertEqual(tools.status, 1)
+        XCTAssertTrue(tools.stderr.hasPrefix("factory: error: \(dir)/tools.json:1 tools: tool-calling data is not implemented yet"), tools.stderr)
+        XCTAssertEqual(tools.stderr.filter { $0 == "\n" }.count, 1, tools.stderr)
+    }
+}

@@ -20,16 +20,29 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(item("finetuning-method")?["request"] as? String, "lora")
     }
 
+    func testTrainIsLLaMAFactorysVerbForRun() throws {
+        let train = try CLI.run(["train", "examples/smollm2_lora_sft.yaml", "--dry-run", "--json"])
+        let run = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertEqual(train.stdout, run.stdout)
+    }
+
     func testDryRunTextNamesEachPluginsFile() throws {
-        let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "template=alpaca"])
+        // (alpaca differs from SmolLM2's own template: allowed here, or the dry run would exit 1 over the mismatch)
+        let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run", "template=alpaca", "allow_template_mismatch=true"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("org.factory.template.alpaca 1.0.0 from \(CLI.products)"), r.stdout)
     }
 
     func testAnUnregisteredTemplateNameListsTheRegisteredOnes() throws {
         let r = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=llama9", "--dry-run"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        // the dry run prints the whole plan and exits 1 when it has a problem, so scripts can trust it
+        XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stdout.contains("PROBLEM: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, default, empty, gemma, llama2, llama3, mistral, phi4, qwen, qwen3, qwen3_nothink, smollm2, vicuna, zephyr)"), r.stdout)
+        XCTAssertEqual(r.stderr, "factory: error: plan incomplete: 1 problem(s), the first: no chat-template plugin provides 'llama9' (registered: alpaca, chatml, default, empty, gemma, llama2, llama3, mistral, phi4, qwen, qwen3, qwen3_nothink, smollm2, vicuna, zephyr)\n")
+        let json = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=llama9", "--dry-run", "--json"])
+        XCTAssertEqual(json.status, 1)
+        XCTAssertNotNil(try? CLI.json(json.stdout), "the JSON plan is still printed")
         // A real run stops at the first unresolved item with a non-zero exit.
         let real = try CLI.run(["run", "template=llama9", "model_name_or_path=\(CLI.repository)/examples"])
         XCTAssertEqual(real.status, 1)
@@ -60,13 +73,23 @@ extension RunCommandTests {
     /// unless allow_template_mismatch is set.
     func testATemplateMismatchStopsTheRunUnlessAllowed() throws {
         let plan = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "--dry-run"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
         XCTAssertTrue(plan.stdout.contains("template-check    smollm2               matches the model's own chat template on 8 conversations"), plan.stdout)
+        let dryMismatch = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=chatml", "--dry-run"])
+        XCTAssertEqual(dryMismatch.status, 1, "a template mismatch makes the dry run fail too")
         let mismatch = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=chatml"])
         XCTAssertEqual(mismatch.status, 1)
         XCTAssertTrue(mismatch.stderr.hasPrefix("factory: error: the chatml template differs from the model's own chat template in 6 of 8 conversations"),
                       mismatch.stderr)
         XCTAssertTrue(mismatch.stderr.hasSuffix("fix template or set allow_template_mismatch: true\n"), mismatch.stderr)
         let allowed = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "template=chatml", "allow_template_mismatch=true", "--dry-run"])
+        XCTAssertEqual(allowed.status, 0, allowed.stderr)
         XCTAssertTrue(allowed.stdout.contains("allowed: the chatml template differs"), allowed.stdout)
+        // chat goes on, but says so on stderr
+        let chat = try CLI.run(["chat", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "template=chatml"], input: "exit\n")
+        XCTAssertEqual(chat.status, 0, chat.stderr)
+        XCTAssertTrue(chat.stderr.contains("warning: the chatml template differs from the model's own chat template in 6 of 8 conversations"), chat.stderr)
+        let quiet = try CLI.run(["chat", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "template=chatml", "allow_template_mismatch=true"], input: "exit\n")
+        XCTAssertFalse(quiet.stderr.contains("warning:"), quiet.stderr)
     }
 }
