@@ -1,7 +1,8 @@
 // What training leaves on disk. A PEFT method's adapter: adapter_model.safetensors (the tensors
 // under the names the plan gave, PEFT's) and adapter_config.json (the plan's adapter_config
 // with the base model's name). A method that trains the base: model.safetensors with the
-// model's parameter names. Every file is written atomically.
+// model's parameter names, config.json and generation_config.json. Both: the tokenizer files with
+// the chat template, as LLaMA-Factory saves them. Every file is written atomically.
 import FactoryEngine
 import FactoryFormats
 import FactoryTokenizers
@@ -16,29 +17,48 @@ public enum AdapterFiles {
         let tensors: [(String, Tensor)] = peft ? adapted.trainable.flatMap { t in ([t.savedAs] + t.alsoSavedAs).map { ($0, t.tensor) } } : wholeModel(adapted)
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         if !peft {
-            // a whole model: config.json from the family, tied copies dropped, the tokenizer files of a Hugging Face base
+            // a whole model: config.json from the family, tied copies dropped
             if var hf = adapted.model.description["hf_config"]?.objectValue {
                 // what was saved decides: a head sharing the embeddings' storage was left out, so it is tied
                 hf["tie_word_embeddings"] = .bool(!tensors.contains { $0.0 == "lm_head.weight" } && adapted.model.parameters["lm_head.weight"] != nil)
                 try AtomicFile.write(JSON.object(hf).prettyPrinted() + "\n", to: directory + "/config.json")
             }
-            switch adapted.model.location.format {
-            case .huggingface:
-                for file in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"] {
-                    let source = adapted.model.location.path + "/" + file
-                    if let data = FileManager.default.contents(atPath: source) { try AtomicFile.write([UInt8](data), to: directory + "/" + file) }
-                }
-            case .gguf:  // the GGUF's tokenizer written as Hugging Face files
-                let path = adapted.model.location.path
-                for (file, json) in try HFTokenizerFiles.fromGGUF(try GGUFMetadata.read(file: path), file: path) {
-                    try AtomicFile.write(json.serialized() + "\n", to: directory + "/" + file)
-                }
-            }
         }
+        try writeTokenizerFiles(adapted, to: directory, withGenerationConfig: !peft)
         if peft {
             var config = adapted.plan["adapter_config"]?.objectValue ?? JSONObject()
             config["base_model_name_or_path"] = .string(baseModel)
             try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/adapter_config.json")
+        }
+    }
+
+    /// The tokenizer (with its chat template) beside the weights or the adapter, as LLaMA-Factory saves it: a
+    /// Hugging Face base's files copied, a GGUF's tokenizer written as Hugging Face files. With a whole model
+    /// also generation_config.json (the base's, or the GGUF's BOS/EOS ids).
+    static func writeTokenizerFiles(_ adapted: AdaptedModel, to directory: String, withGenerationConfig: Bool) throws {
+        var copiedGenerationConfig = false
+        switch adapted.model.location.format {
+        case .huggingface:
+            for file in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"]
+                + (withGenerationConfig ? ["generation_config.json"] : []) {
+                let source = adapted.model.location.path + "/" + file
+                guard let data = FileManager.default.contents(atPath: source) else { continue }
+                try AtomicFile.write([UInt8](data), to: directory + "/" + file)
+                if file == "generation_config.json" { copiedGenerationConfig = true }
+            }
+        case .gguf:
+            let path = adapted.model.location.path
+            for (file, json) in try HFTokenizerFiles.fromGGUF(try GGUFMetadata.read(file: path), file: path) {
+                try AtomicFile.write(json.serialized() + "\n", to: directory + "/" + file)
+            }
+        }
+        if withGenerationConfig && !copiedGenerationConfig {  // as save_pretrained derives it: the BOS and EOS ids
+            let tokenizer = adapted.model.tokenizer
+            var config = JSONObject()
+            if let bos = tokenizer.bosID { config["bos_token_id"] = .int(Int64(bos)) }
+            let eos = adapted.model.stopIDs.sorted()
+            if !eos.isEmpty { config["eos_token_id"] = eos.count == 1 ? .int(Int64(eos[0])) : .array(eos.map { .int(Int64($0)) }) }
+            try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/generation_config.json")
         }
     }
 

@@ -44,6 +44,8 @@ public final class Trainer {
     public var liveProgress = isatty(2) != 0
     /// Stop after this many steps of this invocation (tests of resume; nil = run to the end).
     public var stopAfter: Int? = nil
+    /// Datasets, stage and method for the README.md model card of the final save.
+    public var modelCard = ModelCardInfo()
 
     let optimizer: AdamW
     let plan: BatchPlan
@@ -111,7 +113,11 @@ public final class Trainer {
         }
         // the previous trainer_log.jsonl stays as it is until this run logs a step (then only its
         // records up to the resumed step are kept, so no step is logged twice)
-        let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: print, keepingRecordsUpTo: firstStep)
+        var runningLog: [String] = []  // what this invocation printed: running_log.txt
+        let print = self.print
+        let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: { runningLog.append($0); print($0) },
+                             keepingRecordsUpTo: firstStep)
+        var lastEval: (loss: Double, seconds: Double)?
         let start = Date()
         var sinceLog: [StepRecord] = []
         var tokensSeen = 0
@@ -127,14 +133,19 @@ public final class Trainer {
             if liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
             if step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1) {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
-                try log.write(sinceLog, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen)
+                // the learning rate as the Hugging Face Trainer logs it: the scheduler's value after this step
+                try log.write(sinceLog, step: step, learningRate: learningRate(atStep: step), elapsed: Date().timeIntervalSince(start),
+                              stepsDone: step - firstStep, tokens: tokensSeen, totalTokens: history.reduce(0) { $0 + $1.tokens })
                 sinceLog = []
             }
             if let every = evalEvery, !eval.isEmpty, step % every == 0 || step == totalSteps {
+                let evalStart = Date()
                 let loss = try evaluate()
+                lastEval = (loss, Date().timeIntervalSince(evalStart))
                 try log.writeEval(loss, step: step)
             }
-            if args.saveCheckpoints && step % saveEvery == 0 {  // the last step too, as transformers saves it
+            // every save_steps, and the last step whatever save_steps is, as transformers saves it
+            if args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps) {
                 try Checkpoints.save(self, step: step, history: history)
             }
         }
@@ -146,10 +157,8 @@ public final class Trainer {
             let staging = args.outputDir + "/final.partial"
             try? FileManager.default.removeItem(atPath: staging)
             try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
-            let results = JSONObject([("epoch", .double(plan.epoch(afterSteps: step))), ("train_loss", .double(mean)),
-                                      ("train_runtime", .double(seconds)), ("train_steps", .int(Int64(step))),
-                                      ("train_tokens_per_second", .double(seconds > 0 ? Double(tokensSeen) / seconds : 0))])
-            try AtomicFile.write(JSON.object(results).prettyPrinted() + "\n", to: staging + "/train_results.json")
+            try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
+                                      runningLog: runningLog, to: staging)
             if args.plotLoss { try LossPlot.write(history.map { ($0.step, $0.loss) }, to: staging + "/training_loss.png") }
             try OutputDirectory.moveContents(of: staging, into: args.outputDir)
         }

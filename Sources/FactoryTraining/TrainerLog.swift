@@ -24,10 +24,13 @@ final class TrainerLog {
         return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
     }
 
-    func write(_ records: [StepRecord], step: Int, elapsed: Double, stepsDone: Int, tokens: Int) throws {
+    /// One logging step: the mean loss of `records`, the gradient norm of the last, `learningRate` (the
+    /// scheduler's value after the step, as transformers logs it), and LLaMA-Factory's fields. `tokens`: seen by
+    /// this invocation (for the rate); `totalTokens`: since the run began, a resumed part included.
+    func write(_ records: [StepRecord], step: Int, learningRate lr: Double, elapsed: Double, stepsDone: Int, tokens: Int, totalTokens: Int) throws {
         guard !records.isEmpty else { return }
         let loss = records.map(\.loss).reduce(0, +) / Double(records.count)
-        let lr = records.last!.learningRate, norm = records.last!.gradNorm
+        let norm = records.last!.gradNorm
         let remaining = stepsDone > 0 ? elapsed / Double(stepsDone) * Double(total - step) : 0
         let rate = elapsed > 0 ? Double(tokens) / elapsed : 0
         let width = 24, filled = total > 0 ? width * step / total : width
@@ -39,6 +42,8 @@ final class TrainerLog {
             ("lr", .double(lr)), ("grad_norm", .double(norm)), ("epoch", .double((plan.epoch(afterSteps: step) * 100).rounded() / 100)),
             ("percentage", .double((Double(step) / Double(total) * 1e4).rounded() / 100)), ("elapsed_time", .string(TrainerLog.clock(elapsed))),
             ("remaining_time", .string(TrainerLog.clock(remaining))), ("tokens_per_second", .double(rate.rounded())),
+            // LLaMA-Factory's names (include_num_input_tokens_seen): tokens per second and the tokens seen so far
+            ("throughput", .double((rate * 100).rounded() / 100)), ("total_tokens", .int(Int64(totalTokens))),
         ])
         try append(JSON.object(record).serialized())
     }

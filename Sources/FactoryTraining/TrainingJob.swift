@@ -37,6 +37,9 @@ public enum TrainingJob {
             let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: eval,
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request)
             trainer.print = print
+            trainer.modelCard.datasets = config.list("dataset") ?? []
+            trainer.modelCard.stage = stage.rawValue
+            trainer.modelCard.finetuningType = config.string("finetuning_type") ?? "lora"
             print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
                          adapted.method.component.name, stage.rawValue, train.count, eval.count, trainer.totalSteps, adapted.trainableCount,
                          model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),

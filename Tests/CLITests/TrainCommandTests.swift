@@ -127,3 +127,65 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(after.stdout.contains("Factory Assistant"), after.stdout)
     }
 }
+
+/// What a Hugging Face or LLaMA-Factory user looks for beside the final weights.
+extension TrainCommandTests {
+    func object(_ path: String) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any], path)
+    }
+
+    func testARunLeavesTheFilesAndFieldNamesOfTheHuggingFaceTrainer() throws {
+        let out = try CLI.temporaryDirectory() + "/out"
+        let r = try tinyRun(out, ["val_size=4", "eval_strategy=steps", "eval_steps=2", "save_steps=3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let train = try object(out + "/train_results.json")
+        for key in ["epoch", "total_flos", "train_loss", "train_runtime", "train_samples_per_second", "train_steps_per_second"] {
+            XCTAssertNotNil(train[key], "train_results.json \(key)")
+        }
+        XCTAssertEqual(train["train_samples_per_second"] as? Double ?? 0, 8 / (train["train_runtime"] as? Double ?? 1), accuracy: 0.5,
+                       "4 steps of 2 samples")
+        let eval = try object(out + "/eval_results.json")
+        XCTAssertNotNil(eval["eval_loss"] as? Double)
+        XCTAssertNotNil(eval["eval_runtime"])
+        let all = try object(out + "/all_results.json")
+        XCTAssertEqual(all["train_loss"] as? Double, train["train_loss"] as? Double)
+        XCTAssertEqual(all["eval_loss"] as? Double, eval["eval_loss"] as? Double)
+        // trainer_state.json: two logged steps, two evaluations, the summary; the learning rate as transformers
+        // logs it (linear decay from 1e-2 over 4 steps: 5e-3 after step 2, 0 after step 4)
+        let state = try object(out + "/trainer_state.json")
+        XCTAssertEqual(state["global_step"] as? Int, 4)
+        let history = try XCTUnwrap(state["log_history"] as? [[String: Any]])
+        XCTAssertEqual(history.count, 5, "\(history)")
+        let logged = history.filter { $0["loss"] != nil }
+        XCTAssertEqual(logged.map { $0["step"] as? Int }, [2, 4])
+        XCTAssertEqual(logged.map { $0["learning_rate"] as? Double ?? -1 }, [5e-3, 0])
+        XCTAssertEqual(history.filter { $0["eval_loss"] != nil }.count, 2)
+        XCTAssertNotNil(history.last?["train_runtime"])
+        let log = try String(contentsOfFile: out + "/trainer_log.jsonl", encoding: .utf8).split(separator: "\n")
+        let first = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(log[0].utf8)) as? [String: Any])
+        XCTAssertEqual(first["lr"] as? Double, 5e-3)
+        XCTAssertNotNil(first["throughput"])
+        XCTAssertGreaterThan(first["total_tokens"] as? Int ?? 0, 0)
+        let running = try String(contentsOfFile: out + "/running_log.txt", encoding: .utf8)
+        XCTAssertTrue(running.contains(" 4/4  loss "), running)
+        let card = try String(contentsOfFile: out + "/README.md", encoding: .utf8)
+        XCTAssertTrue(card.hasPrefix("---\nlibrary_name: peft\nbase_model: \(Self.shared)/fixtures/tiny/llama\n"), card)
+        XCTAssertTrue(card.contains("datasets:\n- factory_demo\n"), card)
+        XCTAssertTrue(card.contains("- learning_rate: 0.01\n"), card)
+        // the tokenizer beside the adapter, as LLaMA-Factory saves it; a checkpoint every save_steps and at the last step
+        for file in ["tokenizer.json", "checkpoint-3/adapter_model.safetensors", "checkpoint-4/adapter_model.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/generation_config.json"), "an adapter has none")
+    }
+
+    func testAFullFineTuneSavesAGenerationConfig() throws {
+        let out = try CLI.temporaryDirectory() + "/full"
+        let r = try tinyRun(out, ["finetuning_type=full", "max_steps=1", "save_strategy=no"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let generation = try object(out + "/generation_config.json")
+        XCTAssertNotNil(generation["eos_token_id"], "\(generation)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/checkpoint-1"), "save_strategy: no saves no checkpoint")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    }
+}
