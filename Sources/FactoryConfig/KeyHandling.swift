@@ -29,9 +29,13 @@ private let noDownload = "Factory reads local files only and downloads nothing, 
 private let float32 = "training and inference run in float32 on this machine (mixed precision is not implemented)"
 private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
 private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
-private let noExport = "exporting is not implemented yet; `factory run` with merge: true applies an adapter for chat/generate"
+private let noExport = "exporting (llamafactory-cli export) is not implemented yet; chat and generate apply an adapter merged in memory with merge: true"
 private let noPredict = "prediction and generation-based evaluation are not implemented yet"
-private let noPreference = "it is read by the preference stages (rm, dpo, kto), which are not implemented yet; with this stage it has no effect"
+private let oneProcess = "Factory trains in one process (distributed training is not implemented)"
+private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
+/// "it applies to KEY, which Factory does not do".
+private func appliesTo(_ key: String) -> String { "it applies to \(key), which Factory does not do" }
+private let noPreference = "it is read by the preference stages (rm, dpo, kto), which are not implemented yet"
 
 public enum UnimplementedKeys {
     /// Key → what Factory does with it. Keys absent here are implemented (read where they apply).
@@ -150,12 +154,108 @@ public enum UnimplementedKeys {
         "push_to_hub": refuse(unless: ["false"], "Factory uploads nothing"),
         "hub_model_id": note("Factory uploads nothing"),
         "use_cpu": note("Factory runs on the CPU"),
+        // other LLaMA-Factory arguments
+        "use_apollo": refuse(unless: ["false"], "the APOLLO optimizer is not implemented; the optimizer is AdamW"),
+        "apollo_proj": note(appliesTo("use_apollo")),
+        "apollo_proj_type": note(appliesTo("use_apollo")),
+        "apollo_rank": note(appliesTo("use_apollo")),
+        "apollo_scale": note(appliesTo("use_apollo")),
+        "apollo_scale_type": note(appliesTo("use_apollo")),
+        "apollo_target": note(appliesTo("use_apollo")),
+        "apollo_update_interval": note(appliesTo("use_apollo")),
+        "apollo_layerwise": note(unless: ["false"], appliesTo("use_apollo")),
+        "apollo_scale_front": note(unless: ["false"], appliesTo("use_apollo")),
+        "use_asft_loss": refuse(unless: ["false"], "the ASFT loss is not implemented"), "asft_alpha": note(appliesTo("use_asft_loss")),
+        "use_dft_loss": refuse(unless: ["false"], "the DFT loss is not implemented"),
+        "use_eaft_loss": refuse(unless: ["false"], "the EAFT loss is not implemented"), "eaft_alpha": note(appliesTo("use_eaft_loss")),
+        "use_muon": refuse(unless: ["false"], "the Muon optimizer is not implemented; the optimizer is AdamW"),
+        "fp8": refuse(unless: ["false"], "FP8 training is not implemented; " + float32),
+        "fp8_backend": note(appliesTo("fp8")), "fp8_enable_fsdp_float8_all_gather": note(unless: ["false"], appliesTo("fp8")),
+        "use_hyper_parallel": refuse(unless: ["false"], oneProcess), "hyper_parallel_args": note(appliesTo("use_hyper_parallel")),
+        "use_mca": refuse(unless: ["false"], "Megatron-Core training is not implemented; " + oneProcess),
+        "use_kt": refuse(unless: ["false"], "KTransformers is not used; Factory runs its own CPU kernels"),
+        "kt_expert_checkpoint_path": note(appliesTo("use_kt")),
+        "kt_lora_expert_intermediate_size": note(appliesTo("use_kt")),
+        "kt_lora_expert_num": note(appliesTo("use_kt")),
+        "kt_use_lora_experts": note(appliesTo("use_kt")),
+        "kt_weight_path": note(appliesTo("use_kt")),
+        "ray_init_kwargs": note(oneProcess),
+        "ray_num_workers": note(oneProcess),
+        "master_addr": note(oneProcess),
+        "master_port": note(oneProcess),
+        "fsdp": note(unless: ["[]", ""], oneProcess), "fsdp_transformer_layer_cls_to_wrap": note(oneProcess),
+        "fsdp_config": note(oneProcess),
+        "image_max_pixels": note(noMultimodal),
+        "image_min_pixels": note(noMultimodal),
+        "video_fps": note(noMultimodal),
+        "video_max_pixels": note(noMultimodal),
+        "video_maxlen": note(noMultimodal),
+        "video_min_pixels": note(noMultimodal),
+        "audio_sampling_rate": note(noMultimodal),
+        "crop_to_patches": note(unless: ["false"], noMultimodal),
+        "image_do_pan_and_scan": note(unless: ["false"], noMultimodal),
+        "use_audio_in_video": note(unless: ["false"], noMultimodal),
+        "task": refuse("benchmark evaluation (llamafactory-cli eval: MMLU, C-Eval, CMMLU) is not implemented yet"),
+        "task_dir": note(appliesTo("task")),
+        "batch_size": note(appliesTo("task")),
+        "n_shot": note(appliesTo("task")),
+        "lang": note(appliesTo("task")),
+        "save_dir": note(appliesTo("task")),
+        "download_mode": note(appliesTo("task")),
+        "compute_dtype": note(float32),
+        "device_map": note("Factory runs on the CPU"),
+        "init_special_tokens": note(appliesTo("new_special_tokens")),
+        "new_special_tokens_config": note(appliesTo("new_special_tokens")),
+        "ld_alpha": note(noPreference),
+        "pref_bco_weight": note(noPreference),
+        "ppo_buffer_size": note(noPreference),
+        "ppo_epochs": note(noPreference),
+        "ppo_target": note(noPreference),
+        "ppo_score_norm": note(unless: ["false"], noPreference),
+        "ppo_whiten_rewards": note(unless: ["false"], noPreference),
+        "module_dropout": note("it applies to finetuning_type oft, which Factory does not have"),
+        "oft_block_size": note("it applies to finetuning_type oft, which Factory does not have"),
+        "oft_rank": note("it applies to finetuning_type oft, which Factory does not have"),
+        "oft_target": note("it applies to finetuning_type oft, which Factory does not have"),
+        "preserve_thinking": refuse(unless: ["false"], "keeping the thinking of earlier turns is not implemented; templates render it as the model's own template does"),
+        "enable_torch_profiler": refuse(unless: ["false"], "Factory has no torch profiler; bench/ measures speed"),
+        "profile_modules": note(appliesTo("enable_torch_profiler")),
+        "profiler_active_steps": note(appliesTo("enable_torch_profiler")),
+        "profiler_output_dir": note(appliesTo("enable_torch_profiler")),
+        "profiler_repeat": note(appliesTo("enable_torch_profiler")),
+        "profiler_wait_steps": note(appliesTo("enable_torch_profiler")),
+        "profiler_warmup_steps": note(appliesTo("enable_torch_profiler")),
+        "profiler_profile_memory": note(unless: ["true"], appliesTo("enable_torch_profiler")),
+        "profiler_record_shapes": note(unless: ["true"], appliesTo("enable_torch_profiler")),
+        "profiler_with_stack": note(unless: ["true"], appliesTo("enable_torch_profiler")),
+        "sglang_config": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "sglang_lora_backend": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "sglang_maxlen": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "sglang_mem_fraction": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "sglang_tp_size": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "vllm_config": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "vllm_gpu_util": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "vllm_max_lora_rank": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "vllm_maxlen": note("it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "vllm_enforce_eager": note(unless: ["false"], "it configures an inference backend Factory does not use; Factory generates with its own engine"),
+        "use_swanlab": note(unless: ["false"], noTracker),
+        "swanlab_api_key": note(noTracker),
+        "swanlab_lark_secret": note(noTracker),
+        "swanlab_lark_webhook_url": note(noTracker),
+        "swanlab_logdir": note(noTracker),
+        "swanlab_mode": note(noTracker),
+        "swanlab_project": note(noTracker),
+        "swanlab_run_name": note(noTracker),
+        "swanlab_workspace": note(noTracker),
+        "use_v1_kernels": note(unless: ["false"], cpuOnly),
     ]
 
     /// The refusal (thrown) or the notes for the set keys of `config` listed in the table.
     public static func check(_ config: RunConfig) throws -> [String] {
         var notes: [String] = []
-        for key in config.keys {
+        // in the order the file gives them, so the first refusal is the first such line
+        func line(_ key: String) -> Int { Int(config.origin(of: key).split(separator: ":").last ?? "") ?? Int.max }
+        for key in config.keys.sorted(by: { (line($0), $0) < (line($1), $1) }) {
             guard let handling = table[key], let value = config.values[key], handling.applies(to: value) else { continue }
             let line = "\(config.origin(of: key)) \(key): \(value) — \(handling.message)"
             switch handling.action {

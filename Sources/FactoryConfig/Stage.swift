@@ -7,6 +7,10 @@ public enum Stage: String, Sendable, CaseIterable {
     /// Reward modelling.
     case rm
     case ppo, dpo, kto
+
+    /// The stages `factory run` trains; the others are refused by the plan, naming these.
+    public static let implemented: [Stage] = [.pt, .sft]
+    public var isImplemented: Bool { Stage.implemented.contains(self) }
 }
 
 extension RunConfig {

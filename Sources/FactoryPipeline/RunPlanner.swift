@@ -42,10 +42,15 @@ public enum RunPlanner {
     public static func plan(_ config: RunConfig, plugins: PluginSet) -> RunPlan {
         let stage = config.stage  // one of LLaMA-Factory's stages: the config schema checked it
         var items: [PlanItem] = []
+        if !stage.isImplemented {
+            items.append(PlanItem(kind: .stage, request: stage.rawValue, component: nil, detail: "",
+                                  problem: "stage '\(stage.rawValue)' is not implemented yet (Factory trains: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))"))
+        }
         let (modelPlan, located) = modelItems(config, plugins)
         items += modelPlan
         let templateItem = lookup(.chatTemplate, config.string("template"), plugins,
-                                  unsetDetail: "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)")
+                                  unsetDetail: stage == .pt ? "none needed: stage pt trains on raw text"
+                                      : "the model's own chat template (GGUF tokenizer.chat_template / tokenizer_config.json)")
         items.append(templateItem)
         if let located, let check = templateCheckItem(config, template: templateItem, model: located) { items.append(check) }
         let methodItem = lookup(.finetuningMethod, config.string("finetuning_type") ?? "lora", plugins, unsetDetail: "")
@@ -197,9 +202,13 @@ public enum RunPlanner {
         return PlanItem(kind: .attention, request: "flash_attn: \(flash)", component: chosen, detail: "highest score \(d.score)", problem: nil)
     }
 
+    /// Each dataset found in dataset_info.json (or why not); no dataset at all is a problem of the training stages,
+    /// and a ranking dataset one of the stages that train on conversations or text.
     static func datasetItems(_ config: RunConfig) -> [PlanItem] {
         let names = (config.list("dataset") ?? []) + (config.list("eval_dataset") ?? [])
-        guard !names.isEmpty else { return [] }
+        guard !names.isEmpty else {
+            return [PlanItem(kind: .dataset, request: "(unset)", component: nil, detail: "", problem: "no dataset: set dataset (names from dataset_info.json)")]
+        }
         let dir = config.string("dataset_dir") ?? "data"
         let info: DatasetInfo
         do { info = try DatasetInfo(directory: dir) } catch {
@@ -208,7 +217,11 @@ public enum RunPlanner {
         return names.map { name in
             do {
                 let a = try info.attributes(name)
-                return PlanItem(kind: .dataset, request: name, component: nil, detail: "\(a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
+                if a.ranking && [.sft, .pt].contains(config.stage) {
+                    return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
+                                    problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs); stage \(config.stage.rawValue) does not train on pairs")
+                }
+                return PlanItem(kind: .dataset, request: name, component: nil, detail: "\((a.ranking ? "ranking " : "") + a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
             } catch {
                 return PlanItem(kind: .dataset, request: name, component: nil, detail: "", problem: "\(error)")
             }

@@ -10,7 +10,7 @@ import Foundation
 
 public enum TrainingJob {
     /// Stages this build trains.
-    public static let stages: Set<Stage> = [.sft, .pt]
+    public static let stages = Set(Stage.implemented)
 
     /// `located`: the model's files when the caller found them already (the run's plan did). The run
     /// happens in an ExecutionContext of its own (derived from the current one, so it keeps the chosen
