@@ -72,12 +72,13 @@ let package = Package(
     targets: [
         // ---- host ----
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "FactoryHost", dependencies: ["FactoryEngine", "FactoryJinja", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryConformance", dependencies: ["FactoryHost", "FactoryEngine", .product(name: "CFactoryABI", package: "SDK"),
                                                            .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .target(name: "FactoryFormats", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
+        .target(name: "FactoryFormats", dependencies: ["CZlib", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryData", dependencies: ["FactoryEngine", "FactoryJinja", "FactoryTokenizers", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
         .target(name: "FactoryJinja", dependencies: [.product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
@@ -156,7 +157,7 @@ let package = Package(
                     path: "Tests/FactoryDataTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
-        .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData",
+        .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "CZlib",
                                                                 "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryTrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),

@@ -1,24 +1,26 @@
-/// A minimal PNG encoder: 8-bit RGB, filter 0, zlib "stored" (uncompressed) deflate blocks.
-/// Enough for plots; every decoder reads it.
+import CZlib
+
+/// A minimal PNG encoder: 8-bit RGB, each row with the Up filter (plots are mostly flat colour,
+/// so rows repeat), deflated by zlib at its best level. Every decoder reads it.
 public enum PNGWriter {
-    public static func encode(width: Int, height: Int, rgb: [UInt8]) -> [UInt8] {
-        precondition(rgb.count == width * height * 3, "PNG: \(rgb.count) bytes for \(width)x\(height) RGB")
+    /// The PNG file of `rgb` (width × height × 3 bytes); throws on a size mismatch or a zlib failure.
+    public static func encode(width: Int, height: Int, rgb: [UInt8]) throws -> [UInt8] {
+        guard rgb.count == width * height * 3 else { throw PNGError("PNG: \(rgb.count) bytes for \(width)x\(height) RGB") }
         var raw: [UInt8] = []
-        raw.reserveCapacity(height * (width * 3 + 1))
+        let stride = width * 3
+        raw.reserveCapacity(height * (stride + 1))
         for y in 0..<height {
-            raw.append(0)
-            raw += rgb[(y * width * 3)..<((y + 1) * width * 3)]
+            raw.append(2)  // Up: each byte minus the byte above it
+            for i in 0..<stride {
+                let above = y > 0 ? rgb[(y - 1) * stride + i] : 0
+                raw.append(rgb[y * stride + i] &- above)
+            }
         }
-        var zlib: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let n = min(65535, raw.count - offset)
-            let last = offset + n == raw.count
-            zlib += [last ? 1 : 0, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            zlib += raw[offset..<(offset + n)]
-            offset += n
-        } while offset < raw.count
-        zlib += bigEndian(adler32(raw))
+        var size = compressBound(uLong(raw.count))
+        var zlib = [UInt8](repeating: 0, count: Int(size))
+        let status = compress2(&zlib, &size, raw, uLong(raw.count), Z_BEST_COMPRESSION)
+        guard status == Z_OK else { throw PNGError("PNG: zlib compress2 failed (status \(status))") }
+        zlib.removeLast(zlib.count - Int(size))
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         png += chunk("IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 2, 0, 0, 0])
         png += chunk("IDAT", zlib)
@@ -44,13 +46,10 @@ public enum PNGWriter {
         for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
     }
+}
 
-    static func adler32(_ bytes: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1, b: UInt32 = 0
-        for x in bytes {
-            a = (a + UInt32(x)) % 65521
-            b = (b + a) % 65521
-        }
-        return b << 16 | a
-    }
+/// A PNG that could not be encoded: one line.
+public struct PNGError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -159,7 +159,7 @@ public final class Trainer {
             try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
             try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
                                       runningLog: runningLog, to: staging)
-            if args.plotLoss { try LossPlot.write(history.map { ($0.step, $0.loss) }, to: staging + "/training_loss.png") }
+            if args.plotLoss { try LossPlot.writeAll(fromLog: args.outputDir + "/trainer_log.jsonl", into: staging) }
             try OutputDirectory.moveContents(of: staging, into: args.outputDir)
         }
         return TrainResult(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, history: history)
