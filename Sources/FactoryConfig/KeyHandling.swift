@@ -86,7 +86,7 @@ public enum UnimplementedKeys {
         "eval_num_beams": refuse(unless: ["1"], "beam search is not implemented"),
         "ignore_pad_token_for_loss": refuse(unless: ["true"], "padding is always left out of the loss"),
         "eval_on_each_dataset": refuse(unless: ["false"], "evaluation runs over the eval datasets together"),
-        "tool_format": refuse("tool-calling formats are not implemented yet"),
+        "tool_format": refuse("a template writes tools in its own family's format (qwen, qwen3: Qwen's); choosing another is not implemented"),
         "enable_thinking": refuse(unless: ["true"], "use the template qwen3_nothink for Qwen3 without thinking"),
         "data_shared_file_system": note("Factory runs in one process"),
         // finetuning

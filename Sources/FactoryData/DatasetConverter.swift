@@ -4,25 +4,10 @@ import FactoryJSON
 /// every problem is `file:row field: problem`.
 public enum DatasetConverter {
     public static func convert(_ row: DatasetReader.Row, _ a: DatasetAttributes) throws -> Conversation {
-        let c: Conversation
+        // tools and calls go to the template, which writes them in its family's format or refuses them
         switch a.formatting {
-        case .alpaca: c = try alpaca(row, a)
-        case .sharegpt, .openai: c = try sharegpt(row, a)
-        }
-        try refuseToolCalling(c, row, a)
-        return c
-    }
-
-    /// Tool-calling rows (a tools list, function-call or observation turns) are refused until the
-    /// templates render tools and calls in each model family's own format: trained as plain text,
-    /// they would teach a format the model never sees at inference.
-    static func refuseToolCalling(_ c: Conversation, _ row: DatasetReader.Row, _ a: DatasetAttributes) throws {
-        let because = "tool-calling data is not implemented yet (tools and calls are not rendered in the model's own format); refused rather than trained as text"
-        if let tools = c.tools, !["", "[]"].contains(tools.filter { !$0.isWhitespace }) {
-            throw DataError("\(row.origin) \(a.columns["tools"] ?? "tools"): \(because)")
-        }
-        if let turn = c.messages.firstIndex(where: { $0.role == "function_call" || $0.role == "observation" }) {
-            throw DataError("\(row.origin) \(a.columns["messages"] ?? "conversations"): turn \(turn + 1) is a \(c.messages[turn].role) turn — \(because)")
+        case .alpaca: return try alpaca(row, a)
+        case .sharegpt, .openai: return try sharegpt(row, a)
         }
     }
 

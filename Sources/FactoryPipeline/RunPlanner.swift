@@ -219,7 +219,8 @@ public enum RunPlanner {
                 let a = try info.attributes(name)
                 if a.ranking && [.sft, .pt].contains(config.stage) {
                     return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
-                                    problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs); stage \(config.stage.rawValue) does not train on pairs")
+                                    problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
+                                        + "conversations; the preference stages (rm, dpo) are not implemented yet (`factory data check` shows the pairs)")
                 }
                 return PlanItem(kind: .dataset, request: name, component: nil, detail: "\((a.ranking ? "ranking " : "") + a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
             } catch {

@@ -132,14 +132,22 @@ extension DataCommandTests {
         XCTAssertEqual(sft.stderr.filter { $0 == "\n" }.count, 1, sft.stderr)
     }
 
-    func testMultimodalAndToolCallingDataAreRefusedNotTrainedAsText() throws {
+    func testMultimodalDataIsRefusedAndToolCallsNeedATemplateWithAToolFormat() throws {
         let dir = try datasets()
         let mllm = try check(dir, ["template=smollm2", "dataset=mllm"])
         XCTAssertEqual(mllm.status, 1)
         XCTAssertEqual(mllm.stderr, "factory: error: \(dir)/dataset_info.json: dataset 'mllm': columns.images — multimodal data is refused: no multimodal model family exists yet (its <image>/<video>/<audio> placeholders would be trained as text)\n")
+        // tool calls: a template with its family's tool format renders them (Qwen's <tools> and <tool_call>), calls learned
+        let qwen = try check(dir, ["template=qwen", "dataset=tools", "--samples", "1"])
+        XCTAssertEqual(qwen.status, 0, qwen.stderr)
+        XCTAssertTrue(qwen.stdout.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"weather\""), qwen.stdout)
+        XCTAssertTrue(qwen.stdout.contains("«<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>\n»"), qwen.stdout)
+        XCTAssertTrue(qwen.stdout.contains("<|im_start|>user\n<tool_response>\n{\"temp\": 20}\n</tool_response><|im_end|>"), qwen.stdout)
+        // one without a tool format refuses the row, never trains it without its tools
         let tools = try check(dir, ["template=smollm2", "dataset=tools"])
         XCTAssertEqual(tools.status, 1)
-        XCTAssertTrue(tools.stderr.hasPrefix("factory: error: \(dir)/tools.json:1 tools: tool-calling data is not implemented yet"), tools.stderr)
+        XCTAssertTrue(tools.stderr.hasPrefix("factory: error: \(dir)/tools.json:1: the smollm2 template refused the row"), tools.stderr)
+        XCTAssertTrue(tools.stderr.contains("this template has no tool format yet; tools are refused rather than left out"), tools.stderr)
         XCTAssertEqual(tools.stderr.filter { $0 == "\n" }.count, 1, tools.stderr)
     }
 }

@@ -88,3 +88,46 @@ final class TemplatePluginTests: XCTestCase {
         }
     }
 }
+
+/// Tool calling: the Qwen templates render tools and calls exactly as the models' own templates do
+/// with `tools=` (Fixtures/templates/tool_cases.json, made by generate_tools.py); calls are learned,
+/// results are not; a template without a tool format refuses tools and calls in one line.
+extension TemplatePluginTests {
+    func testQwenTemplatesRenderToolsAndCallsAsTheModelsTemplatesDo() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        let root = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/tool_cases.json"))))
+        let cases = root.arrayValue ?? []
+        XCTAssertEqual(cases.count, 12)
+        for c in cases {
+            let name = c["template"]?.stringValue ?? ""
+            var options: [(String, JSON)] = [("add_generation_prompt", c["add_generation_prompt"] ?? false), ("eos_token", "<|im_end|>"),
+                                             ("tools", c["tools"] ?? "")]
+            if let thinking = c["enable_thinking"]?.boolValue { options.append(("enable_thinking", .bool(thinking))) }
+            let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name))
+            let segments = try plugin.render(messagesJSON: (c["messages"] ?? []).serialized(), optionsJSON: JSON.object(JSONObject(options)).serialized())
+            XCTAssertEqual(segments.map(\.text).joined(), c["text"]?.stringValue, "\(name): \(c["name"]?.stringValue ?? "")")
+            // LLaMA-Factory trains the calls and the answers, not the tool results
+            for s in segments where s.text.contains("<tool_call>\n{\"name\": \"") { XCTAssertTrue(s.trainable, "\(name): a call is learned") }
+            for s in segments where s.text.contains("<tool_response>") { XCTAssertFalse(s.trainable, "\(name): a result is not learned") }
+        }
+    }
+
+    func testATemplateWithoutAToolFormatRefusesToolsAndCalls() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("llama3"))
+        let tools = #"{"tools": "[{\"name\": \"f\", \"parameters\": {}}]"}"#
+        XCTAssertThrowsError(try plugin.render(messagesJSON: #"[{"role": "user", "content": "Q"}]"#, optionsJSON: tools)) { error in
+            XCTAssertTrue("\(error)".contains("llama3: this template has no tool format yet; tools are refused rather than left out"), "\(error)")
+        }
+        let call = #"[{"role": "user", "content": "Q"}, {"role": "function_call", "content": "{\"name\": \"f\", \"arguments\": {}}"}]"#
+        XCTAssertThrowsError(try plugin.render(messagesJSON: call, optionsJSON: "{}")) { error in
+            XCTAssertTrue("\(error)".contains("message 1 is a function_call and this template has no tool format yet"), "\(error)")
+        }
+        // a malformed call names its message
+        let qwen = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("qwen"))
+        let bad = #"[{"role": "user", "content": "Q"}, {"role": "function_call", "content": "get_weather(Paris)"}]"#
+        XCTAssertThrowsError(try qwen.render(messagesJSON: bad, optionsJSON: "{}")) { error in
+            XCTAssertTrue("\(error)".contains("message 1: a function_call must be JSON"), "\(error)")
+        }
+    }
+}

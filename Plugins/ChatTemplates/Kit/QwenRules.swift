@@ -3,13 +3,15 @@
 import FactoryJSON
 import FactoryPluginKit
 
-/// Qwen2.5/Qwen3 tool turns: consecutive results share one "<|im_start|>user ... <|im_end|>\n",
-/// each result is "\n<tool_response>\n{content}\n</tool_response>"; a call is a "<tool_call>" block.
+/// Qwen2.5/Qwen3 tool turns: the tools in the system turn, consecutive results share one
+/// "<|im_start|>user ... <|im_end|>\n", each result is "\n<tool_response>\n{content}\n</tool_response>";
+/// each call is a "<tool_call>" block (ToolFormat.qwen).
 public enum QwenTools {
-    public static func apply(to t: inout TurnTemplate) {
+    public static func apply(to t: inout TurnTemplate, rawStringArguments: Bool) {
         t.observation = "\n<tool_response>\n{content}\n</tool_response>"
         t.observationGroup = ("<|im_start|>user", "<|im_end|>\n")
-        t.functionCallBody = "<tool_call>\n{content}\n</tool_call><|im_end|>\n"
+        t.functionCallBody = "{content}<|im_end|>\n"
+        t.toolFormat = .qwen(rawStringArguments: rawStringArguments)
     }
 }
 

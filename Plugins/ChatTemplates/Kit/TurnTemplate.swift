@@ -48,6 +48,9 @@ public struct TurnTemplate: Sendable {
     public var observationGroup: (open: String, close: String)? = nil
     /// nil = rendered like an assistant turn.
     public var functionCallBody: String? = nil
+    /// How the family writes tools and calls (the calls' text fills functionCallBody's {content}); nil: tools
+    /// and function_call messages are refused, never rendered in a format the model was not trained on.
+    public var toolFormat: ToolFormat? = nil
     public var generationPrompt: String = ""
     /// Whitespace trimmed from every message's content (Llama 3, Gemma: Jinja's `| trim`).
     public var trimContent: Bool = false
@@ -90,6 +93,11 @@ extension TurnTemplate {
             if systemText?.isEmpty ?? true { systemText = nil }
         }
 
+        let tools = try ToolFormat.tools(options.tools)
+        if !tools.isEmpty {
+            guard let toolFormat else { throw PluginError.unsupported("\(name): this template has no tool format yet; tools are refused rather than left out") }
+            systemText = toolFormat.system(systemText, tools)
+        }
         var segments: [Segment] = []
         if !prefix.isEmpty && !(turns.isEmpty && systemText == nil) { segments.append(Segment(nil, fill(prefix))) }
         var pendingSystem: String? = nil
@@ -123,6 +131,12 @@ extension TurnTemplate {
                 }
             case .assistant, .functionCall:
                 var content = trimmed(message.content)
+                if message.role == .functionCall {
+                    guard let toolFormat else {
+                        throw PluginError.unsupported("\(name): message \(index + offset) is a function_call and this template has no tool format yet")
+                    }
+                    content = toolFormat.calls(try ToolFormat.calls(message.content, message: index + offset))
+                }
                 if message.role == .assistant, let rewrite = assistantContent { content = rewrite(index + offset, messages, options) }
                 let body = message.role == .functionCall ? (functionCallBody ?? assistantBody) : assistantBody
                 if !assistantHeader.isEmpty { segments.append(Segment(message.role, fill(assistantHeader))) }

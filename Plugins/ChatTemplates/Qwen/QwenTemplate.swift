@@ -1,6 +1,7 @@
-// The Qwen2.5 template. Matches Qwen2.5-7B-Instruct's published chat template without
-// tools: ChatML, Qwen's default system prompt when the conversation has none, tool results
-// as "<tool_response>" blocks inside one user turn per run of consecutive results.
+// The Qwen2.5 template. Matches Qwen2.5-7B-Instruct's published chat template, tools included:
+// ChatML, Qwen's default system prompt when the conversation has none, the tools after it,
+// calls as "<tool_call>" blocks, tool results as "<tool_response>" blocks inside one user turn per
+// run of consecutive results (Fixtures/templates/tool_cases.json).
 import CFactoryABI
 import ChatTemplateKit
 import FactoryPluginKit
@@ -15,7 +16,7 @@ final class QwenTemplate: TurnTemplatePlugin {
         var t = TurnTemplate.chatML(name: "qwen")
         t.defaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
         t.defaultSystemRule = .whenAbsent
-        QwenTools.apply(to: &t)
+        QwenTools.apply(to: &t, rawStringArguments: false)
         return t
     }()
 

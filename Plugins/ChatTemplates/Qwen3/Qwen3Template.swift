@@ -1,5 +1,5 @@
-// The Qwen3 template with thinking on. Matches Qwen3-0.6B's published chat template
-// without tools: ChatML, no default system prompt, tool results grouped like Qwen2.5's, and
+// The Qwen3 template with thinking on. Matches Qwen3-0.6B's published chat template, tools
+// included: ChatML, no default system prompt, tools and calls as Qwen2.5 writes them, and
 // every answer after the last user turn rendered as "<think>\n{reasoning}\n</think>\n\n{answer}"
 // (the final one always, with empty reasoning when it has none); earlier answers lose their
 // reasoning. `enable_thinking: false` in the render options adds the empty think block to
@@ -16,7 +16,7 @@ final class Qwen3Template: TurnTemplatePlugin {
 
     static let format: TurnTemplate = {
         var t = TurnTemplate.chatML(name: "qwen3")
-        QwenTools.apply(to: &t)
+        QwenTools.apply(to: &t, rawStringArguments: true)
         QwenThinking.apply(to: &t, thinkingByDefault: true)
         return t
     }()

@@ -13,7 +13,7 @@ final class Qwen3NoThinkTemplate: TurnTemplatePlugin {
 
     static let format: TurnTemplate = {
         var t = TurnTemplate.chatML(name: "qwen3_nothink")
-        QwenTools.apply(to: &t)
+        QwenTools.apply(to: &t, rawStringArguments: true)
         QwenThinking.apply(to: &t, thinkingByDefault: false)
         return t
     }()

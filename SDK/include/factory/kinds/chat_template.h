@@ -64,6 +64,10 @@ typedef struct factory_chat_template {
      * "bos_token" and "eos_token" (strings: the tokenizer's special tokens, for
      * templates whose format contains them; "" when the host has no tokenizer).
      * Unknown roles or keys are FACTORY_ERR_INVALID_ARGUMENT naming them.
+     * "tools" is a JSON list (LLaMA-Factory's tools column) and a function_call's content is JSON
+     * {"name", "arguments"} or a list of them: a template writes both in its family's own format,
+     * or fails with FACTORY_ERR_UNSUPPORTED — it never drops them (the host would train the row
+     * without its tools).
      * Segments go to `sink` in order; all pointers are [call].
      */
     factory_status_t (*render)(const struct factory_chat_template *self, const char *messages_json,
