@@ -99,7 +99,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/notes.txt", encoding: .utf8), "keep me")
         let dpo = try tinyRun(dir + "/dpo", ["stage=dpo"])
         XCTAssertEqual(dpo.status, 1)
-        XCTAssertEqual(dpo.stderr, "factory: error: stage 'dpo' is not implemented in this build (it trains: pt, sft)\n")
+        XCTAssertEqual(dpo.stderr, "factory: error: stage 'dpo' is not implemented yet (Factory trains: pt, sft)\n")  // the plan's item now
         let neftune = try tinyRun(dir + "/n", ["neftune_noise_alpha=-1"])
         XCTAssertEqual(neftune.status, 1)
         XCTAssertEqual(neftune.stderr, "factory: error: override 'neftune_noise_alpha=-1' neftune_noise_alpha: -1 is out of range (expected ≥ 0)\n")
@@ -123,6 +123,13 @@ final class TrainCommandTests: XCTestCase {
         let train = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "dataset=identity", "output_dir=\(dir)/id", "num_train_epochs=4",
                                  "gradient_accumulation_steps=1", "plot_loss=false"], program: release)
         XCTAssertEqual(train.status, 0, train.stderr)
+        // the hub id the GGUF was found through, so AutoPeftModelForCausalLM resolves the base; the GGUF's
+        // tokenizer beside the adapter as Hugging Face files, chat template included
+        let config = try object(dir + "/id/adapter_config.json")
+        XCTAssertEqual(config["base_model_name_or_path"] as? String, "HuggingFaceTB/SmolLM2-135M-Instruct")
+        let tokenizerConfig = try object(dir + "/id/tokenizer_config.json")
+        XCTAssertTrue((tokenizerConfig["chat_template"] as? String ?? "").contains("<|im_start|>"), "\(tokenizerConfig.keys)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/id/tokenizer.json"))
         let after = try CLI.run(chat + ["adapter_name_or_path=\(dir)/id"], program: release, input: "Who are you?\n")
         XCTAssertEqual(after.status, 0, after.stderr)
         XCTAssertTrue(after.stdout.contains("Factory Assistant"), after.stdout)

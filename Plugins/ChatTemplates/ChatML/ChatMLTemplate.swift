@@ -15,6 +15,7 @@ final class ChatMLTemplate: TurnTemplatePlugin {
     static let format: TurnTemplate = {
         var t = TurnTemplate.chatML(name: "chatml")
         t.observation = "<|im_start|>tool\n{content}<|im_end|>\n"
+        t.toolFormat = .default  // ChatML publishes no tool format: LLaMA-Factory's default one
         return t
     }()
 

@@ -73,3 +73,63 @@ extension ToolFormat {
         })
     }
 }
+
+extension ToolFormat {
+    /// LLaMA-Factory's "default" format (its DEFAULT_TOOL_PROMPT, for templates whose models publish none):
+    /// each tool's arguments listed after the system prompt, a call as "Action: name\nAction Input: {json}".
+    public static let `default` = ToolFormat(name: "default", system: { prompt, tools in
+        var text = "", names: [String] = []
+        for wrapped in tools {
+            let tool = wrapped["function"] ?? wrapped
+            let name = tool["name"]?.stringValue ?? ""
+            text += "> Tool Name: \(name)\nTool Description: \(tool["description"]?.stringValue ?? "")\nTool Args:\n"
+            let required = Set((tool["parameters"]?["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+            for (argument, spec) in tool["parameters"]?["properties"]?.objectValue?.pairs ?? [] {
+                let enumText = (spec["enum"]?.arrayValue).map { ", should be one of [" + $0.map(word).joined(separator: ", ") + "]" } ?? ""
+                let itemsText = spec["items"].map { ", where each item should be " + ($0["type"].map(word) ?? "") } ?? ""
+                text += "  - \(argument) (\(spec["type"].map(word) ?? "")\(required.contains(argument) ? ", required" : "")): "
+                    + "\(spec["description"]?.stringValue ?? "")\(enumText)\(itemsText)\n"
+            }
+            text += "\n"
+            names.append(name)
+        }
+        return (prompt ?? "") + "You have access to the following tools:\n" + text + "Use the following format if using a tool:\n```\n"
+            + "Action: tool name (one of [\(names.joined(separator: ", "))])\n"
+            + "Action Input: the input to the tool, in a JSON format representing the kwargs (e.g. ```{\"input\": \"hello world\", \"num_beams\": 5}```)\n```\n"
+    }, calls: { calls in
+        calls.map { "Action: \($0.name)\nAction Input: \($0.arguments.spacedLine())" }.joined(separator: "\n")
+    })
+
+    /// LLaMA-Factory's "llama3" format (Llama 3.1's JSON tool calling with the tools in the system turn):
+    /// the tools as 4-space-indented JSON after the knowledge and today's date — fixed to `date` (Llama 3.1's
+    /// template default, 26 Jul 2024) rather than the day of the run, so the data is the same every day;
+    /// a call as {"name", "parameters"} (a list of them for several).
+    public static func llama3(date: String = "26 Jul 2024") -> ToolFormat {
+        ToolFormat(name: "llama3", system: { prompt, tools in
+            (prompt ?? "") + "Cutting Knowledge Date: December 2023\nToday Date: \(date)\n\n"
+                + "You have access to the following functions. To call a function, please respond with JSON for a function call. "
+                + "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and its value}. Do not use variables.\n\n"
+                + tools.map { indented($0, 4) + "\n\n" }.joined()
+        }, calls: { calls in
+            let objects = calls.map { JSON.object(JSONObject([("name", .string($0.name)), ("parameters", $0.arguments)])) }
+            return (objects.count == 1 ? objects[0] : .array(objects)).spacedLine()
+        })
+    }
+
+    /// A JSON value as Python's str() shows a string (as itself) or json.dumps anything else.
+    static func word(_ v: JSON) -> String { v.stringValue ?? v.spacedLine() }
+
+    /// json.dumps(value, indent: n, ensure_ascii=False): one item per line, "," and ": " separators.
+    static func indented(_ value: JSON, _ n: Int, depth: Int = 0) -> String {
+        let pad = String(repeating: " ", count: n * (depth + 1)), close = String(repeating: " ", count: n * depth)
+        switch value {
+        case .array(let items) where !items.isEmpty:
+            return "[\n" + items.map { pad + indented($0, n, depth: depth + 1) }.joined(separator: ",\n") + "\n" + close + "]"
+        case .object(let o) where o.count > 0:
+            return "{\n" + o.pairs.map { pad + JSON.string($0.0).spacedLine() + ": " + indented($0.1, n, depth: depth + 1) }.joined(separator: ",\n")
+                + "\n" + close + "}"
+        default:
+            return value.spacedLine()
+        }
+    }
+}

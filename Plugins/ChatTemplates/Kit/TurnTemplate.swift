@@ -93,17 +93,20 @@ extension TurnTemplate {
             if systemText?.isEmpty ?? true { systemText = nil }
         }
 
+        // the tools join the system prompt after it is trimmed: the format's text is kept as it writes it
+        var systemTrimmed = false
         let tools = try ToolFormat.tools(options.tools)
         if !tools.isEmpty {
             guard let toolFormat else { throw PluginError.unsupported("\(name): this template has no tool format yet; tools are refused rather than left out") }
-            systemText = toolFormat.system(systemText, tools)
+            systemText = toolFormat.system(systemText.map(trimmed), tools)
+            systemTrimmed = true
         }
         var segments: [Segment] = []
         if !prefix.isEmpty && !(turns.isEmpty && systemText == nil) { segments.append(Segment(nil, fill(prefix))) }
         var pendingSystem: String? = nil
         if let systemText {
             switch system {
-            case .turn(let pattern): segments.append(Segment(.system, fill(pattern, trimmed(systemText))))
+            case .turn(let pattern): segments.append(Segment(.system, fill(pattern, systemTrimmed ? systemText : trimmed(systemText))))
             case .intoFirstUser(let pattern): pendingSystem = fill(pattern, systemText)
             }
         }

@@ -19,6 +19,7 @@ final class Llama3Template: TurnTemplatePlugin {
         t.system = .turn("<|start_header_id|>system<|end_header_id|>\n\n{content}<|eot_id|>")
         t.user = "<|start_header_id|>user<|end_header_id|>\n\n{content}<|eot_id|>"
         t.observation = "<|start_header_id|>ipython<|end_header_id|>\n\n{content}<|eot_id|>"
+        t.toolFormat = .llama3()  // LLaMA-Factory's: Llama 3.1's JSON tool calling, tools in the system turn
         t.assistantHeader = "<|start_header_id|>assistant<|end_header_id|>\n\n"
         t.assistantBody = "{content}<|eot_id|>"
         t.generationPrompt = t.assistantHeader

@@ -17,6 +17,7 @@ final class SmolLM2Template: TurnTemplatePlugin {
 
     static let format: TurnTemplate = {
         var t = TurnTemplate.chatML(name: "smollm2")
+        t.toolFormat = .default  // SmolLM2's template has none: LLaMA-Factory's default one
         t.defaultSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
         t.defaultSystemRule = .whenAbsent
         return t
