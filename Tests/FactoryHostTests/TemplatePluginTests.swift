@@ -91,16 +91,16 @@ final class TemplatePluginTests: XCTestCase {
 }
 
 /// Tool calling (Fixtures/templates/tool_cases.json, made by generate_tools.py): the Qwen templates render
-/// tools and calls exactly as the models' own templates do with `tools=`; chatml, smollm2 and llama3, whose
-/// models publish no tool format, as LLaMA-Factory renders them (its default and llama3 formats). Calls are
-/// learned, results are not; a template without a tool format refuses tools and calls in one line.
+/// tools and calls exactly as the models' own templates do with `tools=`; chatml, smollm2, llama3 and mistral,
+/// whose models publish no tool format, as LLaMA-Factory renders them (mistral: LF's format on the v0.2 layout).
+/// Calls are learned, results are not; a template without a tool format refuses tools and calls in one line.
 extension TemplatePluginTests {
     func testToolsAndCallsRenderAsTheModelsTemplatesOrLLaMAFactoryDo() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let root = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/tool_cases.json"))))
         let cases = root.arrayValue ?? []
-        XCTAssertEqual(cases.count, 18)
-        XCTAssertEqual(Set(cases.compactMap { $0["template"]?.stringValue }), ["qwen", "qwen3", "qwen3_nothink", "chatml", "smollm2", "llama3"])
+        XCTAssertEqual(cases.count, 20)
+        XCTAssertEqual(Set(cases.compactMap { $0["template"]?.stringValue }), ["qwen", "qwen3", "qwen3_nothink", "chatml", "smollm2", "llama3", "mistral"])
         for c in cases {
             let name = c["template"]?.stringValue ?? ""
             var options: [(String, JSON)] = [("add_generation_prompt", c["add_generation_prompt"] ?? false), ("bos_token", c["bos"] ?? ""),
@@ -119,10 +119,10 @@ extension TemplatePluginTests {
 
     func testATemplateWithoutAToolFormatRefusesToolsAndCalls() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
-        let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("mistral"))
+        let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("gemma"))
         let tools = #"{"tools": "[{\"name\": \"f\", \"parameters\": {}}]"}"#
         XCTAssertThrowsError(try plugin.render(messagesJSON: #"[{"role": "user", "content": "Q"}]"#, optionsJSON: tools)) { error in
-            XCTAssertTrue("\(error)".contains("mistral: this template has no tool format yet; tools are refused rather than left out"), "\(error)")
+            XCTAssertTrue("\(error)".contains("gemma: this template has no tool format yet; tools are refused rather than left out"), "\(error)")
         }
         let call = #"[{"role": "user", "content": "Q"}, {"role": "function_call", "content": "{\"name\": \"f\", \"arguments\": {}}"}]"#
         XCTAssertThrowsError(try plugin.render(messagesJSON: call, optionsJSON: "{}")) { error in

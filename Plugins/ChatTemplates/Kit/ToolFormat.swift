@@ -116,6 +116,14 @@ extension ToolFormat {
         })
     }
 
+    /// LLaMA-Factory's "mistral" format (Mistral v0.3's tool tokens): the tools as one JSON list in
+    /// "[AVAILABLE_TOOLS] …[/AVAILABLE_TOOLS]" after the system prompt, the calls as one JSON list of {"name", "arguments"}.
+    public static let mistral = ToolFormat(name: "mistral", system: { prompt, tools in
+        (prompt ?? "") + "[AVAILABLE_TOOLS] " + JSON.array(tools).spacedLine() + "[/AVAILABLE_TOOLS]"
+    }, calls: { calls in
+        JSON.array(calls.map { .object(JSONObject([("name", .string($0.name)), ("arguments", $0.arguments)])) }).spacedLine()
+    })
+
     /// A JSON value as Python's str() shows a string (as itself) or json.dumps anything else.
     static func word(_ v: JSON) -> String { v.stringValue ?? v.spacedLine() }
 

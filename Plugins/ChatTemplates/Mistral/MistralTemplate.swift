@@ -2,6 +2,7 @@
 // (Mistral's "v1" format with a system prompt): BOS, user turns " [INST] {content} [/INST]",
 // the system prompt folded into the first one as "{system}\n\n", answers " {content}{eos}".
 // (LLaMA-Factory's mistral is the v3 layout without the spaces; the model's own template wins.)
+// Tools and calls: LLaMA-Factory's mistral tool format on this layout (Fixtures/templates/tool_cases.json).
 import CFactoryABI
 import ChatTemplateKit
 import FactoryPluginKit
@@ -20,6 +21,10 @@ final class MistralTemplate: TurnTemplatePlugin {
         t.system = .intoFirstUser("{content}\n\n")
         t.user = " [INST] {content} [/INST]"
         t.assistantBody = " {content}{eos}"
+        // tools as LLaMA-Factory writes them for Mistral (v0.3's tool tokens; v0.2 itself publishes no tool format)
+        t.toolFormat = .mistral
+        t.functionCallBody = "[TOOL_CALLS] {content}{eos}"
+        t.observation = "[TOOL_RESULTS] {\"content\": {content}}[/TOOL_RESULTS]"
         return t
     }()
 

@@ -2,8 +2,8 @@
 with `tools=` where the model has one (qwen.jinja: Qwen2.5-7B-Instruct, qwen3.jinja: Qwen3-0.6B; see
 README.md), as transformers' apply_chat_template renders them (jinja2 with trim_blocks and lstrip_blocks,
 its tojson: json.dumps with ensure_ascii=False); for the templates whose models publish no tool format
-(chatml, smollm2, llama3 = Meta-Llama-3-8B-Instruct), by
-LLaMA-Factory's own template code (its default and llama3 tool formats), what an LF user trains,
+(chatml, smollm2, llama3 = Meta-Llama-3-8B-Instruct, mistral = Mistral-7B-Instruct-v0.2), by
+LLaMA-Factory's own template code (its default, llama3 and mistral tool formats), what an LF user trains,
 with the date its llama3 format prints fixed to Llama 3.1's template default, 26 Jul 2024. Each case
 keeps the conversation in LLaMA-Factory's dataset form (roles function_call / observation, the tools as
 one JSON string, a call as {"name", "arguments"}), the form Factory's template plugins receive, and the
@@ -56,8 +56,13 @@ CONVERSATIONS = [  # name, system, tools, turns (LLaMA-Factory roles), add_gener
 
 TEMPLATES = {"qwen": ("qwen.jinja", {}), "qwen3": ("qwen3.jinja", {}), "qwen3_nothink": ("qwen3.jinja", {"enable_thinking": False})}
 # LLaMA-Factory's renderings: name -> (bos, eos)
-# (mistral is not among them: Mistral-7B-Instruct-v0.2, which Factory's `mistral` matches, has no tool format)
-LF_REFERENCE = {"chatml": ("", "<|im_end|>"), "smollm2": ("", "<|im_end|>"), "llama3": ("<|begin_of_text|>", "<|eot_id|>")}
+LF_REFERENCE = {"chatml": ("", "<|im_end|>"), "smollm2": ("", "<|im_end|>"), "llama3": ("<|begin_of_text|>", "<|eot_id|>"), "mistral": ("<s>", "</s>")}
+# Factory's mistral renders Mistral-7B-Instruct-v0.2's layout (" [INST] {user} [/INST]"), LLaMA-Factory's the
+# v0.3 one ("[INST] {user}[/INST]"): its tool format is rendered here on the v0.2 user turn, by LF's own code
+import copy  # noqa: E402
+from llamafactory.data.formatter import StringFormatter  # noqa: E402
+LF_TEMPLATES["mistral"] = copy.copy(LF_TEMPLATES["mistral"])
+LF_TEMPLATES["mistral"].format_user = StringFormatter(slots=[" [INST] {{content}} [/INST]"])
 
 
 class TextTokenizer:
