@@ -43,6 +43,8 @@ final class PEFTAdapterTests: XCTestCase {
     func testEveryAdapterGivesPEFTsLossAndSavesPEFTsTensors() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let (examples, cases) = try reference()
+        var worst = 0.0
+        defer { print("PEFT adapters: \(cases.count) cases, worst loss difference \(worst)") }
         for c in cases {
             let adapted = try load(Self.here + "/" + c.name, family: c.family, plugins: plugins)
             let run = try TrainingHarness.run(adapted, examples, saved: ["adapter_model.safetensors", "adapter_config.json"]) { args in
@@ -52,6 +54,7 @@ final class PEFTAdapterTests: XCTestCase {
             // every case moves the loss away from the base model's, so a dropped part shows
             XCTAssertGreaterThan(abs(c.loss - c.baseLoss), 1e-3, "\(c.name): the fixture should change the loss")
             XCTAssertEqual(loss, c.loss, accuracy: 2e-5, "\(c.name): loss with the adapter")
+            worst = max(worst, abs(loss - c.loss))
             let path = NSTemporaryDirectory() + "factory-peft-\(getpid())-\(c.name).safetensors"
             try XCTUnwrap(run.files["adapter_model.safetensors"], c.name).write(to: URL(fileURLWithPath: path))
             defer { try? FileManager.default.removeItem(atPath: path) }
