@@ -154,46 +154,6 @@ final class LoRAMethod: FinetuningMethodPlugin {
         ]))
     }
 
-    /// The base parameters the adapter trains and saves whole, under PEFT's names: those of every
-    /// modules_to_save module ("base_model.model.<name>", given their own storage unless
-    /// ensure_weight_tying, when PEFT also saves the tied twin under its own name), and the biases
-    /// `bias` selects (an adapted linear's as "<module>.base_layer.bias").
-    func trainableEntries(_ names: [String], adapted: Set<String>, tied: Bool) throws -> [JSON] {
-        func module(_ name: String) -> String {
-            for suffix in [".weight", ".bias"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
-            return name
-        }
-        var entries: [JSON] = []
-        for name in names {
-            let m = module(name)
-            if rules.isSaved(m) {
-                var entry = JSONObject([("name", .string(name)), ("saved_as", .string("base_model.model." + name)), ("untie", .bool(!ensureWeightTying))])
-                // PEFT's embedding layers: a saved one and its tied twin stay one tensor, saved under both names
-                let twinOf = ["embed_tokens": "lm_head", "lm_head": "embed_tokens"]
-                if ensureWeightTying, tied, let other = twinOf[String(m.split(separator: ".").last ?? "")],
-                   let twin = names.first(where: { module($0).hasSuffix(other) && $0.hasSuffix(".weight") }) {
-                    entry["also_saved_as"] = [.string("base_model.model." + twin)]
-                }
-                entries.append(.object(entry))
-            } else if name.hasSuffix(".bias") && (bias == "all" || (bias == "lora_only" && adapted.contains(m))) {
-                let saved = adapted.contains(m) ? m + ".base_layer.bias" : name
-                entries.append(.object(JSONObject([("name", .string(name)), ("saved_as", .string("base_model.model." + saved))])))
-            }
-        }
-        for entry in additional {
-            let modules = Set(names.map(module).compactMap { m in rules.saver(of: m, among: [entry]) }).sorted()
-            guard !modules.isEmpty else {
-                throw PluginError.invalidArgument("lora: additional_target (modules_to_save) '\(entry)' matches no module of this model")
-            }
-            // PEFT matches by suffix without a dot: say so when that reaches further than the name suggests
-            if modules.contains(where: { !($0 == entry || $0.hasSuffix("." + entry)) }) {
-                Host.log(FACTORY_LOG_WARNING, "additional_target (modules_to_save) '\(entry)' matches by name suffix, as PEFT does: \(modules.count) modules "
-                         + "(\(modules.prefix(4).joined(separator: ", "))\(modules.count > 4 ? ", …" : ""))", source: LoRAMethod.descriptor.id)
-            }
-        }
-        return entries
-    }
-
     func linear(_ name: String, _ x: HostTensor) throws -> HostTensor {
         let base = try Engine.baseLinear(name, x)
         guard let scaling = scalings[name], let a = try Engine.parameter(name + ".lora_A.weight"),
@@ -211,30 +171,6 @@ final class LoRAMethod: FinetuningMethodPlugin {
         let update = try Engine.linear(try Engine.scale(try Engine.linear(input, weight: a), scaling), weight: b)
         guard dora else { return try Engine.add(base, update) }
         return try doraLinear(name, base: base, input: input, dropped: dropped, update: update, a: a, b: b, scaling: scaling)
-    }
-
-    /// DoRA's output from the plain LoRA pieces: base + (m/‖W + s·BA‖ − 1) ⊙ W x' + (m/‖·‖) ⊙ update.
-    func doraLinear(_ name: String, base: HostTensor, input: HostTensor, dropped: Bool, update: HostTensor,
-                    a: HostTensor, b: HostTensor, scaling: Float) throws -> HostTensor {
-        guard let w = try Engine.parameter(name + ".weight"), let m = try Engine.parameter(name + ".lora_magnitude_vector") else {
-            throw PluginError.notFound("lora (DoRA): '\(name).weight' or its magnitude vector is not registered")
-        }
-        let bias = try Engine.parameter(name + ".bias")
-        // ‖W + s·BA‖ per output row, a constant for backward (PEFT detaches it)
-        let norms = try Engine.withoutGrad { () throws -> HostTensor in
-            let combined = try Engine.values(try Engine.add(w, try Engine.scale(try Engine.matmul(b, a), scaling)))
-            let shape = try Engine.shape(w)
-            let (rows, cols) = (shape[0], shape[1])
-            return try Engine.new([rows], (0..<rows).map { r in
-                var sum: Float = 0
-                for c in 0..<cols { sum += combined[r * cols + c] * combined[r * cols + c] }
-                return sum.squareRoot()
-            })
-        }
-        let ratio = try Engine.div(m, norms)
-        // W x' without bias: the base output less its bias, or (with dropout) W applied to x' itself
-        let plain = dropped ? try Engine.linear(input, weight: w) : (try bias.map { try Engine.sub(base, $0) } ?? base)
-        return try Engine.add(try Engine.add(base, try Engine.mul(try Engine.addScalar(ratio, -1), plain)), try Engine.mul(ratio, update))
     }
 }
 
