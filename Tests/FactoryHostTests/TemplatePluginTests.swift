@@ -99,8 +99,8 @@ extension TemplatePluginTests {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let root = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/tool_cases.json"))))
         let cases = root.arrayValue ?? []
-        XCTAssertEqual(cases.count, 20)
-        XCTAssertEqual(Set(cases.compactMap { $0["template"]?.stringValue }), ["qwen", "qwen3", "qwen3_nothink", "chatml", "smollm2", "llama3", "mistral"])
+        XCTAssertEqual(cases.count, 26)
+        XCTAssertEqual(Set(cases.compactMap { $0["template"]?.stringValue }), ["qwen", "qwen3", "qwen3_nothink", "chatml", "smollm2", "llama3", "mistral", "default", "empty", "vicuna"])
         for c in cases {
             let name = c["template"]?.stringValue ?? ""
             var options: [(String, JSON)] = [("add_generation_prompt", c["add_generation_prompt"] ?? false), ("bos_token", c["bos"] ?? ""),
@@ -119,14 +119,17 @@ extension TemplatePluginTests {
 
     func testATemplateWithoutAToolFormatRefusesToolsAndCalls() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
-        let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("gemma"))
-        let tools = #"{"tools": "[{\"name\": \"f\", \"parameters\": {}}]"}"#
-        XCTAssertThrowsError(try plugin.render(messagesJSON: #"[{"role": "user", "content": "Q"}]"#, optionsJSON: tools)) { error in
-            XCTAssertTrue("\(error)".contains("gemma: this template has no tool format yet; tools are refused rather than left out"), "\(error)")
-        }
-        let call = #"[{"role": "user", "content": "Q"}, {"role": "function_call", "content": "{\"name\": \"f\", \"arguments\": {}}"}]"#
-        XCTAssertThrowsError(try plugin.render(messagesJSON: call, optionsJSON: "{}")) { error in
-            XCTAssertTrue("\(error)".contains("message 1 is a function_call and this template has no tool format yet"), "\(error)")
+        for name in ["gemma", "alpaca"] {  // a Swift template on the kit, and the C one
+            let plugin = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name))
+            let tools = #"{"tools": "[{\"name\": \"f\", \"parameters\": {}}]"}"#
+            XCTAssertThrowsError(try plugin.render(messagesJSON: #"[{"role": "user", "content": "Q"}]"#, optionsJSON: tools)) { error in
+                XCTAssertTrue("\(error)".contains("\(name): this template has no tool format yet; tools are refused rather than left out"), "\(error)")
+            }
+            let call = #"[{"role": "user", "content": "Q"}, {"role": "function_call", "content": "{\"name\": \"f\", \"arguments\": {}}"}]"#
+            XCTAssertThrowsError(try plugin.render(messagesJSON: call, optionsJSON: "{}")) { error in
+                XCTAssertTrue("\(error)".contains("message 1 is a function_call and this template has no tool format yet"), "\(error)")
+            }
+            XCTAssertNoThrow(try plugin.render(messagesJSON: #"[{"role": "user", "content": "Q"}]"#, optionsJSON: #"{"tools": "[]"}"#), name)
         }
         // a malformed call names its message
         let qwen = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup("qwen"))

@@ -100,7 +100,19 @@ static factory_status_t alpaca_render(const factory_chat_template_t *self, const
         json_object_object_foreach(options, key, value) {
             if (strcmp(key, "add_generation_prompt") == 0) add_generation_prompt = json_object_get_boolean(value);
             else if (strcmp(key, "eos_token") == 0) eos = json_object_get_string(value);
-            else if (strcmp(key, "bos_token") != 0 && strcmp(key, "tools") != 0 && strcmp(key, "enable_thinking") != 0) {
+            else if (strcmp(key, "tools") == 0) {
+                /* no tool format: tools are refused, never left out (the row would train without them) */
+                const char *tools = json_object_get_string(value);
+                bool empty = true;
+                for (const char *c = tools ? tools : ""; *c; c++) {
+                    if (*c != ' ' && *c != '\n' && *c != '\t' && *c != '\r' && *c != '[' && *c != ']') { empty = false; break; }
+                }
+                if (!empty) {
+                    status = fail(err, FACTORY_ERR_UNSUPPORTED, "alpaca: this template has no tool format yet; tools are refused rather than left out");
+                    goto done;
+                }
+            }
+            else if (strcmp(key, "bos_token") != 0 && strcmp(key, "enable_thinking") != 0) {
                 snprintf(message, sizeof message, "alpaca: unknown render option '%s'", key);
                 status = fail(err, FACTORY_ERR_INVALID_ARGUMENT, message);
                 goto done;
@@ -139,8 +151,12 @@ static factory_status_t alpaca_render(const factory_chat_template_t *self, const
         if (strcmp(role, "user") == 0 || strcmp(role, "observation") == 0 || strcmp(role, "tool") == 0) {
             factory_role_t r = role[0] == 'u' ? FACTORY_ROLE_USER : FACTORY_ROLE_OBSERVATION;
             status = emit3(sink, r, false, USER_PREFIX, content, USER_SUFFIX, err);
-        } else if (strcmp(role, "assistant") == 0 || strcmp(role, "function_call") == 0) {
-            factory_role_t r = role[0] == 'a' ? FACTORY_ROLE_ASSISTANT : FACTORY_ROLE_FUNCTION_CALL;
+        } else if (strcmp(role, "function_call") == 0 || strcmp(role, "tool_calls") == 0) {
+            snprintf(message, sizeof message, "alpaca: message %zu is a function_call and this template has no tool format yet", i);
+            status = fail(err, FACTORY_ERR_UNSUPPORTED, message);
+            goto done;
+        } else if (strcmp(role, "assistant") == 0) {
+            factory_role_t r = FACTORY_ROLE_ASSISTANT;
             size_t n = strlen(eos) + 3;
             char *suffix = malloc(n);
             if (!suffix) { status = fail(err, FACTORY_ERR_OUT_OF_MEMORY, "alpaca: out of memory"); goto done; }

@@ -17,6 +17,7 @@ final class DefaultTemplate: TurnTemplatePlugin {
         t.system = .turn("System: {content}{eos}\n")
         t.user = "Human: {content}{eos}\nAssistant:"
         t.assistantBody = "{content}{eos}\n"
+        t.toolFormat = .default  // LLaMA-Factory gives this template its default tool format
         return t
     }()
 

@@ -13,6 +13,7 @@ final class EmptyTemplate: TurnTemplatePlugin {
     static let format: TurnTemplate = {
         var t = TurnTemplate(name: "empty")
         t.defaultSystemRule = .whenAbsentOrEmpty
+        t.toolFormat = .default  // LLaMA-Factory gives this template its default tool format
         return t
     }()
 

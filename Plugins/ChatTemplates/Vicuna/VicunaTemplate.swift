@@ -20,6 +20,7 @@ final class VicunaTemplate: TurnTemplatePlugin {
         t.defaultSystemRule = .whenAbsentOrEmpty
         t.user = "USER: {content} ASSISTANT:"
         t.assistantBody = "{content}{eos}"
+        t.toolFormat = .default  // LLaMA-Factory gives this template its default tool format
         return t
     }()
 

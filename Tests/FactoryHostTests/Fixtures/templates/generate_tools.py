@@ -2,7 +2,8 @@
 with `tools=` where the model has one (qwen.jinja: Qwen2.5-7B-Instruct, qwen3.jinja: Qwen3-0.6B; see
 README.md), as transformers' apply_chat_template renders them (jinja2 with trim_blocks and lstrip_blocks,
 its tojson: json.dumps with ensure_ascii=False); for the templates whose models publish no tool format
-(chatml, smollm2, llama3 = Meta-Llama-3-8B-Instruct, mistral = Mistral-7B-Instruct-v0.2), by
+(chatml, smollm2, llama3 = Meta-Llama-3-8B-Instruct, mistral = Mistral-7B-Instruct-v0.2; default, empty and
+vicuna, which LLaMA-Factory defines itself), by
 LLaMA-Factory's own template code (its default, llama3 and mistral tool formats), what an LF user trains,
 with the date its llama3 format prints fixed to Llama 3.1's template default, 26 Jul 2024. Each case
 keeps the conversation in LLaMA-Factory's dataset form (roles function_call / observation, the tools as
@@ -56,7 +57,8 @@ CONVERSATIONS = [  # name, system, tools, turns (LLaMA-Factory roles), add_gener
 
 TEMPLATES = {"qwen": ("qwen.jinja", {}), "qwen3": ("qwen3.jinja", {}), "qwen3_nothink": ("qwen3.jinja", {"enable_thinking": False})}
 # LLaMA-Factory's renderings: name -> (bos, eos)
-LF_REFERENCE = {"chatml": ("", "<|im_end|>"), "smollm2": ("", "<|im_end|>"), "llama3": ("<|begin_of_text|>", "<|eot_id|>"), "mistral": ("<s>", "</s>")}
+LF_REFERENCE = {"chatml": ("", "<|im_end|>"), "smollm2": ("", "<|im_end|>"), "llama3": ("<|begin_of_text|>", "<|eot_id|>"), "mistral": ("<s>", "</s>"),
+                "default": ("<s>", "</s>"), "empty": ("<s>", "</s>"), "vicuna": ("<s>", "</s>")}
 # Factory's mistral renders Mistral-7B-Instruct-v0.2's layout (" [INST] {user} [/INST]"), LLaMA-Factory's the
 # v0.3 one ("[INST] {user}[/INST]"): its tool format is rendered here on the v0.2 user turn, by LF's own code
 import copy  # noqa: E402
