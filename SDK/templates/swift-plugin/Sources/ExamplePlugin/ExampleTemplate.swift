@@ -19,13 +19,20 @@ final class ExamplePlainTemplate: ChatTemplatePlugin {
         assistantName = try config.string("assistant_name", default: "Assistant")
     }
 
+    /// This template has no tool format, so it refuses tools and calls (the ABI's rule: a template writes
+    /// them in its family's format or refuses them, never drops them).
     func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {
+        if !options.tools.filter({ !$0.isWhitespace }).isEmpty && options.tools.filter({ !$0.isWhitespace }) != "[]" {
+            throw PluginError.unsupported("example_plain: this template has no tool format; tools are refused rather than left out")
+        }
         var segments: [Segment] = []
-        for message in messages {
+        for (index, message) in messages.enumerated() {
             switch message.role {
             case .system: segments.append(Segment(.system, message.content + "\n\n"))
             case .user, .observation: segments.append(Segment(message.role, "User: \(message.content)\n"))
-            case .assistant, .functionCall:
+            case .functionCall:
+                throw PluginError.unsupported("example_plain: message \(index) is a function_call and this template has no tool format")
+            case .assistant:
                 segments.append(Segment(message.role, "\(assistantName): "))
                 segments.append(Segment(message.role, message.content + "\n", trainable: true))
             }
