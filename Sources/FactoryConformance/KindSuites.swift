@@ -31,6 +31,7 @@ public enum KindSuites {
             ("declares a well-formed info struct", templateInfo),
             ("renders a conversation", templateRender),
             ("malformed messages and unknown roles are errors", templateBadInput),
+            ("tools and tool calls are rendered or refused, never dropped", templateTools),
         ],
     ]
 
@@ -215,6 +216,33 @@ public enum KindSuites {
                 }
             }
             return (true, "truncated JSON, unknown role and a non-list are refused with messages")
+        }
+    }
+
+    /// A template writes tools and calls in its family's format or refuses them (FACTORY_ERR_UNSUPPORTED):
+    /// the tools must change the text, and a call's name must appear in it.
+    static func templateTools(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let t = try ChatTemplateInstance(c)
+            let plain = try t.render(messagesJSON: sampleConversation).map(\.text).joined()
+            let tools = #"{"tools": "[{\"name\": \"lookup_zebra\", \"description\": \"d\", \"parameters\": {\"type\": \"object\", \"properties\": {}}}]"}"#
+            var said: [String] = []
+            do {
+                let text = try t.render(messagesJSON: sampleConversation, optionsJSON: tools).map(\.text).joined()
+                guard text != plain, text.contains("lookup_zebra") else { return (false, "the tools were accepted and left out of the text") }
+                said.append("tools rendered")
+            } catch let e as PluginCallError where e.status == FACTORY_ERR_UNSUPPORTED.rawValue {
+                said.append("tools refused")
+            }
+            let call = #"[{"role": "user", "content": "Hi"}, {"role": "function_call", "content": "{\"name\": \"lookup_zebra\", \"arguments\": {}}"}, {"role": "observation", "content": "42"}, {"role": "assistant", "content": "42."}]"#
+            do {
+                let segments = try t.render(messagesJSON: call)
+                guard segments.contains(where: { $0.text.contains("lookup_zebra") }) else { return (false, "a function_call was accepted and its call left out") }
+                said.append("calls rendered")
+            } catch let e as PluginCallError where e.status == FACTORY_ERR_UNSUPPORTED.rawValue {
+                said.append("calls refused")
+            }
+            return (true, said.joined(separator: ", "))
         }
     }
 
