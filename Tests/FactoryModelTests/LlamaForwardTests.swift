@@ -66,6 +66,16 @@ extension LlamaForwardTests {
     func testTinyQwen2FromSafetensors() throws {
         try checkTiny(model: Self.fixtures + "/tiny/qwen2", reference: try json("tiny/qwen2/reference.json"), directory: "tiny/qwen2")
     }
+
+    /// Qwen3 (per-head q/k RMSNorm, no biases, tied embeddings) from its own plugin.
+    func testTinyQwen3FromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/qwen3", reference: try json("tiny/qwen3/reference.json"), directory: "tiny/qwen3")
+    }
+
+    /// Mistral (the Llama decoder with an optional sliding window; the fixture sets none) from its own plugin.
+    func testTinyMistralFromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/mistral", reference: try json("tiny/mistral/reference.json"), directory: "tiny/mistral")
+    }
 }
 
 extension LlamaForwardTests {
@@ -105,5 +115,40 @@ extension LlamaForwardTests {
         greedyPenalised.repetitionPenalty = 100
         XCTAssertEqual(try generator.generate(prompt: prompt, options: greedyPenalised, stopIDs: []), p)
         XCTAssertNotEqual(p, reference, "the penalty changes this greedy continuation")
+    }
+}
+
+extension LlamaForwardTests {
+    /// Mistral's sliding window against transformers (Fixtures/mistral_window, made by generate.py there):
+    /// the tiny Mistral with sliding_window none, 4 and 9, the loss of one sequence within 1e-5.
+    func testMistralSlidingWindowMatchesTransformers() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/mistral_window"
+        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/reference.json"))))
+        let ids = (reference["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+        let source = Self.fixtures + "/tiny/mistral"
+        var config = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))).objectValue)
+        let cases = reference["cases"]?.arrayValue ?? []
+        XCTAssertEqual(cases.count, 3)
+        var losses: [Double] = []
+        for c in cases {
+            let dir = NSTemporaryDirectory() + "factory-mistral-window-\(getpid())-\(losses.count)"
+            try? FileManager.default.removeItem(atPath: dir)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            for file in ["model.safetensors", "tokenizer.json"] { try FileManager.default.copyItem(atPath: source + "/" + file, toPath: dir + "/" + file) }
+            config["sliding_window"] = c["sliding_window"] ?? .null
+            try Data(JSON.object(config).serialized().utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            let logits = try LoadedModel.load(dir, plugins: try plugins()).logits(ids).values
+            let vocab = logits.count / ids.count
+            var total = 0.0
+            for t in 0..<(ids.count - 1) {
+                let row = logits[(t * vocab)..<((t + 1) * vocab)].map(Double.init), top = row.max() ?? 0
+                total += top + log(row.reduce(0) { $0 + exp($1 - top) }) - row[ids[t + 1]]
+            }
+            let loss = total / Double(ids.count - 1)
+            XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "sliding_window \(c["sliding_window"] ?? .null)")
+            losses.append(loss)
+        }
+        XCTAssertGreaterThan(abs(losses[1] - losses[0]), 0.1, "a window of 4 changes the loss")
     }
 }

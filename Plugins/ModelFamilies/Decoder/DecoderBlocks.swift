@@ -36,20 +36,32 @@ public enum DecoderBlocks {
         public init(heads: Int, kvHeads: Int, headDim: Int) { (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim) }
     }
 
+    /// Per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3): weights [headDim].
+    public struct HeadNorms {
+        public let q: HostTensor, k: HostTensor, eps: Float
+        public init(q: HostTensor, k: HostTensor, eps: Float) { (self.q, self.k, self.eps) = (q, k, eps) }
+    }
+
     /// Self-attention of `h` [B, T, hidden]: q/k/v projections (their biases, when the checkpoint has them,
-    /// apply by name), RoPE at `positions`, the KV cache of layer `layer` when given, scaled dot-product
-    /// attention through the host's kernel (causal, `mask` added), the output projection.
+    /// apply by name), `headNorms` on q and k, RoPE at `positions`, the KV cache of layer `layer` when given,
+    /// scaled dot-product attention through the host's kernel (causal, `mask` added, the last
+    /// `slidingWindow` keys when > 0), the output projection.
     public static func attention(_ h: HostTensor, q: ParameterSpec, k: ParameterSpec, v: ParameterSpec, o: ParameterSpec,
                                  _ s: AttentionShape, positions: [Int], invFreq: [Float], mask: HostTensor?,
-                                 cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int) throws -> HostTensor {
+                                 cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int,
+                                 headNorms: HeadNorms? = nil, slidingWindow: Int = 0) throws -> HostTensor {
         var qs = try Engine.reshape(try Engine.linear(q.module, h), [B, T, s.heads, s.headDim])
         var ks = try Engine.reshape(try Engine.linear(k.module, h), [B, T, s.kvHeads, s.headDim])
         var vs = try Engine.reshape(try Engine.linear(v.module, h), [B, T, s.kvHeads, s.headDim])
+        if let n = headNorms {
+            qs = try Engine.rmsNorm(qs, n.q, eps: n.eps)
+            ks = try Engine.rmsNorm(ks, n.k, eps: n.eps)
+        }
         qs = try Engine.permute(try Engine.rope(qs, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
         ks = try Engine.permute(try Engine.rope(ks, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
         vs = try Engine.permute(vs, [0, 2, 1, 3])
         if let cache { (ks, vs) = try Engine.kvCacheUpdate(cache, layer: layer, k: ks, v: vs) }
-        let a = try Engine.attention(qs, ks, vs, mask: mask, scale: 1 / Float(s.headDim).squareRoot())
+        let a = try Engine.attention(qs, ks, vs, mask: mask, scale: 1 / Float(s.headDim).squareRoot(), slidingWindow: slidingWindow)
         let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, s.heads * s.headDim])
         return try Engine.linear(o.module, merged)
     }

@@ -20,6 +20,8 @@ public struct DecoderConfiguration {
     public var ropeScaling: RopeScaling = .none
     /// The longest sequence the model was trained for (max_position_embeddings / context_length); 0 = unknown.
     public var contextLength = 0
+    /// Attention sees at most this many most recent keys (Mistral's sliding_window); 0 = every key.
+    public var slidingWindow = 0
 
     public enum RopeScaling {
         case none
@@ -66,6 +68,11 @@ public struct DecoderConfiguration {
         ropeTheta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
         tieWordEmbeddings = c["tie_word_embeddings"]?.boolValue ?? false
         contextLength = Int(c["max_position_embeddings"]?.intValue ?? 0)
+        // sliding_window applies unless use_sliding_window says otherwise (Qwen's configs carry one they do not use)
+        if c["use_sliding_window"]?.boolValue != false, let w = c["sliding_window"]?.intValue {
+            guard w > 0, let n = Int(exactly: w) else { throw PluginError.invalidArgument("config.json: 'sliding_window' must be a positive integer or null") }
+            slidingWindow = n
+        }
         if let scaling = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue {
             ropeScaling = try DecoderConfiguration.scaling(scaling)
         }
@@ -92,6 +99,7 @@ public struct DecoderConfiguration {
         ropeTheta = Float(m["\(a).rope.freq_base"]?.doubleValue ?? 10000)
         tieWordEmbeddings = nil
         contextLength = Int(m["\(a).context_length"]?.intValue ?? 0)
+        slidingWindow = Int(m["\(a).attention.sliding_window"]?.intValue ?? 0)
         if m["\(a).rope.scaling.type"]?.stringValue == "linear", let f = m["\(a).rope.scaling.factor"]?.doubleValue {
             ropeScaling = .linear(factor: Float(f))
         }

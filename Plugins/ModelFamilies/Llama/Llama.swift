@@ -66,7 +66,8 @@ struct Llama: DecoderArchitecture {
             let layer = layers[l]
             let h = try Engine.rmsNorm(input, try w[layer.inputNorm], eps: eps)
             let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, attentionShape, positions: positions,
-                                                       invFreq: invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
+                                                       invFreq: invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T,
+                                                       slidingWindow: config.slidingWindow)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, attended)
             let h2 = try Engine.rmsNorm(x, try w[layer.postNorm], eps: eps)

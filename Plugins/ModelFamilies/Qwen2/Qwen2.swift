@@ -57,6 +57,8 @@ struct Qwen2: DecoderArchitecture {
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {
+        // Qwen's sliding window covers only the layers from max_window_layers on: not implemented, so refused
+        guard config.slidingWindow == 0 else { throw PluginError.unsupported("qwen2: use_sliding_window is not implemented") }
         let eps = config.rmsNormEps
         let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
         Engine.observe("embed_tokens", x)
