@@ -72,6 +72,11 @@ extension LlamaForwardTests {
         try checkTiny(model: Self.fixtures + "/tiny/qwen3", reference: try json("tiny/qwen3/reference.json"), directory: "tiny/qwen3")
     }
 
+    /// Gemma (√hidden-scaled embeddings, (1 + w) RMSNorm, GeGLU, tied embeddings) from its own plugin.
+    func testTinyGemmaFromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/gemma", reference: try json("tiny/gemma/reference.json"), directory: "tiny/gemma")
+    }
+
     /// Mistral (the Llama decoder with an optional sliding window; the fixture sets none) from its own plugin.
     func testTinyMistralFromSafetensors() throws {
         try checkTiny(model: Self.fixtures + "/tiny/mistral", reference: try json("tiny/mistral/reference.json"), directory: "tiny/mistral")
