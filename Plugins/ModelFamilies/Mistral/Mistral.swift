@@ -8,47 +8,17 @@ import DecoderFamilyKit
 import FactoryJSON
 import FactoryPluginKit
 
-struct Mistral: DecoderArchitecture {
+struct Mistral: DecoderArchitecture, DecoderPartsHolder {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.model.mistral", name: "mistral", version: "1.0.0", vendor: "Factory",
         summary: "Mistral architecture (Llama with sliding-window attention); safetensors and GGUF", features: ["mistral"])
     static let hfArchitecture = "MistralForCausalLM"
 
-    /// One decoder layer's parameters, each named once.
-    struct Layer {
-        let inputNorm, q, k, v, o, postNorm, gate, up, down: ParameterSpec
+    let parts: DecoderParts<StandardLayer>
 
-        init(_ l: Int, _ c: DecoderConfiguration) {
-            let n = LayerNames(l), h = c.hiddenSize, qSize = c.heads * c.headDim, kvSize = c.kvHeads * c.headDim
-            inputNorm = n.norm("input_layernorm", gguf: "attn_norm", h)
-            q = n.linear("self_attn.q_proj", gguf: "attn_q", [qSize, h])
-            k = n.linear("self_attn.k_proj", gguf: "attn_k", [kvSize, h])
-            v = n.linear("self_attn.v_proj", gguf: "attn_v", [kvSize, h])
-            o = n.linear("self_attn.o_proj", gguf: "attn_output", [h, qSize])
-            postNorm = n.norm("post_attention_layernorm", gguf: "ffn_norm", h)
-            gate = n.linear("mlp.gate_proj", gguf: "ffn_gate", [c.intermediateSize, h])
-            up = n.linear("mlp.up_proj", gguf: "ffn_up", [c.intermediateSize, h])
-            down = n.linear("mlp.down_proj", gguf: "ffn_down", [h, c.intermediateSize])
-        }
+    init(config c: DecoderConfiguration) { parts = DecoderParts(c, layer: StandardLayer.init) }
 
-        var all: [ParameterSpec] { [inputNorm, q, k, v, o, postNorm, gate, up, down] }
-    }
-
-    let config: DecoderConfiguration
-    let embedTokens, finalNorm, lmHead: ParameterSpec
-    let layers: [Layer]
-    let invFreq: [Float]
-    let attentionShape: DecoderBlocks.AttentionShape
-
-    init(config c: DecoderConfiguration) {
-        config = c
-        (embedTokens, finalNorm, lmHead) = (.embedTokens(c), .finalNorm(c), .lmHead(c))
-        layers = (0..<c.layers).map { Layer($0, c) }
-        invFreq = c.inverseFrequencies()
-        attentionShape = .init(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
-    }
-
-    var parameters: [ParameterSpec] { [embedTokens] + layers.flatMap(\.all) + [finalNorm, lmHead] }
+    var parameters: [ParameterSpec] { parts.parameters(\.all) }
     var hfConfigExtras: [(String, JSON)] { [("sliding_window", config.slidingWindow > 0 ? .int(Int64(config.slidingWindow)) : .null)] }
 
     /// llama.cpp permuted the rows of q and k per head; undone here.
@@ -63,18 +33,18 @@ struct Mistral: DecoderArchitecture {
         let eps = config.rmsNormEps
         let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
         Engine.observe("embed_tokens", x)
-        let out = try DecoderBlocks.layers(layers.count, x, mask: mask, cache: cache) { l, input, mask in
-            let layer = layers[l]
+        let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
+            let layer = parts.layers[l]
             let h = try Engine.rmsNorm(input, try w[layer.inputNorm], eps: eps)
-            let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, attentionShape, positions: positions,
-                                                       invFreq: invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T,
+            let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, parts.attentionShape, positions: positions,
+                                                       invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T,
                                                        slidingWindow: config.slidingWindow)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, attended)
             let h2 = try Engine.rmsNorm(x, try w[layer.postNorm], eps: eps)
             return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: layer.gate, up: layer.up, down: layer.down))
         }
-        let normed = try Engine.rmsNorm(out, try w[finalNorm], eps: eps)
+        let normed = try Engine.rmsNorm(out, try w[parts.finalNorm], eps: eps)
         Engine.observe("final_norm_out", normed)
         return try Engine.linear("lm_head", normed)
     }

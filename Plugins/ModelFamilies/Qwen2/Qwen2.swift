@@ -6,50 +6,36 @@ import DecoderFamilyKit
 import FactoryJSON
 import FactoryPluginKit
 
-struct Qwen2: DecoderArchitecture {
+struct Qwen2: DecoderArchitecture, DecoderPartsHolder {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.model.qwen2", name: "qwen2", version: "1.0.0", vendor: "Factory",
         summary: "Qwen2 / Qwen2.5 architecture (q/k/v biases); GGUF and safetensors", features: ["qwen2"])
     static let hfArchitecture = "Qwen2ForCausalLM"
 
-    /// One decoder layer's parameters, each named once.
+    /// One decoder layer: the standard one, and biases on q, k and v.
     struct Layer {
-        let inputNorm, q, qBias, k, kBias, v, vBias, o, postNorm, gate, up, down: ParameterSpec
+        let standard: StandardLayer
+        let qBias, kBias, vBias: ParameterSpec
 
         init(_ l: Int, _ c: DecoderConfiguration) {
-            let n = LayerNames(l), h = c.hiddenSize, qSize = c.heads * c.headDim, kvSize = c.kvHeads * c.headDim
-            inputNorm = n.norm("input_layernorm", gguf: "attn_norm", h)
-            q = n.linear("self_attn.q_proj", gguf: "attn_q", [qSize, h])
-            k = n.linear("self_attn.k_proj", gguf: "attn_k", [kvSize, h])
-            v = n.linear("self_attn.v_proj", gguf: "attn_v", [kvSize, h])
-            qBias = n.bias("self_attn.q_proj", gguf: "attn_q", qSize)
-            kBias = n.bias("self_attn.k_proj", gguf: "attn_k", kvSize)
-            vBias = n.bias("self_attn.v_proj", gguf: "attn_v", kvSize)
-            o = n.linear("self_attn.o_proj", gguf: "attn_output", [h, qSize])
-            postNorm = n.norm("post_attention_layernorm", gguf: "ffn_norm", h)
-            gate = n.linear("mlp.gate_proj", gguf: "ffn_gate", [c.intermediateSize, h])
-            up = n.linear("mlp.up_proj", gguf: "ffn_up", [c.intermediateSize, h])
-            down = n.linear("mlp.down_proj", gguf: "ffn_down", [h, c.intermediateSize])
+            let n = LayerNames(l)
+            standard = StandardLayer(l, c)
+            qBias = n.bias("self_attn.q_proj", gguf: "attn_q", c.heads * c.headDim)
+            kBias = n.bias("self_attn.k_proj", gguf: "attn_k", c.kvHeads * c.headDim)
+            vBias = n.bias("self_attn.v_proj", gguf: "attn_v", c.kvHeads * c.headDim)
         }
 
-        var all: [ParameterSpec] { [inputNorm, q, k, v, qBias, kBias, vBias, o, postNorm, gate, up, down] }
+        var all: [ParameterSpec] {
+            let s = standard
+            return [s.inputNorm, s.q, s.k, s.v, qBias, kBias, vBias, s.o, s.postNorm, s.gate, s.up, s.down]
+        }
     }
 
-    let config: DecoderConfiguration
-    let embedTokens, finalNorm, lmHead: ParameterSpec
-    let layers: [Layer]
-    let invFreq: [Float]
-    let attentionShape: DecoderBlocks.AttentionShape
+    let parts: DecoderParts<Layer>
 
-    init(config c: DecoderConfiguration) {
-        config = c
-        (embedTokens, finalNorm, lmHead) = (.embedTokens(c), .finalNorm(c), .lmHead(c))
-        layers = (0..<c.layers).map { Layer($0, c) }
-        invFreq = c.inverseFrequencies()
-        attentionShape = .init(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
-    }
+    init(config c: DecoderConfiguration) { parts = DecoderParts(c, layer: Layer.init) }
 
-    var parameters: [ParameterSpec] { [embedTokens] + layers.flatMap(\.all) + [finalNorm, lmHead] }
+    var parameters: [ParameterSpec] { parts.parameters(\.all) }
     var hfConfigExtras: [(String, JSON)] { [("attention_bias", true)] }
 
     /// Qwen2's GGUF tensors are laid out as Hugging Face's.
@@ -62,17 +48,17 @@ struct Qwen2: DecoderArchitecture {
         let eps = config.rmsNormEps
         let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
         Engine.observe("embed_tokens", x)
-        let out = try DecoderBlocks.layers(layers.count, x, mask: mask, cache: cache) { l, input, mask in
-            let layer = layers[l]
-            let h = try Engine.rmsNorm(input, try w[layer.inputNorm], eps: eps)
-            let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, attentionShape, positions: positions,
-                                                       invFreq: invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
+        let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
+            let layer = parts.layers[l], s = layer.standard
+            let h = try Engine.rmsNorm(input, try w[s.inputNorm], eps: eps)
+            let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, parts.attentionShape, positions: positions,
+                                                       invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, attended)
-            let h2 = try Engine.rmsNorm(x, try w[layer.postNorm], eps: eps)
-            return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: layer.gate, up: layer.up, down: layer.down))
+            let h2 = try Engine.rmsNorm(x, try w[s.postNorm], eps: eps)
+            return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: s.gate, up: s.up, down: s.down))
         }
-        let normed = try Engine.rmsNorm(out, try w[finalNorm], eps: eps)
+        let normed = try Engine.rmsNorm(out, try w[parts.finalNorm], eps: eps)
         Engine.observe("final_norm_out", normed)
         return try Engine.linear("lm_head", normed)
     }
