@@ -59,9 +59,12 @@ enum CLI {
     }
 
     /// A fresh temporary folder.
+    /// A fresh directory, removed when the current test ends (training tests write gigabytes: a run of
+    /// the suite must leave nothing behind).
     static func temporaryDirectory() throws -> String {
         let dir = NSTemporaryDirectory() + "factory-cli-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        TemporaryCleanup.remove(dir)
         return dir
     }
 
@@ -73,4 +76,23 @@ enum CLI {
 /// Bytes filled by a reader thread.
 final class DataBox: @unchecked Sendable {
     var data = Data()
+}
+
+/// Removes the paths handed to `remove` when the test that made them finishes.
+final class TemporaryCleanup: NSObject, XCTestObservation {
+    nonisolated(unsafe) private static var paths: [String] = []
+    nonisolated(unsafe) private static var registered = false
+
+    static func remove(_ path: String) {
+        if !registered {
+            XCTestObservationCenter.shared.addTestObserver(TemporaryCleanup())
+            registered = true
+        }
+        paths.append(path)
+    }
+
+    func testCaseDidFinish(_ testCase: XCTestCase) {
+        for path in TemporaryCleanup.paths { try? FileManager.default.removeItem(atPath: path) }
+        TemporaryCleanup.paths = []
+    }
 }

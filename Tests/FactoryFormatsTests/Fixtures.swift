@@ -1,5 +1,6 @@
 import Foundation
 import FactoryPipeline
+import XCTest
 
 /// Paths to ../shared/fixtures and the default model.
 enum Fixtures {
@@ -29,6 +30,26 @@ enum Fixtures {
         if let patch { data.replaceSubrange(patch.offset..<(patch.offset + patch.bytes.count), with: patch.bytes) }
         let path = NSTemporaryDirectory() + "damaged-\(UUID().uuidString)-" + URL(fileURLWithPath: source).lastPathComponent
         try data.write(to: URL(fileURLWithPath: path))
+        DamagedCopies.remove(path)
         return path
+    }
+}
+
+/// Removes the damaged copies (each as large as the model) when the test that made them finishes.
+final class DamagedCopies: NSObject, XCTestObservation {
+    nonisolated(unsafe) private static var paths: [String] = []
+    nonisolated(unsafe) private static var registered = false
+
+    static func remove(_ path: String) {
+        if !registered {
+            XCTestObservationCenter.shared.addTestObserver(DamagedCopies())
+            registered = true
+        }
+        paths.append(path)
+    }
+
+    func testCaseDidFinish(_ testCase: XCTestCase) {
+        for path in DamagedCopies.paths { try? FileManager.default.removeItem(atPath: path) }
+        DamagedCopies.paths = []
     }
 }
