@@ -12,9 +12,8 @@ enum LossPlot {
     static let raw: (UInt8, UInt8, UInt8) = (165, 201, 225), smoothed: (UInt8, UInt8, UInt8) = (31, 119, 180)
 
     /// training_loss.png from the logged losses, and training_eval_loss.png when the run evaluated (LLaMA-Factory's
-    /// keys "loss" and "eval_loss"), read from trainer_log.jsonl (a resumed run's earlier part included).
-    static func writeAll(fromLog log: String, into directory: String) throws {
-        let records = ((try? FileSystem.read(log)) ?? []).split(separator: 0x0A).compactMap { try? JSON.parse(bytes: Array($0)) }
+    /// keys "loss" and "eval_loss"), from the records of trainer_log.jsonl.
+    static func writeAll(_ records: [JSON], into directory: String) throws {
         for (key, file) in [("loss", "training_loss.png"), ("eval_loss", "training_eval_loss.png")] {
             let points = records.compactMap { r -> (Int, Double)? in
                 guard let step = r["current_steps"]?.intValue, let v = r[key]?.doubleValue else { return nil }

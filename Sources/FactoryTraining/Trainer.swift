@@ -121,6 +121,7 @@ public final class Trainer {
         let start = Date()
         var sinceLog: [StepRecord] = []
         var tokensSeen = 0
+        let resumedTokens = history.reduce(0) { $0 + $1.tokens }  // seen before a resume
         var step = firstStep
         while step < totalSteps {
             if let stop = stopAfter, step - firstStep >= stop { break }
@@ -135,7 +136,7 @@ public final class Trainer {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 // the learning rate as the Hugging Face Trainer logs it: the scheduler's value after this step
                 try log.write(sinceLog, step: step, learningRate: learningRate(atStep: step), elapsed: Date().timeIntervalSince(start),
-                              stepsDone: step - firstStep, tokens: tokensSeen, totalTokens: history.reduce(0) { $0 + $1.tokens })
+                              stepsDone: step - firstStep, tokens: tokensSeen, totalTokens: resumedTokens + tokensSeen)
                 sinceLog = []
             }
             if let every = evalEvery, !eval.isEmpty, step % every == 0 || step == totalSteps {
@@ -157,9 +158,10 @@ public final class Trainer {
             let staging = args.outputDir + "/final.partial"
             try? FileManager.default.removeItem(atPath: staging)
             try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
+            let logged = TrainerLog.records(in: args.outputDir)  // read once for the state, the card and the plots
             try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
-                                      runningLog: runningLog, to: staging)
-            if args.plotLoss { try LossPlot.writeAll(fromLog: args.outputDir + "/trainer_log.jsonl", into: staging) }
+                                      logged: logged, runningLog: runningLog, to: staging)
+            if args.plotLoss { try LossPlot.writeAll(logged, into: staging) }
             try OutputDirectory.moveContents(of: staging, into: args.outputDir)
         }
         return TrainResult(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, history: history)

@@ -19,6 +19,12 @@ final class TrainerLog {
 
     var path: String { directory + "/trainer_log.jsonl" }
 
+    /// The records of `directory`'s trainer_log.jsonl, in order (a resumed run's earlier part included);
+    /// none when there is no log yet.
+    static func records(in directory: String) -> [JSON] {
+        ((try? FileSystem.read(directory + "/trainer_log.jsonl")) ?? []).split(separator: 0x0A).compactMap { try? JSON.parse(bytes: Array($0)) }
+    }
+
     static func clock(_ seconds: Double) -> String {
         let s = max(0, Int(seconds.rounded()))
         return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)

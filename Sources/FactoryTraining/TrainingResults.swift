@@ -22,7 +22,8 @@ struct FinishedRun {
 
 enum TrainingResults {
     /// Writes every result file of `run` into `directory` (the staging folder of the final save).
-    static func write(_ trainer: Trainer, _ run: FinishedRun, runningLog: [String], to directory: String) throws {
+    /// `logged`: the records of trainer_log.jsonl (TrainerLog.records).
+    static func write(_ trainer: Trainer, _ run: FinishedRun, logged: [JSON], runningLog: [String], to directory: String) throws {
         let args = trainer.args
         let epoch = trainer.plan.epoch(afterSteps: run.steps)
         let samples = Double(run.steps * args.batchSize * args.gradientAccumulation)
@@ -48,9 +49,9 @@ enum TrainingResults {
             for (k, v) in metrics.pairs { all[k] = v }
         }
         try save(all, directory + "/all_results.json")
-        try save(trainerState(trainer, run, summary: train), directory + "/trainer_state.json")
+        try save(trainerState(trainer, run, logged: logged, summary: train), directory + "/trainer_state.json")
         try AtomicFile.write(runningLog.joined(separator: "\n") + "\n", to: directory + "/running_log.txt")
-        try AtomicFile.write(modelCard(trainer, run), to: directory + "/README.md")
+        try AtomicFile.write(modelCard(trainer, run, logged: logged), to: directory + "/README.md")
     }
 
     static func save(_ o: JSONObject, _ path: String) throws { try AtomicFile.write(JSON.object(o).prettyPrinted() + "\n", to: path) }
@@ -70,12 +71,11 @@ enum TrainingResults {
 
     /// The Hugging Face Trainer's trainer_state.json: the logged steps and evaluations (from trainer_log.jsonl,
     /// which a resumed run keeps), then the run's summary entry.
-    static func trainerState(_ trainer: Trainer, _ run: FinishedRun, summary: JSONObject) -> JSONObject {
+    static func trainerState(_ trainer: Trainer, _ run: FinishedRun, logged: [JSON], summary: JSONObject) -> JSONObject {
         let args = trainer.args
         var history: [JSON] = []
-        let lines = ((try? FileSystem.read(trainer.args.outputDir + "/trainer_log.jsonl")) ?? []).split(separator: 0x0A)
-        for line in lines {
-            guard let r = try? JSON.parse(bytes: Array(line)), let step = r["current_steps"] else { continue }
+        for r in logged {
+            guard let step = r["current_steps"] else { continue }
             var entry = JSONObject()
             if let epoch = r["epoch"] { entry["epoch"] = epoch } else { entry["epoch"] = .double(trainer.plan.epoch(afterSteps: Int(step.intValue ?? 0))) }
             if let eval = r["eval_loss"] {
@@ -104,7 +104,7 @@ enum TrainingResults {
     }
 
     /// A model card in the shape transformers writes for a Trainer run (YAML header, results, hyperparameters).
-    static func modelCard(_ trainer: Trainer, _ run: FinishedRun) -> String {
+    static func modelCard(_ trainer: Trainer, _ run: FinishedRun, logged: [JSON]) -> String {
         let args = trainer.args, card = trainer.modelCard
         let peft = trainer.adapted.declaration.adapterFormat == "peft"
         let name = (args.outputDir as NSString).lastPathComponent
@@ -131,9 +131,8 @@ enum TrainingResults {
              : args.warmupRatio > 0 ? [("lr_scheduler_warmup_ratio", String(args.warmupRatio))] : [])
         text += rows.map { "- \($0.0): \($0.1)\n" }.joined()
         text += "\n## Training results\n\n| Step | Training Loss |\n|---|---|\n"
-        let lines = ((try? FileSystem.read(args.outputDir + "/trainer_log.jsonl")) ?? []).split(separator: 0x0A)
-        for line in lines {
-            guard let r = try? JSON.parse(bytes: Array(line)), let step = r["current_steps"]?.intValue, let loss = r["loss"]?.doubleValue else { continue }
+        for r in logged {
+            guard let step = r["current_steps"]?.intValue, let loss = r["loss"]?.doubleValue else { continue }
             text += "| \(step) | \(String(format: "%.4f", loss)) |\n"
         }
         text += "\n## Framework versions\n\n- Factory (native Swift; no PyTorch)\n"

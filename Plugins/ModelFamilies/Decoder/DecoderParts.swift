@@ -59,3 +59,32 @@ extension DecoderArchitecture where Self: DecoderPartsHolder {
     public var embedTokens: ParameterSpec { parts.embedTokens }
     public var lmHead: ParameterSpec { parts.lmHead }
 }
+
+extension DecoderParts {
+    /// Llama's pre-norm layer `l`: x + attention(rmsNorm(x)), then x + SwiGLU(rmsNorm(x)), with `headNorms`
+    /// on q and k when given and the config's sliding window.
+    public func preNormLayer(_ l: Int, _ input: HostTensor, _ s: StandardLayer, _ w: HeldWeights, positions: [Int], mask: HostTensor?,
+                             cache: OpaquePointer?, batch B: Int, seq T: Int, headNorms: DecoderBlocks.HeadNorms? = nil) throws -> HostTensor {
+        let eps = config.rmsNormEps
+        let h = try Engine.rmsNorm(input, try w[s.inputNorm], eps: eps)
+        let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, attentionShape, positions: positions, invFreq: invFreq,
+                                                   mask: mask, cache: cache, layer: l, batch: B, seq: T, headNorms: headNorms,
+                                                   slidingWindow: config.slidingWindow)
+        Engine.observe("layer\(l).self_attn_out", attended)
+        let x = try Engine.add(input, attended)
+        let h2 = try Engine.rmsNorm(x, try w[s.postNorm], eps: eps)
+        return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: s.gate, up: s.up, down: s.down))
+    }
+
+    /// Llama's forward around the layers: embeddings, `layer` for each layer (see DecoderBlocks.layers),
+    /// the final RMSNorm and the LM head.
+    public func llamaForward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, mask: HostTensor?, cache: OpaquePointer?,
+                             layer: @escaping (Int, HostTensor, HostTensor?) throws -> HostTensor) throws -> HostTensor {
+        let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
+        Engine.observe("embed_tokens", x)
+        let out = try DecoderBlocks.layers(layers.count, x, mask: mask, cache: cache, layer)
+        let normed = try Engine.rmsNorm(out, try w[finalNorm], eps: config.rmsNormEps)
+        Engine.observe("final_norm_out", normed)
+        return try Engine.linear("lm_head", normed)
+    }
+}

@@ -30,23 +30,9 @@ struct Mistral: DecoderArchitecture, DecoderPartsHolder {
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {
-        let eps = config.rmsNormEps
-        let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
-        Engine.observe("embed_tokens", x)
-        let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
-            let layer = parts.layers[l]
-            let h = try Engine.rmsNorm(input, try w[layer.inputNorm], eps: eps)
-            let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, parts.attentionShape, positions: positions,
-                                                       invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T,
-                                                       slidingWindow: config.slidingWindow)
-            Engine.observe("layer\(l).self_attn_out", attended)
-            let x = try Engine.add(input, attended)
-            let h2 = try Engine.rmsNorm(x, try w[layer.postNorm], eps: eps)
-            return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: layer.gate, up: layer.up, down: layer.down))
+        try parts.llamaForward(w, ids: ids, batch: B, seq: T, mask: mask, cache: cache) { l, x, mask in
+            try parts.preNormLayer(l, x, parts.layers[l], w, positions: positions, mask: mask, cache: cache, batch: B, seq: T)
         }
-        let normed = try Engine.rmsNorm(out, try w[parts.finalNorm], eps: eps)
-        Engine.observe("final_norm_out", normed)
-        return try Engine.linear("lm_head", normed)
     }
 }
 

@@ -45,22 +45,9 @@ struct Qwen2: DecoderArchitecture, DecoderPartsHolder {
                  cache: OpaquePointer?) throws -> HostTensor {
         // Qwen's sliding window covers only the layers from max_window_layers on: not implemented, so refused
         guard config.slidingWindow == 0 else { throw PluginError.unsupported("qwen2: use_sliding_window is not implemented") }
-        let eps = config.rmsNormEps
-        let x = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
-        Engine.observe("embed_tokens", x)
-        let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
-            let layer = parts.layers[l], s = layer.standard
-            let h = try Engine.rmsNorm(input, try w[s.inputNorm], eps: eps)
-            let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, parts.attentionShape, positions: positions,
-                                                       invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
-            Engine.observe("layer\(l).self_attn_out", attended)
-            let x = try Engine.add(input, attended)
-            let h2 = try Engine.rmsNorm(x, try w[s.postNorm], eps: eps)
-            return try Engine.add(x, try DecoderBlocks.swigluMLP(h2, gate: s.gate, up: s.up, down: s.down))
+        return try parts.llamaForward(w, ids: ids, batch: B, seq: T, mask: mask, cache: cache) { l, x, mask in
+            try parts.preNormLayer(l, x, parts.layers[l].standard, w, positions: positions, mask: mask, cache: cache, batch: B, seq: T)
         }
-        let normed = try Engine.rmsNorm(out, try w[parts.finalNorm], eps: eps)
-        Engine.observe("final_norm_out", normed)
-        return try Engine.linear("lm_head", normed)
     }
 }
 
