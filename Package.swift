@@ -20,6 +20,13 @@ func quantizerPlugin(_ name: String) -> Target {
             path: "Plugins/Quantizers/\(name)", swiftSettings: optimise)
 }
 
+/// A model-family plugin target: Plugins/ModelFamilies/<Name>, built on the static DecoderFamilyKit.
+func modelFamilyPlugin(_ name: String) -> Target {
+    .target(name: "\(name)Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"),
+                                                 .product(name: "FactoryJSON", package: "SDK")],
+            path: "Plugins/ModelFamilies/\(name)", swiftSettings: optimise)
+}
+
 /// A chat-template plugin target: Plugins/ChatTemplates/<Name>, built on the static ChatTemplateKit.
 func templatePlugin(_ name: String) -> Target {
     .target(name: "\(name)Template", dependencies: ["ChatTemplateKit", .product(name: "FactoryPluginKit", package: "SDK")],
@@ -59,6 +66,7 @@ let package = Package(
         plugin("ModelQwen3", target: "Qwen3Model"),
         plugin("ModelMistral", target: "MistralModel"),
         plugin("ModelGemma", target: "GemmaModel"),
+        plugin("ModelGemma2", target: "Gemma2Model"),
         plugin("AttentionEager", target: "EagerAttention"),
         plugin("AttentionFlash", target: "FlashAttention"),
         plugin("QuantizerNF4", target: "NF4Quantizer"),
@@ -109,16 +117,12 @@ let package = Package(
                 path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
         .target(name: "DecoderFamilyKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 path: "Plugins/ModelFamilies/Decoder", swiftSettings: optimise),
-        .target(name: "LlamaModel", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Llama", swiftSettings: optimise),
-        .target(name: "Qwen2Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Qwen2", swiftSettings: optimise),
-        .target(name: "Qwen3Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Qwen3", swiftSettings: optimise),
-        .target(name: "MistralModel", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Mistral", swiftSettings: optimise),
-        .target(name: "GemmaModel", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Gemma", swiftSettings: optimise),
+        modelFamilyPlugin("Llama"),
+        modelFamilyPlugin("Qwen2"),
+        modelFamilyPlugin("Qwen3"),
+        modelFamilyPlugin("Mistral"),
+        modelFamilyPlugin("Gemma"),
+        modelFamilyPlugin("Gemma2"),
         .target(name: "LoRAMethod", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 path: "Plugins/FinetuningMethods/LoRA", swiftSettings: optimise),
         .target(name: "FullMethod", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],

@@ -167,12 +167,20 @@ public final class LoadedModel {
         self.chatTemplate = chatTemplate
     }
 
-    /// The family's forward with this model's parameters active.
-    public func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: Tensor? = nil, cache: KVCache? = nil) throws -> Tensor {
+    /// The final logit soft cap the family declared (describe's `final_logit_softcapping`; 0: none).
+    /// The family returns its LM head's output as is; the host caps it (see `forward`) or fuses the cap into the loss.
+    public var finalLogitSoftcap: Float { Float(description["final_logit_softcapping"]?.doubleValue ?? 0) }
+
+    /// The family's forward with this model's parameters active: logits, capped by `finalLogitSoftcap`.
+    /// `headFused`: the LM head call was replaced by the fused loss (training), whose result is returned as is.
+    public func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: Tensor? = nil, cache: KVCache? = nil,
+                        headFused: Bool = false) throws -> Tensor {
         let previous = ParameterStore.active
         ParameterStore.active = parameters
         defer { ParameterStore.active = previous }
-        return try family.forward(ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
+        let out = try family.forward(ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
+        let cap = finalLogitSoftcap
+        return cap > 0 && !headFused ? softcap(out, cap: cap) : out
     }
 
     /// Logits [seq, vocab] of one sequence (no cache), positions 0..<seq.

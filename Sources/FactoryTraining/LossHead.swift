@@ -9,6 +9,10 @@
 // the gradient d(loss)/d(logits) = (softmax - onehot) / normalizer, which it turns into
 // dH = dlogits · W (and dW += dlogitsᵀ · h when the head trains). Backward only scales the stored
 // dH by the incoming scalar: the [tokens × vocab] logits never exist beyond one chunk.
+//
+// A final soft cap (Gemma 2: logits → cap · tanh(logits / cap), what the model family declares as
+// `final_logit_softcapping`) applies to each chunk's logits before the loss, and its derivative
+// 1 − tanh² to their gradient.
 import COpenBLAS
 import Glibc
 import FactoryEngine
@@ -18,15 +22,18 @@ public struct LossTargets {
     /// Per position of the flattened [batch, seq] input: the id to predict there, or -100.
     public let targets: [Int]
     public let normalizer: Float
+    /// The final logit soft cap (0: none).
+    public let softcap: Float
 
     /// Shifted labels: position t predicts labels[t + 1] of the same row.
-    public init(labels: [[Int]], seq: Int, normalizer: Float) {
+    public init(labels: [[Int]], seq: Int, normalizer: Float, softcap: Float = 0) {
         var t = [Int](repeating: -100, count: labels.count * seq)
         for (b, row) in labels.enumerated() {
             for i in 0..<(min(row.count, seq) - 1) where row[i + 1] != -100 { t[b * seq + i] = row[i + 1] }
         }
         targets = t
         self.normalizer = normalizer
+        self.softcap = softcap
     }
 }
 
@@ -52,6 +59,7 @@ public enum LossHead {
         let dH = Tensor(shape: [max(N, 1), H], zeroed: true)
         let dW: Tensor? = weight.requiresGrad ? Tensor(shape: [V, H], zeroed: true) : nil
         let rowsBuffer = Tensor(shape: [chunkRows, H]), logits = Tensor(shape: [chunkRows, V])
+        let cap = t.softcap, tanhs: Tensor? = cap > 0 ? Tensor(shape: [chunkRows, V]) : nil
         var rowLoss = [Double](repeating: 0, count: chunkRows)
         let inverse = 1 / t.normalizer
         var total = 0.0
@@ -66,10 +74,12 @@ public enum LossHead {
                     for r in range {
                         let row = logits.data + r * V
                         let target = t.targets[selected[start + r]]
+                        if let tanhs { capLogits(row, tanhs.data + r * V, V, cap: cap) }
                         let lse = logSumExp(row, V)
                         lossPtr[r] = Double(lse - row[target])
                         softmaxGradient(row, V, lse: lse, scale: inverse)
                         row[target] -= inverse
+                        if let tanhs { uncapGradient(row, tanhs.data + r * V, V) }
                     }
                 }
             }
@@ -96,6 +106,20 @@ public enum LossHead {
             }
             return [gh, gw]
         }
+    }
+
+    /// row ← cap · tanh(row / cap), keeping tanh(row / cap) in `tanhs` for the gradient.
+    static func capLogits(_ row: UnsafeMutablePointer<Float>, _ tanhs: UnsafeMutablePointer<Float>, _ n: Int, cap: Float) {
+        for i in 0..<n {
+            let t = tanhf(row[i] / cap)
+            tanhs[i] = t
+            row[i] = cap * t
+        }
+    }
+
+    /// row ← row · (1 − tanh²): the gradient through the cap.
+    static func uncapGradient(_ row: UnsafeMutablePointer<Float>, _ tanhs: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { row[i] *= 1 - tanhs[i] * tanhs[i] }
     }
 
     /// log Σ exp(row) with the maximum subtracted first.

@@ -85,14 +85,15 @@ public final class Trainer {
     /// The loss of one micro-batch (sum over its targets / normalizer), recorded for backward. While a
     /// training step runs (TrainingRandomness.seed set), NEFTune's noise draws from that seed.
     func microBatchLoss(_ batch: MicroBatch, normalizer: Float) throws -> Tensor {
-        let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer)
+        let targets = LossTargets(labels: batch.labels, seq: batch.seq, normalizer: normalizer, softcap: adapted.model.finalLogitSoftcap)
         RotaryPositions.perRow = batch.positions
         if let seed = TrainingRandomness.seed, args.neftuneNoiseAlpha > 0 {
             EmbeddingNoise.current = EmbeddingNoise(alpha: Float(args.neftuneNoiseAlpha), seq: batch.seq, seed: seed)
         }
         defer { (RotaryPositions.perRow, EmbeddingNoise.current) = (nil, nil) }
         return try adapted.withHooks(head: targets) {
-            try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: batch.attentionMask())
+            try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: batch.attentionMask(),
+                                     headFused: true)
         }
     }
 

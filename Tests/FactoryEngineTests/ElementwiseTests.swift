@@ -59,6 +59,9 @@ final class ElementwiseTests: XCTestCase {
             checkOp(OpCase(name: "gelu_erf", shapes: [[n]], engine: { geluErf($0[0]) }, reference: {
                 $0[0].map { x in 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot())) }
             }, domain: wide))
+            checkOp(OpCase(name: "softcap", shapes: [[n]], engine: { softcap($0[0], cap: 5) }, reference: {
+                $0[0].map { x in 5 * Foundation.tanh(x / 5) }
+            }, domain: { _, x in x * 12 }))
         }
     }
 

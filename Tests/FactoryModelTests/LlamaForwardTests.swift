@@ -77,6 +77,12 @@ extension LlamaForwardTests {
         try checkTiny(model: Self.fixtures + "/tiny/gemma", reference: try json("tiny/gemma/reference.json"), directory: "tiny/gemma")
     }
 
+    /// Gemma 2 (pre/post norms, query_pre_attn_scalar ≠ head_dim, attention and final soft caps that bite,
+    /// layer_types) from its own plugin.
+    func testTinyGemma2FromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/gemma2", reference: try json("tiny/gemma2/reference.json"), directory: "tiny/gemma2")
+    }
+
     /// Mistral (the Llama decoder with an optional sliding window; the fixture sets none) from its own plugin.
     func testTinyMistralFromSafetensors() throws {
         try checkTiny(model: Self.fixtures + "/tiny/mistral", reference: try json("tiny/mistral/reference.json"), directory: "tiny/mistral")
@@ -126,34 +132,29 @@ extension LlamaForwardTests {
 extension LlamaForwardTests {
     /// Mistral's sliding window against transformers (Fixtures/mistral_window, made by generate.py there):
     /// the tiny Mistral with sliding_window none, 4 and 9, the loss of one sequence within 1e-5.
-    func testMistralSlidingWindowMatchesTransformers() throws {
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/mistral_window"
+    func testSlidingWindowsMatchTransformers() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/sliding_window"
         let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/reference.json"))))
-        let ids = (reference["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
-        let source = Self.fixtures + "/tiny/mistral"
-        var config = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))).objectValue)
         let cases = reference["cases"]?.arrayValue ?? []
-        XCTAssertEqual(cases.count, 3)
-        var losses: [Double] = []
-        for c in cases {
-            let dir = NSTemporaryDirectory() + "factory-mistral-window-\(getpid())-\(losses.count)"
+        XCTAssertEqual(cases.count, 6)
+        var losses: [String: [Double]] = [:]
+        for (n, c) in cases.enumerated() {
+            let family = c["family"]?.stringValue ?? "", ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let source = Self.fixtures + "/tiny/" + family
+            var config = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))).objectValue)
+            let dir = NSTemporaryDirectory() + "factory-sliding-window-\(getpid())-\(n)"
             try? FileManager.default.removeItem(atPath: dir)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             for file in ["model.safetensors", "tokenizer.json"] { try FileManager.default.copyItem(atPath: source + "/" + file, toPath: dir + "/" + file) }
-            config["sliding_window"] = c["sliding_window"] ?? .null
+            for (key, value) in c["overrides"]?.objectValue?.pairs ?? [] { config[key] = value }
             try Data(JSON.object(config).serialized().utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
-            let logits = try LoadedModel.load(dir, plugins: try plugins()).logits(ids).values
-            let vocab = logits.count / ids.count
-            var total = 0.0
-            for t in 0..<(ids.count - 1) {
-                let row = logits[(t * vocab)..<((t + 1) * vocab)].map(Double.init), top = row.max() ?? 0
-                total += top + log(row.reduce(0) { $0 + exp($1 - top) }) - row[ids[t + 1]]
-            }
-            let loss = total / Double(ids.count - 1)
-            XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "sliding_window \(c["sliding_window"] ?? .null)")
-            losses.append(loss)
+            let loss = try LoadedModel.load(dir, plugins: try plugins()).score(ids).loss
+            XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "\(family) \(c["overrides"] ?? .null)")
+            losses[family, default: []].append(loss)
         }
-        XCTAssertGreaterThan(abs(losses[1] - losses[0]), 0.1, "a window of 4 changes the loss")
+        XCTAssertGreaterThan(abs((losses["mistral"]?[1] ?? 0) - (losses["mistral"]?[0] ?? 0)), 0.1, "a window of 4 changes Mistral's loss")
+        XCTAssertGreaterThan(abs((losses["gemma2"]?[0] ?? 0) - (losses["gemma2"]?[2] ?? 0)), 0.02, "a window of 4 on layer 0 changes Gemma 2's")
+        XCTAssertGreaterThan(abs((losses["gemma2"]?[0] ?? 0) - (losses["gemma2"]?[1] ?? 0)), 0.1, "which layer slides matters")
     }
 }

@@ -44,12 +44,14 @@ public enum DecoderBlocks {
 
     /// Self-attention of `h` [B, T, hidden]: q/k/v projections (their biases, when the checkpoint has them,
     /// apply by name), `headNorms` on q and k, RoPE at `positions`, the KV cache of layer `layer` when given,
-    /// scaled dot-product attention through the host's kernel (causal, `mask` added, the last
-    /// `slidingWindow` keys when > 0), the output projection.
+    /// scaled dot-product attention through the host's kernel (scores · `scale`, 1/√headDim unless given,
+    /// capped by `softcap` when > 0, causal, `mask` added, the last `slidingWindow` keys when > 0), the
+    /// output projection.
     public static func attention(_ h: HostTensor, q: ParameterSpec, k: ParameterSpec, v: ParameterSpec, o: ParameterSpec,
                                  _ s: AttentionShape, positions: [Int], invFreq: [Float], mask: HostTensor?,
                                  cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int,
-                                 headNorms: HeadNorms? = nil, slidingWindow: Int = 0) throws -> HostTensor {
+                                 headNorms: HeadNorms? = nil, slidingWindow: Int = 0, scale: Float? = nil,
+                                 softcap: Float = 0) throws -> HostTensor {
         var qs = try Engine.reshape(try Engine.linear(q.module, h), [B, T, s.heads, s.headDim])
         var ks = try Engine.reshape(try Engine.linear(k.module, h), [B, T, s.kvHeads, s.headDim])
         var vs = try Engine.reshape(try Engine.linear(v.module, h), [B, T, s.kvHeads, s.headDim])
@@ -61,7 +63,8 @@ public enum DecoderBlocks {
         ks = try Engine.permute(try Engine.rope(ks, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
         vs = try Engine.permute(vs, [0, 2, 1, 3])
         if let cache { (ks, vs) = try Engine.kvCacheUpdate(cache, layer: layer, k: ks, v: vs) }
-        let a = try Engine.attention(qs, ks, vs, mask: mask, scale: 1 / Float(s.headDim).squareRoot(), slidingWindow: slidingWindow)
+        let a = try Engine.attention(qs, ks, vs, mask: mask, scale: scale ?? 1 / Float(s.headDim).squareRoot(), slidingWindow: slidingWindow,
+                                     softcap: softcap)
         let merged = try Engine.reshape(try Engine.permute(a, [0, 2, 1, 3]), [B, T, s.heads * s.headDim])
         return try Engine.linear(o.module, merged)
     }
@@ -69,6 +72,26 @@ public enum DecoderBlocks {
     /// down(silu(gate(h)) · up(h)).
     public static func swigluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
         try Engine.linear(down.module, try Engine.swiglu(try Engine.linear(gate.module, h), try Engine.linear(up.module, h)))
+    }
+
+    /// Gemma's RMSNorm: x / rms(x) · (1 + weight) (the weight is stored as an offset from 1).
+    public static func offsetRMSNorm(_ x: HostTensor, _ weight: HostTensor, eps: Float) throws -> HostTensor {
+        try Engine.rmsNorm(x, try Engine.addScalar(weight, 1), eps: eps)
+    }
+
+    /// Gemma's GeGLU MLP: down(gelu_tanh(gate(h)) · up(h)).
+    public static func gegluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
+        try Engine.linear(down.module, try Engine.mul(try Engine.geluTanh(try Engine.linear(gate.module, h)), try Engine.linear(up.module, h)))
+    }
+
+    /// llama.cpp's converter adds 1 to every Gemma norm weight (`…norm.weight`); this takes it off again.
+    public static func gemmaNormFromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor {
+        spec.name.hasSuffix("norm.weight") ? try Engine.addScalar(t, -1) : t
+    }
+
+    /// Gemma's embeddings: looked up, then scaled by √hidden.
+    public static func scaledEmbed(_ table: HostTensor, ids: [Int], batch B: Int, seq T: Int, hidden: Int) throws -> HostTensor {
+        try Engine.scale(try embed(table, ids: ids, batch: B, seq: T, hidden: hidden), Float(hidden).squareRoot())
     }
 
     /// llama.cpp's converter reorders the rows of Llama's q and k weights per head (for its rope kernel);

@@ -23,6 +23,15 @@ public struct DecoderConfiguration {
     /// Attention sees at most this many most recent keys (Mistral's sliding_window); 0 = every key.
     public var slidingWindow = 0
 
+    /// Where the values came from, for an architecture's own keys (see `number(hf:gguf:)`).
+    public let source: Source
+
+    public enum Source {
+        case hf(JSONObject)
+        /// GGUF metadata and the architecture prefix of its keys ("gemma2").
+        case gguf(JSONObject, architecture: String)
+    }
+
     public enum RopeScaling {
         case none
         case linear(factor: Float)
@@ -47,7 +56,39 @@ public struct DecoderConfiguration {
         }
     }
 
+    /// An architecture's own number: config.json's `hf` key, or GGUF's `<arch>.<gguf>` key. `absent` when
+    /// the key is missing (the reference implementation's default), nil when it is null, an error naming
+    /// the key when it is not a finite number.
+    public func number(hf: String, gguf: String, absent: Double? = nil) throws -> Double? {
+        let (value, key): (JSON?, String)
+        switch source {
+        case .hf(let c): (value, key) = (c[hf], "config.json: '\(hf)'")
+        case .gguf(let m, let a): (value, key) = (m["\(a).\(gguf)"], "GGUF metadata: '\(a).\(gguf)'")
+        }
+        guard let value else { return absent }
+        if value == .null { return nil }
+        guard let d = value.doubleValue, d.isFinite else { throw PluginError.invalidArgument("\(key) must be a number") }
+        return d
+    }
+
+    /// config.json's `layer_types` ("sliding_attention" / "full_attention" per layer), when it has one:
+    /// true where the layer attends through the sliding window.
+    public func slidingLayerTypes() throws -> [Bool]? {
+        guard case .hf(let c) = source, let types = c["layer_types"], types != .null else { return nil }
+        guard let list = types.arrayValue, list.count == layers else {
+            throw PluginError.invalidArgument("config.json: 'layer_types' must list one type per layer (\(layers))")
+        }
+        return try list.enumerated().map { i, t in
+            switch t.stringValue {
+            case "sliding_attention": return true
+            case "full_attention": return false
+            default: throw PluginError.invalidArgument("config.json: 'layer_types'[\(i)] must be \"sliding_attention\" or \"full_attention\"")
+            }
+        }
+    }
+
     public init(hf c: JSONObject) throws {
+        source = .hf(c)
         func int(_ k: String) throws -> Int {
             guard let v = c[k]?.intValue, v > 0, let n = Int(exactly: v) else { throw PluginError.invalidArgument("config.json: '\(k)' must be a positive integer") }
             return n
@@ -80,6 +121,7 @@ public struct DecoderConfiguration {
     }
 
     public init(gguf m: JSONObject, architecture a: String) throws {
+        source = .gguf(m, architecture: a)
         func int(_ k: String) throws -> Int {
             guard let v = m["\(a).\(k)"]?.intValue, v > 0, let n = Int(exactly: v) else {
                 throw PluginError.invalidArgument("GGUF metadata: '\(a).\(k)' must be a positive integer")

@@ -13,7 +13,7 @@ public protocol DecoderArchitecture {
     /// Hugging Face's class name, for a saved config.json ("LlamaForCausalLM").
     static var hfArchitecture: String { get }
     /// Built once from the hyper-parameters: the parameter specs the forward pass reads.
-    init(config: DecoderConfiguration)
+    init(config: DecoderConfiguration) throws
     var config: DecoderConfiguration { get }
     /// Every parameter, each named once (embeddings, layers, final norm, LM head).
     var parameters: [ParameterSpec] { get }
@@ -22,11 +22,17 @@ public protocol DecoderArchitecture {
     var lmHead: ParameterSpec { get }
     /// Config keys of this architecture's own, written to a saved config.json ("attention_bias").
     var hfConfigExtras: [(String, JSON)] { get }
+    /// Keys of describe() beyond the common ones ("final_logit_softcapping").
+    var describeExtras: [(String, JSON)] { get }
     /// A GGUF quirk: the tensor read from a GGUF file for `spec`, as Hugging Face lays it out.
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor
     /// ids [batch, seq] at `positions` → logits [batch, seq, vocab]; `weights` holds the non-linear ones.
     func forward(_ weights: HeldWeights, ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor
+}
+
+extension DecoderArchitecture {
+    public var describeExtras: [(String, JSON)] { [] }
 }
 
 public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamilyPlugin {
@@ -47,12 +53,12 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
         } else {
             throw PluginError.invalidArgument("\(Architecture.descriptor.name): create() needs {\"hf_config\": ...} or {\"gguf\": ...}")
         }
-        model = Architecture(config: config)
+        model = try Architecture(config: config)
     }
 
     public func describe() throws -> JSON {
         let c = model.config
-        return .object(JSONObject([
+        var o = JSONObject([
             ("parameters", .array(model.parameters.map { p in
                 .object(JSONObject([("name", .string(p.name)), ("shape", .array(p.shape.map { .int(Int64($0)) })), ("linear", .bool(p.linear))]))
             })),
@@ -61,7 +67,9 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             ("vocab_size", .int(Int64(c.vocabSize))),
             ("context_length", .int(Int64(c.contextLength))),
             ("hf_config", .object(hfConfig())),
-        ]))
+        ])
+        for (key, value) in model.describeExtras { o[key] = value }
+        return .object(o)
     }
 
     /// The Hugging Face config.json of this model (what a full fine-tune saves beside its weights).

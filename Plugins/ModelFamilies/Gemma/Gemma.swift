@@ -20,34 +20,24 @@ struct Gemma: DecoderArchitecture, DecoderPartsHolder {
     var parameters: [ParameterSpec] { parts.parameters(\.all) }
     var hfConfigExtras: [(String, JSON)] { [("hidden_activation", "gelu_pytorch_tanh"), ("hidden_act", "gelu_pytorch_tanh")] }
 
-    /// llama.cpp's converter adds 1 to Gemma's norm weights; Hugging Face's layout keeps them as trained.
-    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor {
-        spec.name.hasSuffix("norm.weight") ? try Engine.addScalar(t, -1) : t
-    }
-
-    /// Gemma's RMSNorm: x / rms(x) · (1 + weight).
-    func norm(_ x: HostTensor, _ weight: HostTensor) throws -> HostTensor {
-        try Engine.rmsNorm(x, try Engine.addScalar(weight, 1), eps: config.rmsNormEps)
-    }
+    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.gemmaNormFromGGUF(t, spec) }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {
-        let embedded = try DecoderBlocks.embed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
-        let x = try Engine.scale(embedded, Float(config.hiddenSize).squareRoot())
+        let eps = config.rmsNormEps
+        let x = try DecoderBlocks.scaledEmbed(try w[embedTokens], ids: ids, batch: B, seq: T, hidden: config.hiddenSize)
         Engine.observe("embed_tokens", x)
         let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
             let layer = parts.layers[l]
-            let h = try norm(input, try w[layer.inputNorm])
+            let h = try DecoderBlocks.offsetRMSNorm(input, try w[layer.inputNorm], eps: eps)
             let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, parts.attentionShape, positions: positions,
                                                        invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, attended)
-            let h2 = try norm(x, try w[layer.postNorm])
-            let mlp = try Engine.linear(layer.down.module, try Engine.mul(try Engine.geluTanh(try Engine.linear(layer.gate.module, h2)),
-                                                                        try Engine.linear(layer.up.module, h2)))
-            return try Engine.add(x, mlp)
+            let h2 = try DecoderBlocks.offsetRMSNorm(x, try w[layer.postNorm], eps: eps)
+            return try Engine.add(x, try DecoderBlocks.gegluMLP(h2, gate: layer.gate, up: layer.up, down: layer.down))
         }
-        let normed = try norm(out, try w[parts.finalNorm])
+        let normed = try DecoderBlocks.offsetRMSNorm(out, try w[parts.finalNorm], eps: eps)
         Engine.observe("final_norm_out", normed)
         return try Engine.linear("lm_head", normed)
     }

@@ -92,3 +92,21 @@ public func geluErf(_ x: Tensor) -> Tensor {
         return [dx]
     }
 }
+
+/// Gemma 2's soft cap: cap · tanh(x / cap), squashing x into (−cap, cap); d/dx = 1 − tanh²(x / cap).
+public func softcap(_ x: Tensor, cap: Float) -> Tensor {
+    let src = x.contiguous()
+    let out = Tensor(shape: x.shape)
+    let p = src.data, o = out.data, c = F8(repeating: cap), inverse = F8(repeating: 1 / cap)
+    parallelFor(out.count) { r in map8(p, o, r) { c * tanh8($0 * inverse) } }
+    return out.recorded("softcap", [src]) { g in
+        let gc = g.contiguous(), dx = Tensor(shape: src.shape), y = out.data
+        parallelFor(dx.count) { r in
+            map8(y, gc.data, dx.data, r) { y, g in
+                let t: F8 = y * inverse
+                return g * (1 - t * t)
+            }
+        }
+        return [dx]
+    }
+}
