@@ -42,7 +42,7 @@ public enum ConfigSchema {
             key("model_name_or_path", .string), key("adapter_name_or_path", .list), key("adapter_folder", .string), key("cache_dir", .string),
             key("use_fast_tokenizer", .bool), key("resize_vocab", .bool), key("split_special_tokens", .bool), key("add_tokens", .list),
             key("add_special_tokens", .list), key("new_special_tokens", .list), key("model_revision", .string), key("low_cpu_mem_usage", .bool),
-            key("rope_scaling", .any), key("flash_attn", .string, .oneOf(["auto", "disabled", "sdpa", "fa2", "fa3"])), key("shift_attn", .bool), key("mixture_of_depths", .string, .oneOf(["convert", "load"])),
+            key("rope_scaling", .string, .oneOf(["linear", "dynamic", "yarn", "llama3"])), key("flash_attn", .string, .oneOf(["auto", "disabled", "sdpa", "fa2", "fa3"])), key("shift_attn", .bool), key("mixture_of_depths", .string, .oneOf(["convert", "load"])),
             key("use_unsloth", .bool), key("use_unsloth_gc", .bool), key("enable_liger_kernel", .bool), key("moe_aux_loss_coef", .float, .atLeast(0)),
             key("disable_gradient_checkpointing", .bool), key("use_reentrant_gc", .bool), key("upcast_layernorm", .bool),
             key("upcast_lmhead_output", .bool), key("train_from_scratch", .bool), key("infer_backend", .string, .oneOf(["huggingface", "vllm", "sglang", "ktransformers"])), key("offload_folder", .string),

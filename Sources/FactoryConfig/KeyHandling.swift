@@ -69,7 +69,6 @@ public enum UnimplementedKeys {
         "trust_remote_code": note(unless: ["false"], "Factory runs no model code from the model directory; only its family plugins load models"),
         "block_diag_attn": note(unless: ["false"], "block-diagonal attention follows neat_packing"),
         "quantization_device_map": note("Factory runs on the CPU"),
-        "rope_scaling": refuse("LLaMA-Factory's rope_scaling key is not implemented yet; the RoPE scaling in the model's own config.json or GGUF is applied"),
         "model_max_length": note("cutoff_len bounds the training sequences; the model's context length bounds generation"),
         // export
         "export_dir": refuse(noExport), "export_size": refuse(noExport), "export_device": refuse(noExport),

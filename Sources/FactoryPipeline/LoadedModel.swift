@@ -74,13 +74,16 @@ public final class LoadedModel {
     public var contextLength: Int { Int(description["context_length"]?.intValue ?? 0) }
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
-    public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil) throws -> LoadedModel {
-        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer)
+    public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
+                            ropeScaling: RopeScalingOverride? = nil) throws -> LoadedModel {
+        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling)
     }
 
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
-    /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what.
-    public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil) throws -> LoadedModel {
+    /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what. With
+    /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
+    public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
+                            ropeScaling: RopeScalingOverride? = nil) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
         let packing = quantizer.map { QuantizedBase.Packing($0) }
@@ -91,7 +94,13 @@ public final class LoadedModel {
         switch location.format {
         case .gguf:
             let file = try GGUFFile(path: location.path)
-            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", ggufJSON(file.metadata))])))
+            var metadata = ggufJSON(file.metadata)
+            if let ropeScaling {
+                let line: String
+                (metadata, line) = try ropeScaling.apply(gguf: metadata, file: location.path)
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", .object(metadata))])))
             let checkpoint = GGUFCheckpoint(file)
             try packing?.start(store, description: try family.describe(), fileBlocks: checkpoint.ownBlocks)
             try family.loadWeights(from: checkpoint)
@@ -103,9 +112,14 @@ public final class LoadedModel {
             return model
         case .huggingface:
             let dir = location.path
-            let config: JSON
+            var config: JSON
             do { config = try JSON.parse(bytes: try FileSystem.read(dir + "/config.json")) } catch let e as JSONParseError {
                 throw ConfigProblem("\(dir)/config.json: not valid JSON: \(e)")
+            }
+            if let ropeScaling, let object = config.objectValue {
+                let (rewritten, line) = try ropeScaling.apply(hf: object, file: dir + "/config.json")
+                config = .object(rewritten)
+                FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
             try packing?.start(store, description: try family.describe())
@@ -210,7 +224,7 @@ public final class LoadedModel {
 
     /// GGUF metadata as JSON for a family's create(): arrays longer than 1024 are
     /// replaced by their length under "<key>.count".
-    static func ggufJSON(_ m: GGUFMetadata) -> JSON {
+    static func ggufJSON(_ m: GGUFMetadata) -> JSONObject {
         var o = JSONObject()
         func convert(_ v: GGUFValue) -> JSON {
             switch v {
@@ -230,6 +244,6 @@ public final class LoadedModel {
                 o[key] = convert(v)
             }
         }
-        return .object(o)
+        return o
     }
 }

@@ -69,8 +69,9 @@ public enum TrainingJob {
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw TrainingError(problem) }
         let quantizer = try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) }
-        let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer) }
-            ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer)
+        let rope = config.ropeScaling(training: true)
+        let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer, ropeScaling: rope) }
+            ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer, ropeScaling: rope)
         return (model, quantizer, quantizerItem.request)
     }
 

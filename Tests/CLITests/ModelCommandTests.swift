@@ -62,3 +62,29 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("4"), r.stdout)
     }
 }
+
+extension ModelCommandTests {
+    /// LLaMA-Factory's rope_scaling key: at inference it doubles the context with the named strategy, so
+    /// `rope_scaling=linear` on the tiny Llama (256 positions) scores as transformers scores it with
+    /// {rope_type: linear, factor: 2} (FactoryModelTests/Fixtures/config_variants), from the directory and
+    /// from the GGUF; dynamic cannot be written into a GGUF's llama.cpp keys and is refused in one line.
+    func testRopeScalingKeyRewritesTheModelConfig() throws {
+        let variants = try XCTUnwrap(try CLI.json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: CLI.repository
+            + "/Tests/FactoryModelTests/Fixtures/config_variants/reference.json")), as: UTF8.self)) as? [String: Any])
+        let linear = try XCTUnwrap((variants["cases"] as? [[String: Any]])?.first {
+            ($0["overrides"] as? [String: Any]).flatMap { $0["rope_parameters"] as? [String: Any] }?["rope_type"] as? String == "linear"
+        })
+        let gguf = CLI.repository + "/../shared/fixtures/tiny/llama_gguf/tiny-llama-f32.gguf"
+        for model in [tiny, gguf] {
+            let r = try CLI.run(["score", "rope_scaling=linear", "--model", model, "--ids", tinyIDs, "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("rope_scaling: linear, factor 2 (inference), max length 256 → 512"), r.stderr)
+            let root = try XCTUnwrap(try CLI.json(r.stdout) as? [String: Any])
+            XCTAssertEqual(root["loss"] as? Double ?? .nan, linear["loss"] as? Double ?? 0, accuracy: 1e-5, model)
+        }
+        let refused = try CLI.run(["score", "rope_scaling=dynamic", "--model", gguf, "--ids", tinyIDs])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("rope_scaling: dynamic cannot be applied to a GGUF file"), refused.stderr)
+    }
+}

@@ -43,11 +43,13 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(c.double("learning_rate"), 1e-4)
         XCTAssertEqual(c.double("num_train_epochs"), 3)
         XCTAssertNil(c.values["quantization_bit"], "null leaves a key unset")
-        // an `any` key keeps its YAML as JSON (rope_scaling itself is refused by load until it is implemented)
+        // an `any` key keeps its YAML as JSON
         var any = RunConfig()
-        try any.apply(key: "rope_scaling", text: "{type: linear, factor: 2.0}", origin: "test")
-        XCTAssertEqual(any.values["rope_scaling"]?.description, #"{"type":"linear","factor":2.0}"#)
+        try any.apply(key: "lr_scheduler_kwargs", text: "{type: linear, factor: 2.0}", origin: "test")
+        XCTAssertEqual(any.values["lr_scheduler_kwargs"]?.description, #"{"type":"linear","factor":2.0}"#)
+        // rope_scaling is LLaMA-Factory's name of a strategy, not transformers' mapping
         XCTAssertThrowsError(try RunConfig.load(file: nil, overrides: ["rope_scaling={type: linear, factor: 2.0}"]))
+        XCTAssertEqual(try RunConfig.load(file: nil, overrides: ["rope_scaling=yarn"]).string("rope_scaling"), "yarn")
     }
 
     func testOverridesWinAndAreTyped() throws {

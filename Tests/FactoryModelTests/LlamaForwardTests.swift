@@ -83,6 +83,11 @@ extension LlamaForwardTests {
         try checkTiny(model: Self.fixtures + "/tiny/gemma2", reference: try json("tiny/gemma2/reference.json"), directory: "tiny/gemma2")
     }
 
+    /// Phi-3 (fused qkv and gate_up projections, untied) from its own plugin.
+    func testTinyPhi3FromSafetensors() throws {
+        try checkTiny(model: Self.fixtures + "/tiny/phi3", reference: try json("tiny/phi3/reference.json"), directory: "tiny/phi3")
+    }
+
     /// Mistral (the Llama decoder with an optional sliding window; the fixture sets none) from its own plugin.
     func testTinyMistralFromSafetensors() throws {
         try checkTiny(model: Self.fixtures + "/tiny/mistral", reference: try json("tiny/mistral/reference.json"), directory: "tiny/mistral")
@@ -130,19 +135,19 @@ extension LlamaForwardTests {
 }
 
 extension LlamaForwardTests {
-    /// Mistral's sliding window against transformers (Fixtures/mistral_window, made by generate.py there):
-    /// the tiny Mistral with sliding_window none, 4 and 9, the loss of one sequence within 1e-5.
-    func testSlidingWindowsMatchTransformers() throws {
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/sliding_window"
+    /// Sliding windows that bite, every RoPE scaling, a partial rotary dimension: the tiny models with
+    /// config overrides (Fixtures/config_variants/generate.py) against transformers' loss.
+    func testConfigVariantsMatchTransformers() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/config_variants"
         let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/reference.json"))))
         let cases = reference["cases"]?.arrayValue ?? []
-        XCTAssertEqual(cases.count, 6)
+        XCTAssertEqual(cases.count, 15)
         var losses: [String: [Double]] = [:]
         for (n, c) in cases.enumerated() {
             let family = c["family"]?.stringValue ?? "", ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
             let source = Self.fixtures + "/tiny/" + family
             var config = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))).objectValue)
-            let dir = NSTemporaryDirectory() + "factory-sliding-window-\(getpid())-\(n)"
+            let dir = NSTemporaryDirectory() + "factory-config-variant-\(getpid())-\(n)"
             try? FileManager.default.removeItem(atPath: dir)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -152,9 +157,33 @@ extension LlamaForwardTests {
             let loss = try LoadedModel.load(dir, plugins: try plugins()).score(ids).loss
             XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "\(family) \(c["overrides"] ?? .null)")
             losses[family, default: []].append(loss)
+            if c["overrides"]?["rope_parameters"] != nil {  // each scaling moves the loss away from plain RoPE's
+                let plain = try json("tiny/\(family)/reference.json")["cases"]?.arrayValue?.first?["loss"]?.doubleValue ?? .nan
+                XCTAssertGreaterThan(abs(loss - plain), 1e-3, "\(family) \(c["overrides"] ?? .null) differs from plain RoPE")
+            }
         }
         XCTAssertGreaterThan(abs((losses["mistral"]?[1] ?? 0) - (losses["mistral"]?[0] ?? 0)), 0.1, "a window of 4 changes Mistral's loss")
         XCTAssertGreaterThan(abs((losses["gemma2"]?[0] ?? 0) - (losses["gemma2"]?[2] ?? 0)), 0.02, "a window of 4 on layer 0 changes Gemma 2's")
         XCTAssertGreaterThan(abs((losses["gemma2"]?[0] ?? 0) - (losses["gemma2"]?[1] ?? 0)), 0.1, "which layer slides matters")
+    }
+}
+
+extension LlamaForwardTests {
+    /// RoPE scaling as llama.cpp stores it in GGUF (Fixtures/gguf_rope/generate.py): Llama 3.1's as a
+    /// rope_freqs.weight tensor, YaRN and linear as rope.scaling.* keys; each scores as transformers
+    /// scores the same weights with that scaling in config.json (the config_variants references).
+    func testGGUFRopeScalingMatchesTransformers() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures"
+        let variants = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/config_variants/reference.json"))))
+        let plain = try LoadedModel.load(Self.fixtures + "/tiny/llama_gguf/tiny-llama-f32.gguf", plugins: try plugins())
+        for (file, type) in [("tiny-llama3-rope.gguf", "llama3"), ("tiny-yarn-rope.gguf", "yarn"), ("tiny-linear-rope.gguf", "linear")] {
+            let c = try XCTUnwrap(variants["cases"]?.arrayValue?.first {
+                $0["family"]?.stringValue == "llama" && $0["overrides"]?["rope_parameters"]?["rope_type"]?.stringValue == type
+            }, type)
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let loss = try LoadedModel.load(here + "/gguf_rope/" + file, plugins: try plugins()).score(ids).loss
+            XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, file)
+            XCTAssertGreaterThan(abs(loss - (try plain.score(ids).loss)), 1e-3, "\(file): the scaling is applied")
+        }
     }
 }

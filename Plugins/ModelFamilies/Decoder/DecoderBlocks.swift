@@ -43,24 +43,35 @@ public enum DecoderBlocks {
     }
 
     /// Self-attention of `h` [B, T, hidden]: q/k/v projections (their biases, when the checkpoint has them,
-    /// apply by name), `headNorms` on q and k, RoPE at `positions`, the KV cache of layer `layer` when given,
-    /// scaled dot-product attention through the host's kernel (scores · `scale`, 1/√headDim unless given,
-    /// capped by `softcap` when > 0, causal, `mask` added, the last `slidingWindow` keys when > 0), the
-    /// output projection.
+    /// apply by name), then `attend`.
     public static func attention(_ h: HostTensor, q: ParameterSpec, k: ParameterSpec, v: ParameterSpec, o: ParameterSpec,
-                                 _ s: AttentionShape, positions: [Int], invFreq: [Float], mask: HostTensor?,
+                                 _ s: AttentionShape, positions: [Int], rotary: Rotary, mask: HostTensor?,
                                  cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int,
                                  headNorms: HeadNorms? = nil, slidingWindow: Int = 0, scale: Float? = nil,
                                  softcap: Float = 0) throws -> HostTensor {
-        var qs = try Engine.reshape(try Engine.linear(q.module, h), [B, T, s.heads, s.headDim])
-        var ks = try Engine.reshape(try Engine.linear(k.module, h), [B, T, s.kvHeads, s.headDim])
-        var vs = try Engine.reshape(try Engine.linear(v.module, h), [B, T, s.kvHeads, s.headDim])
+        try attend(q: try Engine.linear(q.module, h), k: try Engine.linear(k.module, h), v: try Engine.linear(v.module, h), o: o, s,
+                   positions: positions, rotary: rotary, mask: mask, cache: cache, layer: layer, batch: B, seq: T, headNorms: headNorms,
+                   slidingWindow: slidingWindow, scale: scale, softcap: softcap)
+    }
+
+    /// Attention of projected queries, keys and values ([B, T, heads · headDim] each): `headNorms` on q
+    /// and k, RoPE at `positions` by `rotary`, the KV cache of layer `layer` when given, scaled dot-product
+    /// attention through the host's kernel (scores · `scale`, 1/√headDim unless given, capped by
+    /// `softcap` when > 0, causal, `mask` added, the last `slidingWindow` keys when > 0), the output projection.
+    public static func attend(q: HostTensor, k: HostTensor, v: HostTensor, o: ParameterSpec, _ s: AttentionShape, positions: [Int],
+                              rotary: Rotary, mask: HostTensor?, cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int,
+                              headNorms: HeadNorms? = nil, slidingWindow: Int = 0, scale: Float? = nil,
+                              softcap: Float = 0) throws -> HostTensor {
+        var qs = try Engine.reshape(q, [B, T, s.heads, s.headDim])
+        var ks = try Engine.reshape(k, [B, T, s.kvHeads, s.headDim])
+        var vs = try Engine.reshape(v, [B, T, s.kvHeads, s.headDim])
         if let n = headNorms {
             qs = try Engine.rmsNorm(qs, n.q, eps: n.eps)
             ks = try Engine.rmsNorm(ks, n.k, eps: n.eps)
         }
-        qs = try Engine.permute(try Engine.rope(qs, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
-        ks = try Engine.permute(try Engine.rope(ks, positions: positions, invFreq: invFreq), [0, 2, 1, 3])
+        let (f, scaling) = (rotary.invFreq, rotary.attentionScaling)
+        qs = try Engine.permute(try Engine.rope(qs, positions: positions, invFreq: f, attentionScaling: scaling), [0, 2, 1, 3])
+        ks = try Engine.permute(try Engine.rope(ks, positions: positions, invFreq: f, attentionScaling: scaling), [0, 2, 1, 3])
         vs = try Engine.permute(vs, [0, 2, 1, 3])
         if let cache { (ks, vs) = try Engine.kvCacheUpdate(cache, layer: layer, k: ks, v: vs) }
         let a = try Engine.attention(qs, ks, vs, mask: mask, scale: scale ?? 1 / Float(s.headDim).squareRoot(), slidingWindow: slidingWindow,

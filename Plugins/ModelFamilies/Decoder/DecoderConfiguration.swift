@@ -14,10 +14,11 @@ public struct DecoderConfiguration {
     public var headDim: Int
     public var vocabSize: Int
     public var rmsNormEps: Float
-    public var ropeTheta: Float
     /// nil: decided by whether the checkpoint has an lm_head (GGUF: output.weight).
     public var tieWordEmbeddings: Bool?
-    public var ropeScaling: RopeScaling = .none
+    /// The rotary embedding: base, rotated dimensions, scaling.
+    public var rotary: RotaryEmbedding
+    public var ropeTheta: Float { rotary.theta }
     /// The longest sequence the model was trained for (max_position_embeddings / context_length); 0 = unknown.
     public var contextLength = 0
     /// Attention sees at most this many most recent keys (Mistral's sliding_window); 0 = every key.
@@ -30,30 +31,6 @@ public struct DecoderConfiguration {
         case hf(JSONObject)
         /// GGUF metadata and the architecture prefix of its keys ("gemma2").
         case gguf(JSONObject, architecture: String)
-    }
-
-    public enum RopeScaling {
-        case none
-        case linear(factor: Float)
-        case llama3(factor: Float, low: Float, high: Float, original: Float)
-    }
-
-    /// Inverse frequencies of the rotary embedding (transformers' rope init functions, fp32).
-    public func inverseFrequencies() -> [Float] {
-        let base = (0..<(headDim / 2)).map { i in 1 / pow(ropeTheta, Float(2 * i) / Float(headDim)) }
-        switch ropeScaling {
-        case .none: return base
-        case .linear(let factor): return base.map { $0 / factor }
-        case .llama3(let factor, let low, let high, let original):
-            let lowWavelen = original / low, highWavelen = original / high
-            return base.map { f in
-                let wavelen = 2 * Float.pi / f
-                if wavelen < highWavelen { return f }
-                if wavelen > lowWavelen { return f / factor }
-                let smooth = (original / wavelen - low) / (high - low)
-                return (1 - smooth) * f / factor + smooth * f
-            }
-        }
     }
 
     /// An architecture's own number: config.json's `hf` key, or GGUF's `<arch>.<gguf>` key. `absent` when
@@ -106,7 +83,7 @@ public struct DecoderConfiguration {
         headDim = c["head_dim"] == nil || c["head_dim"] == .null ? hiddenSize / heads : try int("head_dim")
         vocabSize = try int("vocab_size")
         rmsNormEps = try number("rms_norm_eps", 1e-6)
-        ropeTheta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
+        let theta = try number("rope_theta", (c["rope_parameters"]?["rope_theta"]?.doubleValue) ?? 10000)
         tieWordEmbeddings = c["tie_word_embeddings"]?.boolValue ?? false
         contextLength = Int(c["max_position_embeddings"]?.intValue ?? 0)
         // sliding_window applies unless use_sliding_window says otherwise (Qwen's configs carry one they do not use)
@@ -114,9 +91,12 @@ public struct DecoderConfiguration {
             guard w > 0, let n = Int(exactly: w) else { throw PluginError.invalidArgument("config.json: 'sliding_window' must be a positive integer or null") }
             slidingWindow = n
         }
-        if let scaling = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue {
-            ropeScaling = try DecoderConfiguration.scaling(scaling)
-        }
+        let parameters = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue ?? JSONObject()
+        let partial = c["partial_rotary_factor"]?.doubleValue ?? parameters["partial_rotary_factor"]?.doubleValue ?? 1
+        guard partial > 0 && partial <= 1 else { throw PluginError.invalidArgument("config.json: 'partial_rotary_factor' must be in (0, 1]") }
+        let dim = Int(Double(headDim) * partial)
+        rotary = RotaryEmbedding(theta: theta, dim: dim,
+                                 scaling: try RopeScaling(hf: parameters, config: c, dim: dim, maxPositions: contextLength))
         try validate()
     }
 
@@ -138,36 +118,21 @@ public struct DecoderConfiguration {
             throw PluginError.invalidArgument("GGUF metadata: neither '\(a).vocab_size' nor the tokenizer's token count")
         }
         rmsNormEps = Float(m["\(a).attention.layer_norm_rms_epsilon"]?.doubleValue ?? 1e-5)
-        ropeTheta = Float(m["\(a).rope.freq_base"]?.doubleValue ?? 10000)
+        let theta = Float(m["\(a).rope.freq_base"]?.doubleValue ?? 10000)
         tieWordEmbeddings = nil
         contextLength = Int(m["\(a).context_length"]?.intValue ?? 0)
         slidingWindow = Int(m["\(a).attention.sliding_window"]?.intValue ?? 0)
-        if m["\(a).rope.scaling.type"]?.stringValue == "linear", let f = m["\(a).rope.scaling.factor"]?.doubleValue {
-            ropeScaling = .linear(factor: Float(f))
-        }
+        let dim = m["\(a).rope.dimension_count"] == nil ? headDim : try int("rope.dimension_count")
+        rotary = RotaryEmbedding(theta: theta, dim: dim, scaling: try RopeScaling(gguf: m, architecture: a))
         try validate()
-    }
-
-    static func scaling(_ s: JSONObject) throws -> RopeScaling {
-        switch s["rope_type"]?.stringValue ?? s["type"]?.stringValue ?? "default" {
-        case "default": return .none
-        case "linear":
-            guard let f = s["factor"]?.doubleValue, f > 0 else { throw PluginError.invalidArgument("rope_scaling: linear needs a positive 'factor'") }
-            return .linear(factor: Float(f))
-        case "llama3":
-            guard let f = s["factor"]?.doubleValue, let lo = s["low_freq_factor"]?.doubleValue, let hi = s["high_freq_factor"]?.doubleValue,
-                  let o = s["original_max_position_embeddings"]?.doubleValue, hi > lo else {
-                throw PluginError.invalidArgument("rope_scaling: llama3 needs factor, low_freq_factor < high_freq_factor, original_max_position_embeddings")
-            }
-            return .llama3(factor: Float(f), low: Float(lo), high: Float(hi), original: Float(o))
-        case let other:
-            throw PluginError.unsupported("rope_scaling type '\(other)' is not supported (default, linear, llama3)")
-        }
     }
 
     func validate() throws {
         guard heads % kvHeads == 0 else { throw PluginError.invalidArgument("model: \(heads) attention heads are not a multiple of \(kvHeads) kv heads") }
         guard headDim % 2 == 0 else { throw PluginError.invalidArgument("model: head size \(headDim) must be even for RoPE") }
+        guard rotary.dim > 0, rotary.dim % 2 == 0, rotary.dim <= headDim else {
+            throw PluginError.invalidArgument("model: \(rotary.dim) rotary dimensions for head size \(headDim) (must be even and at most it)")
+        }
     }
 }
 

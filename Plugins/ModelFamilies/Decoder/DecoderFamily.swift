@@ -22,6 +22,8 @@ public protocol DecoderArchitecture {
     var lmHead: ParameterSpec { get }
     /// Config keys of this architecture's own, written to a saved config.json ("attention_bias").
     var hfConfigExtras: [(String, JSON)] { get }
+    /// The modules LoRA adapts when the config names none (PEFT's default for the architecture).
+    var defaultLoRATargets: [String] { get }
     /// Keys of describe() beyond the common ones ("final_logit_softcapping").
     var describeExtras: [(String, JSON)] { get }
     /// A GGUF quirk: the tensor read from a GGUF file for `spec`, as Hugging Face lays it out.
@@ -33,12 +35,13 @@ public protocol DecoderArchitecture {
 
 extension DecoderArchitecture {
     public var describeExtras: [(String, JSON)] { [] }
+    public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 }
 
 public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamilyPlugin {
     public static var descriptor: ComponentDescriptor { Architecture.descriptor }
     var name: String { Architecture.descriptor.name }
-    let model: Architecture
+    private(set) var model: Architecture
     let held = HeldWeights()
     /// GGUF tensor name → spec, from the specs themselves.
     private lazy var byGGUFName: [String: ParameterSpec] = Dictionary(model.parameters.map { ($0.gguf, $0) }, uniquingKeysWith: { a, _ in a })
@@ -62,7 +65,7 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             ("parameters", .array(model.parameters.map { p in
                 .object(JSONObject([("name", .string(p.name)), ("shape", .array(p.shape.map { .int(Int64($0)) })), ("linear", .bool(p.linear))]))
             })),
-            ("default_lora_targets", ["q_proj", "v_proj"]),
+            ("default_lora_targets", .array(model.defaultLoRATargets.map { .string($0) })),
             ("kv_cache", .object(JSONObject([("layers", .int(Int64(c.layers))), ("kv_heads", .int(Int64(c.kvHeads))), ("head_dim", .int(Int64(c.headDim)))]))),
             ("vocab_size", .int(Int64(c.vocabSize))),
             ("context_length", .int(Int64(c.contextLength))),
@@ -85,25 +88,28 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
         ])
         for (key, value) in model.hfConfigExtras { o[key] = value }
         o["torch_dtype"] = "float32"
-        switch c.ropeScaling {
-        case .none: break
-        case .linear(let f): o["rope_scaling"] = .object(JSONObject([("rope_type", "linear"), ("factor", .double(Double(f)))]))
-        case .llama3(let f, let low, let high, let original):
-            o["rope_scaling"] = .object(JSONObject([("rope_type", "llama3"), ("factor", .double(Double(f))), ("low_freq_factor", .double(Double(low))),
-                                                    ("high_freq_factor", .double(Double(high))), ("original_max_position_embeddings", .double(Double(original)))]))
-        }
+        if let scaling = c.rotary.scaling.hfConfig { o["rope_scaling"] = scaling }
+        if c.rotary.dim != c.headDim { o["partial_rotary_factor"] = .double(Double(c.rotary.dim) / Double(c.headDim)) }
         return o
     }
 
     public func mapCheckpointName(format: String, name: String) throws -> String? {
         if format == "safetensors" { return name.hasSuffix("rotary_emb.inv_freq") ? nil : name }
-        if name == "rope_freqs.weight" { return nil }  // llama.cpp's precomputed llama3 factors; recomputed here
+        if name == "rope_freqs.weight" { return nil }  // llama.cpp's Llama 3.1 frequency divisors: read by loadWeights, not a parameter
         guard let spec = byGGUFName[name] else { throw PluginError.notFound("\(name): unknown GGUF tensor '\(name)'") }
         return spec.name
     }
 
     public func loadWeights() throws {
         let gguf = try Engine.checkpointFormat() == "gguf"
+        if gguf, let factors = try Engine.checkpointTensor("rope_freqs.weight") {  // llama.cpp's form of Llama 3.1's scaling
+            var c = model.config
+            c.rotary.frequencyFactors = try Engine.values(factors)
+            guard c.rotary.frequencyFactors?.count == c.rotary.dim / 2 else {
+                throw PluginError.shapeMismatch("\(name): rope_freqs.weight has \(try Engine.shape(factors)) values for \(c.rotary.dim / 2) frequencies")
+            }
+            model = try Architecture(config: c)
+        }
         for spec in model.parameters {
             try Engine.scope {  // its fp32 form goes as soon as it is registered
                 let source = gguf ? spec.gguf : spec.name

@@ -30,15 +30,15 @@ public struct DecoderParts<Layer> {
     public let config: DecoderConfiguration
     public let embedTokens, finalNorm, lmHead: ParameterSpec
     public let layers: [Layer]
-    /// Inverse RoPE frequencies (with the config's scaling).
-    public let invFreq: [Float]
+    /// The rotary embedding (the config's base, dimensions and scaling).
+    public let rotary: RotaryEmbedding
     public let attentionShape: DecoderBlocks.AttentionShape
 
     public init(_ c: DecoderConfiguration, layer: (Int, DecoderConfiguration) -> Layer) {
         config = c
         (embedTokens, finalNorm, lmHead) = (.embedTokens(c), .finalNorm(c), .lmHead(c))
         layers = (0..<c.layers).map { layer($0, c) }
-        invFreq = c.inverseFrequencies()
+        rotary = c.rotary
         attentionShape = .init(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
     }
 
@@ -67,7 +67,7 @@ extension DecoderParts {
                              cache: OpaquePointer?, batch B: Int, seq T: Int, headNorms: DecoderBlocks.HeadNorms? = nil) throws -> HostTensor {
         let eps = config.rmsNormEps
         let h = try Engine.rmsNorm(input, try w[s.inputNorm], eps: eps)
-        let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, attentionShape, positions: positions, invFreq: invFreq,
+        let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, attentionShape, positions: positions, rotary: rotary.at(positions),
                                                    mask: mask, cache: cache, layer: l, batch: B, seq: T, headNorms: headNorms,
                                                    slidingWindow: config.slidingWindow)
         Engine.observe("layer\(l).self_attn_out", attended)

@@ -31,7 +31,7 @@ struct Gemma: DecoderArchitecture, DecoderPartsHolder {
             let layer = parts.layers[l]
             let h = try DecoderBlocks.offsetRMSNorm(input, try w[layer.inputNorm], eps: eps)
             let attended = try DecoderBlocks.attention(h, q: layer.q, k: layer.k, v: layer.v, o: layer.o, parts.attentionShape, positions: positions,
-                                                       invFreq: parts.invFreq, mask: mask, cache: cache, layer: l, batch: B, seq: T)
+                                                       rotary: parts.rotary.at(positions), mask: mask, cache: cache, layer: l, batch: B, seq: T)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, attended)
             let h2 = try DecoderBlocks.offsetRMSNorm(x, try w[layer.postNorm], eps: eps)

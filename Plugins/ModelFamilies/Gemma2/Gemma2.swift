@@ -89,7 +89,7 @@ struct Gemma2: DecoderArchitecture, DecoderPartsHolder {
         let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
             let layer = parts.layers[l], s = layer.standard
             let attended = try DecoderBlocks.attention(try norm(input, s.inputNorm), q: s.q, k: s.k, v: s.v, o: s.o, parts.attentionShape,
-                                                       positions: positions, invFreq: parts.invFreq, mask: mask, cache: cache, layer: l,
+                                                       positions: positions, rotary: parts.rotary.at(positions), mask: mask, cache: cache, layer: l,
                                                        batch: B, seq: T, slidingWindow: windows[l], scale: attentionScale, softcap: attentionSoftcap)
             Engine.observe("layer\(l).self_attn_out", attended)
             let x = try Engine.add(input, try norm(attended, layer.postAttentionNorm))
