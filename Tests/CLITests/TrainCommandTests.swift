@@ -202,8 +202,9 @@ extension TrainCommandTests {
     /// LoRA on every in-tree family's tiny model trains: the loss falls over 8 steps.
     func testLoRATrainsEveryFamily() throws {
         let dir = try CLI.temporaryDirectory()
-        for family in ["llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "phi3"] {
-            let r = try tinyRun(dir + "/" + family, ["model_name_or_path=\(Self.shared)/fixtures/tiny/\(family)", "max_steps=8", "logging_steps=1",
+        for family in ["llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "phi3", "gemma3"] {
+            let model = family == "gemma3" ? CLI.repository + "/Tests/FactoryModelTests/Fixtures/tiny_gemma3" : "\(Self.shared)/fixtures/tiny/\(family)"
+            let r = try tinyRun(dir + "/" + family, ["model_name_or_path=\(model)", "max_steps=8", "logging_steps=1",
                                                      "per_device_train_batch_size=4", "plot_loss=false"])
             XCTAssertEqual(r.status, 0, "\(family): \(r.stderr)")
             let l = try losses(dir + "/" + family)

@@ -83,6 +83,26 @@ extension LlamaForwardTests {
         try checkTiny(model: Self.fixtures + "/tiny/gemma2", reference: try json("tiny/gemma2/reference.json"), directory: "tiny/gemma2")
     }
 
+    /// Gemma 3 (q/k (1 + w) norms, a sliding layer with its own RoPE base beside a full layer with linear
+    /// scaling; a tiny model made by Fixtures/tiny_gemma3/generate.py, as the shared ones were) from its own plugin.
+    func testTinyGemma3FromSafetensors() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/tiny_gemma3"
+        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/reference.json"))))
+        let model = try LoadedModel.load(here, plugins: try plugins())
+        for c in reference["cases"]?.arrayValue ?? [] {
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let data = try Data(contentsOf: URL(fileURLWithPath: here + "/" + (c["logits"]?["file"]?.stringValue ?? "")))
+            let expected = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let logits = try model.logits(ids).values
+            XCTAssertEqual(logits.count, expected.count)
+            let diff = maxAbsDiff(logits, expected)
+            print("gemma3 seq \(c["seq"]?.intValue ?? -1): max |Δ logits| = \(diff)")
+            XCTAssertLessThanOrEqual(diff, 1e-4)
+            XCTAssertEqual(try model.score(ids).loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5)
+        }
+        XCTAssertEqual(reference["cases"]?.arrayValue?.count, 2)
+    }
+
     /// Phi-3 (fused qkv and gate_up projections, untied) from its own plugin.
     func testTinyPhi3FromSafetensors() throws {
         try checkTiny(model: Self.fixtures + "/tiny/phi3", reference: try json("tiny/phi3/reference.json"), directory: "tiny/phi3")

@@ -91,12 +91,8 @@ public struct DecoderConfiguration {
             guard w > 0, let n = Int(exactly: w) else { throw PluginError.invalidArgument("config.json: 'sliding_window' must be a positive integer or null") }
             slidingWindow = n
         }
-        let parameters = c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue ?? JSONObject()
-        let partial = c["partial_rotary_factor"]?.doubleValue ?? parameters["partial_rotary_factor"]?.doubleValue ?? 1
-        guard partial > 0 && partial <= 1 else { throw PluginError.invalidArgument("config.json: 'partial_rotary_factor' must be in (0, 1]") }
-        let dim = Int(Double(headDim) * partial)
-        rotary = RotaryEmbedding(theta: theta, dim: dim,
-                                 scaling: try RopeScaling(hf: parameters, config: c, dim: dim, maxPositions: contextLength))
+        rotary = try RotaryEmbedding(hf: c["rope_scaling"]?.objectValue ?? c["rope_parameters"]?.objectValue ?? JSONObject(), config: c,
+                                     theta: theta, headDim: headDim, maxPositions: contextLength)
         try validate()
     }
 

@@ -7,6 +7,18 @@ import FactoryPluginKit
 import Glibc
 #endif
 
+extension RotaryEmbedding {
+    /// From config.json: `parameters` is rope_scaling or rope_parameters (or one layer type's entry of
+    /// them), `config` the whole file; `theta` when `parameters` names none.
+    public init(hf parameters: JSONObject, config c: JSONObject, theta: Float, headDim: Int, maxPositions: Int) throws {
+        let partial = c["partial_rotary_factor"]?.doubleValue ?? parameters["partial_rotary_factor"]?.doubleValue ?? 1
+        guard partial > 0 && partial <= 1 else { throw PluginError.invalidArgument("config.json: 'partial_rotary_factor' must be in (0, 1]") }
+        let dim = Int(Double(headDim) * partial)
+        self.init(theta: parameters["rope_theta"]?.doubleValue.map(Float.init) ?? theta, dim: dim,
+                  scaling: try RopeScaling(hf: parameters, config: c, dim: dim, maxPositions: maxPositions))
+    }
+}
+
 extension RopeScaling {
     /// From config.json: `s` is rope_scaling (or rope_parameters), `config` the whole file (for
     /// original_max_position_embeddings at its top level, as Phi-3 keeps it).

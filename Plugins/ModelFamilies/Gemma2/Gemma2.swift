@@ -28,9 +28,9 @@ struct Gemma2: DecoderArchitecture, DecoderPartsHolder {
         init(_ l: Int, _ c: DecoderConfiguration) {
             let n = LayerNames(l), h = c.hiddenSize
             standard = StandardLayer(l, c)
-            postAttentionNorm = n.norm("post_attention_layernorm", gguf: "attn_post_norm", h)
+            postAttentionNorm = n.norm("post_attention_layernorm", gguf: "post_attention_norm", h)
             preFeedforwardNorm = n.norm("pre_feedforward_layernorm", gguf: "ffn_norm", h)
-            postFeedforwardNorm = n.norm("post_feedforward_layernorm", gguf: "ffn_post_norm", h)
+            postFeedforwardNorm = n.norm("post_feedforward_layernorm", gguf: "post_ffw_norm", h)
         }
 
         /// (StandardLayer's post_attention_layernorm is this layer's own, under llama.cpp's other name.)
