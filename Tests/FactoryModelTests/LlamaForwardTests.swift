@@ -161,11 +161,11 @@ extension LlamaForwardTests {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/config_variants"
         let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/reference.json"))))
         let cases = reference["cases"]?.arrayValue ?? []
-        XCTAssertEqual(cases.count, 15)
+        XCTAssertEqual(cases.count, 17)
         var losses: [String: [Double]] = [:]
         for (n, c) in cases.enumerated() {
             let family = c["family"]?.stringValue ?? "", ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
-            let source = Self.fixtures + "/tiny/" + family
+            let source = family == "gemma3" ? here + "/../tiny_gemma3" : Self.fixtures + "/tiny/" + family
             var config = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))).objectValue)
             let dir = NSTemporaryDirectory() + "factory-config-variant-\(getpid())-\(n)"
             try? FileManager.default.removeItem(atPath: dir)
@@ -178,7 +178,7 @@ extension LlamaForwardTests {
             XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, "\(family) \(c["overrides"] ?? .null)")
             losses[family, default: []].append(loss)
             if c["overrides"]?["rope_parameters"] != nil {  // each scaling moves the loss away from plain RoPE's
-                let plain = try json("tiny/\(family)/reference.json")["cases"]?.arrayValue?.first?["loss"]?.doubleValue ?? .nan
+                let plain = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/reference.json"))))["cases"]?.arrayValue?.first?["loss"]?.doubleValue ?? .nan
                 XCTAssertGreaterThan(abs(loss - plain), 1e-3, "\(family) \(c["overrides"] ?? .null) differs from plain RoPE")
             }
         }
@@ -204,6 +204,29 @@ extension LlamaForwardTests {
             let loss = try LoadedModel.load(here + "/gguf_rope/" + file, plugins: try plugins()).score(ids).loss
             XCTAssertEqual(loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, file)
             XCTAssertGreaterThan(abs(loss - (try plain.score(ids).loss)), 1e-3, "\(file): the scaling is applied")
+        }
+    }
+}
+
+extension LlamaForwardTests {
+    /// Every family's tiny model as a GGUF file written the way llama.cpp's converter writes it
+    /// (Fixtures/tiny_gguf/generate.py: gguf-py's tensor names, Gemma's norms + 1, the converter's keys)
+    /// scores as transformers scores the same weights: the shared references, and for Gemma 2 and 3 the
+    /// config_variants case with query_pre_attn_scalar = head_dim, the scale llama.cpp assumes.
+    func testEveryFamilyLoadsFromGGUF() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures"
+        let variants = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/config_variants/reference.json"))))
+        for family in ["qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"] {
+            let expected: JSON?
+            if ["gemma2", "gemma3"].contains(family) {
+                expected = variants["cases"]?.arrayValue?.first { $0["family"]?.stringValue == family && $0["overrides"]?["query_pre_attn_scalar"] != nil }
+            } else {
+                expected = try json("tiny/\(family)/reference.json")["cases"]?.arrayValue?.first
+            }
+            let c = try XCTUnwrap(expected, family)
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+            let model = try LoadedModel.load(here + "/tiny_gguf/tiny-\(family).gguf", plugins: try plugins())
+            XCTAssertEqual(try model.score(ids).loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, family)
         }
     }
 }

@@ -6,8 +6,9 @@
 //   its own for those layers: rope_parameters["sliding_attention"] (or rope_local_base_freq, 10,000, unscaled)
 //   beside the full layers' rope_parameters["full_attention"] (or rope_theta, 1,000,000, and rope_scaling);
 // - soft caps only when the config sets them (none by default).
-// llama.cpp adds 1 to every norm weight (undone on load), stores only the full layers' RoPE (the local base
-// is 10,000) and, like Gemma 2, scales scores by head_dim^-½ except for the 27B model (62 layers).
+// llama.cpp adds 1 to every norm weight (undone on load), stores the full layers' RoPE and the local base
+// (rope.freq_base_swa, else 10,000), and, like Gemma 2, scales scores by head_dim^-½ except for the 27B
+// model (62 layers).
 import CFactoryABI
 import DecoderFamilyKit
 import FactoryJSON
@@ -78,15 +79,19 @@ struct Gemma3: DecoderArchitecture, DecoderPartsHolder {
             parts = DecoderParts(withGlobal, layer: Layer.init)
         case .gguf(let m, let a):
             attentionScale = 1 / Float(c.layers == 62 ? c.hiddenSize / c.heads : c.headDim).squareRoot()
+            // as llama.cpp reads them: no window, no sliding layers; a per-layer array, a period, or five of every six
             switch m["\(a).attention.sliding_window_pattern"] {
+            case _ where c.slidingWindow == 0: sliding = Array(repeating: false, count: c.layers)
             case .array(let flags)?:
-                guard flags.count == c.layers else { throw PluginError.invalidArgument("GGUF metadata: '\(a).attention.sliding_window_pattern' must list \(c.layers) layers") }
+                guard flags.count == c.layers, flags.allSatisfy({ $0.boolValue != nil }) else {
+                    throw PluginError.invalidArgument("GGUF metadata: '\(a).attention.sliding_window_pattern' must list \(c.layers) booleans")
+                }
                 sliding = flags.map { $0.boolValue ?? false }
             case .int(let n)? where n > 0: sliding = (0..<c.layers).map { ($0 + 1) % Int(n) != 0 }
             default: sliding = (0..<c.layers).map { ($0 + 1) % 6 != 0 }
             }
-            window = c.slidingWindow > 0 ? c.slidingWindow : 4096
-            localRotary = RotaryEmbedding(theta: 10_000, dim: c.rotary.dim, scaling: .none)
+            window = c.slidingWindow
+            localRotary = RotaryEmbedding(theta: Float(m["\(a).rope.freq_base_swa"]?.doubleValue ?? 10_000), dim: c.rotary.dim, scaling: .none)
             parts = DecoderParts(c, layer: Layer.init)
         }
         attentionSoftcap = Float(try c.number(hf: "attn_logit_softcapping", gguf: "attn_logit_softcapping") ?? 0)

@@ -1,5 +1,5 @@
 """References for what the tiny fixtures' own configs leave out: tiny models of ../../../../../shared/fixtures/tiny
-with config overrides — sliding windows that bite (the fixtures' sequences never reach theirs), every RoPE
+(and ../tiny_gemma3) with config overrides — sliding windows that bite (the fixtures' sequences never reach theirs), every RoPE
 scaling (linear, dynamic, llama3, yarn, longrope on either side of its original length), a partial rotary
 dimension: transformers' loss on the family's first sequence (labels = ids), eager and sdpa attention
 agreeing (Gemma 2: eager only). Writes reference.json.
@@ -29,6 +29,9 @@ CASES = [
     ("llama", {"rope_parameters": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64, "beta_fast": 8.0,
                                    "beta_slow": 2.0, "mscale": 1.0, "mscale_all_dim": 0.5, "truncate": False, "rope_theta": 10000.0}}),
     ("phi3", {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}}),
+    # head_dim^-1/2 as llama.cpp scales Gemma 2 and 3 (a GGUF cannot state query_pre_attn_scalar): ../tiny_gguf's references
+    ("gemma2", {"query_pre_attn_scalar": 16}),
+    ("gemma3", {"query_pre_attn_scalar": 16}),
 ] + [
     ("phi3", {"rope_parameters": {"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": original,
                                   "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8],
@@ -38,7 +41,7 @@ CASES = [
 ]
 out = {"cases": []}
 for family, overrides in CASES:
-    source = os.path.join(shared, "fixtures/tiny", family)
+    source = os.path.join(here, "../tiny_gemma3") if family == "gemma3" else os.path.join(shared, "fixtures/tiny", family)
     ids = json.load(open(os.path.join(source, "reference.json")))["cases"][0]["ids"]
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
@@ -46,7 +49,7 @@ for family, overrides in CASES:
         config.update(overrides)
         json.dump(config, open(os.path.join(tmp, "config.json"), "w"), indent=1)
         losses = []
-        for attn in ["eager", "sdpa"] if family != "gemma2" else ["eager", "eager"]:  # no sdpa for soft-capped Gemma 2
+        for attn in ["eager", "sdpa"] if family not in ("gemma2", "gemma3") else ["eager", "eager"]:  # no sdpa for Gemma 2 (soft caps); eager for Gemma 3 as its fixture
             model = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32, attn_implementation=attn)
             with torch.no_grad():
                 losses.append(model(input_ids=torch.tensor([ids]), labels=torch.tensor([ids])).loss.item())
