@@ -64,6 +64,26 @@ final class GGUFTests: XCTestCase {
         }
     }
 
+    /// Q5_0, Q5_1 and every K-quant: 16 random blocks each (random quants and packed scales, finite fp16
+    /// scales), against gguf-py's dequantization (Fixtures/ggml_blocks/generate.py), bit for bit.
+    func testQ5AndKQuantBlocksMatchGGUFPyBitForBit() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/ggml_blocks/"
+        for type in [GGMLType.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K] {
+            let name = type.description.lowercased()
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: here + name + ".blocks.u8.bin"))
+            let expected = try Data(contentsOf: URL(fileURLWithPath: here + name + ".dequant.f32.bin")).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            XCTAssertEqual(bytes.count, 16 * type.blockBytes, name)
+            XCTAssertEqual(expected.count, 16 * type.blockSize, name)
+            var out = [Float](repeating: .nan, count: expected.count)
+            bytes.withUnsafeBytes { src in
+                out.withUnsafeMutableBufferPointer { GGMLDequantizer.dequantize(type, src.baseAddress!, count: expected.count, into: $0.baseAddress!) }
+            }
+            let mismatches = zip(out, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(mismatches, 0, "\(name): \(mismatches) of \(expected.count) values differ")
+            XCTAssertGreaterThan(Set(expected).count, expected.count / 8, "\(name): the blocks vary")
+        }
+    }
+
     func testATruncatedFileNamesTheTensorAndTheSizes() throws {
         let source = try Fixtures.smollm2
         let cut = try Fixtures.damagedCopy(of: source, length: 50_000_000)
