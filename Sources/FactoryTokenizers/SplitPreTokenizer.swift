@@ -17,7 +17,23 @@ enum SplitPattern: Equatable {
         }
     }
 
+    var regex: String { self == .llama3 ? SplitPattern.llama3Regex : SplitPattern.qwen2Regex }
+
     var digitGroup: Int { self == .llama3 ? 3 : 1 }
+
+    /// The split transformers 5 puts before a GGUF byte-level vocabulary, by `tokenizer.ggml.pre`
+    /// (integrations/gguf/gguf_tokenizer_mapping.py): nil for none (GPT-2's regex); an error for a
+    /// split Factory does not implement.
+    static func forGGUF(pre: String?) throws -> SplitPattern? {
+        switch pre {
+        case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano", "dbrx", "smaug-bpe":
+            return .llama3
+        case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez": return .qwen2
+        case let p? where ["tekken", "qwen35", "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"].contains(p):
+            throw TokenizerError("tokenizer.ggml.pre '\(p)' splits text with a regex Factory does not implement (it reads Llama 3's and Qwen2's)")
+        default: return nil
+        }
+    }
 
     @inline(__always) static func isNewline(_ s: Unicode.Scalar) -> Bool { s == "\r" || s == "\n" }
 

@@ -25,6 +25,9 @@ public final class Tokenizer {
     private let addedByID: [Int: AddedToken]
     public let bosID: Int?
     public let eosID: Int?
+    /// The special tokens `encode(_:addSpecialTokens: true)` puts around a text, as transformers'
+    /// tokenizer(text) does: tokenizer.json's TemplateProcessing, or a GGUF's add_bos_token / add_eos_token.
+    public internal(set) var specialPrefix: [Int] = [], specialSuffix: [Int] = []
     /// Added tokens matched in text (all, or the non-special ones with splitSpecial) and the
     /// scalars they start with: computed once, not per encode call.
     private let matchers: (all: ([(AddedToken, [UInt8])], [Bool]), plain: ([(AddedToken, [UInt8])], [Bool]))
@@ -57,7 +60,14 @@ public final class Tokenizer {
     /// The id of a token string (vocabulary or added), or nil.
     public func id(of token: String) -> Int? { addedByContent[token]?.id ?? model.vocab[token] }
 
-    /// Encodes `text`; special-token strings become their ids unless `splitSpecial`.
+    /// Encodes `text` as transformers' tokenizer(text) does: with the tokenizer's special prefix and
+    /// suffix (a BOS, say) around it when `addSpecialTokens`.
+    public func encode(_ text: String, splitSpecial: Bool = false, addSpecialTokens: Bool) throws -> [Int] {
+        let ids = try encode(text, splitSpecial: splitSpecial)
+        return addSpecialTokens ? specialPrefix + ids + specialSuffix : ids
+    }
+
+    /// Encodes `text` alone (add_special_tokens=False); special-token strings become their ids unless `splitSpecial`.
     public func encode(_ text: String, splitSpecial: Bool = false) throws -> [Int] {
         var ids: [Int] = []
         for (segment, added) in splitOnAddedTokens(text, splitSpecial: splitSpecial) {

@@ -48,62 +48,42 @@ extension Tokenizer {
         do {
             let bpe = try BPEModel(vocab: vocab, merges: merges, byteFallback: model["byte_fallback"]?.boolValue ?? false,
                                    unknown: model["unk_token"]?.stringValue, fuseUnknown: model["fuse_unk"]?.boolValue ?? false)
-            return Tokenizer(model: bpe, added: added, bos: nil, eos: nil, normalizer: normalizer, preTokenization: pre, decoder: decoder)
+            let tokenizer = Tokenizer(model: bpe, added: added, bos: nil, eos: nil, normalizer: normalizer, preTokenization: pre, decoder: decoder)
+            (tokenizer.specialPrefix, tokenizer.specialSuffix) = try templateProcessing(json["post_processor"], tokenizer: tokenizer)
+            return tokenizer
         } catch let e as TokenizerError {
             throw TokenizerError("\(path): \(e.message)")
         }
     }
 
-    /// A tokenizer from GGUF metadata: `tokenizer.ggml.model` "gpt2" (byte-level BPE with merges) or
-    /// "llama" (SentencePiece: tokens and scores; the merges are rebuilt from the scores and the text
-    /// is cut with Metaspace, as transformers' LlamaTokenizer does when it reads a GGUF).
+    /// The special tokens tokenizer.json's post_processor puts around a single text: a TemplateProcessing
+    /// (alone or in a Sequence, beside ByteLevel, which only moves offsets); none for any other.
+    static func templateProcessing(_ json: JSON?, tokenizer: Tokenizer) throws -> ([Int], [Int]) {
+        guard let json, json != .null else { return ([], []) }
+        let template: JSON
+        switch json["type"]?.stringValue {
+        case "TemplateProcessing": template = json
+        case "Sequence":
+            guard let t = (json["processors"]?.arrayValue ?? []).first(where: { $0["type"]?.stringValue == "TemplateProcessing" }) else { return ([], []) }
+            template = t
+        default: return ([], [])
+        }
+        var prefix: [Int] = [], suffix: [Int] = [], seenText = false
+        for piece in template["single"]?.arrayValue ?? [] {
+            if piece["Sequence"] != nil { seenText = true; continue }
+            guard let name = piece["SpecialToken"]?["id"]?.stringValue else { continue }
+            guard let ids = template["special_tokens"]?[name]?["ids"]?.arrayValue?.compactMap({ $0.intValue.map(Int.init) }) ?? tokenizer.id(of: name).map({ [$0] }) else {
+                throw TokenizerError("post_processor: special token '\(name)' has no id")
+            }
+            if seenText { suffix += ids } else { prefix += ids }
+        }
+        return (prefix, suffix)
+    }
+
+    /// A tokenizer from GGUF metadata, as transformers 5 builds it from the same file (see GGUFTokenizerRecipe).
     public static func load(gguf metadata: GGUFMetadata, file: String) throws -> Tokenizer {
-        let kind = metadata.string("tokenizer.ggml.model")
-        guard kind == "gpt2" || kind == "llama" else {
-            throw TokenizerError("\(file): tokenizer.ggml.model is \(kind ?? "missing"); Factory reads gpt2 (byte-level BPE) and llama (SentencePiece BPE)")
-        }
-        guard case .array(let tokenValues)? = metadata.values["tokenizer.ggml.tokens"] else {
-            throw TokenizerError("\(file): tokenizer.ggml.tokens is missing")
-        }
-        let tokens = tokenValues.map { $0.stringValue ?? "" }
-        var types: [Int] = []
-        if case .array(let t)? = metadata.values["tokenizer.ggml.token_type"] {
-            types = t.map { v in if case .int(let i) = v { return Int(i) }; if case .uint(let u) = v { return Int(u) }; return 1 }
-        }
-        var vocab: [String: Int] = [:]
-        var added: [AddedToken] = []
-        for (id, token) in tokens.enumerated() {
-            // token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
-            let type = id < types.count ? types[id] : 1
-            if type == 3 || type == 4 {
-                added.append(AddedToken(id: id, content: token, special: type == 3 || token.hasPrefix("<|")))
-            }
-            vocab[token] = id
-        }
-        let bos = metadata.int("tokenizer.ggml.bos_token_id"), eos = metadata.int("tokenizer.ggml.eos_token_id")
-        do {
-            if kind == "gpt2" {
-                var merges: [(String, String)] = []
-                if case .array(let m)? = metadata.values["tokenizer.ggml.merges"] {
-                    for v in m {
-                        guard let s = v.stringValue, let space = s.firstIndex(of: " ") else { throw TokenizerError("a merge is not \"a b\"") }
-                        merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
-                    }
-                }
-                return Tokenizer(model: try BPEModel(vocab: vocab, merges: merges), added: added, bos: bos, eos: eos)
-            }
-            guard case .array(let scoreValues)? = metadata.values["tokenizer.ggml.scores"], scoreValues.count == tokens.count else {
-                throw TokenizerError("tokenizer.ggml.scores is missing or does not match the tokens")
-            }
-            let scores = scoreValues.map { v -> Double in if case .float(let f) = v { return f }; return 0 }
-            let unknown = metadata.int("tokenizer.ggml.unknown_token_id").flatMap { $0 < tokens.count ? tokens[$0] : nil } ?? "<unk>"
-            let model = try BPEModel(vocab: vocab, merges: mergesFromScores(tokens: tokens, scores: scores, vocab: vocab), byteFallback: true,
-                                     unknown: unknown, fuseUnknown: true)
-            return Tokenizer(model: model, added: added, bos: bos, eos: eos, normalizer: [],
-                             preTokenization: .metaspace(replacement: "▁", scheme: .first, split: false),
-                             decoder: [.replace("▁", " "), .byteFallback, .fuse, .strip(" ", start: 1, stop: 0)])
-        } catch let e as TokenizerError {
-            throw TokenizerError("\(file): \(e.message)")
+        do { return try GGUFTokenizerRecipe(metadata, file: file).tokenizer() } catch let e as TokenizerError {
+            throw e.message.hasPrefix(file) ? e : TokenizerError("\(file): \(e.message)")
         }
     }
 

@@ -43,6 +43,9 @@ enum PreTokenization {
     case metaspace(replacement: String, scheme: PrependScheme, split: Bool)
     /// The whole (normalized) text is one word.
     case none
+    /// Split on a literal string, each occurrence kept at the end of the piece before it (Gemma's
+    /// Split(" ", merged_with_previous)).
+    case splitAfter(String)
 
     static func parse(_ json: JSON?) throws -> PreTokenization {
         guard let json, json != .null else { return .none }
@@ -67,7 +70,12 @@ enum PreTokenization {
             default: scheme = .always
             }
             return .metaspace(replacement: json["replacement"]?.stringValue ?? "▁", scheme: scheme, split: json["split"]?.boolValue ?? true)
-        case let other: throw TokenizerError("pre_tokenizer \(other ?? "?") is not supported (ByteLevel, Metaspace)")
+        case "Split" where json["behavior"]?.stringValue == "MergedWithPrevious" && json["invert"]?.boolValue != true:
+            guard let literal = json["pattern"]?["String"]?.stringValue, !literal.isEmpty else {
+                throw TokenizerError("pre_tokenizer Split is supported with a String pattern and MergedWithPrevious")
+            }
+            return .splitAfter(literal)
+        case let other: throw TokenizerError("pre_tokenizer \(other ?? "?") is not supported (ByteLevel, Metaspace, Split)")
         }
     }
 
@@ -82,6 +90,14 @@ enum PreTokenization {
             return pattern.split(scalars).map { ByteLevel.encode(scalars: scalars[$0]) }
         case .none:
             return text.isEmpty ? [] : [text]
+        case .splitAfter(let literal):
+            var words: [String] = [], rest = Substring(text)
+            while let r = rest.firstRange(of: literal) {
+                words.append(String(rest[..<r.upperBound]))
+                rest = rest[r.upperBound...]
+            }
+            if !rest.isEmpty { words.append(String(rest)) }
+            return words
         case .metaspace(let r, let scheme, let split):
             var s = text.replacingAll(" ", with: r)
             if !s.isEmpty && !s.hasPrefix(r) && (scheme == .always || (scheme == .first && atStart)) { s = r + s }
@@ -183,5 +199,55 @@ enum DecoderStep {
             }
         }
         return pieces.joined()
+    }
+}
+
+// tokenizer.json's form of each step, for the files written beside a model (HFTokenizerFiles).
+extension NormalizerStep {
+    var json: JSON {
+        switch self {
+        case .prepend(let p): return ["type": "Prepend", "prepend": .string(p)]
+        case .replace(let a, let b): return ["type": "Replace", "pattern": ["String": .string(a)], "content": .string(b)]
+        }
+    }
+
+    static func json(_ steps: [NormalizerStep]) -> JSON {
+        steps.isEmpty ? .null : steps.count == 1 ? steps[0].json : ["type": "Sequence", "normalizers": .array(steps.map(\.json))]
+    }
+}
+
+extension PreTokenization {
+    var json: JSON {
+        switch self {
+        case .byteLevel: return ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        case .split(let pattern):
+            return ["type": "Sequence", "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": .string(pattern.regex)], "behavior": "Isolated", "invert": false],
+                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false]]]
+        case .metaspace(let r, let scheme, let split):
+            let name = scheme == .first ? "first" : scheme == .never ? "never" : "always"
+            return ["type": "Metaspace", "replacement": .string(r), "prepend_scheme": .string(name), "split": .bool(split)]
+        case .none: return .null
+        case .splitAfter(let literal): return ["type": "Split", "pattern": ["String": .string(literal)], "behavior": "MergedWithPrevious", "invert": false]
+        }
+    }
+}
+
+extension DecoderStep {
+    var json: JSON {
+        switch self {
+        case .byteLevel: return ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        case .replace(let a, let b): return ["type": "Replace", "pattern": ["String": .string(a)], "content": .string(b)]
+        case .byteFallback: return ["type": "ByteFallback"]
+        case .fuse: return ["type": "Fuse"]
+        case .strip(let c, let start, let stop): return ["type": "Strip", "content": .string(String(c)), "start": .int(Int64(start)), "stop": .int(Int64(stop))]
+        case .metaspace(let r, let scheme):
+            return ["type": "Metaspace", "replacement": .string(r), "prepend_scheme": .string(scheme == .first ? "first" : scheme == .never ? "never" : "always"),
+                    "split": true]
+        }
+    }
+
+    static func json(_ steps: [DecoderStep]) -> JSON {
+        steps.isEmpty ? .null : steps.count == 1 ? steps[0].json : ["type": "Sequence", "decoders": .array(steps.map(\.json))]
     }
 }

@@ -13,6 +13,8 @@ struct Tokenize: ParsableCommand {
     @OptionGroup var model: ModelArguments
     @Option(help: "The text to tokenize.") var text: String
     @Flag(help: "Parse special-token strings as text (split_special_tokens).") var splitSpecial = false
+    @Flag(name: .customLong("no-special-tokens"), help: "Without the tokenizer's BOS/EOS around the text (add_special_tokens=False).")
+    var noSpecialTokens = false
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
@@ -20,7 +22,7 @@ struct Tokenize: ParsableCommand {
             let config = try model.config()
             guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: pass --model PATH") }
             let tokenizer = try LoadedModel.tokenizer(for: request)
-            let ids = try tokenizer.encode(text, splitSpecial: splitSpecial)
+            let ids = try tokenizer.encode(text, splitSpecial: splitSpecial, addSpecialTokens: !noSpecialTokens)
             let tokens = tokenizer.tokens(ids)
             if json {
                 print(JSON.object(JSONObject([("ids", .array(ids.map { .int(Int64($0)) })), ("tokens", .array(tokens.map { .string($0) }))])).serialized())
@@ -49,7 +51,7 @@ struct Generate: ParsableCommand {
             let (config, loaded, _) = try model.load(flags: flags)
             let promptIDs: [Int]
             switch (prompt, ids) {
-            case (let p?, nil): promptIDs = try loaded.tokenizer.encode(p)
+            case (let p?, nil): promptIDs = try loaded.tokenizer.encode(p, addSpecialTokens: true)
             case (nil, let i?): promptIDs = try parseIDs(i)
             default: throw ConfigProblem("give exactly one of --prompt and --ids")
             }
@@ -83,7 +85,7 @@ struct Score: ParsableCommand {
             let (_, loaded, _) = try model.load()
             let tokens: [Int]
             switch (text, ids) {
-            case (let t?, nil): tokens = try loaded.tokenizer.encode(t)
+            case (let t?, nil): tokens = try loaded.tokenizer.encode(t, addSpecialTokens: true)
             case (nil, let i?): tokens = try parseIDs(i)
             default: throw ConfigProblem("give exactly one of --text and --ids")
             }

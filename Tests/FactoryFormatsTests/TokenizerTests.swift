@@ -1,6 +1,6 @@
 import FactoryFormats
 import FactoryJSON
-import FactoryTokenizers
+@testable import FactoryTokenizers
 import Foundation
 import XCTest
 
@@ -113,6 +113,36 @@ extension SentencePieceTokenizerTests {
     func testSentencePieceFromGGUFMetadata() throws {
         let path = Self.folder + "/spm.gguf"
         try checkGGUFCases(try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path), label: "gguf")
+    }
+
+    /// tokenizer(text) adds special tokens: a SentencePiece GGUF that states no add_bos_token gets BOS
+    /// (transformers' default for it, as llama.cpp's), and tokenizer.json's TemplateProcessing, alone or
+    /// in a Sequence, puts its tokens where its `single` template says.
+    func testSpecialTokensAroundATextAsTransformersAddsThem() throws {
+        let path = Self.folder + "/spm.gguf"
+        let gguf = try Tokenizer.load(gguf: try GGUFMetadata.read(file: path), file: path)
+        XCTAssertEqual(try gguf.encode("Hello world", addSpecialTokens: true), [1] + (try gguf.encode("Hello world")))
+        XCTAssertEqual(try gguf.encode("Hello world", addSpecialTokens: false), try gguf.encode("Hello world"))
+        var json = try XCTUnwrap(try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/llama2.tokenizer.json")))).objectValue)
+        let template: JSON = ["type": "TemplateProcessing",
+                              "single": [["SpecialToken": ["id": "<s>", "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]],
+                                         ["SpecialToken": ["id": "</s>", "type_id": 0]]],
+                              "special_tokens": ["<s>": ["id": "<s>", "ids": [1], "tokens": ["<s>"]], "</s>": ["id": "</s>", "ids": [2], "tokens": ["</s>"]]]]
+        for processor in [template, ["type": "Sequence", "processors": [["type": "ByteLevel", "trim_offsets": false], template]] as JSON] {
+            json["post_processor"] = processor
+            let t = try Tokenizer.load(tokenizerJSON: .object(json), source: "test")
+            XCTAssertEqual(try t.encode("Hello world", addSpecialTokens: true), [1] + (try t.encode("Hello world")) + [2])
+        }
+    }
+
+    /// Gemma's tokenizer.json pre-tokenizer, Split(" ", merged_with_previous), cuts as HF tokenizers does
+    /// (pre_tokenize_str gives ['a ', 'b ', ' ', 'c '] and [' ', 'x']).
+    func testSplitMergedWithPrevious() throws {
+        let split = try PreTokenization.parse(["type": "Split", "pattern": ["String": " "], "behavior": "MergedWithPrevious", "invert": false])
+        XCTAssertEqual(split.words("a b  c ", atStart: true), ["a ", "b ", " ", "c "])
+        XCTAssertEqual(split.words(" x", atStart: true), [" ", "x"])
+        XCTAssertEqual(split.words("nospace", atStart: true), ["nospace"])
+        XCTAssertThrowsError(try PreTokenization.parse(["type": "Split", "pattern": ["Regex": "\\s"], "behavior": "Removed"]))
     }
 
     /// The 16 cases transformers encoded from spm.gguf.
