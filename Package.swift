@@ -20,9 +20,10 @@ func quantizerPlugin(_ name: String) -> Target {
             path: "Plugins/Quantizers/\(name)", swiftSettings: optimise)
 }
 
-/// A model-family plugin target: Plugins/ModelFamilies/<Name>, built on the static DecoderFamilyKit.
+/// A model-family plugin target: Plugins/ModelFamilies/<Name>, built on the SDK's DecoderFamilyKit (as an
+/// out-of-tree family is: SDK/templates/model-family).
 func modelFamilyPlugin(_ name: String) -> Target {
-    .target(name: "\(name)Model", dependencies: ["DecoderFamilyKit", .product(name: "FactoryPluginKit", package: "SDK"),
+    .target(name: "\(name)Model", dependencies: [.product(name: "DecoderFamilyKit", package: "SDK"), .product(name: "FactoryPluginKit", package: "SDK"),
                                                  .product(name: "FactoryJSON", package: "SDK")],
             path: "Plugins/ModelFamilies/\(name)", swiftSettings: optimise)
 }
@@ -117,8 +118,6 @@ let package = Package(
         // ---- plugins: each its own .so, depending on SDK/ only ----
         .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],
                 path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
-        .target(name: "DecoderFamilyKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
-                path: "Plugins/ModelFamilies/Decoder", swiftSettings: optimise),
         modelFamilyPlugin("Llama"),
         modelFamilyPlugin("Qwen2"),
         modelFamilyPlugin("Qwen3"),

@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // The Factory plugin SDK: the C ABI header (the only copy), the JSON helper
-// shared by host and plugins, and the Swift plugin kit. Out-of-tree plugins
+// shared by host and plugins, the Swift plugin kit and the decoder-family kit. Out-of-tree plugins
 // depend on this package alone, never on the host.
 import PackageDescription
 
@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CFactoryABI", targets: ["CFactoryABI"]),
         .library(name: "FactoryJSON", targets: ["FactoryJSON"]),
         .library(name: "FactoryPluginKit", targets: ["FactoryPluginKit"]),
+        .library(name: "DecoderFamilyKit", targets: ["DecoderFamilyKit"]),
     ],
     targets: [
         .target(
@@ -26,6 +27,9 @@ let package = Package(
         ),
         .target(name: "FactoryJSON", dependencies: ["CJSONC"], path: "FactoryJSON"),
         .target(name: "FactoryPluginKit", dependencies: ["CFactoryABI", "FactoryJSON"], path: "FactoryPluginKit"),
+        // The building blocks of a decoder-only model family (parameter specs, RoPE and its scalings,
+        // attention, MLPs, the plugin glue): what the in-tree families are written with, for any family.
+        .target(name: "DecoderFamilyKit", dependencies: ["FactoryPluginKit", "FactoryJSON"], path: "DecoderFamilyKit"),
     ],
     swiftLanguageModes: [.v5]
 )

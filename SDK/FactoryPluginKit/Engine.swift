@@ -41,30 +41,27 @@ public enum Engine {
 
     public static func retain(_ t: HostTensor) throws -> HostTensor { try result(api().tensor_retain!(t.handle), "tensor_retain") }
 
-    /// Runs `body` in its own host scope so its intermediate tensors are released at
-    /// its end (a decoder layer, say); the returned tensor lives on in the caller's scope.
-    public static func scope(_ body: () throws -> HostTensor) throws -> HostTensor {
+    /// Runs `body` in its own host scope so its intermediate tensors are released at its end (a
+    /// decoder layer, say, or a loop that would otherwise pile them up). A HostTensor result lives on
+    /// in the caller's scope; any other result (Void, a number) must hold no handle made inside.
+    /// One generic function, so a multi-statement closure needs no type annotation.
+    public static func scope<Result>(_ body: () throws -> Result) throws -> Result {
         let a = try api()
         a.scope_push!()
-        let kept: HostTensor
+        let result: Result, kept: HostTensor?
         do {
-            kept = try retain(try body())
+            result = try body()
+            kept = try (result as? HostTensor).map(retain)
         } catch {
             a.scope_pop!()
             throw error
         }
         a.scope_pop!()
+        guard let kept else { return result }
         defer { release(kept) }
         // A same-shape reshape is a view: it gives the caller's scope its own handle.
-        return try reshape(kept, try shape(kept))
-    }
-    /// Runs `body` in its own host scope and returns nothing: every handle it made goes when it
-    /// returns (what it retained stays). For loops that would otherwise pile up intermediates.
-    public static func scope(_ body: () throws -> Void) throws {
-        let a = try api()
-        a.scope_push!()
-        defer { a.scope_pop!() }
-        try body()
+        guard let handed = try reshape(kept, try shape(kept)) as? Result else { return result }
+        return handed
     }
     public static func release(_ t: HostTensor) { Host.api?.pointee.tensor_release?(t.handle) }
 

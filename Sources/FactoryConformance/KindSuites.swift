@@ -5,6 +5,7 @@ import Glibc
 #endif
 import FactoryEngine
 import FactoryJSON
+import Foundation
 
 /// Each kind's conformance probes. Later issues add their numeric suites
 /// here (model forward vs fixtures, attention vs the eager reference, ...).
@@ -16,6 +17,13 @@ public enum KindSuites {
     }
 
     static let table: [PluginKind: [(String, Probe)]] = [
+        .modelFamily: [
+            ("describe() keeps the contract (every key present and well-typed)", ModelFamilyConformance.describes),
+            ("parameters round-trip through map_checkpoint_name", ModelFamilyConformance.namesRoundTrip),
+            ("a random-weight forward gives [batch, seq, vocab]", ModelFamilyConformance.forwardShape),
+            ("decoding with the KV cache equals the full forward (≤ 1e-5)", ModelFamilyConformance.cachedDecoding),
+            ("a tied LM head is the embeddings' tensor", ModelFamilyConformance.tiedHead),
+        ],
         .quantizer: [
             ("declares a well-formed info struct", quantizerInfo),
             ("round trip and row-range dequantization", quantizerRoundTrip),
@@ -247,6 +255,15 @@ public enum KindSuites {
     }
 
     // MARK: - helpers
+
+    /// --model-config: the config.json a model family's suite builds its tiny model from.
+    public static func useModelConfig(file: String) throws {
+        let bytes: [UInt8]
+        guard let data = FileManager.default.contents(atPath: file) else { throw DescriptionError(message: "\(file): cannot read") }
+        bytes = [UInt8](data)
+        guard let object = (try? JSON.parse(bytes: bytes))?.objectValue else { throw DescriptionError(message: "\(file): not a JSON object") }
+        ModelFamilyConformance.modelConfig = object
+    }
 
     static func outcome(_ body: () throws -> (Bool, String)) -> Isolation.Outcome {
         do {

@@ -20,6 +20,20 @@ public final class ModelFamilyInstance: ComponentInstance {
         do { return try JSON.parse(bytes: out.bytes) } catch { throw missing("valid JSON from describe") }
     }
 
+    /// describe(), checked against the contract (ModelFamilyDescription): an error naming the key otherwise.
+    public func checkedDescription() throws -> ModelFamilyDescription {
+        try ModelFamilyDescription(try describe(), family: component.name)
+    }
+
+    /// map_checkpoint_name: the family's parameter name for checkpoint tensor `name` in `format`, nil
+    /// when the family drops it; an error (FACTORY_ERR_NOT_FOUND) for a name it does not know.
+    public func mapCheckpointName(format: String, name: String) throws -> String? {
+        guard let f = family.pointee.map_checkpoint_name else { throw missing("map_checkpoint_name") }
+        let out = ByteCollector()
+        try out.withStream { stream in try call("map_checkpoint_name") { err in f(family, format, name, stream, err) } }
+        return out.bytes.isEmpty ? nil : String(decoding: out.bytes, as: UTF8.self)
+    }
+
     /// Runs load_weights with `source` as the checkpoint.
     public func loadWeights(from source: CheckpointSource) throws {
         guard Int(base.pointee.struct_size) >= MemoryLayout<factory_model_family_t>.size, let f = family.pointee.load_weights else {

@@ -101,9 +101,11 @@ public final class LoadedModel {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", .object(metadata))])))
+            _ = try family.checkedDescription()  // a broken contract is refused here, naming the key
             let checkpoint = GGUFCheckpoint(file)
             try packing?.start(store, description: try family.describe(), fileBlocks: checkpoint.ownBlocks)
             try family.loadWeights(from: checkpoint)
+            try verifyCoverage(family, names: file.tensors.map(\.name), format: "gguf", store: store, file: location.path)
             let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
@@ -122,8 +124,11 @@ public final class LoadedModel {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
+            _ = try family.checkedDescription()
             try packing?.start(store, description: try family.describe())
-            try family.loadWeights(from: HFCheckpoint(try SafetensorsCheckpoint(directory: dir)))
+            let safetensors = try SafetensorsCheckpoint(directory: dir)
+            try family.loadWeights(from: HFCheckpoint(safetensors))
+            try verifyCoverage(family, names: safetensors.names, format: "safetensors", store: store, file: dir)
             let tokenizer = try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json")
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: hfChatTemplate(dir),
                                     parameters: store)
@@ -139,6 +144,21 @@ public final class LoadedModel {
             model.stopIDs = stops
             model.packReport = packing?.report
             return model
+        }
+    }
+
+    /// Nothing in the checkpoint is left behind: each tensor is one the family loaded, or one it drops on
+    /// purpose (map_checkpoint_name writes nothing: rotary caches); a tensor it does not know refuses the
+    /// model (a checkpoint of another architecture, or with parts this family has no place for).
+    static func verifyCoverage(_ family: ModelFamilyInstance, names: [String], format: String, store: ParameterStore, file: String) throws {
+        for name in names {
+            let mapped: String?
+            do { mapped = try family.mapCheckpointName(format: format, name: name) } catch let e as PluginCallError {
+                throw ConfigProblem("\(file): tensor '\(name)' has no place in a \(family.component.name) model (\(e.message))")
+            }
+            if let mapped, store[mapped] == nil, store.packed[mapped] == nil {
+                throw ConfigProblem("\(file): tensor '\(name)' (\(mapped)) was not loaded by the \(family.component.name) family")
+            }
         }
     }
 
@@ -215,7 +235,11 @@ public final class LoadedModel {
     /// The log-probability of each next token of `ids` (ids.count − 1 values) and their mean negative,
     /// the loss (perplexity = exp(loss)): what `factory score` prints.
     public func score(_ ids: [Int]) throws -> (logprobs: [Double], loss: Double) {
-        let out = try logits(ids)
+        try score(ids, logits: try logits(ids))
+    }
+
+    /// The same from logits already computed ([ids.count, vocab]).
+    public func score(_ ids: [Int], logits out: Tensor) throws -> (logprobs: [Double], loss: Double) {
         let V = out.shape[1]
         let lp = GradMode.disabled { logSoftmax(out) }.values
         let logprobs = (0..<(ids.count - 1)).map { Double(lp[$0 * V + ids[$0 + 1]]) }

@@ -78,6 +78,8 @@ struct Score: ParsableCommand {
     @OptionGroup var model: ModelArguments
     @Option(help: "The text to score.") var text: String?
     @Option(help: "Token ids, comma-separated.") var ids: String?
+    @Option(name: .customLong("dump-logits"), help: "Also write the logits to FILE: raw little-endian float32, [tokens, vocab], one row per position.")
+    var dumpLogits: String?
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
@@ -94,7 +96,15 @@ struct Score: ParsableCommand {
                 throw ConfigProblem("the text has \(tokens.count) tokens, the model's context is \(loaded.contextLength): shorten it")
             }
             if let bad = tokens.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
-            let (logprobs, loss) = try loaded.score(tokens)
+            let logits = try loaded.logits(tokens)
+            if let dumpLogits {  // x86-64 and arm64 are little-endian: the floats' own bytes
+                let bytes = logits.values.withUnsafeBytes { Data($0) }
+                do { try bytes.write(to: URL(fileURLWithPath: dumpLogits), options: .atomic) } catch {
+                    throw ConfigProblem("--dump-logits: cannot write \(dumpLogits): \(error.localizedDescription)")
+                }
+                printError("logits [\(tokens.count), \(logits.shape[1])] float32 → \(dumpLogits)")
+            }
+            let (logprobs, loss) = try loaded.score(tokens, logits: logits)
             if json {
                 print(JSON.object(JSONObject([("loss", .double(loss)), ("logprobs", .array(logprobs.map { .double($0) }))])).serialized())
             } else {

@@ -65,10 +65,13 @@ struct Plugins: ParsableCommand {
             abstract: "Run the conformance suite of every kind a plugin registers (ABI rules, then each kind's own checks).")
         @Argument(help: "The plugin .so file.") var file: String
         @Flag(help: "Attention kernels: the whole conformance sweep (sequence lengths up to 4096; about a minute).") var full = false
+        @Option(name: .customLong("model-config"), help: "Model families: the config.json of the tiny random model to check with (default: a Llama-style one).")
+        var modelConfig: String?
 
         func run() throws {
             try guarded {
                 KindSuites.fullAttentionSweep = full
+                if let modelConfig { try KindSuites.useModelConfig(file: modelConfig) }
                 let results = PluginChecker.check(file: file)
                 for r in results { print("\(r.passed ? "PASS" : "FAIL") \(r.name)" + (r.detail.isEmpty ? "" : " — \(r.detail)")) }
                 let failed = results.filter { !$0.passed }.count

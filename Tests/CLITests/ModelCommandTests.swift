@@ -88,3 +88,37 @@ extension ModelCommandTests {
         XCTAssertTrue(refused.stderr.contains("rope_scaling: dynamic cannot be applied to a GGUF file"), refused.stderr)
     }
 }
+
+extension ModelCommandTests {
+    /// Nothing in a checkpoint is left behind: the tiny Qwen2 (q/k/v biases) relabelled as a Llama is
+    /// refused naming a bias tensor, instead of loading without its biases.
+    func testACheckpointWithTensorsTheFamilyHasNoPlaceForIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        let source = CLI.repository + "/../shared/fixtures/tiny/qwen2"
+        for file in ["model.safetensors", "tokenizer.json"] { try FileManager.default.copyItem(atPath: source + "/" + file, toPath: dir + "/" + file) }
+        let config = try String(contentsOfFile: source + "/config.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"model_type\": \"qwen2\"", with: "\"model_type\": \"llama\"")
+        XCTAssertTrue(config.contains("\"model_type\": \"llama\""))
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["score", "--model", dir, "--ids", "5,6,7"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("has no place in a llama model") && r.stderr.contains(".bias'"), r.stderr)
+    }
+}
+
+extension ModelCommandTests {
+    /// `score --dump-logits FILE` writes the logits as raw little-endian float32 [tokens, vocab]: the
+    /// tiny Llama's equal transformers' reference logits (tiny/llama/seq0.logits.f32.bin) within 1e-4.
+    func testScoreDumpsTheLogitsForAnAuthorToCompare() throws {
+        let file = try CLI.temporaryDirectory() + "/logits.f32"
+        let r = try CLI.run(["score", "--model", tiny, "--ids", tinyIDs, "--dump-logits", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("logits [24, 512] float32 → \(file)"), r.stderr)
+        func floats(_ path: String) throws -> [Float] { try Data(contentsOf: URL(fileURLWithPath: path)).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+        let dumped = try floats(file), reference = try floats(tiny + "/seq0.logits.f32.bin")
+        XCTAssertEqual(dumped.count, 24 * 512)
+        XCTAssertEqual(dumped.count, reference.count)
+        XCTAssertLessThanOrEqual(zip(dumped, reference).map { abs($0 - $1) }.max() ?? .infinity, 1e-4)
+    }
+}

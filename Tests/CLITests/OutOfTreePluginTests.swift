@@ -48,6 +48,25 @@ final class OutOfTreePluginTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
     }
 
+    /// The model-family template builds against SDK/ alone and passes the family suite; the same source
+    /// built with its planted decoding bug (positions forgotten with the KV cache) fails exactly the
+    /// cached-decoding probe, with a non-zero exit.
+    func testModelFamilyTemplatePassesTheCheckAndABrokenCacheIsCaught() throws {
+        let dir = try CLI.temporaryDirectory()
+        _ = try CLI.sh("cp -R \(sdk)/templates/model-family/. \(dir)/ && rm -rf \(dir)/.build")
+        _ = try CLI.sh("swift build --package-path \(dir) 2>&1", environment: ["FACTORY_SDK": sdk])
+        let good = try CLI.run(["plugins", "check", dir + "/.build/debug/libExampleFamily.so"])
+        XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
+        XCTAssertTrue(good.stdout.contains("PASS model-family 'example_decoder': decoding with the KV cache equals the full forward"), good.stdout)
+        _ = try CLI.sh("swift build --package-path \(dir) --scratch-path \(dir)/.build-broken -Xswiftc -DFACTORY_EXAMPLE_BROKEN_CACHE 2>&1",
+                       environment: ["FACTORY_SDK": sdk])
+        let broken = try CLI.run(["plugins", "check", dir + "/.build-broken/debug/libExampleFamily.so"])
+        XCTAssertEqual(broken.status, 1, broken.stdout)
+        let failures = broken.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
+        XCTAssertEqual(failures.count, 1, broken.stdout)
+        XCTAssertTrue(failures.first?.contains("decoding with the KV cache differs from the full forward") ?? false, broken.stdout)
+    }
+
     func testSwappingAQuantizerFileChangesBehaviourWithoutRebuildingTheHost() throws {
         let hostBefore = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
         let dir = try CLI.temporaryDirectory()

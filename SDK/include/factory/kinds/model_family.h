@@ -26,22 +26,43 @@ typedef struct factory_model_family {
     factory_instance_t base;
 
     /**
-     * Writes the model's description as one JSON object to `out`:
-     *   {"parameters": [{"name": "model.layers.0.self_attn.q_proj.weight",
-     *                    "shape": [576, 576], "linear": true}, ...],
-     *    "default_lora_targets": ["q_proj", "v_proj"],
-     *    "kv_cache": {"layers": 30, "kv_heads": 3, "head_dim": 64}}
-     * Names are Hugging Face checkpoint names.
+     * Writes the model's description as one JSON object to `out`. The host checks it when the model
+     * loads and refuses it in one line naming the key (docs/abi.md#model-family-describe):
+     *
+     *   "parameters"   required, non-empty: [{"name": "model.layers.0.self_attn.q_proj.weight",
+     *                  "shape": [576, 576], "linear": true}, ...] — every parameter load_weights registers,
+     *                  once each, under its Hugging Face checkpoint name. "linear": true marks a weight
+     *                  forward() reads only through host->linear(module, x) with module = the name without
+     *                  ".weight" (shape [out, in]): those are the LoRA targets and quantizer candidates, and
+     *                  a LoRA target matches a module by its last dotted component(s) as PEFT does
+     *                  ("q_proj" matches "model.layers.3.self_attn.q_proj"). The LM head must be named
+     *                  "lm_head.weight" (the host's linear("lm_head") reads it, and training replaces that
+     *                  call by its fused loss); it is not "linear".
+     *   "vocab_size"   required, > 0: the logits' last dimension.
+     *   "kv_cache"     required: {"layers": L, "kv_heads": H, "head_dim": D}, what forward() appends per
+     *                  layer with host->kv_cache_update (k and v [batch, H, T, D], any strides).
+     *   "context_length"  optional, >= 0 (0 or absent: unknown): bounds generation.
+     *   "default_lora_targets"  optional: module names LoRA adapts when the config names none.
+     *   "hf_config"    optional: the config.json a full fine-tune saves beside its weights (its
+     *                  "tie_word_embeddings" says whether the head is tied).
+     *   "final_logit_softcapping"  optional, >= 0 (0: none): the host applies cap * tanh(logits / cap)
+     *                  to what forward() returns, and fuses it into the training loss; forward() must
+     *                  not cap its own output.
+     *
+     * Any other key is refused (a misspelt optional key would otherwise do nothing). A tied LM head is
+     * declared by registering the embeddings' tensor handle under "lm_head.weight" too (one tensor,
+     * two names), never a copy.
      * Thread: [instance].
      */
     factory_status_t (*describe)(const struct factory_model_family *self, const factory_ostream_t *out,
                                  factory_error_t *err);
 
     /**
-     * Maps one tensor name of a checkpoint in `format` ("gguf" or
-     * "safetensors") to the family's parameter name and writes it to `out`,
-     * or writes nothing when the tensor is to be dropped. Also writes nothing
-     * and returns FACTORY_ERR_NOT_FOUND for a name the family does not know.
+     * Maps one tensor name of a checkpoint in `format` ("gguf" or "safetensors") to the family's
+     * parameter name and writes it to `out`, or writes nothing (FACTORY_OK) when the tensor is to be
+     * dropped (rotary caches, say). For a name the family does not know it writes nothing and returns
+     * FACTORY_ERR_NOT_FOUND with a message naming it: the host refuses such a checkpoint rather than
+     * load it partly. Every "parameters" name maps to itself for "safetensors".
      * Thread: [instance].
      */
     factory_status_t (*map_checkpoint_name)(const struct factory_model_family *self, const char *format,

@@ -45,6 +45,7 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
     let held = HeldWeights()
     /// GGUF tensor name → spec, from the specs themselves.
     private lazy var byGGUFName: [String: ParameterSpec] = Dictionary(model.parameters.map { ($0.gguf, $0) }, uniquingKeysWith: { a, _ in a })
+    private lazy var byHFName = Set(model.parameters.map(\.name))
 
     public init(config reader: ConfigReader) throws {
         let config: DecoderConfiguration
@@ -93,8 +94,15 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
         return o
     }
 
+    /// Every parameter maps to itself (safetensors) or from its llama.cpp name (GGUF); rotary caches and
+    /// llama.cpp's rope_freqs are dropped (recomputed, or read by loadWeights); anything else is not found,
+    /// so the host refuses a checkpoint with tensors this architecture has no place for.
     public func mapCheckpointName(format: String, name: String) throws -> String? {
-        if format == "safetensors" { return name.hasSuffix("rotary_emb.inv_freq") ? nil : name }
+        if format == "safetensors" {
+            if name.hasSuffix("rotary_emb.inv_freq") { return nil }
+            guard byHFName.contains(name) else { throw PluginError.notFound("\(name): not a parameter of a \(self.name) model") }
+            return name
+        }
         if name == "rope_freqs.weight" { return nil }  // llama.cpp's Llama 3.1 frequency divisors: read by loadWeights, not a parameter
         guard let spec = byGGUFName[name] else { throw PluginError.notFound("\(name): unknown GGUF tensor '\(name)'") }
         return spec.name

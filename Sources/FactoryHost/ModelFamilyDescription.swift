@@ -1,0 +1,87 @@
+import FactoryJSON
+
+/// A model family's describe() JSON, checked when the model loads: every key the host relies on present
+/// and well-typed, nothing it does not know (a misspelt optional key would otherwise be ignored), or an
+/// error naming the key. The contract is documented in kinds/model_family.h and docs/abi.md.
+public struct ModelFamilyDescription: Sendable {
+    /// One entry of "parameters".
+    public struct Parameter: Sendable {
+        /// The Hugging Face checkpoint name ("model.layers.0.self_attn.q_proj.weight").
+        public let name: String
+        public let shape: [Int]
+        /// Read through the host's linear(module, x): a LoRA target and a quantizer's candidate.
+        public let linear: Bool
+    }
+
+    public let parameters: [Parameter]
+    public let vocabSize: Int
+    /// "kv_cache": what the host's KV cache holds per layer.
+    public let layers: Int, kvHeads: Int, headDim: Int
+    /// The longest sequence the model was trained for; 0 = unknown.
+    public let contextLength: Int
+    public let defaultLoRATargets: [String]
+    /// The model's config.json (written beside full fine-tunes); nil when the family gives none.
+    public let hfConfig: JSONObject?
+    /// The final logit soft cap the host applies to the LM head's output (0: none).
+    public let finalLogitSoftcap: Double
+
+    /// Every key a describe() may hold.
+    public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping"]
+
+    public init(_ json: JSON, family: String) throws {
+        func fail(_ what: String) -> DescriptionError { DescriptionError(message: "model family '\(family)': describe(): \(what)") }
+        guard let o = json.objectValue else { throw fail("must be a JSON object") }
+        if let unknown = o.pairs.map(\.0).first(where: { !Self.keys.contains($0) }) {
+            throw fail("unknown key '\(unknown)' (the keys are \(Self.keys.joined(separator: ", ")))")
+        }
+        func positive(_ value: JSON?, _ key: String) throws -> Int {
+            guard let v = value?.intValue, v > 0, let n = Int(exactly: v) else { throw fail("'\(key)' must be a positive integer") }
+            return n
+        }
+        guard let list = o["parameters"]?.arrayValue, !list.isEmpty else { throw fail("'parameters' must be a non-empty array") }
+        var seen = Set<String>()
+        parameters = try list.enumerated().map { i, p in
+            guard let name = p["name"]?.stringValue, !name.isEmpty else { throw fail("parameters[\(i)] has no 'name'") }
+            guard seen.insert(name).inserted else { throw fail("parameters[\(i)]: '\(name)' is listed twice") }
+            guard let dims = p["shape"]?.arrayValue, !dims.isEmpty else { throw fail("parameters[\(i)] '\(name)' has no 'shape'") }
+            let shape = try dims.map { try positive($0, "parameters[\(i)].shape") }
+            guard let linear = p["linear"]?.boolValue else { throw fail("parameters[\(i)] '\(name)' has no boolean 'linear'") }
+            if linear && shape.count != 2 { throw fail("parameters[\(i)] '\(name)' is linear but has shape \(shape) ([out, in] expected)") }
+            return Parameter(name: name, shape: shape, linear: linear)
+        }
+        vocabSize = try positive(o["vocab_size"], "vocab_size")
+        guard let cache = o["kv_cache"]?.objectValue else { throw fail("'kv_cache' must be an object {layers, kv_heads, head_dim}") }
+        layers = try positive(cache["layers"], "kv_cache.layers")
+        kvHeads = try positive(cache["kv_heads"], "kv_cache.kv_heads")
+        headDim = try positive(cache["head_dim"], "kv_cache.head_dim")
+        switch o["context_length"] {
+        case nil: contextLength = 0
+        case let v?: guard let n = v.intValue, n >= 0 else { throw fail("'context_length' must be an integer ≥ 0 (0: unknown)") }; contextLength = Int(n)
+        }
+        switch o["default_lora_targets"] {
+        case nil: defaultLoRATargets = []
+        case let v?:
+            guard let names = v.arrayValue?.compactMap(\.stringValue), names.count == v.arrayValue?.count else {
+                throw fail("'default_lora_targets' must be an array of module names")
+            }
+            defaultLoRATargets = names
+        }
+        switch o["hf_config"] {
+        case nil: hfConfig = nil
+        case let v?: guard let object = v.objectValue else { throw fail("'hf_config' must be an object (config.json)") }; hfConfig = object
+        }
+        switch o["final_logit_softcapping"] {
+        case nil: finalLogitSoftcap = 0
+        case let v?:
+            guard let d = v.doubleValue, d.isFinite, d >= 0 else { throw fail("'final_logit_softcapping' must be a number ≥ 0 (0: none)") }
+            finalLogitSoftcap = d
+        }
+    }
+}
+
+/// A describe() that breaks the contract: one line naming the family and the key.
+public struct DescriptionError: Error, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
