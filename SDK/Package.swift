@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "FactoryJSON", targets: ["FactoryJSON"]),
         .library(name: "FactoryPluginKit", targets: ["FactoryPluginKit"]),
         .library(name: "DecoderFamilyKit", targets: ["DecoderFamilyKit"]),
+        .library(name: "GGMLBlocks", targets: ["GGMLBlocks"]),
     ],
     targets: [
         .target(
@@ -30,6 +31,9 @@ let package = Package(
         // The building blocks of a decoder-only model family (parameter specs, RoPE and its scalings,
         // attention, MLPs, the plugin glue): what the in-tree families are written with, for any family.
         .target(name: "DecoderFamilyKit", dependencies: ["FactoryPluginKit", "FactoryJSON"], path: "DecoderFamilyKit"),
+        // GGUF's block formats (ggml's Q4_0 … Q8_0, Q5_0/Q5_1 and the K-quants): packing and unpacking as
+        // ggml's reference code does, bit for bit; shared by the host's GGUF reader and the quantizer plugins.
+        .target(name: "GGMLBlocks", path: "GGMLBlocks"),
     ],
     swiftLanguageModes: [.v5]
 )

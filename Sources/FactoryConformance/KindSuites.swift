@@ -90,8 +90,10 @@ public enum KindSuites {
             let q = try QuantizerInstance(c)
             guard q.multipliesPacked else { return (true, "not provided: the host unpacks tiles for every product") }
             let rows = 37, n = 3, first = 5, count = 20, stride = 23
-            guard let cols = [288, 320, 384].first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
-                return (false, "packs none of [37, 288], [37, 320], [37, 384]")
+            // an odd number of blocks where the format allows it (768: three super-blocks of 256)
+            let widths = [288, 320, 384, 768]
+            guard let cols = widths.first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
+                return (false, "packs none of " + widths.map { "[\(rows), \($0)]" }.joined(separator: ", "))
             }
             let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
             let w = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)

@@ -84,6 +84,31 @@ final class GGUFTests: XCTestCase {
         }
     }
 
+    /// Packing as ggml's own reference quantizers (quantize_row_*_ref, compiled from llama.cpp's source by
+    /// Fixtures/ggml_blocks/generate_packed.py) on the shared [256, 256] quantization input with its edge
+    /// rows: Q5_0, Q5_1, Q4_K and Q6_K byte for byte, and each unpacks to what gguf-py's layout says.
+    func testPackingMatchesGGMLsReferenceQuantizersByteForByte() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/ggml_blocks/"
+        let input = try Fixtures.floats("quant/input.f32.bin")
+        XCTAssertEqual(input.count, 256 * 256)
+        for type in [GGMLType.q5_0, .q5_1, .q4_K, .q6_K] {
+            let name = type.description.lowercased()
+            let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + name + ".packed.u8.bin")))
+            XCTAssertEqual(expected.count, input.count / type.blockSize * type.blockBytes, name)
+            var packed = [UInt8](repeating: 0xAA, count: expected.count)
+            let ok = input.withUnsafeBufferPointer { x in packed.withUnsafeMutableBytes { GGMLBlockPacker.quantize(type, x.baseAddress!, count: input.count, into: $0.baseAddress!) } }
+            XCTAssertTrue(ok, name)
+            let blocks = expected.count / type.blockBytes
+            let differing = (0..<blocks).filter { b in packed[(b * type.blockBytes)..<((b + 1) * type.blockBytes)] != expected[(b * type.blockBytes)..<((b + 1) * type.blockBytes)] }
+            XCTAssertEqual(differing.count, 0, "\(name): \(differing.count) of \(blocks) blocks differ, the first \(differing.first ?? -1)")
+            // and the round trip stays near the input (a sanity bound, not the reference)
+            var back = [Float](repeating: .nan, count: input.count)
+            packed.withUnsafeBytes { p in back.withUnsafeMutableBufferPointer { GGMLDequantizer.dequantize(type, p.baseAddress!, count: input.count, into: $0.baseAddress!) } }
+            let rms = (zip(input, back).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +) / Double(input.count)).squareRoot()
+            XCTAssertLessThan(rms, 0.2, name)
+        }
+    }
+
     func testATruncatedFileNamesTheTensorAndTheSizes() throws {
         let source = try Fixtures.smollm2
         let cut = try Fixtures.damagedCopy(of: source, length: 50_000_000)

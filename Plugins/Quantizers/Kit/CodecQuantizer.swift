@@ -70,7 +70,7 @@ open class FourBitQuantizer: CodecQuantizer {
     }
 }
 
-/// GGUF's block quantizers (q8_0, q4_0, q4_1): the declaration follows from the block format.
+/// GGUF's block quantizers (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q6_k): the declaration follows from the block format.
 open class GGMLQuantizer: CodecQuantizer {
     public let format: GGMLBlockFormat
 
@@ -80,6 +80,6 @@ open class GGMLQuantizer: CodecQuantizer {
     }
 
     public var info: QuantizerInfo {
-        QuantizerInfo(format: format.name, blockSize: GGMLBlockFormat.blockValues, bitsPerWeight: format.bitsPerWeight, trainableBase: false, mergeable: true)
+        QuantizerInfo(format: format.name, blockSize: format.blockValues, bitsPerWeight: format.bitsPerWeight, trainableBase: false, mergeable: true)
     }
 }

@@ -8,6 +8,7 @@
 // order, so each nibble vector meets its eight inputs with one FMA. int8 rows reuse the q8_0 byte
 // trick; nf4/fp4 look their byte pairs up in a 256-entry table.
 import FactoryPluginKit
+import GGMLBlocks
 
 extension QuantizationCodec {
     /// The generic product (what a codec without its own kernel gets).
@@ -57,7 +58,10 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> 
 extension GGMLBlockFormat {
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
-        let blocks = cols / Self.blockValues, pairs = (blocks + 1) / 2
+        guard [.q4_1, .q4_0, .q8_0].contains(type) else {  // no direct kernel yet: a few unpacked rows at a time
+            return multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
+        }
+        let blocks = cols / blockValues, pairs = (blocks + 1) / 2
         // Per input: the values in kernel order (64 per pair of blocks, a missing last block as zeros)
         // and the sum of each block (the offset terms: q4_1's minimum, q4_0's −8, q8_0's −128).
         let laidOut = pairs * 64, sums = pairs * 2
@@ -70,10 +74,10 @@ extension GGMLBlockFormat {
                 for i in 0..<n {
                     let xo = order + i * laidOut, xs = blockSums + i * sums
                     let value: Float
-                    switch self {
+                    switch type {
                     case .q4_1: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 4, offsetAt: 2)
                     case .q4_0: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 2, offsetAt: nil)
-                    case .q8_0: value = eightBitDot(row, xo, xs, blocks: blocks)
+                    default: value = eightBitDot(row, xo, xs, blocks: blocks)
                     }
                     out[i * outStride + r] = value
                 }
@@ -92,10 +96,10 @@ extension GGMLBlockFormat {
             var s: Float = 0
             for j in 0..<32 { s += block[j] }
             sums[b] = s
-            switch self {
+            switch type {
             case .q8_0:
                 for k in 0..<4 { for l in 0..<8 { order[b * 32 + k * 8 + l] = block[4 * l + k] } }
-            case .q4_0, .q4_1:
+            default:
                 let (p, half) = (b / 2, b % 2)
                 for k in 0..<8 { for l in 0..<4 { order[p * 64 + k * 8 + half * 4 + l] = block[4 * l + k / 2 + 16 * (k % 2)] } }
             }

@@ -1,0 +1,19 @@
+// The `q4_k` quantizer: GGUF Q4_K: 4-bit values in super-blocks of 256, 6-bit scale and minimum per 32, fp16 super-block scales.
+// Packed as llama.cpp's llama-quantize packs it without an importance matrix (ggml's reference code, bit
+// for bit), so a GGUF base of this type stays in its own blocks.
+import CFactoryABI
+import FactoryPluginKit
+import QuantizerKit
+
+final class Q4_KQuantizer: GGMLQuantizer, QuantizerPlugin {
+    static let descriptor = ComponentDescriptor(
+        id: "org.factory.quantizer.q4_k", name: "q4_k", version: "1.0.0", vendor: "Factory",
+        summary: "GGUF Q4_K: 4-bit values in super-blocks of 256, 6-bit scale and minimum per 32, fp16 super-block scales")
+
+    init(config: ConfigReader) throws { super.init(.q4_K) }
+}
+
+@_cdecl("factory_plugin_entry")
+public func factoryPluginEntry() -> UnsafePointer<factory_entry_t> {
+    PluginEntry.table { PluginManifest(quantizers: [Q4_KQuantizer.self]) }
+}

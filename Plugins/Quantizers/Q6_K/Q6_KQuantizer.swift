@@ -1,0 +1,19 @@
+// The `q6_k` quantizer: GGUF Q6_K: 6-bit values in super-blocks of 256, 8-bit scale per 16, an fp16 super-block scale.
+// Packed as llama.cpp's llama-quantize packs it without an importance matrix (ggml's reference code, bit
+// for bit), so a GGUF base of this type stays in its own blocks.
+import CFactoryABI
+import FactoryPluginKit
+import QuantizerKit
+
+final class Q6_KQuantizer: GGMLQuantizer, QuantizerPlugin {
+    static let descriptor = ComponentDescriptor(
+        id: "org.factory.quantizer.q6_k", name: "q6_k", version: "1.0.0", vendor: "Factory",
+        summary: "GGUF Q6_K: 6-bit values in super-blocks of 256, 8-bit scale per 16, an fp16 super-block scale")
+
+    init(config: ConfigReader) throws { super.init(.q6_K) }
+}
+
+@_cdecl("factory_plugin_entry")
+public func factoryPluginEntry() -> UnsafePointer<factory_entry_t> {
+    PluginEntry.table { PluginManifest(quantizers: [Q6_KQuantizer.self]) }
+}
