@@ -42,6 +42,8 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
     public static var descriptor: ComponentDescriptor { Architecture.descriptor }
     var name: String { Architecture.descriptor.name }
     private(set) var model: Architecture
+    /// Whether load_weights tied the head to the embeddings (a GGUF says so only by lacking output.weight).
+    private var tiedByLoad: Bool?
     let held = HeldWeights()
     /// GGUF tensor name → spec, from the specs themselves.
     private lazy var byGGUFName: [String: ParameterSpec] = Dictionary(model.parameters.map { ($0.gguf, $0) }, uniquingKeysWith: { a, _ in a })
@@ -85,7 +87,7 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             ("num_hidden_layers", .int(Int64(c.layers))), ("num_attention_heads", .int(Int64(c.heads))),
             ("num_key_value_heads", .int(Int64(c.kvHeads))), ("head_dim", .int(Int64(c.headDim))), ("vocab_size", .int(Int64(c.vocabSize))),
             ("rms_norm_eps", .double(Double(c.rmsNormEps))), ("rope_theta", .double(Double(c.ropeTheta))), ("hidden_act", "silu"),
-            ("max_position_embeddings", .int(Int64(c.contextLength))), ("tie_word_embeddings", .bool(c.tieWordEmbeddings ?? false)),
+            ("max_position_embeddings", .int(Int64(c.contextLength))), ("tie_word_embeddings", .bool(tiedByLoad ?? c.tieWordEmbeddings ?? false)),
         ])
         for (key, value) in model.hfConfigExtras { o[key] = value }
         o["torch_dtype"] = "float32"
@@ -136,6 +138,9 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
         if !held.has(model.lmHead), held.has(model.embedTokens) {
             let embed = try held[model.embedTokens]
             try Engine.register(model.lmHead.name, embed)  // tie_word_embeddings
+            tiedByLoad = true
+        } else {
+            tiedByLoad = false
         }
     }
 

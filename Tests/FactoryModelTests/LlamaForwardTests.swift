@@ -227,6 +227,10 @@ extension LlamaForwardTests {
             let ids = (c["ids"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
             let model = try LoadedModel.load(here + "/tiny_gguf/tiny-\(family).gguf", plugins: try plugins())
             XCTAssertEqual(try model.score(ids).loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, family)
+            // a GGUF states a tied head only by lacking output.weight; the config.json a fine-tune saves says it
+            let source = family == "gemma3" ? here + "/tiny_gemma3" : Self.fixtures + "/tiny/" + family
+            let tied = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))))["tie_word_embeddings"]?.boolValue
+            XCTAssertEqual(model.description["hf_config"]?["tie_word_embeddings"]?.boolValue, tied ?? false, "\(family): tie_word_embeddings")
         }
     }
 }
