@@ -105,7 +105,8 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             guard byHFName.contains(name) else { throw PluginError.notFound("\(name): not a parameter of a \(self.name) model") }
             return name
         }
-        if name == "rope_freqs.weight" { return nil }  // llama.cpp's Llama 3.1 frequency divisors: read by loadWeights, not a parameter
+        // llama.cpp's Llama 3.1 frequency divisors and Phi-3's LongRoPE factors: read by loadWeights, not parameters
+        if ["rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"].contains(name) { return nil }
         guard let spec = byGGUFName[name] else { throw PluginError.notFound("\(name): unknown GGUF tensor '\(name)'") }
         return spec.name
     }
@@ -118,6 +119,19 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             guard c.rotary.frequencyFactors?.count == c.rotary.dim / 2 else {
                 throw PluginError.shapeMismatch("\(name): rope_freqs.weight has \(try Engine.shape(factors)) values for \(c.rotary.dim / 2) frequencies")
             }
+            model = try Architecture(config: c)
+        }
+        if gguf, case .longrope(_, _, let original, let attention) = model.config.rotary.scaling {  // Phi-3's factors, as tensors
+            guard let long = try Engine.checkpointTensor("rope_factors_long.weight"), let short = try Engine.checkpointTensor("rope_factors_short.weight") else {
+                throw PluginError.invalidArgument("\(name): the GGUF declares LongRoPE but has no rope_factors_long/short.weight")
+            }
+            var c = model.config
+            let (l, s) = (try Engine.values(long), try Engine.values(short))
+            guard l.count == c.rotary.dim / 2, s.count == l.count else {
+                throw PluginError.shapeMismatch("\(name): rope_factors_long/short.weight hold \(l.count)/\(s.count) values for \(c.rotary.dim / 2) frequencies")
+            }
+            c.rotary = RotaryEmbedding(theta: c.rotary.theta, dim: c.rotary.dim,
+                                       scaling: .longrope(short: s, long: l, original: original, attentionFactor: attention))
             model = try Architecture(config: c)
         }
         for spec in model.parameters {

@@ -85,7 +85,8 @@ extension RopeScaling {
         }
     }
 
-    /// From GGUF metadata (llama.cpp writes linear and YaRN here; Llama 3.1's scaling is a tensor, rope_freqs.weight).
+    /// From GGUF metadata (llama.cpp writes linear, YaRN and LongRoPE's type here; Llama 3.1's scaling is a
+    /// tensor, rope_freqs.weight, and LongRoPE's factors too, rope_factors_long/short.weight).
     public init(gguf m: JSONObject, architecture a: String) throws {
         func number(_ key: String) -> Double? { m["\(a).rope.scaling.\(key)"]?.doubleValue }
         let factor = number("factor")
@@ -101,8 +102,15 @@ extension RopeScaling {
             let attention = (number("attn_factor") ?? 1) * (f <= 1 ? 1 : 0.1 * log(f) + 1)
             self = .yarn(factor: f, original: o, attentionFactor: attention, betaFast: number("yarn_beta_fast") ?? 32,
                          betaSlow: number("yarn_beta_slow") ?? 1, truncate: true)
+        case "longrope":  // the factors are tensors (rope_factors_long/short): DecoderFamily.loadWeights reads them
+            guard let o = number("original_context_length"), o > 0 else {
+                throw PluginError.invalidArgument("GGUF metadata: LongRoPE needs '\(a).rope.scaling.original_context_length'")
+            }
+            let scale = (m["\(a).context_length"]?.doubleValue ?? o) / o
+            let attention = number("attn_factor") ?? (scale <= 1 ? 1 : (1 + log(scale) / log(o)).squareRoot())
+            self = .longrope(short: [], long: [], original: Int(o), attentionFactor: attention)
         case let other:
-            throw PluginError.unsupported("GGUF metadata: '\(a).rope.scaling.type' \(other) is not supported (none, linear, yarn)")
+            throw PluginError.unsupported("GGUF metadata: '\(a).rope.scaling.type' \(other) is not supported (none, linear, yarn, longrope)")
         }
     }
 

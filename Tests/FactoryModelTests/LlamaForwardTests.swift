@@ -212,13 +212,16 @@ extension LlamaForwardTests {
     /// Every family's tiny model as a GGUF file written the way llama.cpp's converter writes it
     /// (Fixtures/tiny_gguf/generate.py: gguf-py's tensor names, Gemma's norms + 1, the converter's keys)
     /// scores as transformers scores the same weights: the shared references, and for Gemma 2 and 3 the
-    /// config_variants case with query_pre_attn_scalar = head_dim, the scale llama.cpp assumes.
+    /// config_variants case with query_pre_attn_scalar = head_dim, the scale llama.cpp assumes; a Phi-3 with
+    /// LongRoPE's factors as tensors, the config_variants case past its original length.
     func testEveryFamilyLoadsFromGGUF() throws {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures"
         let variants = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: here + "/config_variants/reference.json"))))
-        for family in ["qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"] {
+        for family in ["qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3", "phi3-longrope"] {
             let expected: JSON?
-            if ["gemma2", "gemma3"].contains(family) {
+            if family == "phi3-longrope" {  // LongRoPE's factors as tensors: the config_variants case past its original length
+                expected = variants["cases"]?.arrayValue?.first { $0["family"]?.stringValue == "phi3" && $0["overrides"]?["original_max_position_embeddings"]?.intValue == 16 }
+            } else if ["gemma2", "gemma3"].contains(family) {
                 expected = variants["cases"]?.arrayValue?.first { $0["family"]?.stringValue == family && $0["overrides"]?["query_pre_attn_scalar"] != nil }
             } else {
                 expected = try json("tiny/\(family)/reference.json")["cases"]?.arrayValue?.first
@@ -228,7 +231,7 @@ extension LlamaForwardTests {
             let model = try LoadedModel.load(here + "/tiny_gguf/tiny-\(family).gguf", plugins: try plugins())
             XCTAssertEqual(try model.score(ids).loss, c["loss"]?.doubleValue ?? .nan, accuracy: 1e-5, family)
             // a GGUF states a tied head only by lacking output.weight; the config.json a fine-tune saves says it
-            let source = family == "gemma3" ? here + "/tiny_gemma3" : Self.fixtures + "/tiny/" + family
+            let source = family == "gemma3" ? here + "/tiny_gemma3" : Self.fixtures + "/tiny/" + (family.split(separator: "-").first.map(String.init) ?? family)
             let tied = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))))["tie_word_embeddings"]?.boolValue
             XCTAssertEqual(model.description["hf_config"]?["tie_word_embeddings"]?.boolValue, tied ?? false, "\(family): tie_word_embeddings")
         }

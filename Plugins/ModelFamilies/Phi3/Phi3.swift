@@ -3,8 +3,9 @@
 // blocks, gate_up_proj gives gate then up — each one linear module, so LoRA targets `qkv_proj` and
 // `gate_up_proj` by name as PEFT does; RoPE on the first partial_rotary_factor of each head; LongRoPE
 // scaling (rope_scaling type longrope) and the config's sliding window when set.
-// llama.cpp keeps the same fused tensors (attn_qkv, ffn_up) in HF's row order. A GGUF with LongRoPE
-// (rope_factors_long/short tensors) is refused by name: its factors are not read yet.
+// llama.cpp keeps the same fused tensors (attn_qkv, ffn_up) in HF's row order and LongRoPE's factors as
+// tensors (rope_factors_long/short.weight, read by the kit). Long or short factors are chosen by the
+// sequence's length, as transformers does (llama.cpp chooses by the context size).
 import CFactoryABI
 import DecoderFamilyKit
 import FactoryJSON

@@ -5,7 +5,8 @@ hyper-parameter keys (soft caps and sliding window for Gemma 2 and 3, RoPE dimen
 linear RoPE scaling and local base, and its layers' sliding pattern as the per-layer array llama.cpp reads), the tokenizer keys copied from SHARED/fixtures/tiny/llama_gguf/tiny-llama-f32.gguf (the same
 tokenizer), every tensor F32. Each file must score as its safetensors directory does (the same weights, the
 same references; Gemma 2 and 3 as transformers scores them with query_pre_attn_scalar = head_dim, which is what
-llama.cpp assumes, see ../config_variants). Run: python3 generate.py SHARED_DIR"""
+llama.cpp assumes, see ../config_variants; tiny-phi3-longrope.gguf carries LongRoPE as Phi3MiniModel writes it,
+rope_factors_long/short tensors and rope.scaling.* keys, scored against the config_variants case). Run: python3 generate.py SHARED_DIR"""
 import json, os, sys
 
 import numpy as np
@@ -40,9 +41,17 @@ def copy_tokenizer(w):
             w.add_key_value(key, field.parts[field.data[0]].tolist()[0], vtype)
 
 
+# Phi-3 with LongRoPE as Phi3MiniModel writes it (rope_factors_long/short tensors, rope.scaling.* keys), from the
+# same weights with the rope_parameters of the config_variants case whose original length is 16 (24 tokens: long factors)
+variants = json.load(open(os.path.join(here, "../config_variants/reference.json")))["cases"]
+LONGROPE = next(v["overrides"] for v in variants if v["family"] == "phi3" and v["overrides"].get("original_max_position_embeddings") == 16)
+FAMILIES["phi3-longrope"] = (MODEL_ARCH.PHI3, os.path.join(shared, "fixtures/tiny/phi3"))
+
 for family, (arch, source) in FAMILIES.items():
     c = json.load(open(os.path.join(source, "config.json")))
-    w = GGUFWriter(os.path.join(here, f"tiny-{family}.gguf"), arch=family)
+    if family == "phi3-longrope":
+        c.update(LONGROPE)
+    w = GGUFWriter(os.path.join(here, f"tiny-{family}.gguf"), arch=family.split("-")[0])
     w.add_context_length(c["max_position_embeddings"])
     w.add_embedding_length(c["hidden_size"])
     w.add_block_count(c["num_hidden_layers"])
@@ -70,8 +79,17 @@ for family, (arch, source) in FAMILIES.items():
     if family == "gemma2":
         w.add_attn_logit_softcapping(c["attn_logit_softcapping"])
         w.add_final_logit_softcapping(c["final_logit_softcapping"])
-    if family == "phi3":
+    if family.startswith("phi3"):
         w.add_rope_dimension_count(int(head_dim * rope.get("partial_rotary_factor", 1.0)))
+        w.add_sliding_window(c.get("sliding_window") or 0)
+    if family == "phi3-longrope":
+        import math
+        original, scale = rope["original_max_position_embeddings"], c["max_position_embeddings"] / rope["original_max_position_embeddings"]
+        w.add_rope_scaling_type(__import__("gguf").RopeScalingType.LONGROPE)
+        w.add_rope_scaling_orig_ctx_len(original)
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(original)) if scale > 1.0 else 1.0)
+        w.add_tensor("rope_factors_long.weight", np.array(rope["long_factor"], dtype=np.float32))
+        w.add_tensor("rope_factors_short.weight", np.array(rope["short_factor"], dtype=np.float32))
     copy_tokenizer(w)
     names = get_tensor_name_map(arch, c["num_hidden_layers"])
     for name, data in load_file(os.path.join(source, "model.safetensors")).items():
