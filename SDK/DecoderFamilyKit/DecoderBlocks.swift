@@ -90,6 +90,12 @@ public enum DecoderBlocks {
         try Engine.rmsNorm(x, try Engine.addScalar(weight, 1), eps: eps)
     }
 
+    /// Gemma 2's and 3's residual step, a (1 + w) RMSNorm before and after the block: x + post(f(pre(x))).
+    public static func sandwich(_ x: HostTensor, pre: HostTensor, post: HostTensor, eps: Float,
+                                _ f: (HostTensor) throws -> HostTensor) throws -> HostTensor {
+        try Engine.add(x, try offsetRMSNorm(try f(try offsetRMSNorm(x, pre, eps: eps)), post, eps: eps))
+    }
+
     /// Gemma's GeGLU MLP: down(gelu_tanh(gate(h)) · up(h)).
     public static func gegluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
         try Engine.linear(down.module, try Engine.mul(try Engine.geluTanh(try Engine.linear(gate.module, h)), try Engine.linear(up.module, h)))

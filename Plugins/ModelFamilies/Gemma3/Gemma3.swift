@@ -129,14 +129,16 @@ struct Gemma3: DecoderArchitecture, DecoderPartsHolder {
         let out = try DecoderBlocks.layers(parts.layers.count, x, mask: mask, cache: cache) { l, input, mask in
             let layer = parts.layers[l], s = layer.standard
             let headNorms = DecoderBlocks.HeadNorms(q: try Engine.addScalar(try w[layer.qNorm], 1), k: try Engine.addScalar(try w[layer.kNorm], 1), eps: eps)
-            let attended = try DecoderBlocks.attention(try norm(input, s.inputNorm), q: s.q, k: s.k, v: s.v, o: s.o, parts.attentionShape,
-                                                       positions: positions, rotary: windows[l] > 0 ? local : global, mask: mask, cache: cache,
-                                                       layer: l, batch: B, seq: T, headNorms: headNorms, slidingWindow: windows[l],
-                                                       scale: attentionScale, softcap: attentionSoftcap)
-            Engine.observe("layer\(l).self_attn_out", attended)
-            let x = try Engine.add(input, try norm(attended, layer.postAttentionNorm))
-            let mlp = try DecoderBlocks.gegluMLP(try norm(x, layer.preFeedforwardNorm), gate: s.gate, up: s.up, down: s.down)
-            return try Engine.add(x, try norm(mlp, layer.postFeedforwardNorm))
+            let x = try DecoderBlocks.sandwich(input, pre: try w[s.inputNorm], post: try w[layer.postAttentionNorm], eps: eps) { h in
+                let attended = try DecoderBlocks.attention(h, q: s.q, k: s.k, v: s.v, o: s.o, parts.attentionShape, positions: positions,
+                                                           rotary: windows[l] > 0 ? local : global, mask: mask, cache: cache, layer: l, batch: B, seq: T,
+                                                           headNorms: headNorms, slidingWindow: windows[l], scale: attentionScale, softcap: attentionSoftcap)
+                Engine.observe("layer\(l).self_attn_out", attended)
+                return attended
+            }
+            return try DecoderBlocks.sandwich(x, pre: try w[layer.preFeedforwardNorm], post: try w[layer.postFeedforwardNorm], eps: eps) { h in
+                try DecoderBlocks.gegluMLP(h, gate: s.gate, up: s.up, down: s.down)
+            }
         }
         let normed = try norm(out, parts.finalNorm)
         Engine.observe("final_norm_out", normed)

@@ -9,6 +9,9 @@ transformers loss is the reference. Run: python3 generate.py SHARED_DIR"""
 import math, os, sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gguf_fields import copy_fields  # noqa: E402
 from gguf import GGUFReader, GGUFValueType, GGUFWriter
 
 shared = sys.argv[1]
@@ -35,18 +38,7 @@ def llama3_factors(dim=16, base=10000.0, factor=8.0, low=1.0, high=4.0, original
 
 def copy(name, extra_keys, extra_tensors):
     w = GGUFWriter(os.path.join(here, name), arch="llama")
-    for key, field in source.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture":
-            continue
-        vtype = field.types[0]
-        if vtype == GGUFValueType.ARRAY:
-            sub = field.types[1]
-            values = [bytes(field.parts[i]).decode() if sub == GGUFValueType.STRING else field.parts[i].tolist()[0] for i in field.data]
-            w.add_key_value(key, values, vtype, sub_type=sub)
-        elif vtype == GGUFValueType.STRING:
-            w.add_key_value(key, bytes(field.parts[field.data[0]]).decode(), vtype)
-        else:
-            w.add_key_value(key, field.parts[field.data[0]].tolist()[0], vtype)
+    copy_fields(source, w, lambda k: not k.startswith("GGUF.") and k != "general.architecture")
     for key, (value, vtype) in extra_keys.items():
         w.add_key_value(key, value, vtype)
     for t in source.tensors:

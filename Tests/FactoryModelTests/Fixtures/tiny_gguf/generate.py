@@ -10,6 +10,9 @@ rope_factors_long/short tensors and rope.scaling.* keys, scored against the conf
 import json, os, sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gguf_fields import copy_fields  # noqa: E402
 from gguf import GGUFReader, GGUFValueType, GGUFWriter, MODEL_ARCH, get_tensor_name_map
 from safetensors.numpy import load_file
 
@@ -24,22 +27,6 @@ FAMILIES = {
     "gemma3": (MODEL_ARCH.GEMMA3, os.path.join(here, "../tiny_gemma3")),
     "phi3": (MODEL_ARCH.PHI3, os.path.join(shared, "fixtures/tiny/phi3")),
 }
-
-
-def copy_tokenizer(w):
-    for key, field in tokenizer.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        vtype = field.types[0]
-        if vtype == GGUFValueType.ARRAY:
-            sub = field.types[1]
-            values = [bytes(field.parts[i]).decode() if sub == GGUFValueType.STRING else field.parts[i].tolist()[0] for i in field.data]
-            w.add_key_value(key, values, vtype, sub_type=sub)
-        elif vtype == GGUFValueType.STRING:
-            w.add_key_value(key, bytes(field.parts[field.data[0]]).decode(), vtype)
-        else:
-            w.add_key_value(key, field.parts[field.data[0]].tolist()[0], vtype)
-
 
 # Phi-3 with LongRoPE as Phi3MiniModel writes it (rope_factors_long/short tensors, rope.scaling.* keys), from the
 # same weights with the rope_parameters of the config_variants case whose original length is 16 (24 tokens: long factors)
@@ -90,7 +77,7 @@ for family, (arch, source) in FAMILIES.items():
         w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(original)) if scale > 1.0 else 1.0)
         w.add_tensor("rope_factors_long.weight", np.array(rope["long_factor"], dtype=np.float32))
         w.add_tensor("rope_factors_short.weight", np.array(rope["short_factor"], dtype=np.float32))
-    copy_tokenizer(w)
+    copy_fields(tokenizer, w, lambda k: k.startswith("tokenizer."))
     names = get_tensor_name_map(arch, c["num_hidden_layers"])
     for name, data in load_file(os.path.join(source, "model.safetensors")).items():
         if family.startswith("gemma") and name.endswith("norm.weight"):
