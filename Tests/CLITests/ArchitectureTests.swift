@@ -11,6 +11,7 @@ final class ArchitectureTests: XCTestCase {
         "Sources/FactoryHost/HostServices.swift": "the log level and the Ctrl-C flag of the process",
         "Sources/FactoryHost/TensorHandles.swift": "handle scopes follow the C call stack of plugin calls",
         "Sources/FactoryConformance/KindSuites.swift": "an option of `factory plugins check` (--full)",
+        "Sources/FactoryConformance/ModelFamilyConformance.swift": "an option of `factory plugins check` (--model-config)",
     ]
 
     /// No `nonisolated(unsafe) static var` holds run state in Sources/: run state lives in an
