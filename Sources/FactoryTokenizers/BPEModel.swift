@@ -20,19 +20,31 @@ final class BPEModel {
     private let cache: [CacheShard] = (0..<16).map { _ in CacheShard() }
     private let cacheLimit = 200_000 / 16
 
-    init(vocab: [String: Int], merges: [(String, String)], byteFallback: Bool = false, unknown: String? = nil, fuseUnknown: Bool = false) throws {
+    /// Merges as token pairs (tokenizer.json, a GGUF's merges), looked up in `vocab`.
+    convenience init(vocab: [String: Int], merges: [(String, String)], byteFallback: Bool = false, unknown: String? = nil,
+                     fuseUnknown: Bool = false) throws {
+        var ids: [MergesFromScores.Merge] = []
+        ids.reserveCapacity(merges.count)
+        for (rank, (a, b)) in merges.enumerated() {
+            guard let ia = vocab[a], let ib = vocab[b], let merged = vocab[a + b] else {
+                throw TokenizerError("merge \(rank) '\(a) \(b)' uses a token that is not in the vocabulary")
+            }
+            ids.append(MergesFromScores.Merge(left: Int32(ia), right: Int32(ib), merged: Int32(merged)))
+        }
+        self.init(vocab: vocab, mergeIDs: ids, byteFallback: byteFallback, unknown: unknown, fuseUnknown: fuseUnknown)
+    }
+
+    /// Merges as ids, best first.
+    init(vocab: [String: Int], mergeIDs: [MergesFromScores.Merge], byteFallback: Bool = false, unknown: String? = nil, fuseUnknown: Bool = false) {
         self.vocab = vocab
         var tokens = [String](repeating: "", count: (vocab.values.max() ?? -1) + 1)
         for (t, id) in vocab { tokens[id] = t }
         idToToken = tokens
         var table: [UInt64: (Int32, Int32)] = [:]
-        table.reserveCapacity(merges.count)
-        for (rank, (a, b)) in merges.enumerated() {
-            guard let ia = vocab[a], let ib = vocab[b], let merged = vocab[a + b] else {
-                throw TokenizerError("merge \(rank) '\(a) \(b)' uses a token that is not in the vocabulary")
-            }
-            let key = UInt64(ia) << 32 | UInt64(ib)
-            if table[key] == nil { table[key] = (Int32(rank), Int32(merged)) }
+        table.reserveCapacity(mergeIDs.count)
+        for (rank, m) in mergeIDs.enumerated() {
+            let key = UInt64(UInt32(m.left)) << 32 | UInt64(UInt32(m.right))
+            if table[key] == nil { table[key] = (Int32(rank), m.merged) }
         }
         self.merges = table
         self.byteFallback = byteFallback

@@ -18,7 +18,11 @@ struct GGUFTokenizerRecipe {
     let kind: String
     let tokens: [String]
     let vocab: [String: Int]
-    let merges: [(String, String)]
+    /// The file's merges (gpt2), or those rebuilt from the scores, as ids (SentencePiece).
+    let fileMerges: [(String, String)]
+    let mergeIDs: [MergesFromScores.Merge]
+    /// The merges as token pairs (what tokenizer.json lists).
+    var merges: [(String, String)] { kind == "gpt2" ? fileMerges : mergeIDs.map { (tokens[Int($0.left)], tokens[Int($0.right)]) } }
     let added: [AddedToken]
     let normalizer: [NormalizerStep]
     let preTokenization: PreTokenization
@@ -66,7 +70,7 @@ struct GGUFTokenizerRecipe {
                     merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
                 }
             }
-            self.merges = merges
+            (fileMerges, mergeIDs) = (merges, [])
             let split = try SplitPattern.forGGUF(pre: metadata.string("tokenizer.ggml.pre"))
             (normalizer, preTokenization, decoder, unknown) = ([], split.map { .split($0) } ?? .byteLevel, [.byteLevel], nil)
             return
@@ -77,7 +81,7 @@ struct GGUFTokenizerRecipe {
         // Gemma's scores do not follow its merge order; the tokens' order in the file does
         let list = tokens
         let scores = gemma ? list.indices.map { -Double($0) } : scoreValues.map { v -> Double in if case .float(let f) = v { return f }; return 0 }
-        merges = Tokenizer.mergesFromScores(tokens: list, scores: scores, vocab: vocab)
+        (fileMerges, mergeIDs) = ([], MergesFromScores.merges(tokens: list, scores: scores))
         unknown = metadata.int("tokenizer.ggml.unknown_token_id").flatMap { $0 < list.count ? list[$0] : nil } ?? "<unk>"
         let sentencePieceDecoder: [DecoderStep] = [.replace("▁", " "), .byteFallback, .fuse, .strip(" ", start: 1, stop: 0)]
         if gemma {
@@ -90,8 +94,8 @@ struct GGUFTokenizerRecipe {
     }
 
     func tokenizer() throws -> Tokenizer {
-        let model = unknown == nil ? try BPEModel(vocab: vocab, merges: merges)
-            : try BPEModel(vocab: vocab, merges: merges, byteFallback: true, unknown: unknown, fuseUnknown: true)
+        let model = unknown == nil ? try BPEModel(vocab: vocab, merges: fileMerges)
+            : BPEModel(vocab: vocab, mergeIDs: mergeIDs, byteFallback: true, unknown: unknown, fuseUnknown: true)
         let t = Tokenizer(model: model, added: added, bos: bos, eos: eos, normalizer: normalizer, preTokenization: preTokenization, decoder: decoder)
         if addBOS, let bos { t.specialPrefix = [bos] }
         if addEOS, let eos { t.specialSuffix = [eos] }

@@ -87,37 +87,8 @@ extension Tokenizer {
         }
     }
 
-    /// transformers' generate_merges: every split of every token into two vocabulary pieces,
-    /// ordered by the token's score (best first), then by longer left and longer right piece;
-    /// ties keep token order, and a token's own splits are ordered by the pieces' ids.
+    /// transformers' generate_merges as token pairs (MergesFromScores computes them as ids).
     static func mergesFromScores(tokens: [String], scores: [Double], vocab: [String: Int]) -> [(String, String)] {
-        var candidates: [(left: String, right: String, score: Double, leftLength: Int, rightLength: Int, order: Int)] = []
-        var seen = Set<String>()
-        // Python iterates the dict built from zip(tokens, scores): the first position of each token, its last score.
-        var lastScore: [String: Double] = [:]
-        for (t, s) in zip(tokens, scores) { lastScore[t] = s }
-        for token in tokens where seen.insert(token).inserted {
-            let scalars = Array(token.unicodeScalars)
-            guard scalars.count > 1 else { continue }
-            var local: [(String, String, Int, Int)] = []
-            for i in 1..<scalars.count {
-                var l = String.UnicodeScalarView(), r = String.UnicodeScalarView()
-                l.append(contentsOf: scalars[..<i])
-                r.append(contentsOf: scalars[i...])
-                let left = String(l), right = String(r)
-                if let li = vocab[left], let ri = vocab[right] { local.append((left, right, li, ri)) }
-            }
-            local.sort { ($0.2, $0.3) < ($1.2, $1.3) }
-            for (left, right, _, _) in local {
-                candidates.append((left, right, lastScore[token] ?? 0, left.unicodeScalars.count, right.unicodeScalars.count, candidates.count))
-            }
-        }
-        candidates.sort { a, b in
-            if a.score != b.score { return a.score > b.score }
-            if a.leftLength != b.leftLength { return a.leftLength > b.leftLength }
-            if a.rightLength != b.rightLength { return a.rightLength > b.rightLength }
-            return a.order < b.order
-        }
-        return candidates.map { ($0.left, $0.right) }
+        MergesFromScores.merges(tokens: tokens, scores: scores).map { (tokens[Int($0.left)], tokens[Int($0.right)]) }
     }
 }
