@@ -25,6 +25,12 @@ final class GGUFCheckpoint: CheckpointSource {
         return t
     }
 
+    /// The GGUF type `t` is stored in ("q8_0"), when `t` is a tensor this checkpoint handed out.
+    func fileFormat(of t: Tensor) -> String? {
+        guard let entry = handedOut[ObjectIdentifier(t)], entry.tensor.value === t else { return nil }
+        return entry.info.type.description.lowercased()
+    }
+
     /// The file's own bytes of `t` when `t` is exactly a tensor this checkpoint handed out (not a
     /// reordered copy of it) and is stored in `format` ("q4_1"); valid while the file is open.
     func ownBlocks(of t: Tensor, format: String) -> UnsafeRawBufferPointer? {
@@ -67,6 +73,8 @@ public final class LoadedModel {
     /// What a quantizer packed while loading (nil: a dense model).
     public var packReport: QuantizedBase.Report?
     public private(set) var stopIDs: Set<Int> = []
+    /// What keepHeadPacked did, when it did something (a line for stderr).
+    public var headReport: String?
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
     public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
@@ -75,15 +83,17 @@ public final class LoadedModel {
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
     public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil) throws -> LoadedModel {
-        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling)
+                            ropeScaling: RopeScalingOverride? = nil, packedHead: Bool = false) throws -> LoadedModel {
+        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling, packedHead: packedHead)
     }
 
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
     /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what. With
     /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
+    /// `packedHead` (inference with the base as it is: no adapter, no quantizer): a GGUF's LM head also
+    /// multiplies from the file's own blocks (QuantizedBase.keepHeadPacked).
     public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil) throws -> LoadedModel {
+                            ropeScaling: RopeScalingOverride? = nil, packedHead: Bool = false) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
         let packing = quantizer.map { QuantizedBase.Packing($0) }
@@ -111,6 +121,7 @@ public final class LoadedModel {
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             model.packReport = packing?.report
+            if packedHead && quantizer == nil { model.headReport = QuantizedBase.keepHeadPacked(store, checkpoint: checkpoint, plugins: plugins) }
             return model
         case .huggingface:
             let dir = location.path

@@ -38,6 +38,23 @@ public enum QuantizedBase {
         return report
     }
 
+    /// Inference from a GGUF with no quantizer: the LM head (often the largest matrix, read whole for every
+    /// decoded token: Gemma 3's 262k × 640) multiplies straight from the file's own blocks when a quantizer
+    /// plugin of its type has a direct product. Only the file's exact bytes are used — the plugin must
+    /// unpack them to the fp32 values loaded — never a re-quantization; the fp32 tensor stays for the
+    /// embedding lookup (a tied head), for products of many rows (prefill, scoring: sgemm is faster there)
+    /// and anything that reads the weight itself. nil: nothing done.
+    static func keepHeadPacked(_ store: ParameterStore, checkpoint: GGUFCheckpoint, plugins: PluginSet) -> String? {
+        guard let head = store["lm_head.weight"], head.rank == 2, let format = checkpoint.fileFormat(of: head),
+              let component = try? plugins.registry(.quantizer).lookup(format), let quantizer = try? QuantizerInstance(component),
+              quantizer.multipliesPacked, let own = checkpoint.ownBlocks(of: head, format: format) else { return nil }
+        var report = Report(weights: 0, parameters: 0, fp32Bytes: 0, packedBytes: 0)
+        guard let packed = try? pack(head, quantizer, fileBlocks: own, into: &report), report.fromFile == 1 else { return nil }
+        packed.dense = head  // many-row inputs (prefill, scoring) keep sgemm on the fp32 weight
+        store.packed["lm_head.weight"] = packed
+        return "LM head multiplied from the file's \(format) blocks when decoding: \(report.fp32Bytes >> 20) MiB fp32 → \(report.packedBytes >> 20) MiB read per token"
+    }
+
     /// The weights a quantizer packs: what the family marks as linear, except the LM head.
     static func linearWeights(_ description: JSON) -> Set<String> {
         Set((description["parameters"]?.arrayValue ?? []).compactMap { p in

@@ -237,3 +237,36 @@ extension LlamaForwardTests {
         }
     }
 }
+
+extension LlamaForwardTests {
+    /// Inference on a GGUF keeps its LM head in the file's own Q8_0 blocks for decoding (the tiny Llama's
+    /// output.weight is Q8_0): the same greedy tokens as the fp32 head, decode-step logits within 1e-4, and
+    /// many-row inputs still on the fp32 weight (scoring is unchanged to the bit).
+    func testAGGUFHeadMultipliesFromItsOwnBlocksWhenDecoding() throws {
+        let file = Self.fixtures + "/tiny/llama_gguf/tiny-llama-q4_1.gguf"
+        let dense = try LoadedModel.load(file, plugins: try plugins())
+        let packed = try LoadedModel.load(file, plugins: try plugins(), packedHead: true)
+        XCTAssertNil(dense.headReport)
+        XCTAssertTrue(packed.headReport?.hasPrefix("LM head multiplied from the file's q8_0 blocks") ?? false, packed.headReport ?? "nil")
+        XCTAssertNotNil(packed.parameters.packed["lm_head.weight"])
+        var greedy = SamplingOptions()
+        (greedy.doSample, greedy.maxNewTokens, greedy.ignoreEOS) = (false, 12, true)
+        let prompt = [342, 223, 361, 460]
+        XCTAssertEqual(try Generator(model: packed).generate(prompt: prompt, options: greedy, stopIDs: []),
+                       try Generator(model: dense).generate(prompt: prompt, options: greedy, stopIDs: []))
+        // one decode step (a single row: the packed product) against the fp32 head
+        func step(_ m: LoadedModel) throws -> [Float] {
+            let cache = KVCache(layers: m.layers, capacity: 8)
+            _ = try GradMode.disabled { try m.forward(ids: prompt, batch: 1, seq: 4, positions: Array(0..<4), cache: cache) }
+            return try GradMode.disabled { try m.forward(ids: [77], batch: 1, seq: 1, positions: [4], cache: cache) }.values
+        }
+        let (a, b) = (try step(packed), try step(dense))
+        XCTAssertEqual(a.count, 512)
+        XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max() ?? .infinity, 1e-4)
+        // more rows than PackedWeight.directRows: the fp32 twin, bit for bit
+        let long = Array(repeating: prompt, count: 3).flatMap { $0 }
+        XCTAssertGreaterThan(long.count, PackedWeight.directRows)
+        let (x, y) = (try packed.logits(long).values, try dense.logits(long).values)
+        XCTAssertEqual(zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count, 0, "many rows: the fp32 weight, bit for bit")
+    }
+}

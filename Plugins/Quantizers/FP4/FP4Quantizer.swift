@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class FP4Quantizer: FourBitQuantizer, QuantizerPlugin {
+final class FP4Quantizer: FourBitQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.fp4", name: "fp4", version: "1.0.0", vendor: "Factory",
         summary: "bitsandbytes FP4: 4-bit float codes, absmax per block of 64", features: ["config:double_quantization"])

@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Int8Quantizer: CodecQuantizer, QuantizerPlugin {
+final class Int8Quantizer: CodecQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.int8", name: "int8", version: "1.0.0", vendor: "Factory",
         summary: "LLM.int8-style row-wise absmax int8 (no outlier path)")

@@ -18,8 +18,10 @@ public protocol QuantizationCodec: Sendable {
 extension FourBitCodebook: QuantizationCodec {}
 extension GGMLBlockFormat: QuantizationCodec {}
 
-/// The QuantizerPlugin calls over a codec, with its product straight from packed rows.
-open class CodecQuantizer: PackedRowMultiplying {
+/// The QuantizerPlugin calls over a codec. A plugin whose codec has a direct product kernel also declares
+/// PackedRowMultiplying (the host then calls matmul_rows for few-row inputs); one without (the K-quants and
+/// Q5 for now) does not, and the host unpacks tiles instead of being offered a slow "direct" product.
+open class CodecQuantizer {
     public let codec: QuantizationCodec
 
     public init(codec: QuantizationCodec) { self.codec = codec }

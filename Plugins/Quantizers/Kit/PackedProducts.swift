@@ -58,7 +58,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> 
 extension GGMLBlockFormat {
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
-        guard [.q4_1, .q4_0, .q8_0].contains(type) else {  // no direct kernel yet: a few unpacked rows at a time
+        guard [.q4_1, .q4_0, .q8_0].contains(type) else {  // no direct kernel (such plugins declare no matmul_rows)
             return multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
         }
         let blocks = cols / blockValues, pairs = (blocks + 1) / 2

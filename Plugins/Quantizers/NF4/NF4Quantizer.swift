@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class NF4Quantizer: FourBitQuantizer, QuantizerPlugin {
+final class NF4Quantizer: FourBitQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.nf4", name: "nf4", version: "1.0.0", vendor: "Factory",
         summary: "bitsandbytes NormalFloat4 (QLoRA): 4-bit codes, absmax per block of 64", features: ["config:double_quantization"])

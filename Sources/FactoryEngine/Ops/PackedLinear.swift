@@ -21,6 +21,9 @@ public final class PackedWeight {
     public typealias RowProduct = (_ x: UnsafePointer<Float>, _ n: Int, _ firstRow: Int, _ rowCount: Int,
                                    _ out: UnsafeMutablePointer<Float>, _ outStride: Int) throws -> Void
     let multiplyRows: RowProduct?
+    /// An fp32 twin the host keeps anyway (a GGUF's tied LM head is also the embeddings): inputs of more
+    /// than `directRows` rows multiply it with sgemm instead of unpacking tiles. nil: none.
+    public var dense: Tensor?
 
     /// Inputs of at most this many rows use `multiplyRows` (decoding); larger ones unpack tiles for sgemm.
     public static let directRows = 8
@@ -55,6 +58,7 @@ public final class PackedWeight {
 public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) throws -> Tensor {
     guard x.rank >= 1, x.shape[x.rank - 1] == w.cols else { throw HookError("packed linear: input \(x.shape) does not fit weight [\(w.rows), \(w.cols)]") }
     let n = x.count / w.cols
+    if n > PackedWeight.directRows, let dense = w.dense { return linear(x, dense, bias: bias) }
     let xc = x.contiguous()
     let out = Tensor(shape: Array(x.shape.dropLast()) + [w.rows])
     if n <= PackedWeight.directRows, let product = w.multiplyRows {
