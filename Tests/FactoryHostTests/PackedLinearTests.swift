@@ -11,9 +11,13 @@ final class PackedLinearTests: XCTestCase {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         // [rows, cols]: several 4-bit block pairs; for ggml's 32-value blocks also an odd block count.
         let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100), (70, 96)],
-                                              "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)]]
+                                              "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)],
+                                              "q5_0": [(300, 192), (70, 96)], "q5_1": [(300, 192), (70, 96)]]
         let doubleQuantized = JSON.object(JSONObject([("double_quantization", .bool(true))]))
         let cases = shapes.sorted { $0.key < $1.key }.map { ($0.key, JSON.object(JSONObject()), $0.value) } + [("nf4", doubleQuantized, [(300, 192)])]
+        for name in ["q4_k", "q6_k"] {  // no direct kernel yet: none declared, the host unpacks tiles
+            XCTAssertFalse(try QuantizerInstance(try plugins.registry(.quantizer).lookup(name)).multipliesPacked, name)
+        }
         for (name, config, list) in cases {
             let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name), config: config)
             XCTAssertTrue(q.multipliesPacked, "\(name) provides matmul_rows")

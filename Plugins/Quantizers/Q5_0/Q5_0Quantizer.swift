@@ -5,7 +5,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q5_0Quantizer: GGMLQuantizer, QuantizerPlugin {
+final class Q5_0Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q5_0", name: "q5_0", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q5_0: 5-bit values, an f16 scale per block of 32")

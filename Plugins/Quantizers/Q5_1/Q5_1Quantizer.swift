@@ -5,7 +5,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q5_1Quantizer: GGMLQuantizer, QuantizerPlugin {
+final class Q5_1Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q5_1", name: "q5_1", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q5_1: 5-bit values, f16 scale and minimum per block of 32")
