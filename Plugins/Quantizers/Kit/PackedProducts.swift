@@ -75,10 +75,10 @@ extension GGMLBlockFormat {
                     let xo = order + i * laidOut, xs = blockSums + i * sums
                     let value: Float
                     switch type {
-                    case .q4_1: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 4, offsetAt: 2)
-                    case .q4_0: value = fourBitDot(row, xo, xs, blocks: blocks, codesAt: 2, offsetAt: nil)
-                    case .q5_0: value = fiveBitDot(row, xo, xs, blocks: blocks, highBitsAt: 2, codesAt: 6, offsetAt: nil)
-                    case .q5_1: value = fiveBitDot(row, xo, xs, blocks: blocks, highBitsAt: 4, codesAt: 8, offsetAt: 2)
+                    case .q4_1: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 4, highBitsAt: nil, offsetAt: 2, zero: 0)
+                    case .q4_0: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 2, highBitsAt: nil, offsetAt: nil, zero: 8)
+                    case .q5_0: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 6, highBitsAt: 2, offsetAt: nil, zero: 16)
+                    case .q5_1: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 8, highBitsAt: 4, offsetAt: 2, zero: 0)
                     default: value = eightBitDot(row, xo, xs, blocks: blocks)
                     }
                     out[i * outStride + r] = value
@@ -114,48 +114,13 @@ extension GGMLBlockFormat {
         unsafeBitCast(((q &>> (4 * k)) & 0xF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
     }
 
-    /// Σ value·x over a row of q4_0 / q4_1 blocks: d·Σ q·x + (minimum, or −8d)·Σ x per block.
+    /// Σ value·x over a row of q4_0 / q4_1 blocks (highBitsAt nil) or q5_0 / q5_1 blocks: d·Σ q·x +
+    /// (minimum, or −zero·d)·Σ x per block. A 5-bit value's fifth bit comes from the block's 32-bit mask
+    /// (bit j of value j): lane l of a block holds values 4l…4l+3 and their +16s, so the mask shifted by
+    /// 4l lines its bits up with the lane's nibbles. Inlined per format, so the 4-bit loop has no mask work.
     @inline(__always)
-    func fourBitDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int,
-                    codesAt: Int, offsetAt: Int?) -> Float {
-        var acc = SIMD8<Float>()
-        var offsets: Float = 0
-        let stride = blockBytes
-        var b = 0
-        while b < blocks {
-            let b0 = row + b * stride, hasSecond = b + 1 < blocks
-            let low = b0.loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self)
-            let high = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self) : SIMD4<UInt32>()
-            let q = SIMD8<UInt32>(lowHalf: low, highHalf: high)
-            let xp = UnsafeRawPointer(x + b * 32)
-            var s = nibbles(q, 0) * xp.loadUnaligned(as: SIMD8<Float>.self)
-            s.addProduct(nibbles(q, 1), xp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 2), xp.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 3), xp.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 4), xp.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 5), xp.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 6), xp.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
-            s.addProduct(nibbles(q, 7), xp.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
-            let d0 = Float(b0.loadUnaligned(as: Float16.self))
-            let d1 = hasSecond ? Float((b0 + stride).loadUnaligned(as: Float16.self)) : 0
-            acc.addProduct(SIMD8(lowHalf: SIMD4(repeating: d0), highHalf: SIMD4(repeating: d1)), s)
-            if let o = offsetAt {
-                offsets += Float(b0.loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b]
-                if hasSecond { offsets += Float((b0 + stride).loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b + 1] }
-            } else {
-                offsets -= 8 * (d0 * sums[b] + d1 * sums[b + 1])
-            }
-            b += 2
-        }
-        return acc.sum() + offsets
-    }
-
-    /// Σ value·x over a row of q5_0 / q5_1 blocks: fourBitDot's nibbles with each value's fifth bit from
-    /// the block's 32-bit mask (bit j of value j): lane l of a block holds values 4l…4l+3 and their +16s,
-    /// so the mask shifted by 4l lines its bits up with the lane's nibbles; then d·Σ q·x + (minimum, or −16d)·Σ x.
-    @inline(__always)
-    func fiveBitDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int,
-                    highBitsAt: Int, codesAt: Int, offsetAt: Int?) -> Float {
+    func nibbleDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int,
+                   codesAt: Int, highBitsAt: Int?, offsetAt: Int?, zero: Float) -> Float {
         var acc = SIMD8<Float>()
         var offsets: Float = 0
         let stride = blockBytes, laneShifts = SIMD8<UInt32>(0, 4, 8, 12, 0, 4, 8, 12)
@@ -165,16 +130,19 @@ extension GGMLBlockFormat {
             let low = b0.loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self)
             let high = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self) : SIMD4<UInt32>()
             let q = SIMD8<UInt32>(lowHalf: low, highHalf: high)
-            let h0 = b0.loadUnaligned(fromByteOffset: highBitsAt, as: UInt32.self)
-            let h1 = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: highBitsAt, as: UInt32.self) : 0
-            let h = SIMD8<UInt32>(lowHalf: SIMD4(repeating: h0), highHalf: SIMD4(repeating: h1)) &>> laneShifts
             let xp = UnsafeRawPointer(x + b * 32)
             var s = SIMD8<Float>()
-            for k in 0..<8 {
-                let bit = (h &>> UInt32(k / 2 + 16 * (k % 2))) & 1
-                let code = ((q &>> UInt32(4 * k)) & 0xF) | (bit &<< 4)
-                s.addProduct(unsafeBitCast(code | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608,
-                             xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self))
+            if let at = highBitsAt {
+                let h0 = b0.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+                let h1 = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: at, as: UInt32.self) : 0
+                let h = SIMD8<UInt32>(lowHalf: SIMD4(repeating: h0), highHalf: SIMD4(repeating: h1)) &>> laneShifts
+                for k in 0..<8 {
+                    let code = ((q &>> UInt32(4 * k)) & 0xF) | (((h &>> UInt32(k / 2 + 16 * (k % 2))) & 1) &<< 4)
+                    s.addProduct(unsafeBitCast(code | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608,
+                                 xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self))
+                }
+            } else {
+                for k in 0..<8 { s.addProduct(nibbles(q, UInt32(k)), xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self)) }
             }
             let d0 = Float(b0.loadUnaligned(as: Float16.self))
             let d1 = hasSecond ? Float((b0 + stride).loadUnaligned(as: Float16.self)) : 0
@@ -183,7 +151,7 @@ extension GGMLBlockFormat {
                 offsets += Float(b0.loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b]
                 if hasSecond { offsets += Float((b0 + stride).loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b + 1] }
             } else {
-                offsets -= 16 * (d0 * sums[b] + d1 * sums[b + 1])
+                offsets -= zero * (d0 * sums[b] + d1 * sums[b + 1])
             }
             b += 2
         }
