@@ -69,20 +69,19 @@ extension GGMLBlockFormat {
             let order = buffer.baseAddress!, blockSums = order + n * laidOut
             for i in 0..<n { layOut(x + i * cols, blocks: blocks, into: order + i * laidOut, sums: blockSums + i * sums) }
             let rowBytes = blocks * blockBytes
-            for r in 0..<rowCount {
-                let row = packed.baseAddress! + (firstRow + r) * rowBytes
-                for i in 0..<n {
-                    let xo = order + i * laidOut, xs = blockSums + i * sums
-                    let value: Float
-                    switch type {
-                    case .q4_1: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 4, highBitsAt: nil, offsetAt: 2, zero: 0)
-                    case .q4_0: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 2, highBitsAt: nil, offsetAt: nil, zero: 8)
-                    case .q5_0: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 6, highBitsAt: 2, offsetAt: nil, zero: 16)
-                    case .q5_1: value = nibbleDot(row, xo, xs, blocks: blocks, codesAt: 8, highBitsAt: 4, offsetAt: 2, zero: 0)
-                    default: value = eightBitDot(row, xo, xs, blocks: blocks)
-                    }
-                    out[i * outStride + r] = value
+            // the format is chosen once per call, so each loop below holds one kernel, inlined with its constants
+            @inline(__always) func each(_ dot: (UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>) -> Float) {
+                for r in 0..<rowCount {
+                    let row = packed.baseAddress! + (firstRow + r) * rowBytes
+                    for i in 0..<n { out[i * outStride + r] = dot(row, order + i * laidOut, blockSums + i * sums) }
                 }
+            }
+            switch type {
+            case .q4_1: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 4, highBitsAt: nil, offsetAt: 2, zero: 0) }
+            case .q4_0: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 2, highBitsAt: nil, offsetAt: nil, zero: 8) }
+            case .q5_0: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 6, highBitsAt: 2, offsetAt: nil, zero: 16) }
+            case .q5_1: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 8, highBitsAt: 4, offsetAt: 2, zero: 0) }
+            default: each { eightBitDot($0, $1, $2, blocks: blocks) }
             }
         }
     }
