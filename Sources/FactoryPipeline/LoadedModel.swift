@@ -73,7 +73,7 @@ public final class LoadedModel {
     /// What a quantizer packed while loading (nil: a dense model).
     public var packReport: QuantizedBase.Report?
     public private(set) var stopIDs: Set<Int> = []
-    /// What keepHeadPacked did, when it did something (a line for stderr).
+    /// What keepOwnBlocks did, when it did something (a line for stderr).
     public var headReport: String?
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
@@ -90,8 +90,8 @@ public final class LoadedModel {
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
     /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what. With
     /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
-    /// `packedHead` (inference with the base as it is: no adapter, no quantizer): a GGUF's LM head also
-    /// multiplies from the file's own blocks (QuantizedBase.keepHeadPacked).
+    /// `packedHead` (inference with the base as it is: no adapter, no quantizer): a GGUF's linear weights and
+    /// LM head also multiply from the file's own blocks when decoding (QuantizedBase.keepOwnBlocks).
     public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
                             ropeScaling: RopeScalingOverride? = nil, packedHead: Bool = false) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
@@ -121,7 +121,9 @@ public final class LoadedModel {
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             model.packReport = packing?.report
-            if packedHead && quantizer == nil { model.headReport = QuantizedBase.keepHeadPacked(store, checkpoint: checkpoint, plugins: plugins) }
+            if packedHead && quantizer == nil {
+                model.headReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, plugins: plugins)
+            }
             return model
         case .huggingface:
             let dir = location.path

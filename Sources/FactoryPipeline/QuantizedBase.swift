@@ -38,29 +38,43 @@ public enum QuantizedBase {
         return report
     }
 
-    /// Inference from a GGUF with no quantizer: the LM head (often the largest matrix, read whole for every
-    /// decoded token: Gemma 3's 262k × 640) multiplies straight from the file's own blocks when a quantizer
-    /// plugin of its type has a direct product. Only the file's exact bytes are used — the plugin must
-    /// unpack them to the fp32 values loaded — never a re-quantization; the fp32 tensor stays for the
-    /// embedding lookup (a tied head), for products of many rows (prefill, scoring: sgemm is faster there)
-    /// and anything that reads the weight itself. nil: nothing done.
-    static func keepHeadPacked(_ store: ParameterStore, checkpoint: GGUFCheckpoint, plugins: PluginSet) -> String? {
-        guard let head = store["lm_head.weight"], head.rank == 2, let format = checkpoint.fileFormat(of: head),
-              let component = try? plugins.registry(.quantizer).lookup(format), let quantizer = try? QuantizerInstance(component),
-              quantizer.multipliesPacked, let own = checkpoint.ownBlocks(of: head, format: format) else { return nil }
+    /// Inference from a GGUF with no quantizer: every linear weight and the LM head (often the largest
+    /// matrix, read whole for every decoded token: Gemma 3's 262k × 640) multiply straight from the file's
+    /// own blocks when decoding, where a quantizer plugin of their type has a direct product. Only the
+    /// file's exact bytes are used — the plugin must unpack them to the fp32 values loaded — never a
+    /// re-quantization (so a weight the family reordered, llama.cpp's q and k, stays fp32); the fp32 tensors
+    /// stay for products of many rows (prefill, scoring: sgemm is faster there), the embedding lookup (a
+    /// tied head) and anything that reads a weight itself. nil: nothing done.
+    static func keepOwnBlocks(_ store: ParameterStore, description: JSON, checkpoint: GGUFCheckpoint, plugins: PluginSet) -> String? {
+        var quantizers: [String: QuantizerInstance?] = [:]
+        func quantizer(_ format: String) -> QuantizerInstance? {
+            if let known = quantizers[format] { return known }
+            let q = (try? plugins.registry(.quantizer).lookup(format)).flatMap { try? QuantizerInstance($0) }
+            quantizers[format] = q?.multipliesPacked == true ? q : nil
+            return quantizers[format] ?? nil
+        }
         var report = Report(weights: 0, parameters: 0, fp32Bytes: 0, packedBytes: 0)
-        guard let packed = try? pack(head, quantizer, fileBlocks: own, into: &report), report.fromFile == 1 else { return nil }
-        packed.dense = head  // many-row inputs (prefill, scoring) keep sgemm on the fp32 weight
-        store.packed["lm_head.weight"] = packed
-        return "LM head multiplied from the file's \(format) blocks when decoding: \(report.fp32Bytes >> 20) MiB fp32 → \(report.packedBytes >> 20) MiB read per token"
+        var formats = Set<String>()
+        for name in linearWeights(description) + ["lm_head.weight"] {
+            guard let w = store[name], w.rank == 2, let format = checkpoint.fileFormat(of: w), let q = quantizer(format),
+                  let own = checkpoint.ownBlocks(of: w, format: format) else { continue }
+            let before = report.fromFile
+            guard let packed = try? pack(w, q, fileBlocks: own, into: &report), report.fromFile == before + 1 else { continue }
+            packed.dense = w  // many-row inputs keep sgemm on the fp32 weight
+            store.packed[name] = packed
+            formats.insert(format)
+        }
+        guard report.weights > 0 else { return nil }
+        return "decoding multiplies \(report.weights) weights from the file's own \(formats.sorted().joined(separator: "/")) blocks: "
+            + "\(report.fp32Bytes >> 20) MiB fp32 → \(report.packedBytes >> 20) MiB read per token"
     }
 
     /// The weights a quantizer packs: what the family marks as linear, except the LM head.
-    static func linearWeights(_ description: JSON) -> Set<String> {
-        Set((description["parameters"]?.arrayValue ?? []).compactMap { p in
+    static func linearWeights(_ description: JSON) -> [String] {
+        (description["parameters"]?.arrayValue ?? []).compactMap { p in
             guard p["linear"]?.boolValue == true, let name = p["name"]?.stringValue, !name.hasPrefix("lm_head") else { return nil }
             return name
-        })
+        }
     }
 
     /// Packs `w`, or takes `fileBlocks` (the checkpoint's own bytes of it, in a format of the
@@ -111,7 +125,7 @@ public enum QuantizedBase {
         init(_ quantizer: QuantizerInstance) { self.quantizer = quantizer }
 
         func start(_ store: ParameterStore, description: JSON, fileBlocks: ((Tensor, String) -> UnsafeRawBufferPointer?)? = nil) throws {
-            let names = QuantizedBase.linearWeights(description)
+            let names = Set(QuantizedBase.linearWeights(description))
             let format = try quantizer.declaration().format.lowercased()
             store.packOnRegister = { [self] name, t in
                 guard names.contains(name), t.rank == 2 else { return nil }

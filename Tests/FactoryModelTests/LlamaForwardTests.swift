@@ -239,16 +239,18 @@ extension LlamaForwardTests {
 }
 
 extension LlamaForwardTests {
-    /// Inference on a GGUF keeps its LM head in the file's own Q8_0 blocks for decoding (the tiny Llama's
-    /// output.weight is Q8_0): the same greedy tokens as the fp32 head, decode-step logits within 1e-4, and
-    /// many-row inputs still on the fp32 weight (scoring is unchanged to the bit).
-    func testAGGUFHeadMultipliesFromItsOwnBlocksWhenDecoding() throws {
+    /// Inference on a GGUF decodes from the file's own blocks (the tiny Llama's output.weight is Q8_0, its
+    /// other linears Q4_1; q and k are reordered on load, so they stay fp32): the same greedy tokens as
+    /// fp32, decode-step logits within 1e-4, and many-row inputs still on the fp32 weights (bit for bit).
+    func testAGGUFDecodesFromItsOwnBlocks() throws {
         let file = Self.fixtures + "/tiny/llama_gguf/tiny-llama-q4_1.gguf"
         let dense = try LoadedModel.load(file, plugins: try plugins())
         let packed = try LoadedModel.load(file, plugins: try plugins(), packedHead: true)
         XCTAssertNil(dense.headReport)
-        XCTAssertTrue(packed.headReport?.hasPrefix("LM head multiplied from the file's q8_0 blocks") ?? false, packed.headReport ?? "nil")
+        XCTAssertTrue(packed.headReport?.contains("weights from the file's own q4_1/q8_0 blocks") ?? false, packed.headReport ?? "nil")
         XCTAssertNotNil(packed.parameters.packed["lm_head.weight"])
+        XCTAssertNotNil(packed.parameters.packed["model.layers.0.mlp.down_proj.weight"])
+        XCTAssertNil(packed.parameters.packed["model.layers.0.self_attn.q_proj.weight"], "a reordered weight is not the file's bytes")
         var greedy = SamplingOptions()
         (greedy.doSample, greedy.maxNewTokens, greedy.ignoreEOS) = (false, 12, true)
         let prompt = [342, 223, 361, 460]
