@@ -111,6 +111,14 @@ public enum DecoderBlocks {
         try Engine.scale(try embed(table, ids: ids, batch: B, seq: T, hidden: hidden), Float(hidden).squareRoot())
     }
 
+    /// A Llama-layout GGUF tensor as Hugging Face lays it out: q_proj and k_proj rows un-permuted
+    /// (`unpermuteGGUFRows`), everything else as read. The fromGGUF of Llama, Mistral and their kin.
+    public static func llamaFromGGUF(_ t: HostTensor, _ spec: ParameterSpec, _ c: DecoderConfiguration) throws -> HostTensor {
+        if spec.name.hasSuffix("self_attn.q_proj.weight") { return try unpermuteGGUFRows(t, heads: c.heads, headDim: c.headDim) }
+        if spec.name.hasSuffix("self_attn.k_proj.weight") { return try unpermuteGGUFRows(t, heads: c.kvHeads, headDim: c.headDim) }
+        return t
+    }
+
     /// llama.cpp's converter reorders the rows of Llama's q and k weights per head (for its rope kernel);
     /// this undoes it: per head, HF row j·D/2 + i ← GGUF row 2i + j.
     public static func unpermuteGGUFRows(_ w: HostTensor, heads: Int, headDim D: Int) throws -> HostTensor {

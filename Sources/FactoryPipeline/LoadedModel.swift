@@ -74,7 +74,7 @@ public final class LoadedModel {
     public var packReport: QuantizedBase.Report?
     public private(set) var stopIDs: Set<Int> = []
     /// What keepOwnBlocks did, when it did something (a line for stderr).
-    public var headReport: String?
+    public var fileBlocksReport: String?
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
     public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
@@ -83,17 +83,17 @@ public final class LoadedModel {
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
     public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil, packedHead: Bool = false) throws -> LoadedModel {
-        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling, packedHead: packedHead)
+                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false) throws -> LoadedModel {
+        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling, fileBlocks: fileBlocks)
     }
 
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
     /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what. With
     /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
-    /// `packedHead` (inference with the base as it is: no adapter, no quantizer): a GGUF's linear weights and
+    /// `fileBlocks` (inference with the base as it is: no adapter, no quantizer): a GGUF's linear weights and
     /// LM head also multiply from the file's own blocks when decoding (QuantizedBase.keepOwnBlocks).
     public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil, packedHead: Bool = false) throws -> LoadedModel {
+                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
         let packing = quantizer.map { QuantizedBase.Packing($0) }
@@ -121,8 +121,8 @@ public final class LoadedModel {
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             model.packReport = packing?.report
-            if packedHead && quantizer == nil {
-                model.headReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, plugins: plugins)
+            if fileBlocks && quantizer == nil {
+                model.fileBlocksReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, plugins: plugins)
             }
             return model
         case .huggingface:

@@ -36,11 +36,11 @@ struct ModelArguments: ParsableArguments {
         if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw ConfigProblem(problem) }
-        // the base as it is (no adapter): a GGUF's LM head may multiply from its own blocks
-        let packedHead = (config.list("adapter_name_or_path") ?? []).isEmpty
+        // the base as it is (no adapter): a GGUF's weights may multiply from their own blocks when decoding
+        let fileBlocks = (config.list("adapter_name_or_path") ?? []).isEmpty
         let model = try LoadedModel.load(request, plugins: plugins, quantizer: try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) },
-                                         ropeScaling: config.ropeScaling(training: false), packedHead: packedHead)
-        if let line = model.headReport { fputs(line + "\n", stderr) }
+                                         ropeScaling: config.ropeScaling(training: false), fileBlocks: fileBlocks)
+        if let line = model.fileBlocksReport { fputs(line + "\n", stderr) }
         if let component = quantizerItem.component { fputs("quantized base (\(component.name)): " + (model.packReport?.line ?? "nothing packed") + "\n", stderr) }
         let merge = config.bool("merge") ?? false
         let adapted = try AdapterLoading.apply(config, to: model, plugins: plugins, merge: merge)

@@ -245,9 +245,9 @@ extension LlamaForwardTests {
     func testAGGUFDecodesFromItsOwnBlocks() throws {
         let file = Self.fixtures + "/tiny/llama_gguf/tiny-llama-q4_1.gguf"
         let dense = try LoadedModel.load(file, plugins: try plugins())
-        let packed = try LoadedModel.load(file, plugins: try plugins(), packedHead: true)
-        XCTAssertNil(dense.headReport)
-        XCTAssertTrue(packed.headReport?.contains("weights from the file's own q4_1/q8_0 blocks") ?? false, packed.headReport ?? "nil")
+        let packed = try LoadedModel.load(file, plugins: try plugins(), fileBlocks: true)
+        XCTAssertNil(dense.fileBlocksReport)
+        XCTAssertTrue(packed.fileBlocksReport?.contains("weights from the file's own q4_1/q8_0 blocks") ?? false, packed.fileBlocksReport ?? "nil")
         XCTAssertNotNil(packed.parameters.packed["lm_head.weight"])
         XCTAssertNotNil(packed.parameters.packed["model.layers.0.mlp.down_proj.weight"])
         XCTAssertNil(packed.parameters.packed["model.layers.0.self_attn.q_proj.weight"], "a reordered weight is not the file's bytes")

@@ -37,10 +37,10 @@ Threads.set(Int(ProcessInfo.processInfo.environment["FACTORY_THREADS"] ?? "2") ?
 let t0 = now()
 let plugins = try PluginSet.load(explicit: [], includeDefaults: true)
 let quantizer = try quantizerName.map { try QuantizerInstance(try plugins.registry(.quantizer).lookup($0)) }
-let model = try LoadedModel.load(request, plugins: plugins, quantizer: quantizer, packedHead: true)  // as factory generate loads it
+let model = try LoadedModel.load(request, plugins: plugins, quantizer: quantizer, fileBlocks: true)  // as factory generate loads it
 let loadSeconds = now() - t0
 emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model": request, "quantizer": quantizerName ?? "none",
-      "packed": model.packReport?.line ?? "nothing packed", "head": model.headReport ?? "fp32"])
+      "packed": model.packReport?.line ?? "nothing packed", "file_blocks": model.fileBlocksReport ?? "none"])
 
 // Prefill: one forward of N tokens (no cache), median of 3.
 let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 200)

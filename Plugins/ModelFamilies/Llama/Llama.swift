@@ -21,11 +21,7 @@ struct Llama: DecoderArchitecture, DecoderPartsHolder {
     var hfConfigExtras: [(String, JSON)] { [("attention_bias", false)] }
 
     /// llama.cpp permuted the rows of q and k per head; undone here.
-    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor {
-        if spec.name.hasSuffix("self_attn.q_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.heads, headDim: config.headDim) }
-        if spec.name.hasSuffix("self_attn.k_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.kvHeads, headDim: config.headDim) }
-        return t
-    }
+    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.llamaFromGGUF(t, spec, config) }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {

@@ -22,11 +22,7 @@ struct Mistral: DecoderArchitecture, DecoderPartsHolder {
     var hfConfigExtras: [(String, JSON)] { [("sliding_window", config.slidingWindow > 0 ? .int(Int64(config.slidingWindow)) : .null)] }
 
     /// llama.cpp permuted the rows of q and k per head; undone here.
-    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor {
-        if spec.name.hasSuffix("self_attn.q_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.heads, headDim: config.headDim) }
-        if spec.name.hasSuffix("self_attn.k_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.kvHeads, headDim: config.headDim) }
-        return t
-    }
+    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.llamaFromGGUF(t, spec, config) }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {

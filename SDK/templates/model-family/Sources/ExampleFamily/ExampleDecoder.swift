@@ -27,11 +27,7 @@ struct ExampleDecoder: DecoderArchitecture, DecoderPartsHolder {
     var hfConfigExtras: [(String, JSON)] { [("model_type", "llama")] }
 
     /// A GGUF tensor as Hugging Face lays it out (llama.cpp permutes Llama's q and k rows).
-    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor {
-        if spec.name.hasSuffix("self_attn.q_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.heads, headDim: config.headDim) }
-        if spec.name.hasSuffix("self_attn.k_proj.weight") { return try DecoderBlocks.unpermuteGGUFRows(t, heads: config.kvHeads, headDim: config.headDim) }
-        return t
-    }
+    func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.llamaFromGGUF(t, spec, config) }
 
     /// ids [batch, seq] at absolute `positions` → logits [batch, seq, vocab]. With a `cache`, this call's
     /// keys and values are appended to it and attention sees all of them (decoding one token at a time).
