@@ -145,8 +145,9 @@ let package = Package(
                 path: "Plugins/AttentionKernels/Eager", swiftSettings: optimise),
         .target(name: "FlashAttention", dependencies: ["AttentionKernelKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/AttentionKernels/Flash", swiftSettings: optimise),
-        .target(name: "QuantizerKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "GGMLBlocks", package: "SDK")],
+        .target(name: "QuantizerKit", dependencies: ["BlockProducts", .product(name: "FactoryPluginKit", package: "SDK"), .product(name: "GGMLBlocks", package: "SDK")],
                 path: "Plugins/Quantizers/Kit", swiftSettings: optimise),
+        .target(name: "BlockProducts", path: "Plugins/Quantizers/BlockProducts", cSettings: optimiseC),
         quantizerPlugin("NF4"),
         quantizerPlugin("FP4"),
         quantizerPlugin("Int8"),
@@ -173,7 +174,7 @@ let package = Package(
         templatePlugin("Empty"),
 
         // ---- tests ----
-        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "FactoryConformance", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
+        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "BlockProducts", "FactoryConformance", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],

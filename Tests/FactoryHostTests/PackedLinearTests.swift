@@ -1,3 +1,4 @@
+import BlockProducts
 import FactoryEngine
 import FactoryHost
 import FactoryJSON
@@ -12,12 +13,10 @@ final class PackedLinearTests: XCTestCase {
         // [rows, cols]: several 4-bit block pairs; for ggml's 32-value blocks also an odd block count.
         let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100), (70, 96)],
                                               "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)],
-                                              "q5_0": [(300, 192), (70, 96)], "q5_1": [(300, 192), (70, 96)]]
+                                              "q5_0": [(300, 192), (70, 96)], "q5_1": [(300, 192), (70, 96)],
+                                              "q4_k": [(70, 512), (33, 256)], "q6_k": [(70, 512), (33, 256)]]
         let doubleQuantized = JSON.object(JSONObject([("double_quantization", .bool(true))]))
         let cases = shapes.sorted { $0.key < $1.key }.map { ($0.key, JSON.object(JSONObject()), $0.value) } + [("nf4", doubleQuantized, [(300, 192)])]
-        for name in ["q4_k", "q6_k"] {  // no direct kernel yet: none declared, the host unpacks tiles
-            XCTAssertFalse(try QuantizerInstance(try plugins.registry(.quantizer).lookup(name)).multipliesPacked, name)
-        }
         for (name, config, list) in cases {
             let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name), config: config)
             XCTAssertTrue(q.multipliesPacked, "\(name) provides matmul_rows")
@@ -52,6 +51,42 @@ final class PackedLinearTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Each of BlockProducts' three paths (AVX-512, AVX2, portable loop; a CPU without one falls back to the
+    /// next) equals the exact product to fp32 rounding, also for an input with a few large values among
+    /// small ones (a residual stream's outlier channels, which one int16 per value would round coarsely).
+    func testEveryBlockKernelPathEqualsTheExactProduct() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        for (name, type) in [("q8_0", 8), ("q4_0", 2), ("q4_1", 3), ("q5_0", 6), ("q5_1", 7), ("q4_k", 12), ("q6_k", 14)] {
+            let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
+            let (rows, cols, n) = (40, 768, 2)
+            var rng = SplitMix64(seed: UInt64(type))
+            let w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let packed = try q.quantize(w, rows: rows, cols: cols)
+            let dense = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            let x = (0..<(n * cols)).map { i in Float(rng.nextUnit() * 2 - 1) * (i % 97 == 5 ? 300 : 1) }
+            var outputs: [[Float]] = []
+            for limit in [FBP_BEST, FBP_AT_MOST_AVX2, FBP_PORTABLE] {
+                var out = [Float](repeating: .nan, count: n * rows)
+                let status = packed.withUnsafeBytes { p in
+                    fbp_multiply(Int32(type), p.baseAddress!, packed.count / rows, 0, Int32(rows), Int32(cols / 32), x, Int32(n), &out, rows, Int32(limit))
+                }
+                XCTAssertEqual(status, 0, name)
+                outputs.append(out)
+            }
+            for i in 0..<n {
+                for r in 0..<rows {
+                    var scale: Float = 0, exact: Double = 0
+                    for c in 0..<cols {
+                        scale += abs(dense[r * cols + c] * x[i * cols + c])
+                        exact += Double(dense[r * cols + c]) * Double(x[i * cols + c])
+                    }
+                    for out in outputs { XCTAssertLessThanOrEqual(abs(Double(out[i * rows + r]) - exact), 1e-6 * Double(scale), "\(name) row \(r)") }
+                }
+            }
+        }
+        XCTAssertEqual(fbp_multiply(13, nil, 0, 0, 0, 0, nil, 0, nil, 0, 0), -1, "q5_K has no kernel: refused, nothing written")
     }
 
     func testPackedLinearEqualsTheDenseLinearOfTheDequantizedWeight() throws {

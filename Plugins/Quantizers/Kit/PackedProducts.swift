@@ -2,11 +2,10 @@
 // weight is read once, in its packed size, and never written out as fp32. Every in-tree codec has a
 // direct kernel; a codec without one goes a few unpacked rows at a time through a SIMD dot product.
 //
-// The 4-bit kernels read the 16 code bytes of a block as four 32-bit lanes; nibble k of every lane
-// is a vector of eight codes (two blocks side by side), turned into floats exactly by the 2^23
-// trick (bits 0x4B000000 | q are the float 2^23 + q). The input is laid out once per call in that
-// order, so each nibble vector meets its eight inputs with one FMA. int8 rows reuse the q8_0 byte
-// trick; nf4/fp4 look their byte pairs up in a 256-entry table.
+// GGUF's block formats go through BlockProducts (C, AVX2 chosen at run time): the input's 32-value
+// blocks are split into two int16 parts each, the codes meet them in exact integer sums. int8 rows turn
+// their bytes into floats by the 2^23 trick; nf4/fp4 look their byte pairs up in a 256-entry table.
+import BlockProducts
 import FactoryPluginKit
 import GGMLBlocks
 
@@ -56,148 +55,52 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> 
 }
 
 extension GGMLBlockFormat {
+    /// Whether BlockProducts has an integer kernel for this format (all the in-tree GGUF formats do).
+    public var hasDirectProduct: Bool { fbp_supports(Int32(type.rawValue)) != 0 }
+
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
-        guard [.q4_1, .q4_0, .q8_0, .q5_0, .q5_1].contains(type) else {  // no direct kernel (such plugins declare no matmul_rows)
+        guard hasDirectProduct, cols % 32 == 0 else {  // no direct kernel (such plugins declare no matmul_rows)
             return multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
         }
-        let blocks = cols / blockValues, pairs = (blocks + 1) / 2
-        // Per input: the values in kernel order (64 per pair of blocks, a missing last block as zeros)
-        // and the sum of each block (the offset terms: q4_1's minimum, q4_0's −8, q8_0's −128).
-        let laidOut = pairs * 64, sums = pairs * 2
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * (laidOut + sums)) { buffer in
-            let order = buffer.baseAddress!, blockSums = order + n * laidOut
-            for i in 0..<n { layOut(x + i * cols, blocks: blocks, into: order + i * laidOut, sums: blockSums + i * sums) }
-            let rowBytes = blocks * blockBytes
-            // the format is chosen once per call, so each loop below holds one kernel, inlined with its constants
-            @inline(__always) func each(_ dot: (UnsafeRawPointer, UnsafePointer<Float>, UnsafePointer<Float>) -> Float) {
-                for r in 0..<rowCount {
-                    let row = packed.baseAddress! + (firstRow + r) * rowBytes
-                    for i in 0..<n { out[i * outStride + r] = dot(row, order + i * laidOut, blockSums + i * sums) }
-                }
-            }
-            switch type {
-            case .q4_1: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 4, highBitsAt: nil, offsetAt: 2, zero: 0) }
-            case .q4_0: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 2, highBitsAt: nil, offsetAt: nil, zero: 8) }
-            case .q5_0: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 6, highBitsAt: 2, offsetAt: nil, zero: 16) }
-            case .q5_1: each { nibbleDot($0, $1, $2, blocks: blocks, codesAt: 8, highBitsAt: 4, offsetAt: 2, zero: 0) }
-            default: each { eightBitDot($0, $1, $2, blocks: blocks) }
-            }
-        }
+        multiplyBlocks(packed, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
     }
 
-    /// One input row in kernel order. 4-bit: chunk k of a pair holds, for lane l, value
-    /// 4(l mod 4) + k/2 + 16(k mod 2) of block 2p + l/4. 8-bit: chunk k of a block holds value 4l + k.
-    func layOut(_ x: UnsafePointer<Float>, blocks: Int, into order: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
-        let pairs = (blocks + 1) / 2
-        order.initialize(repeating: 0, count: pairs * 64)
-        sums.initialize(repeating: 0, count: pairs * 2)
-        for b in 0..<blocks {
-            let block = x + b * 32
-            var s: Float = 0
-            for j in 0..<32 { s += block[j] }
-            sums[b] = s
-            switch type {
-            case .q8_0:
-                for k in 0..<4 { for l in 0..<8 { order[b * 32 + k * 8 + l] = block[4 * l + k] } }
-            default:
-                let (p, half) = (b / 2, b % 2)
-                for k in 0..<8 { for l in 0..<4 { order[p * 64 + k * 8 + half * 4 + l] = block[4 * l + k / 2 + 16 * (k % 2)] } }
-            }
+    /// The integer product (BlockProducts.h), with the best kernel the CPU runs.
+    func multiplyBlocks(_ packed: UnsafeRawBufferPointer, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
+                        rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let status = fbp_multiply(Int32(type.rawValue), packed.baseAddress!, cols / blockValues * blockBytes, Int32(firstRow), Int32(rowCount),
+                                  Int32(cols / 32), x, Int32(n), out, outStride, Int32(FBP_BEST))
+        if status != 0 {  // no scratch memory: the unpacking product needs none beyond the stack
+            multiplyUnpacked(packed, rows: firstRow + rowCount, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
         }
-    }
-
-    /// Codes k of eight lanes as floats: ((q >> 4k) & 15) exactly.
-    @inline(__always)
-    func nibbles(_ q: SIMD8<UInt32>, _ k: UInt32) -> SIMD8<Float> {
-        unsafeBitCast(((q &>> (4 * k)) & 0xF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
-    }
-
-    /// Σ value·x over a row of q4_0 / q4_1 blocks (highBitsAt nil) or q5_0 / q5_1 blocks: d·Σ q·x +
-    /// (minimum, or −zero·d)·Σ x per block. A 5-bit value's fifth bit comes from the block's 32-bit mask
-    /// (bit j of value j): lane l of a block holds values 4l…4l+3 and their +16s, so the mask shifted by
-    /// 4l lines its bits up with the lane's nibbles. Inlined per format, so the 4-bit loop has no mask work.
-    @inline(__always)
-    func nibbleDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int,
-                   codesAt: Int, highBitsAt: Int?, offsetAt: Int?, zero: Float) -> Float {
-        var acc = SIMD8<Float>()
-        var offsets: Float = 0
-        let stride = blockBytes, laneShifts = SIMD8<UInt32>(0, 4, 8, 12, 0, 4, 8, 12)
-        var b = 0
-        while b < blocks {
-            let b0 = row + b * stride, hasSecond = b + 1 < blocks
-            let low = b0.loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self)
-            let high = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: codesAt, as: SIMD4<UInt32>.self) : SIMD4<UInt32>()
-            let q = SIMD8<UInt32>(lowHalf: low, highHalf: high)
-            let xp = UnsafeRawPointer(x + b * 32)
-            var s = SIMD8<Float>()
-            if let at = highBitsAt {
-                let h0 = b0.loadUnaligned(fromByteOffset: at, as: UInt32.self)
-                let h1 = hasSecond ? (b0 + stride).loadUnaligned(fromByteOffset: at, as: UInt32.self) : 0
-                let h = SIMD8<UInt32>(lowHalf: SIMD4(repeating: h0), highHalf: SIMD4(repeating: h1)) &>> laneShifts
-                for k in 0..<8 {
-                    let code = ((q &>> UInt32(4 * k)) & 0xF) | (((h &>> UInt32(k / 2 + 16 * (k % 2))) & 1) &<< 4)
-                    s.addProduct(unsafeBitCast(code | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608,
-                                 xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self))
-                }
-            } else {
-                for k in 0..<8 { s.addProduct(nibbles(q, UInt32(k)), xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self)) }
-            }
-            let d0 = Float(b0.loadUnaligned(as: Float16.self))
-            let d1 = hasSecond ? Float((b0 + stride).loadUnaligned(as: Float16.self)) : 0
-            acc.addProduct(SIMD8(lowHalf: SIMD4(repeating: d0), highHalf: SIMD4(repeating: d1)), s)
-            if let o = offsetAt {
-                offsets += Float(b0.loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b]
-                if hasSecond { offsets += Float((b0 + stride).loadUnaligned(fromByteOffset: o, as: Float16.self)) * sums[b + 1] }
-            } else {
-                offsets -= zero * (d0 * sums[b] + d1 * sums[b + 1])
-            }
-            b += 2
-        }
-        return acc.sum() + offsets
-    }
-
-    /// Σ value·x over a row of q8_0 blocks: each int8 v read as the byte v + 128 (the same 2^23 trick),
-    /// so Σ v·x = Σ (v + 128)·x − 128·Σ x.
-    @inline(__always)
-    func eightBitDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, blocks: Int) -> Float {
-        var total: Float = 0
-        for b in 0..<blocks {
-            let block = row + b * 34
-            let q = block.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt32>.self) ^ 0x8080_8080
-            let xp = UnsafeRawPointer(x + b * 32)
-            var s = SIMD8<Float>()
-            for k in 0..<4 {
-                let v = unsafeBitCast(((q &>> UInt32(8 * k)) & 0xFF) | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
-                s.addProduct(v, xp.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self))
-            }
-            total += Float(block.loadUnaligned(as: Float16.self)) * (s.sum() - 128 * sums[b])
-        }
-        return total
     }
 }
 
 extension RowwiseInt8 {
-    /// int8 rows with one scale each: the q8_0 kernel's byte trick over 32-value groups, one scale per row.
+    /// int8 rows with one scale each, over 32-value groups: each int8 v is read as the byte v + 128 and
+    /// turned into a float exactly by the 2^23 trick (bits 0x4B000000 | b are the float 2^23 + b), so
+    /// Σ v·x = Σ (v + 128)·x − 128·Σ x. The input is laid out once per call so that byte k of every
+    /// 32-bit lane meets its eight inputs with one FMA: chunk k of a group holds value 4l + k in lane l.
     public func multiplyRows(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int, x: UnsafePointer<Float>, n: Int, firstRow: Int,
                              rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
         guard cols % 32 == 0 else {  // the layout needs whole groups of 32: unpack a few rows at a time instead
             return multiplyUnpacked(packed, rows: rows, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
         }
-        let groups = cols / 32, format = GGMLBlockFormat.q8_0
-        let laidOut = ((groups + 1) / 2) * 64, sums = ((groups + 1) / 2) * 2
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * (laidOut + sums + 1)) { buffer in
-            let order = buffer.baseAddress!, groupSums = order + n * laidOut, totals = groupSums + n * sums
+        let groups = cols / 32
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * (cols + 1)) { buffer in
+            let order = buffer.baseAddress!, totals = order + n * cols
             for i in 0..<n {
-                format.layOut(x + i * cols, blocks: groups, into: order + i * laidOut, sums: groupSums + i * sums)
-                totals[i] = (0..<groups).reduce(0) { $0 + groupSums[i * sums + $1] }
+                let (xi, oi) = (x + i * cols, order + i * cols)
+                for g in 0..<groups { for k in 0..<4 { for l in 0..<8 { oi[g * 32 + k * 8 + l] = xi[g * 32 + 4 * l + k] } } }
+                totals[i] = (0..<cols).reduce(0) { $0 + xi[$1] }
             }
             let values = packed.baseAddress!, scales = packed.baseAddress! + rows * cols
             for r in 0..<rowCount {
                 let row = values + (firstRow + r) * cols
                 let scale = scales.loadUnaligned(fromByteOffset: (firstRow + r) * 4, as: Float.self) / 127
                 for i in 0..<n {
-                    let xo = UnsafeRawPointer(order + i * laidOut)
+                    let xo = UnsafeRawPointer(order + i * cols)
                     var s = SIMD8<Float>()
                     for g in 0..<groups {
                         let q = (row + g * 32).loadUnaligned(as: SIMD8<UInt32>.self) ^ 0x8080_8080

@@ -5,7 +5,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_KQuantizer: GGMLQuantizer, QuantizerPlugin {
+final class Q4_KQuantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q4_k", name: "q4_k", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q4_K: 4-bit values in super-blocks of 256, 6-bit scale and minimum per 32, fp16 super-block scales")

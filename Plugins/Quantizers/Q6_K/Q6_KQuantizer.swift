@@ -5,7 +5,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q6_KQuantizer: GGMLQuantizer, QuantizerPlugin {
+final class Q6_KQuantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q6_k", name: "q6_k", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q6_K: 6-bit values in super-blocks of 256, 8-bit scale per 16, an fp16 super-block scale")
