@@ -36,7 +36,11 @@ public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = 
     if let problem = ShapeRules.attention(q: q.shape, k: k.shape, v: v.shape, mask: nil) { preconditionFailure(problem) }
     let G = Hq / Hkv
     let mask = mask.map { m in m.segmentMask.map { $0.packed ? $0.additive(queries: T) : m } ?? m }
-    let qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous()
+    // Without gradients, keys and values whose rows are contiguous (a KV cache's views) are read in place
+    // instead of copied every decoding step; heads and batches are then found by their strides.
+    let inPlace = { (t: Tensor) in !GradMode.isEnabled && t.strides[3] == 1 && t.strides[2] == t.shape[3] }
+    let qc = q.contiguous(), kc = inPlace(k) ? k : k.contiguous(), vc = inPlace(v) ? v : v.contiguous()
+    let head = { (t: Tensor, b: Int, h: Int) in t.data + b * t.strides[0] + h * t.strides[1] }
     let probs = Tensor(shape: [B, Hq, T, S])
     let capped = params.softcap.map { _ in Tensor(shape: [B, Hq, T, S]) }
     let out = Tensor(shape: [B, Hq, T, Dv])
@@ -44,8 +48,7 @@ public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = 
     let offset = S - T
     for b in 0..<B {
         for h in 0..<Hq {
-            let qh = qc.data + (b * Hq + h) * T * D, kh = kc.data + (b * Hkv + h / G) * S * D
-            let vh = vc.data + (b * Hkv + h / G) * S * Dv
+            let qh = qc.data + (b * Hq + h) * T * D, kh = head(kc, b, h / G), vh = head(vc, b, h / G)
             let P = probs.data + (b * Hq + h) * T * S
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(S), Int32(D), params.scale, qh, Int32(D), kh, Int32(D), 0, P, Int32(S))
             for i in 0..<T {
@@ -84,8 +87,7 @@ public func attentionReference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = 
         let dS = Tensor(shape: [T, S])
         for b in 0..<B {
             for h in 0..<Hq {
-                let qh = qc.data + (b * Hq + h) * T * D, kh = kc.data + (b * Hkv + h / G) * S * D
-                let vh = vc.data + (b * Hkv + h / G) * S * Dv
+                let qh = qc.data + (b * Hq + h) * T * D, kh = head(kc, b, h / G), vh = head(vc, b, h / G)
                 let P = probs.data + (b * Hq + h) * T * S, gh = gc.data + (b * Hq + h) * T * Dv
                 // dV += Pᵀ · dO ;  dP = dO · Vᵀ
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(S), Int32(Dv), Int32(T), 1, P, Int32(S), gh, Int32(Dv), 1,

@@ -28,7 +28,7 @@ public final class PackedWeight {
     /// Inputs of at most this many rows use `multiplyRows` (decoding); larger ones unpack tiles for sgemm.
     public static let directRows = 8
     /// Multiply-adds from which a direct product is split across threads.
-    public static let parallelWork = 1 << 22
+    public static let parallelWork = 1 << 16
 
     public init(rows: Int, cols: Int, bytes: Int, unpack: @escaping (Int, Int, UnsafeMutablePointer<Float>) throws -> Void,
                 multiplyRows: RowProduct? = nil) {
@@ -72,16 +72,19 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
     return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
 }
 
-/// out = x · Wᵀ through the quantizer's row product; output rows split across the engine's threads
-/// only when the product is large enough to pay for waking them (measured on SmolLM2's decode: every
-/// split of its ≤ 1536×576 products made decoding slower, the wake-ups cost more than they saved).
+/// out = x · Wᵀ through the quantizer's row product, output rows split across the engine's threads by
+/// SpinningWorkers: a decoding token's products are far too short to pay for waking GCD's workers
+/// (measured on SmolLM2 and Gemma 3: every such split made decoding slower), but not for helpers that
+/// are still spinning from the previous product.
 private func multiplyDirect(_ x: Tensor, _ n: Int, _ w: PackedWeight, _ product: PackedWeight.RowProduct, into out: Tensor) throws {
     let (xp, op) = (x.data, out.data)
-    let threads = n * w.rows * w.cols >= PackedWeight.parallelWork ? Threads.count : 1
-    guard threads > 1 else { return try product(xp, n, 0, w.rows, op, w.rows) }
+    guard Threads.count > 1, n * w.rows * w.cols >= PackedWeight.parallelWork, w.rows >= 2 * Threads.count else {
+        return try product(xp, n, 0, w.rows, op, w.rows)
+    }
     let failure = Mutex<Error?>(nil)
-    parallelFor(w.rows, grain: (w.rows + threads - 1) / threads) { range in
-        do { try product(xp, n, range.lowerBound, range.count, op + range.lowerBound, w.rows) } catch { failure.withLock { $0 = $0 ?? error } }
+    SpinningWorkers.shared.run { part, parts in
+        let first = w.rows * part / parts, end = w.rows * (part + 1) / parts
+        do { try product(xp, n, first, end - first, op + first, w.rows) } catch { failure.withLock { $0 = $0 ?? error } }
     }
     if let error = failure.withLock({ $0 }) { throw error }
 }
