@@ -1,6 +1,8 @@
 // factory-model-bench: load time, prefill and decode speed and peak RSS of a
 // model through the real plugin path. One JSON object per line.
-//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME]
+//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense]
+// --dense: a GGUF's weights all unpacked to fp32 (by default, with no quantizer, decoding multiplies
+// the file's own blocks, as `factory generate` does).
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
@@ -31,13 +33,15 @@ func stringOption(_ name: String) -> String? {
 }
 let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128)
 let quantizerName = stringOption("--quantizer")
+let dense = args.contains("--dense")
+args.removeAll { $0 == "--dense" }
 let request = args.first ?? "HuggingFaceTB/SmolLM2-135M-Instruct"
 Threads.set(Int(ProcessInfo.processInfo.environment["FACTORY_THREADS"] ?? "2") ?? 2)
 
 let t0 = now()
 let plugins = try PluginSet.load(explicit: [], includeDefaults: true)
 let quantizer = try quantizerName.map { try QuantizerInstance(try plugins.registry(.quantizer).lookup($0)) }
-let model = try LoadedModel.load(request, plugins: plugins, quantizer: quantizer, fileBlocks: true)  // as factory generate loads it
+let model = try LoadedModel.load(request, plugins: plugins, quantizer: quantizer, fileBlocks: !dense)  // as factory generate loads it
 let loadSeconds = now() - t0
 emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model": request, "quantizer": quantizerName ?? "none",
       "packed": model.packReport?.line ?? "nothing packed", "file_blocks": model.fileBlocksReport ?? "none"])

@@ -5,9 +5,10 @@ import Glibc
 
 /// Persistent helper threads for splits that take microseconds: decoding's per-layer products, where
 /// waking GCD's workers costs more than the work saves (measured on Gemma 3: splitting its 0.6–1.3M
-/// multiply-add products through GCD made decoding slower). After each job a helper spins on the job
-/// counter for about `spinLimit` polls (a few hundred microseconds) before it sleeps on a condition
-/// variable, so the next product of the same token finds it awake, and an idle process burns no CPU.
+/// multiply-add products through GCD made decoding slower). After each job a helper polls the job
+/// counter, `busyPolls` times flat out and then yielding the core between polls, up to `spinLimit` polls
+/// before it sleeps on a condition variable: the next product of the same token finds it awake, other
+/// runnable threads still get the core, and an idle process burns no CPU.
 ///
 /// Every job is split into exactly Threads.count parts: the caller runs part 0, helper k part k, and
 /// the caller returns once every helper has finished its part, so no helper ever sees two jobs at once.
@@ -26,7 +27,7 @@ public final class SpinningWorkers: @unchecked Sendable {
     private var sleepers = 0
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
-    private static let spinLimit = 200_000
+    private static let spinLimit = 200_000, busyPolls = 2_000
 
     private init() {
         pthread_mutex_init(&mutex, nil)
@@ -91,7 +92,12 @@ public final class SpinningWorkers: @unchecked Sendable {
         var seen = start
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < Self.spinLimit { spins += 1 }
+            while generation.load(ordering: .acquiring) == seen && spins < Self.spinLimit {
+                spins += 1
+                // past the first polls, give the core to any other runnable thread (OpenBLAS's workers
+                // in a token's fp32 products): spinning alone there took decoding from 80 to 55 tok/s
+                if spins > Self.busyPolls { sched_yield() }
+            }
             if generation.load(ordering: .sequentiallyConsistent) == seen {
                 pthread_mutex_lock(&mutex)
                 sleepers += 1
