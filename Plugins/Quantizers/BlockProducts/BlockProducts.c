@@ -361,11 +361,13 @@ FBP_ALL_ROWS(avx512, FBP_AVX512)
 
 /// 2 when the CPU has AVX-512 (F, BW) with AVX2, FMA and F16C; 1 with only the latter three; else 0.
 static int x86_level(void) {
-    static int level = -1;
+    static int cached = -1;  // threads that race here all store the same answer
+    int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (level < 0) {
         __builtin_cpu_init();
         int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
         level = avx2 ? (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 2 : 1) : 0;
+        __atomic_store_n(&cached, level, __ATOMIC_RELAXED);
     }
     return level;
 }
