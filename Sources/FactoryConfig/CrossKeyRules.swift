@@ -72,6 +72,26 @@ public enum CrossKeyRules {
             if abs(sum - 1) > 1e-6 { return .error(key: "interleave_probs", "\(probs.joined(separator: ", ")) sum to \(sum) (expected a sum of 1)") }
             return nil
         },
+        Rule(keys: ["stage", "pref_beta", "pref_loss", "pref_ftx", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight"],
+             summary: "the preference keys apply to stage dpo (note under another stage)") { c in
+            let set = ["pref_beta", "pref_loss", "pref_ftx", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight"].filter { c.values[$0] != nil }
+            guard !set.isEmpty, c.stage != .dpo else { return nil }
+            return .note("\(set.joined(separator: ", ")) \(set.count == 1 ? "applies" : "apply") to stage dpo; this run is stage \(c.stage.rawValue), which does not read \(set.count == 1 ? "it" : "them")")
+        },
+        Rule(keys: ["stage", "tokenized_path", "packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows", "mix_strategy"],
+             summary: "stage dpo encodes its pairs each run, whole, concatenated (note for the sft data keys it does not read)") { c in
+            guard c.stage == .dpo else { return nil }
+            let flags = ["packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows"].filter { c.bool($0) == true }
+            let set = (c.string("tokenized_path") != nil ? ["tokenized_path"] : []) + flags
+                + ((c.string("mix_strategy") ?? "concat") != "concat" ? ["mix_strategy"] : [])
+            guard !set.isEmpty else { return nil }
+            return .note("\(set.joined(separator: ", ")): stage dpo reads its ranking datasets without \(set.count == 1 ? "it" : "them"): "
+                         + "pairs are encoded each run (no tokenized cache), never packed, prompts unlabelled, datasets concatenated, a bad row stops the run")
+        },
+        Rule(keys: ["dpo_label_smoothing", "pref_loss"], summary: "dpo_label_smoothing > 0 needs pref_loss sigmoid (as LLaMA-Factory checks)") { c in
+            guard c.stage == .dpo, let eps = c.double("dpo_label_smoothing"), eps > 1e-6, let loss = c.string("pref_loss"), loss != "sigmoid" else { return nil }
+            return .error(key: "dpo_label_smoothing", "\(number(eps)) applies to pref_loss sigmoid only (this run: \(loss))")
+        },
         Rule(keys: ["quantization_type", "quantization_bit"], summary: "quantization_type applies to 4-bit quantization only (note)") { c in
             guard let type = c.string("quantization_type"), c.int("quantization_bit") != 4, c.string("quantizer") == nil else { return nil }
             return .note("quantization_type: \(type) applies only with quantization_bit: 4; "

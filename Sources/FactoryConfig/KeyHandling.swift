@@ -35,7 +35,7 @@ private let oneProcess = "Factory trains in one process (distributed training is
 private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
 /// "it applies to KEY, which Factory does not do".
 private func appliesTo(_ key: String) -> String { "it applies to \(key), which Factory does not do" }
-private let noPreference = "it is read by the preference stages (rm, dpo, kto), which are not implemented yet"
+private let noPreference = "it is read by the stages rm, ppo and kto, which are not implemented yet"
 
 public enum UnimplementedKeys {
     /// Key → what Factory does with it. Keys absent here are implemented (read where they apply).
@@ -102,10 +102,11 @@ public enum UnimplementedKeys {
         "pissa_iter": note("it applies to pissa_init, which Factory does not do"),
         "pissa_convert": refuse(unless: ["false"], "PiSSA initialisation is not implemented"),
         "create_new_adapter": refuse(unless: ["false"], "training a new adapter on top of adapter_name_or_path is not implemented; the given adapter is trained further"),
-        "pref_beta": note(noPreference), "pref_ftx": note(noPreference), "pref_loss": note(noPreference),
-        "dpo_label_smoothing": note(noPreference), "kto_chosen_weight": note(noPreference), "kto_rejected_weight": note(noPreference),
-        "simpo_gamma": note(noPreference), "ref_model": note(noPreference), "ref_model_adapters": note(noPreference),
-        "ref_model_quantization_bit": note(noPreference), "reward_model": note(noPreference), "reward_model_adapters": note(noPreference),
+        "kto_chosen_weight": note(noPreference), "kto_rejected_weight": note(noPreference),
+        "ref_model": refuse("a separate reference model is not implemented yet; stage dpo with finetuning_type lora uses the base with the adapter switched off (leave ref_model unset)"),
+        "ref_model_adapters": refuse("a separate reference model is not implemented yet; stage dpo with finetuning_type lora uses the base with the adapter switched off"),
+        "ref_model_quantization_bit": note("it applies to ref_model, which Factory does not load (stage dpo's reference is the base with the adapter off)"),
+        "reward_model": note(noPreference), "reward_model_adapters": note(noPreference),
         "reward_model_quantization_bit": note(noPreference), "reward_model_type": note(noPreference),
         "use_galore": refuse(unless: ["false"], "GaLore is not implemented"),
         "galore_target": note("it applies to use_galore, which Factory does not do"), "galore_rank": note("it applies to use_galore, which Factory does not do"),
@@ -205,8 +206,6 @@ public enum UnimplementedKeys {
         "device_map": note("Factory runs on the CPU"),
         "init_special_tokens": note(appliesTo("new_special_tokens")),
         "new_special_tokens_config": note(appliesTo("new_special_tokens")),
-        "ld_alpha": note(noPreference),
-        "pref_bco_weight": note(noPreference),
         "ppo_buffer_size": note(noPreference),
         "ppo_epochs": note(noPreference),
         "ppo_target": note(noPreference),

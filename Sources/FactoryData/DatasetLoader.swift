@@ -80,7 +80,7 @@ public enum DatasetLoader {
             let a = try info.attributes(name)
             if a.ranking {
                 throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
-                                + "conversations; the preference stages (rm, dpo) are not implemented yet (`factory data check` shows the pairs)")
+                                + "conversations; train on its pairs with stage dpo (`factory data check` shows them)")
             }
             let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             var out: [Conversation] = []
@@ -135,10 +135,10 @@ public enum DatasetLoader {
 }
 
 extension DatasetLoader {
-    /// The config's ranking datasets as pairs (LLaMA-Factory's pairwise processing), for `factory data check`
-    /// until the preference stages exist. Every dataset must be a ranking one.
-    public static func loadPairwise(_ config: RunConfig, template: ChatRenderer, tokenizer: Tokenizer) throws -> PreparedDataset {
-        guard let names = config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
+    /// The config's ranking datasets (or `names` of them) as pairs, LLaMA-Factory's pairwise processing:
+    /// stage dpo's data and `factory data check`'s. Every dataset must be a ranking one.
+    public static func loadPairwise(_ config: RunConfig, names: [String]? = nil, template: ChatRenderer, tokenizer: Tokenizer) throws -> PreparedDataset {
+        guard let names = names ?? config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
         var options = SupervisedOptions()
         if let c = config.int("cutoff_len") { options.cutoffLen = c }

@@ -2,6 +2,8 @@
 public struct PairwiseExample: Equatable, Sendable {
     public var chosen: EncodedExample
     public var rejected: EncodedExample
+
+    public init(chosen: EncodedExample, rejected: EncodedExample) { (self.chosen, self.rejected) = (chosen, rejected) }
 }
 
 extension SupervisedEncoder {

@@ -220,7 +220,12 @@ public enum RunPlanner {
                 if a.ranking && [.sft, .pt].contains(config.stage) {
                     return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
                                     problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
-                                        + "conversations; the preference stages (rm, dpo) are not implemented yet (`factory data check` shows the pairs)")
+                                        + "conversations; train on its pairs with stage dpo (`factory data check` shows them)")
+                }
+                if !a.ranking && config.stage == .dpo {
+                    return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
+                                    problem: "dataset '\(name)' is not a ranking dataset: stage dpo trains on chosen/rejected pairs "
+                                        + "(\"ranking\": true in dataset_info.json, with chosen and rejected columns)")
                 }
                 return PlanItem(kind: .dataset, request: name, component: nil, detail: "\((a.ranking ? "ranking " : "") + a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)
             } catch {

@@ -143,18 +143,28 @@ public final class AdaptedModel {
     /// Routes linear(name, x) to the method for adapted names while `body` runs; `head`, when
     /// given, replaces the LM head by the fused loss.
     public func withHooks<T>(head: LossTargets? = nil, _ body: () throws -> T) throws -> T {
+        try withHooks(fusedHead: head.map { head in { x, w in try LossHead.loss(hidden: x, weight: w, head) } }, body)
+    }
+
+    /// The same with any fused head (x, head weight) → result; `adapterOff`: every linear is the base's,
+    /// as PEFT's disable_adapter() runs it (the preference stages' reference model).
+    public func withHooks<T>(fusedHead: ((Tensor, Tensor) throws -> Tensor)?, adapterOff: Bool = false, _ body: () throws -> T) throws -> T {
         let previous = EngineHooks.linear
-        let method = self.method, adapted = self.adapted, store = model.parameters
+        let method = self.method, adapted = adapterOff ? [] : self.adapted, store = model.parameters
         EngineHooks.linear = { name, x in
-            if let head, name == "lm_head" {
+            if let fusedHead, name == "lm_head" {
                 guard let w = store["lm_head.weight"] ?? store["lm_head"] else { throw HookError("lm_head: the model has no head weight") }
-                return try LossHead.loss(hidden: x, weight: w, head)
+                return try fusedHead(x, w)
             }
             return adapted.contains(name) ? try method.linear(name, x) : try EngineHooks.baseLinear(name, x)
         }
         defer { EngineHooks.linear = previous }
         return try body()
     }
+
+    /// Whether the method trains tensors of the base model itself (modules_to_save, biases), which
+    /// switching the adapter off does not undo.
+    public var trainsBaseTensors: Bool { !(plan["trainable"]?.arrayValue ?? []).isEmpty }
 
     /// Number of trainable elements.
     public var trainableCount: Int { trainable.reduce(0) { $0 + $1.tensor.count } }

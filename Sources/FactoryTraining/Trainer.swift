@@ -1,7 +1,8 @@
 // The training loop shared by the stages: micro-batches (dynamic right padding), gradient
 // accumulation, AdamW with a transformers schedule, clip_grad_norm_, logging, evaluation,
-// checkpoints and resume. A stage decides what the examples are; the loss is the fused
-// LM-head cross-entropy over the labelled positions, normalised over the whole optimizer step.
+// checkpoints and resume. A stage decides what the examples are and what is optimised: the fused
+// LM-head cross-entropy over the labelled positions, normalised over the whole optimizer step
+// (pt, sft), or a preference loss over pairs (dpo: PreferenceStep.swift).
 import FactoryData
 import FactoryEngine
 import FactoryFormats
@@ -16,6 +17,8 @@ public struct StepRecord {
     public let learningRate: Double
     public let tokens: Int
     public let seconds: Double
+    /// The stage's own metrics (dpo: rewards/chosen, …), the mean over the step's micro-batches.
+    public var metrics: [String: Double] = [:]
 }
 
 /// How a run ended.
@@ -27,11 +30,20 @@ public struct TrainResult {
     public let history: [StepRecord]
 }
 
+/// What a run optimises.
+public enum TrainingObjective {
+    /// The causal-LM loss over `train` (stages pt, sft).
+    case languageModel
+    /// A preference loss over pairs (stage dpo).
+    case preference(PreferenceData)
+}
+
 public final class Trainer {
     public let adapted: AdaptedModel
     public let args: TrainingArguments
     public let train: [EncodedExample]
     public let eval: [EncodedExample]
+    public let objective: TrainingObjective
     public let padID: Int
     public let baseModel: String
     /// Called after every optimizer step (tests, benchmarks).
@@ -51,13 +63,20 @@ public final class Trainer {
     let plan: BatchPlan
     public let totalSteps: Int
 
+    /// `objective` .preference trains on its pairs (train and eval then stay empty).
     public init(adapted: AdaptedModel, args: TrainingArguments, train: [EncodedExample], eval: [EncodedExample] = [], padID: Int,
-                baseModel: String) throws {
-        guard !train.isEmpty else { throw TrainingError("no training examples") }
+                baseModel: String, objective: TrainingObjective = .languageModel) throws {
         self.adapted = adapted
         self.args = args
         self.train = train
         self.eval = eval
+        self.objective = objective
+        let count: Int
+        switch objective {
+        case .languageModel: count = train.count
+        case .preference(let data): count = data.train.count
+        }
+        guard count > 0 else { throw TrainingError("no training examples") }
         self.padID = padID
         self.baseModel = baseModel
         optimizer = AdamW(lr: args.learningRate, betas: (args.beta1, args.beta2), eps: args.epsilon)
@@ -66,7 +85,7 @@ public final class Trainer {
             let decays = !(t.name.hasSuffix(".bias") || t.name.contains("norm"))
             optimizer.add(t.tensor, lrScale: t.lrScale, weightDecay: decays ? args.weightDecay : 0)
         }
-        plan = BatchPlan(count: train.count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
+        plan = BatchPlan(count: count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
                          seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
         totalSteps = args.maxSteps > 0 ? args.maxSteps : max(1, Int((args.epochs * Double(plan.stepsPerEpoch)).rounded(.up)))
     }
@@ -140,11 +159,11 @@ public final class Trainer {
                               stepsDone: step - firstStep, tokens: tokensSeen, totalTokens: resumedTokens + tokensSeen)
                 sinceLog = []
             }
-            if let every = evalEvery, !eval.isEmpty, step % every == 0 || step == totalSteps {
+            if let every = evalEvery, hasEvalSet, step % every == 0 || step == totalSteps {
                 let evalStart = Date()
-                let loss = try evaluate()
+                let (loss, metrics) = try evaluateWithMetrics()
                 lastEval = (loss, Date().timeIntervalSince(evalStart))
-                try log.writeEval(loss, step: step)
+                try log.writeEval(loss, metrics: metrics, step: step)
             }
             // every save_steps, and the last step whatever save_steps is, as transformers saves it
             if args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps) {
@@ -170,6 +189,7 @@ public final class Trainer {
 
     /// One optimizer step: forward and backward over its micro-batches, clip, update.
     func optimizerStep(_ step: Int) throws -> StepRecord {
+        if case .preference(let data) = objective { return try preferenceStep(step, data) }
         let started = Date()
         let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
         let normalizer = batches.reduce(0) { $0 + $1.targets }
@@ -178,9 +198,7 @@ public final class Trainer {
         for (m, batch) in batches.enumerated() {
             // one seed per (seed, step, micro-batch) for dropout masks and NEFTune noise, held through the
             // backward pass (checkpointed layers run again there): a resumed run draws the same
-            var mix = SplitMix64(seed: UInt64(truncatingIfNeeded: args.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 1_000_003 &+ UInt64(m))
-            let seed = mix.next() | 1
-            TrainingRandomness.seed = seed
+            TrainingRandomness.seed = microBatchSeed(step: step, micro: m)
             defer { TrainingRandomness.seed = nil }
             let l = try microBatchLoss(batch, normalizer: Float(normalizer))
             loss += Double(l.data[0])
@@ -188,6 +206,13 @@ public final class Trainer {
             l.backward()
             if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
         }
+        let (norm, lr) = update(step)
+        return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: batches.reduce(0) { $0 + $1.tokens },
+                          seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The end of every optimizer step: gradients reported, clipped, applied, cleared. Returns the norm and the rate.
+    func update(_ step: Int) -> (norm: Double, lr: Double) {
         onGradients?(step + 1)
         let tensors = adapted.trainable.map(\.tensor)
         let norm = clipGradNorm(tensors, maxNorm: args.maxGradNorm > 0 ? args.maxGradNorm : .infinity)
@@ -195,8 +220,24 @@ public final class Trainer {
         optimizer.lr = lr
         optimizer.step()
         optimizer.zeroGrad()
-        return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: batches.reduce(0) { $0 + $1.tokens },
-                          seconds: Date().timeIntervalSince(started))
+        return (norm, lr)
+    }
+
+    /// A seed per (seed, step, micro-batch) for dropout masks and NEFTune noise.
+    func microBatchSeed(step: Int, micro m: Int) -> UInt64 {
+        var mix = SplitMix64(seed: UInt64(truncatingIfNeeded: args.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 1_000_003 &+ UInt64(m))
+        return mix.next() | 1
+    }
+
+    var hasEvalSet: Bool {
+        if case .preference(let data) = objective { return !data.eval.isEmpty }
+        return !eval.isEmpty
+    }
+
+    /// The evaluation loss and the stage's evaluation metrics (none for pt and sft).
+    func evaluateWithMetrics() throws -> (Double, [String: Double]) {
+        if case .preference(let data) = objective { return try evaluatePreference(data) }
+        return (try evaluate(), [:])
     }
 
     /// Mean loss over the evaluation set (no gradients).

@@ -37,13 +37,14 @@ final class TrainerLog {
         guard !records.isEmpty else { return }
         let loss = records.map(\.loss).reduce(0, +) / Double(records.count)
         let norm = records.last!.gradNorm
+        let metrics = TrainerLog.mean(records.map(\.metrics))
         let remaining = stepsDone > 0 ? elapsed / Double(stepsDone) * Double(total - step) : 0
         let rate = elapsed > 0 ? Double(tokens) / elapsed : 0
         let width = 24, filled = total > 0 ? width * step / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         print(String(format: "%@ %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s  %@<%@", bar, step, total, loss, lr, norm, rate,
-                     TrainerLog.clock(elapsed), TrainerLog.clock(remaining)))
-        let record = JSONObject([
+                     TrainerLog.clock(elapsed), TrainerLog.clock(remaining)) + TrainerLog.preferenceSummary(metrics))
+        var record = JSONObject([
             ("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))), ("loss", .double((loss * 1e4).rounded() / 1e4)),
             ("lr", .double(lr)), ("grad_norm", .double(norm)), ("epoch", .double((plan.epoch(afterSteps: step) * 100).rounded() / 100)),
             ("percentage", .double((Double(step) / Double(total) * 1e4).rounded() / 100)), ("elapsed_time", .string(TrainerLog.clock(elapsed))),
@@ -51,7 +52,29 @@ final class TrainerLog {
             // LLaMA-Factory's names (include_num_input_tokens_seen): tokens per second and the tokens seen so far
             ("throughput", .double((rate * 100).rounded() / 100)), ("total_tokens", .int(Int64(totalTokens))),
         ])
+        TrainerLog.add(metrics, to: &record, prefix: "")
         try append(JSON.object(record).serialized())
+    }
+
+    /// The mean of each metric over the records that have it (TRL averages what it stored since the last log).
+    static func mean(_ all: [[String: Double]]) -> [String: Double] {
+        var sums: [String: (Double, Int)] = [:]
+        for m in all { for (k, v) in m { sums[k, default: (0, 0)].0 += v; sums[k, default: (0, 0)].1 += 1 } }
+        return sums.mapValues { $0.0 / Double($0.1) }
+    }
+
+    /// Metrics into a trainer_log.jsonl record, sorted by name, under TRL's names (with `prefix`), plus
+    /// LLaMA-Factory's own `reward` and `accuracy` fields (from rewards/chosen and rewards/accuracies).
+    static func add(_ metrics: [String: Double], to record: inout JSONObject, prefix: String) {
+        for (k, v) in metrics.sorted(by: { $0.key < $1.key }) { record[prefix + k] = .double(v) }
+        if prefix.isEmpty, let r = metrics["rewards/chosen"] { record["reward"] = .double(r) }
+        if prefix.isEmpty, let a = metrics["rewards/accuracies"] { record["accuracy"] = .double(a) }
+    }
+
+    /// "  acc 0.75  margin 0.123" when the step has preference metrics, else "".
+    static func preferenceSummary(_ m: [String: Double]) -> String {
+        guard let accuracy = m["rewards/accuracies"], let margin = m["rewards/margins"] else { return "" }
+        return String(format: "  acc %.2f  margin %.4f", accuracy, margin)
     }
 
     /// The live bar: this step's loss, the rate so far, elapsed<remaining; redrawn in place on stderr.
@@ -65,10 +88,11 @@ final class TrainerLog {
         fflush(stderr)
     }
 
-    func writeEval(_ loss: Double, step: Int) throws {
-        print(String(format: "eval at step %d: eval_loss %.4f", step, loss))
-        try append(JSON.object(JSONObject([("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))),
-                                           ("eval_loss", .double(loss))])).serialized())
+    func writeEval(_ loss: Double, metrics: [String: Double] = [:], step: Int) throws {
+        print(String(format: "eval at step %d: eval_loss %.4f", step, loss) + TrainerLog.preferenceSummary(metrics))
+        var record = JSONObject([("current_steps", .int(Int64(step))), ("total_steps", .int(Int64(total))), ("eval_loss", .double(loss))])
+        TrainerLog.add(metrics, to: &record, prefix: "eval_")
+        try append(JSON.object(record).serialized())
     }
 
     func append(_ line: String) throws {

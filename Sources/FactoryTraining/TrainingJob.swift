@@ -30,18 +30,25 @@ public enum TrainingJob {
         try context.run {
             let started = Date()
             let (model, quantizer, quantizerRequest) = try loadModel(config, request: request, located: located, plugins: plugins)
-            let (train, eval) = try loadData(config, stage: stage, model: model, plugins: plugins)
+            let settings = stage == .dpo ? try preferenceSettings(config) : nil
+            let (train, eval, objective) = try settings.map { try loadPreferenceData(config, settings: $0, model: model, plugins: plugins) }
+                ?? { let (t, e) = try loadData(config, stage: stage, model: model, plugins: plugins); return (t, e, .languageModel) }()
             let adapted = try applyMethod(config, to: model, quantizer: quantizer.map { ($0, quantizerRequest) }, seed: args.seed,
                                           plugins: plugins, print: print)
-            try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false))
-            let trainer = try Trainer(adapted: adapted, args: args, train: train, eval: eval,
-                                      padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request)
+            if let settings { try checkReference(settings, adapted: adapted) }
+            let rowsPerExample = stage == .dpo ? 2 : 1  // a pair is two rows, its chosen and its rejected answer
+            try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false),
+                                    rowsPerExample: rowsPerExample)
+            let trainer = try Trainer(adapted: adapted, args: args, train: stage == .dpo ? [] : train, eval: stage == .dpo ? [] : eval,
+                                      padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective)
             trainer.print = print
             trainer.modelCard.datasets = config.list("dataset") ?? []
             trainer.modelCard.stage = stage.rawValue
             trainer.modelCard.finetuningType = config.string("finetuning_type") ?? "lora"
-            print(String(format: "%@ on %@: %d examples (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
-                         adapted.method.component.name, stage.rawValue, train.count, eval.count, trainer.totalSteps, adapted.trainableCount,
+            print(String(format: "%@ on %@: %d %@ (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
+                         adapted.method.component.name, stage.rawValue, train.count / rowsPerExample, stage == .dpo ? "pairs" : "examples",
+                         eval.count / rowsPerExample,
+                         trainer.totalSteps, adapted.trainableCount,
                          model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),
                          Date().timeIntervalSince(started)))
             print("gradient checkpointing: " + configureCheckpointing(context, config, quantizedBase: quantizer != nil))
@@ -132,10 +139,12 @@ public enum TrainingJob {
             : "each layer keeps only its input (linears recomputed in backward: least memory)"
     }
 
-    /// The largest micro-batch (per_device_train_batch_size rows of the longest example) against the memory left.
-    static func checkActivationsFit(_ args: TrainingArguments, train: [EncodedExample], model: LoadedModel, checkpointing: Bool) throws {
+    /// The largest micro-batch (per_device_train_batch_size rows of the longest example, twice as many rows
+    /// for pairs) against the memory left.
+    static func checkActivationsFit(_ args: TrainingArguments, train: [EncodedExample], model: LoadedModel, checkpointing: Bool,
+                                    rowsPerExample: Int = 1) throws {
         let longest = train.map(\.inputIDs.count).max() ?? 0
-        let rows = min(args.batchSize, train.count)
+        let rows = min(args.batchSize, train.count) * rowsPerExample
         guard let bytes = MemoryEstimate.activations(tokens: rows * longest, hfConfig: model.description["hf_config"], checkpointing: checkpointing)
         else { return }
         let available = MemoryEstimate.available()

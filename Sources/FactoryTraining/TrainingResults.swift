@@ -85,6 +85,8 @@ enum TrainingResults {
                     if let v = r[from] { entry[to] = v }
                 }
             }
+            // a stage's own metrics (dpo: rewards/…, logps/…, and their eval_ twins) under the names TRL logs
+            for (key, value) in r.objectValue?.pairs ?? [] where key.contains("/") || key.hasPrefix("eval_") && key != "eval_loss" { entry[key] = value }
             entry["step"] = step
             history.append(.object(entry))
         }

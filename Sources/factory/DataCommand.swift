@@ -77,7 +77,7 @@ struct DataCommand: ParsableCommand {
         func checkPairs(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer) throws {
             let data = try DatasetLoader.loadPairwise(config, template: template, tokenizer: tokenizer)
             let chosen = data.pairs.map(\.chosen.inputIDs.count), rejected = data.pairs.map(\.rejected.inputIDs.count)
-            print("ranking data: \(data.pairs.count) pairs (chosen/rejected), for the preference stages rm and dpo (not implemented yet)")
+            print("ranking data: \(data.pairs.count) pairs (chosen/rejected), for stage dpo")
             print("chosen tokens \(chosen.reduce(0, +)), rejected tokens \(rejected.reduce(0, +)), longest pair \(zip(chosen, rejected).map { max($0, $1) }.max() ?? 0)")
             for (i, pair) in data.pairs.prefix(samples).enumerated() {
                 print("\n--- pair \(i + 1) (\(data.conversations[i].origin)), « » marks trained tokens ---")

@@ -1,0 +1,73 @@
+// What `factory run` needs for stage dpo beyond the sft path: the preference keys read and checked as
+// LLaMA-Factory checks them, the ranking datasets encoded as pairs (shuffled and split by val_size as the
+// conversation datasets are), and the reference model that the run can offer.
+import FactoryConfig
+import FactoryData
+import FactoryEngine
+import FactoryHost
+import FactoryPipeline
+
+extension TrainingJob {
+    /// pref_loss, pref_beta, dpo_label_smoothing (sigmoid only: CrossKeyRules), simpo_gamma, pref_ftx;
+    /// pref_bco_weight refused in one line (ref_model is refused with the unimplemented keys).
+    static func preferenceSettings(_ config: RunConfig) throws -> PreferenceSettings {
+        var s = PreferenceSettings()
+        let loss = config.string("pref_loss") ?? "sigmoid"
+        guard let kind = PreferenceLossKind(rawValue: loss) else {
+            throw TrainingError("pref_loss: '\(loss)' is not a dpo loss Factory implements (\(PreferenceLossKind.allCases.map(\.rawValue).joined(separator: ", ")); kto_pair is LLaMA-Factory's old name for stage kto)")
+        }
+        s.kind = kind
+        s.beta = config.double("pref_beta") ?? 0.1
+        s.labelSmoothing = config.double("dpo_label_smoothing") ?? 0
+        s.simpoGamma = config.double("simpo_gamma") ?? 0.5
+        s.ftx = config.double("pref_ftx") ?? 0
+        if let bco = config.double("pref_bco_weight"), bco > 1e-6 {
+            throw TrainingError("pref_bco_weight: \(bco) — the BCO term (a running mean of rewards across steps) is not implemented; set it to 0")
+        }
+        return s
+    }
+
+    /// The config's ranking datasets as pairs: shuffled with the seed (unless disable_shuffling), val_size
+    /// of them held out for evaluation, eval_dataset added to those.
+    static func loadPreferenceData(_ config: RunConfig, settings: PreferenceSettings, model: LoadedModel, plugins: PluginSet) throws
+        -> ([EncodedExample], [EncodedExample], TrainingObjective) {
+        guard let templateName = config.string("template") else {
+            throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
+        }
+        let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+        var pairs = try DatasetLoader.loadPairwise(config, template: template, tokenizer: model.tokenizer).pairs
+        var evalPairs: [PairwiseExample] = []
+        if let names = config.list("eval_dataset"), !names.isEmpty {
+            evalPairs = try DatasetLoader.loadPairwise(config, names: names, template: template, tokenizer: model.tokenizer).pairs
+        }
+        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
+            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
+            rng.shuffle(&pairs)
+        }
+        if let val = config.double("val_size"), val > 0 {
+            let n = min(val < 1 ? Int((Double(pairs.count) * val).rounded()) : Int(val), pairs.count)
+            evalPairs = Array(pairs.suffix(n)) + evalPairs
+            pairs.removeLast(n)
+        }
+        guard !pairs.isEmpty else {
+            throw TrainingError("no training pair is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
+                                + (evalPairs.isEmpty ? "" : ": val_size took all \(evalPairs.count) for evaluation"))
+        }
+        let data = PreferenceData(train: pairs, eval: evalPairs, settings: settings, ldAlpha: config.double("ld_alpha"))
+        // the rows the activation check sizes: both answers of every pair
+        return (pairs.flatMap { [$0.chosen, $0.rejected] }, evalPairs.flatMap { [$0.chosen, $0.rejected] }, .preference(data))
+    }
+
+    /// The reference a loss that needs one gets: the base with the adapter switched off, which exists only
+    /// for an adapter that leaves every base tensor as it was.
+    static func checkReference(_ s: PreferenceSettings, adapted: AdaptedModel) throws {
+        guard s.kind.usesReference else { return }
+        let method = adapted.method.component.name
+        guard adapted.declaration.adapterFormat == "peft" else {
+            throw TrainingError("pref_loss \(s.kind.rawValue) compares with a reference model: with finetuning_type \(method) that is a frozen copy of the base, not implemented yet; use finetuning_type lora, or pref_loss orpo or simpo (no reference)")
+        }
+        if adapted.trainsBaseTensors {
+            throw TrainingError("pref_loss \(s.kind.rawValue) takes the base with the adapter switched off as its reference, but this adapter also trains base tensors (additional_target / biases), which switching it off would not undo; drop them or use pref_loss orpo or simpo")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import FactoryData
+import FactoryEngine
+import FactoryHost
+import FactoryJSON
+import FactoryPipeline
+@testable import FactoryTraining
+import Foundation
+import XCTest
+
+/// Stage dpo through the Trainer on the tiny Llama with LoRA: a zero-initialised B makes the policy its
+/// own reference, so the first sigmoid step's loss is ln 2 to float rounding, and the reference pass
+/// (the adapter switched off) stays the base model while the adapter trains.
+final class PreferenceTrainingTests: XCTestCase {
+    func pairs() -> [PairwiseExample] {
+        // prompt tokens unlabelled, answers labelled; chosen and rejected differ in their answers only
+        (0..<4).map { i in
+            let prompt = [1, 5 + i, 9, 12]
+            func example(_ answer: [Int]) -> EncodedExample {
+                EncodedExample(inputIDs: prompt + answer, labels: [Int](repeating: -100, count: prompt.count) + answer)
+            }
+            return PairwiseExample(chosen: example([20 + i, 21, 22, 2]), rejected: example([40 + i, 41, 2]))
+        }
+    }
+
+    func testFirstSigmoidStepCostsLn2AndTheReferenceIsTheBase() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
+        let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
+                                                config: .object(JSONObject([("lora_target", .string("all"))])))
+        let adapted = try AdaptedModel(model: model, method: lora)
+        var args = TrainingArguments()
+        args.outputDir = NSTemporaryDirectory() + "factory-dpo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
+        (args.learningRate, args.batchSize, args.maxSteps, args.disableShuffling) = (5e-3, 2, 4, true)
+        let data = PreferenceData(train: pairs(), eval: [], settings: PreferenceSettings())
+        let trainer = try Trainer(adapted: adapted, args: args, train: [], padID: 0, baseModel: "tiny", objective: .preference(data))
+        trainer.print = { _ in }
+        // the base's log-probabilities before training, read with the adapter switched off
+        let before = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) }
+        var records: [StepRecord] = []
+        trainer.onStep = { records.append($0) }
+        try trainer.run()
+        XCTAssertEqual(records.count, 4)
+        XCTAssertEqual(records[0].loss, log(2.0), accuracy: 1e-7, "step 1: policy = reference")
+        XCTAssertEqual(before.0.metrics["rewards/margins"], 0)
+        XCTAssertLessThan(records[3].loss, records[0].loss - 0.01, "\(records.map(\.loss))")
+        XCTAssertGreaterThan(records[3].metrics["rewards/margins"] ?? 0, 0)
+        // after training, the policy moved and the reference did not: its log-probabilities are the base's
+        let after = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) }
+        XCTAssertNotEqual(after.0.metrics["logps/chosen"], before.0.metrics["logps/chosen"], "the policy trained")
+        let chosenRewardAfter = try XCTUnwrap(after.0.metrics["rewards/chosen"]), beta = PreferenceSettings().beta
+        let policyMoved = try XCTUnwrap(after.0.metrics["logps/chosen"]) - (before.0.metrics["logps/chosen"] ?? 0)
+        XCTAssertEqual(chosenRewardAfter, beta * policyMoved, accuracy: 1e-4, "reward = β(policy − reference) with the reference still the base")
+    }
+
+    /// A dpo run interrupted after a checkpoint and resumed saves the same adapter, byte for byte, as the
+    /// run that went straight through (the reference pass, dropout and batch order all replay).
+    func testAnInterruptedDPORunResumesBitIdentically() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        func trainer(_ dir: String) throws -> Trainer {
+            let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
+            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
+                                                    config: .object(JSONObject([("lora_target", .string("all")), ("lora_dropout", .double(0.1))])))
+            var args = TrainingArguments()
+            args.outputDir = dir
+            (args.learningRate, args.batchSize, args.gradientAccumulation, args.maxSteps, args.saveSteps) = (5e-3, 1, 2, 4, 2)
+            let data = PreferenceData(train: pairs(), eval: [], settings: PreferenceSettings(), ldAlpha: 0.5)
+            let t = try Trainer(adapted: try AdaptedModel(model: model, method: lora), args: args, train: [], padID: 0, baseModel: "tiny",
+                                objective: .preference(data))
+            t.print = { _ in }
+            return t
+        }
+        let base = NSTemporaryDirectory() + "factory-dpo-resume-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try trainer(base + "/straight").run()
+        let first = try trainer(base + "/interrupted")
+        first.stopAfter = 2
+        XCTAssertEqual(try first.run().steps, 2)
+        XCTAssertEqual(try trainer(base + "/interrupted").run().steps, 4)
+        let x = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/adapter_model.safetensors"))
+        let y = try Data(contentsOf: URL(fileURLWithPath: base + "/interrupted/adapter_model.safetensors"))
+        XCTAssertEqual(x, y, "the resumed adapter differs from the uninterrupted one")
+    }
+}
