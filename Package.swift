@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "factory-model-bench", targets: ["ModelBench"]),
         .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
         .executable(name: "factory-train-bench", targets: ["TrainBench"]),
+        .executable(name: "factory-dpo-bench", targets: ["DPOBench"]),
         .executable(name: "factory-attention-bench", targets: ["AttentionBench"]),
         .executable(name: "factory-quant-bench", targets: ["QuantBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
@@ -118,6 +119,8 @@ let package = Package(
                           path: "bench/TokenizerBench", swiftSettings: optimise),
         .executableTarget(name: "TrainBench", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData",
                                                              .product(name: "FactoryJSON", package: "SDK")], path: "bench/TrainBench", swiftSettings: optimise),
+        .executableTarget(name: "DPOBench", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData",
+                                                           .product(name: "FactoryJSON", package: "SDK")], path: "bench/DPOBench", swiftSettings: optimise),
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----

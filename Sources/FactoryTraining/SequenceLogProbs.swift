@@ -54,7 +54,9 @@ public enum SequenceLogProbs {
             selected.append(i)
         }
         let N = selected.count, chunk = LossHead.chunkRows
-        let dH = Tensor(shape: [max(N, 1), H], zeroed: true)
+        // without gradients (the preference stages' reference pass) only the log-probabilities are formed
+        let needsGradient = GradMode.isEnabled && (hidden.requiresGrad || weight.requiresGrad)
+        let dH = Tensor(shape: [needsGradient ? max(N, 1) : 1, H], zeroed: true)
         let rowsBuffer = Tensor(shape: [chunk, H]), logits = Tensor(shape: [chunk, V])
         let cap = t.softcap, tanhs: Tensor? = cap > 0 ? Tensor(shape: [chunk, V]) : nil
         var positionLogProb = [Double](repeating: 0, count: max(N, 1))
@@ -72,6 +74,7 @@ public enum SequenceLogProbs {
                         if let tanhs { LossHead.capLogits(row, tanhs.data + r * V, V, cap: cap) }
                         let lse = LossHead.logSumExp(row, V)
                         out[start + r] = Double(row[target] - lse)
+                        guard needsGradient else { continue }
                         LossHead.softmaxGradient(row, V, lse: lse, scale: s)
                         row[target] -= s
                         if let tanhs { LossHead.uncapGradient(row, tanhs.data + r * V, V) }
@@ -83,6 +86,7 @@ public enum SequenceLogProbs {
         for start in stride(from: 0, to: N, by: chunk) {
             let c = min(chunk, N - start)
             gradientRows(start, c) { -t.weights[selected[$0]] }
+            guard needsGradient else { continue }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(H), Int32(V), 1, logits.data, Int32(V),
                         w.data, Int32(H), 0, dH.data + start * H, Int32(H))
         }
@@ -91,6 +95,7 @@ public enum SequenceLogProbs {
         // averaged: row b's value and gradient divided by its count of labelled positions
         let divisors = t.average ? t.lengths.map { Float(max($0, 1)) } : [Float](repeating: 1, count: t.rows)
         let out = Tensor(shape: [t.rows], values: zip(sums, divisors).map { Float($0 / Double($1)) })
+        guard needsGradient else { return out }
         let shape = hidden.shape, trainsHead = weight.requiresGrad
         return recordCustom(out, name: "lm_head_sequence_logprobs", inputs: [hidden, weight]) { g in
             let gc = g.contiguous()
