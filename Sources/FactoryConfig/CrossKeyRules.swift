@@ -79,13 +79,13 @@ public enum CrossKeyRules {
             return .note("\(set.joined(separator: ", ")) \(set.count == 1 ? "applies" : "apply") to stage dpo; this run is stage \(c.stage.rawValue), which does not read \(set.count == 1 ? "it" : "them")")
         },
         Rule(keys: ["stage", "tokenized_path", "packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows", "mix_strategy"],
-             summary: "stage dpo encodes its pairs each run, whole, concatenated (note for the sft data keys it does not read)") { c in
-            guard c.stage == .dpo else { return nil }
+             summary: "stages dpo and rm encode their pairs each run, whole, concatenated (note for the sft data keys they do not read)") { c in
+            guard c.stage == .dpo || c.stage == .rm else { return nil }
             let flags = ["packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows"].filter { c.bool($0) == true }
             let set = (c.string("tokenized_path") != nil ? ["tokenized_path"] : []) + flags
                 + ((c.string("mix_strategy") ?? "concat") != "concat" ? ["mix_strategy"] : [])
             guard !set.isEmpty else { return nil }
-            return .note("\(set.joined(separator: ", ")): stage dpo reads its ranking datasets without \(set.count == 1 ? "it" : "them"): "
+            return .note("\(set.joined(separator: ", ")): stage \(c.stage.rawValue) reads its ranking datasets without \(set.count == 1 ? "it" : "them"): "
                          + "pairs are encoded each run (no tokenized cache), never packed, prompts unlabelled, datasets concatenated, a bad row stops the run")
         },
         Rule(keys: ["dpo_label_smoothing", "pref_loss"], summary: "dpo_label_smoothing > 0 needs pref_loss sigmoid (as LLaMA-Factory checks)") { c in

@@ -80,7 +80,7 @@ public enum DatasetLoader {
             let a = try info.attributes(name)
             if a.ranking {
                 throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
-                                + "conversations; train on its pairs with stage dpo (`factory data check` shows them)")
+                                + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
             }
             let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             var out: [Conversation] = []

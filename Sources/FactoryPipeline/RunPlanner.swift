@@ -220,11 +220,11 @@ public enum RunPlanner {
                 if a.ranking && [.sft, .pt].contains(config.stage) {
                     return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
                                     problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
-                                        + "conversations; train on its pairs with stage dpo (`factory data check` shows them)")
+                                        + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
                 }
-                if !a.ranking && config.stage == .dpo {
+                if !a.ranking && [.dpo, .rm].contains(config.stage) {
                     return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
-                                    problem: "dataset '\(name)' is not a ranking dataset: stage dpo trains on chosen/rejected pairs "
+                                    problem: "dataset '\(name)' is not a ranking dataset: stage \(config.stage.rawValue) trains on chosen/rejected pairs "
                                         + "(\"ranking\": true in dataset_info.json, with chosen and rejected columns)")
                 }
                 return PlanItem(kind: .dataset, request: name, component: nil, detail: "\((a.ranking ? "ranking " : "") + a.formatting.rawValue) \(dir)/\(a.fileName)", problem: nil)

@@ -78,11 +78,12 @@ enum Checkpoints {
         let fm = FileManager.default
         try? fm.removeItem(atPath: partial)
         try AdapterFiles.save(trainer.adapted, to: partial, baseModel: trainer.baseModel)
+        try trainer.valueHead?.save(to: partial)
         if !trainer.args.saveOnlyModel {
             var moments: [(String, Tensor)] = []
-            for (p, t) in zip(trainer.optimizer.parameters, trainer.adapted.trainable) {
-                moments.append((t.savedAs + ".exp_avg", p.moments.m))
-                moments.append((t.savedAs + ".exp_avg_sq", p.moments.v))
+            for (p, name) in zip(trainer.optimizer.parameters, trainer.momentNames) {
+                moments.append((name + ".exp_avg", p.moments.m))
+                moments.append((name + ".exp_avg_sq", p.moments.v))
             }
             try AdapterFiles.writeTensors(moments, to: partial + "/optimizer.safetensors")
         }
@@ -116,11 +117,18 @@ enum Checkpoints {
             }
             try copy(try weights.float32(name), into: t.tensor)
         }
+        if let head = trainer.valueHead {
+            guard let saved = try ValueHead.load(from: path, hidden: head.weight.shape[1]) else {
+                throw TrainingError("\(path): no \(ValueHead.fileName), which this stage rm run trains")
+            }
+            head.weight.data.update(from: saved.weight.data, count: head.weight.count)
+            head.bias.data[0] = saved.bias.data[0]
+        }
         if state["has_optimizer"]?.boolValue ?? true {
             let moments = try SafetensorsFile(path: path + "/optimizer.safetensors")
-            for (p, t) in zip(trainer.optimizer.parameters, trainer.adapted.trainable) {
-                try copy(try moments.float32(t.savedAs + ".exp_avg"), into: p.moments.m)
-                try copy(try moments.float32(t.savedAs + ".exp_avg_sq"), into: p.moments.v)
+            for (p, name) in zip(trainer.optimizer.parameters, trainer.momentNames) {
+                try copy(try moments.float32(name + ".exp_avg"), into: p.moments.m)
+                try copy(try moments.float32(name + ".exp_avg_sq"), into: p.moments.v)
             }
             trainer.optimizer.stepCount = Int(state["optimizer_step"]?.intValue ?? step)
         }

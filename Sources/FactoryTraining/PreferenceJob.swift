@@ -29,8 +29,7 @@ extension TrainingJob {
 
     /// The config's ranking datasets as pairs: shuffled with the seed (unless disable_shuffling), val_size
     /// of them held out for evaluation, eval_dataset added to those.
-    static func loadPreferenceData(_ config: RunConfig, settings: PreferenceSettings, model: LoadedModel, plugins: PluginSet) throws
-        -> ([EncodedExample], [EncodedExample], TrainingObjective) {
+    static func loadPairs(_ config: RunConfig, model: LoadedModel, plugins: PluginSet) throws -> (train: [PairwiseExample], eval: [PairwiseExample]) {
         guard let templateName = config.string("template") else {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
@@ -53,9 +52,34 @@ extension TrainingJob {
             throw TrainingError("no training pair is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
                                 + (evalPairs.isEmpty ? "" : ": val_size took all \(evalPairs.count) for evaluation"))
         }
-        let data = PreferenceData(train: pairs, eval: evalPairs, settings: settings, ldAlpha: config.double("ld_alpha"))
-        // the rows the activation check sizes: both answers of every pair
-        return (pairs.flatMap { [$0.chosen, $0.rejected] }, evalPairs.flatMap { [$0.chosen, $0.rejected] }, .preference(data))
+        return (pairs, evalPairs)
+    }
+
+    /// Stage dpo's or rm's pairs and objective; the rows the activation check sizes are both answers of every pair.
+    static func loadPairwiseObjective(_ config: RunConfig, stage: Stage, settings: PreferenceSettings?, model: LoadedModel, plugins: PluginSet,
+                                      print: (String) -> Void) throws -> ([EncodedExample], [EncodedExample], TrainingObjective) {
+        let (pairs, evalPairs) = try loadPairs(config, model: model, plugins: plugins)
+        let objective: TrainingObjective
+        if let settings {
+            objective = .preference(PreferenceData(train: pairs, eval: evalPairs, settings: settings, ldAlpha: config.double("ld_alpha")))
+        } else {
+            objective = .reward(RewardData(train: pairs, eval: evalPairs, valueHead: try valueHead(config, model: model, print: print)))
+        }
+        return (pairs.flatMap { [$0.chosen, $0.rejected] }, evalPairs.flatMap { [$0.chosen, $0.rejected] }, objective)
+    }
+
+    /// Stage rm's value head: value_head.safetensors of the last adapter_name_or_path, else of the model's
+    /// directory (a reward model trained in full), else a new one from `seed` — as LLaMA-Factory finds it.
+    static func valueHead(_ config: RunConfig, model: LoadedModel, print: (String) -> Void) throws -> ValueHead {
+        guard let hidden = model.description["hf_config"]?["hidden_size"]?.intValue.map(Int.init) else {
+            throw TrainingError("stage rm: the model family reports no hidden_size for the value head")
+        }
+        let from = config.list("adapter_name_or_path")?.last ?? (model.location.format == .huggingface ? model.location.path : nil)
+        if let from, let head = try ValueHead.load(from: from, hidden: hidden) {
+            print("value head: \(from)/\(ValueHead.fileName)")
+            return head
+        }
+        return ValueHead(hidden: hidden, seed: UInt64(truncatingIfNeeded: config.int("seed") ?? 42))
     }
 
     /// The reference a loss that needs one gets: the base with the adapter switched off, which exists only

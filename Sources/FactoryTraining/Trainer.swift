@@ -36,6 +36,8 @@ public enum TrainingObjective {
     case languageModel
     /// A preference loss over pairs (stage dpo).
     case preference(PreferenceData)
+    /// The pairwise loss of a value head's scores (stage rm).
+    case reward(RewardData)
 }
 
 public final class Trainer {
@@ -75,6 +77,7 @@ public final class Trainer {
         switch objective {
         case .languageModel: count = train.count
         case .preference(let data): count = data.train.count
+        case .reward(let data): count = data.train.count
         }
         guard count > 0 else { throw TrainingError("no training examples") }
         self.padID = padID
@@ -84,6 +87,11 @@ public final class Trainer {
             // transformers: no weight decay on biases and norm weights
             let decays = !(t.name.hasSuffix(".bias") || t.name.contains("norm"))
             optimizer.add(t.tensor, lrScale: t.lrScale, weightDecay: decays ? args.weightDecay : 0)
+        }
+        if case .reward(let data) = objective {  // the value head after the method's tensors: checkpoints keep its moments apart
+            let head = data.valueHead
+            optimizer.add(head.weight, lrScale: 1, weightDecay: args.weightDecay)
+            optimizer.add(head.bias, lrScale: 1, weightDecay: 0)
         }
         plan = BatchPlan(count: count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
                          seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
@@ -178,6 +186,7 @@ public final class Trainer {
             let staging = args.outputDir + "/final.partial"
             try? FileManager.default.removeItem(atPath: staging)
             try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
+            try valueHead?.save(to: staging)
             let logged = TrainerLog.records(in: args.outputDir)  // read once for the state, the card and the plots
             try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
                                       logged: logged, runningLog: runningLog, to: staging)
@@ -190,6 +199,7 @@ public final class Trainer {
     /// One optimizer step: forward and backward over its micro-batches, clip, update.
     func optimizerStep(_ step: Int) throws -> StepRecord {
         if case .preference(let data) = objective { return try preferenceStep(step, data) }
+        if case .reward(let data) = objective { return try rewardStep(step, data) }
         let started = Date()
         let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
         let normalizer = batches.reduce(0) { $0 + $1.targets }
@@ -214,7 +224,7 @@ public final class Trainer {
     /// The end of every optimizer step: gradients reported, clipped, applied, cleared. Returns the norm and the rate.
     func update(_ step: Int) -> (norm: Double, lr: Double) {
         onGradients?(step + 1)
-        let tensors = adapted.trainable.map(\.tensor)
+        let tensors = adapted.trainable.map(\.tensor) + (valueHead.map { [$0.weight, $0.bias] } ?? [])
         let norm = clipGradNorm(tensors, maxNorm: args.maxGradNorm > 0 ? args.maxGradNorm : .infinity)
         let lr = learningRate(atStep: step)
         optimizer.lr = lr
@@ -230,14 +240,31 @@ public final class Trainer {
     }
 
     var hasEvalSet: Bool {
-        if case .preference(let data) = objective { return !data.eval.isEmpty }
-        return !eval.isEmpty
+        switch objective {
+        case .languageModel: return !eval.isEmpty
+        case .preference(let data): return !data.eval.isEmpty
+        case .reward(let data): return !data.eval.isEmpty
+        }
     }
 
     /// The evaluation loss and the stage's evaluation metrics (none for pt and sft).
     func evaluateWithMetrics() throws -> (Double, [String: Double]) {
-        if case .preference(let data) = objective { return try evaluatePreference(data) }
-        return (try evaluate(), [:])
+        switch objective {
+        case .languageModel: return (try evaluate(), [:])
+        case .preference(let data): return try evaluatePreference(data)
+        case .reward(let data): return try evaluateReward(data)
+        }
+    }
+
+    /// The name each optimizer parameter's moments are saved under in a checkpoint, in the optimizer's order.
+    var momentNames: [String] {
+        adapted.trainable.map(\.savedAs) + (valueHead == nil ? [] : [ValueHead.weightName, ValueHead.biasName])
+    }
+
+    /// Stage rm's value head (trained beside the method's tensors, saved to its own file).
+    public var valueHead: ValueHead? {
+        if case .reward(let data) = objective { return data.valueHead }
+        return nil
     }
 
     /// Mean loss over the evaluation set (no gradients).

@@ -30,23 +30,25 @@ public enum TrainingJob {
         try context.run {
             let started = Date()
             let (model, quantizer, quantizerRequest) = try loadModel(config, request: request, located: located, plugins: plugins)
+            let pairwise = stage == .dpo || stage == .rm
             let settings = stage == .dpo ? try preferenceSettings(config) : nil
-            let (train, eval, objective) = try settings.map { try loadPreferenceData(config, settings: $0, model: model, plugins: plugins) }
-                ?? { let (t, e) = try loadData(config, stage: stage, model: model, plugins: plugins); return (t, e, .languageModel) }()
+            let (train, eval, objective) = pairwise
+                ? try loadPairwiseObjective(config, stage: stage, settings: settings, model: model, plugins: plugins, print: print)
+                : try { let (t, e) = try loadData(config, stage: stage, model: model, plugins: plugins); return (t, e, .languageModel) }()
             let adapted = try applyMethod(config, to: model, quantizer: quantizer.map { ($0, quantizerRequest) }, seed: args.seed,
                                           plugins: plugins, print: print)
             if let settings { try checkReference(settings, adapted: adapted) }
-            let rowsPerExample = stage == .dpo ? 2 : 1  // a pair is two rows, its chosen and its rejected answer
+            let rowsPerExample = pairwise ? 2 : 1  // a pair is two rows, its chosen and its rejected answer
             try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false),
                                     rowsPerExample: rowsPerExample)
-            let trainer = try Trainer(adapted: adapted, args: args, train: stage == .dpo ? [] : train, eval: stage == .dpo ? [] : eval,
+            let trainer = try Trainer(adapted: adapted, args: args, train: pairwise ? [] : train, eval: pairwise ? [] : eval,
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective)
             trainer.print = print
             trainer.modelCard.datasets = config.list("dataset") ?? []
             trainer.modelCard.stage = stage.rawValue
             trainer.modelCard.finetuningType = config.string("finetuning_type") ?? "lora"
             print(String(format: "%@ on %@: %d %@ (%d eval), %d steps; trainable %d of %d parameters (%.4f%%); ready in %.1f s",
-                         adapted.method.component.name, stage.rawValue, train.count / rowsPerExample, stage == .dpo ? "pairs" : "examples",
+                         adapted.method.component.name, stage.rawValue, train.count / rowsPerExample, pairwise ? "pairs" : "examples",
                          eval.count / rowsPerExample,
                          trainer.totalSteps, adapted.trainableCount,
                          model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),

@@ -5,6 +5,7 @@ import FactoryHost
 import FactoryJSON
 import FactoryPipeline
 import FactoryTokenizers
+import FactoryTraining
 import Foundation
 
 /// `factory tokenize --text TEXT [--json]`.
@@ -80,11 +81,26 @@ struct Score: ParsableCommand {
     @Option(help: "Token ids, comma-separated.") var ids: String?
     @Option(name: .customLong("dump-logits"), help: "Also write the logits to FILE: raw little-endian float32, [tokens, vocab], one row per position.")
     var dumpLogits: String?
+    @Flag(help: "The reward of the text under a reward model (stage rm's value_head.safetensors beside the adapter or weights) instead of its log-probabilities; the text is tokenized as LLaMA-Factory's reward API does, without special tokens.")
+    var reward = false
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
         try guarded {
-            let (_, loaded, _) = try model.load()
+            let (config, loaded, _) = try model.load()
+            if reward {
+                let head = try ValueHead.forScoring(config, model: loaded)
+                let tokens: [Int]
+                switch (text, ids) {
+                case (let t?, nil): tokens = try loaded.tokenizer.encode(t, addSpecialTokens: false)
+                case (nil, let i?): tokens = try parseIDs(i)
+                default: throw ConfigProblem("give exactly one of --text and --ids")
+                }
+                if let bad = tokens.first(where: { $0 >= loaded.vocabularySize }) { throw ConfigProblem("--ids: \(bad) is outside the vocabulary of \(loaded.vocabularySize)") }
+                let value = try head.reward(of: tokens, model: loaded)
+                print(json ? JSON.object(JSONObject([("reward", .double(Double(value)))])).serialized() : "reward \(value)")
+                return
+            }
             let tokens: [Int]
             switch (text, ids) {
             case (let t?, nil): tokens = try loaded.tokenizer.encode(t, addSpecialTokens: true)

@@ -119,3 +119,44 @@ extension PreferenceCommandTests {
         XCTAssertTrue(tuned.allSatisfy { $0.hasPrefix("Happy to help!") }, "\(tuned)")
     }
 }
+
+extension PreferenceCommandTests {
+    /// Stage rm on the tiny Llama: the pairwise loss falls, evaluation logs LLaMA-Factory's eval_accuracy,
+    /// value_head.safetensors is saved beside the adapter (and in each checkpoint), and `factory score
+    /// --reward` ranks a chosen-style answer above a rejected-style one; without a value head it refuses.
+    func testRewardModelTrainsSavesItsHeadAndScores() throws {
+        let dir = try CLI.temporaryDirectory()
+        let r = try CLI.run(["run", "stage=rm", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                             "dataset=factory_dpo_demo", "dataset_dir=examples/data", "cutoff_len=64", "max_steps=12", "per_device_train_batch_size=2",
+                             "learning_rate=1e-2", "logging_steps=1", "save_steps=6", "lora_target=all", "plot_loss=false", "val_size=4", "eval_steps=12",
+                             "output_dir=\(dir)/rm"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("lora on rm: 28 pairs (4 eval)"), r.stdout)
+        let log = try records(dir + "/rm")
+        let losses = log.compactMap { $0["loss"] as? Double }
+        XCTAssertEqual(losses.count, 12)
+        XCTAssertLessThan(losses.suffix(3).reduce(0, +), losses.prefix(3).reduce(0, +), "\(losses)")
+        let eval = try XCTUnwrap(log.first { $0["eval_loss"] != nil })
+        XCTAssertEqual(eval["eval_accuracy"] as? Double, 1, "\(eval)")
+        for path in ["rm/value_head.safetensors", "rm/checkpoint-6/value_head.safetensors", "rm/adapter_model.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + path), path)
+        }
+        func reward(_ text: String, adapter: String) throws -> CLI.Result {
+            try CLI.run(["score", "--model", "\(Self.shared)/fixtures/tiny/llama", "adapter_name_or_path=\(adapter)", "--reward", "--json", "--text", text])
+        }
+        let good = try reward("Happy to help! Factory reads GGUF files and Hugging Face directories.", adapter: dir + "/rm")
+        let bad = try reward("Whatever. Files. The usual ones, I guess.", adapter: dir + "/rm")
+        XCTAssertEqual(good.status, 0, good.stderr)
+        let g = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(good.stdout.utf8)) as? [String: Any])?["reward"] as? Double)
+        let b = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])?["reward"] as? Double)
+        XCTAssertGreaterThan(g, b)
+        // an sft adapter has no value head: one line naming the directory
+        let sft = try CLI.run(["run", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                               "dataset=factory_demo", "dataset_dir=examples/data", "cutoff_len=64", "max_steps=1", "plot_loss=false", "output_dir=\(dir)/sft"])
+        XCTAssertEqual(sft.status, 0, sft.stderr)
+        let none = try reward("Hello", adapter: dir + "/sft")
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertEqual(none.stderr.split(separator: "\n").count, 1, none.stderr)
+        XCTAssertTrue(none.stderr.contains("\(dir)/sft: no value_head.safetensors"), none.stderr)
+    }
+}

@@ -99,7 +99,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/notes.txt", encoding: .utf8), "keep me")
         let kto = try tinyRun(dir + "/kto", ["stage=kto"])  // a stage not implemented yet (dpo is: PreferenceCommandTests)
         XCTAssertEqual(kto.status, 1)
-        XCTAssertEqual(kto.stderr, "factory: error: stage 'kto' is not implemented yet (Factory trains: pt, sft, dpo)\n")  // the plan's item now
+        XCTAssertEqual(kto.stderr, "factory: error: stage 'kto' is not implemented yet (Factory trains: pt, sft, rm, dpo)\n")  // the plan's item now
         let neftune = try tinyRun(dir + "/n", ["neftune_noise_alpha=-1"])
         XCTAssertEqual(neftune.status, 1)
         XCTAssertEqual(neftune.stderr, "factory: error: override 'neftune_noise_alpha=-1' neftune_noise_alpha: -1 is out of range (expected ≥ 0)\n")
