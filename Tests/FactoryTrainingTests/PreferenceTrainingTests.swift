@@ -81,4 +81,37 @@ final class PreferenceTrainingTests: XCTestCase {
         let y = try Data(contentsOf: URL(fileURLWithPath: base + "/interrupted/adapter_model.safetensors"))
         XCTAssertEqual(x, y, "the resumed adapter differs from the uninterrupted one")
     }
+
+    /// The same for stage rm, whose value head and its moments live apart from the adapter: the resumed run's
+    /// adapter and value_head.safetensors equal the uninterrupted run's, byte for byte (dropout on).
+    func testAnInterruptedRewardRunResumesBitIdentically() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        func trainer(_ dir: String) throws -> Trainer {
+            let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
+            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
+                                                    config: .object(JSONObject([("lora_target", .string("all"))])))
+            var args = TrainingArguments()
+            args.outputDir = dir
+            (args.learningRate, args.batchSize, args.gradientAccumulation, args.maxSteps, args.saveSteps) = (5e-3, 1, 2, 4, 2)
+            let data = RewardData(train: pairs(), eval: [], valueHead: ValueHead(hidden: 64, seed: 7))
+            let t = try Trainer(adapted: try AdaptedModel(model: model, method: lora), args: args, train: [], padID: 0, baseModel: "tiny",
+                                objective: .reward(data))
+            t.print = { _ in }
+            return t
+        }
+        let base = NSTemporaryDirectory() + "factory-rm-resume-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try trainer(base + "/straight").run()
+        let first = try trainer(base + "/interrupted")
+        first.stopAfter = 2
+        XCTAssertEqual(try first.run().steps, 2)
+        XCTAssertEqual(try trainer(base + "/interrupted").run().steps, 4)
+        for file in ["adapter_model.safetensors", "value_head.safetensors"] {
+            let x = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/" + file))
+            let y = try Data(contentsOf: URL(fileURLWithPath: base + "/interrupted/" + file))
+            XCTAssertEqual(x, y, "the resumed \(file) differs from the uninterrupted one")
+        }
+        let initial = ValueHead(hidden: 64, seed: 7), trained = try XCTUnwrap(try ValueHead.load(from: base + "/straight", hidden: 64))
+        XCTAssertNotEqual(initial.weight.values, trained.weight.values, "the head trained")
+    }
 }
