@@ -186,7 +186,7 @@ let package = Package(
                     path: "Tests/FactoryDataTests"),
         .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
-        .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "CZlib",
+        .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryConfig", "CZlib",
                                                                 "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryTrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),

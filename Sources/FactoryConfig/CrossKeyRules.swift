@@ -72,21 +72,26 @@ public enum CrossKeyRules {
             if abs(sum - 1) > 1e-6 { return .error(key: "interleave_probs", "\(probs.joined(separator: ", ")) sum to \(sum) (expected a sum of 1)") }
             return nil
         },
-        Rule(keys: ["stage", "pref_beta", "pref_loss", "pref_ftx", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight"],
-             summary: "the preference keys apply to stage dpo (note under another stage)") { c in
-            let set = ["pref_beta", "pref_loss", "pref_ftx", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight"].filter { c.values[$0] != nil }
-            guard !set.isEmpty, c.stage != .dpo else { return nil }
-            return .note("\(set.joined(separator: ", ")) \(set.count == 1 ? "applies" : "apply") to stage dpo; this run is stage \(c.stage.rawValue), which does not read \(set.count == 1 ? "it" : "them")")
+        Rule(keys: ["stage", "pref_beta", "pref_ftx", "pref_loss", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight",
+                    "kto_chosen_weight", "kto_rejected_weight"],
+             summary: "the preference keys apply to their stages: pref_beta and pref_ftx to dpo and kto, kto_*_weight to kto, the others to dpo (note under another stage)") { c in
+            let stages: [(String, Set<Stage>)] = [("pref_beta", [.dpo, .kto]), ("pref_ftx", [.dpo, .kto]), ("pref_loss", [.dpo]), ("dpo_label_smoothing", [.dpo]),
+                                                  ("simpo_gamma", [.dpo]), ("ld_alpha", [.dpo]), ("pref_bco_weight", [.dpo]),
+                                                  ("kto_chosen_weight", [.kto]), ("kto_rejected_weight", [.kto])]
+            let unread = stages.filter { c.values[$0.0] != nil && !$0.1.contains(c.stage) }
+            guard !unread.isEmpty else { return nil }
+            return .note(unread.map { "\($0.0) applies to stage \($0.1.map(\.rawValue).sorted().joined(separator: " and "))" }.joined(separator: ", ")
+                         + "; this run is stage \(c.stage.rawValue), which does not read \(unread.count == 1 ? "it" : "them")")
         },
         Rule(keys: ["stage", "tokenized_path", "packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows", "mix_strategy"],
-             summary: "stages dpo and rm encode their pairs each run, whole, concatenated (note for the sft data keys they do not read)") { c in
-            guard c.stage == .dpo || c.stage == .rm else { return nil }
+             summary: "stages dpo, rm and kto encode their examples each run, whole, concatenated (note for the sft data keys they do not read)") { c in
+            guard [.dpo, .rm, .kto].contains(c.stage) else { return nil }
             let flags = ["packing", "neat_packing", "train_on_prompt", "mask_history", "skip_bad_rows"].filter { c.bool($0) == true }
             let set = (c.string("tokenized_path") != nil ? ["tokenized_path"] : []) + flags
                 + ((c.string("mix_strategy") ?? "concat") != "concat" ? ["mix_strategy"] : [])
             guard !set.isEmpty else { return nil }
-            return .note("\(set.joined(separator: ", ")): stage \(c.stage.rawValue) reads its ranking datasets without \(set.count == 1 ? "it" : "them"): "
-                         + "pairs are encoded each run (no tokenized cache), never packed, prompts unlabelled, datasets concatenated, a bad row stops the run")
+            return .note("\(set.joined(separator: ", ")): stage \(c.stage.rawValue) reads its datasets without \(set.count == 1 ? "it" : "them"): "
+                         + "examples are encoded each run (no tokenized cache), never packed, prompts unlabelled, datasets concatenated, a bad row stops the run")
         },
         Rule(keys: ["dpo_label_smoothing", "pref_loss"], summary: "dpo_label_smoothing > 0 needs pref_loss sigmoid (as LLaMA-Factory checks)") { c in
             guard c.stage == .dpo, let eps = c.double("dpo_label_smoothing"), eps > 1e-6, let loss = c.string("pref_loss"), loss != "sigmoid" else { return nil }

@@ -35,7 +35,7 @@ private let oneProcess = "Factory trains in one process (distributed training is
 private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
 /// "it applies to KEY, which Factory does not do".
 private func appliesTo(_ key: String) -> String { "it applies to \(key), which Factory does not do" }
-private let noPreference = "it is read by the stages rm, ppo and kto, which are not implemented yet"
+private let noPreference = "it is read by stage ppo, which is not implemented yet"
 
 public enum UnimplementedKeys {
     /// Key → what Factory does with it. Keys absent here are implemented (read where they apply).
@@ -80,7 +80,7 @@ public enum UnimplementedKeys {
         "streaming": refuse(unless: ["false"], "streaming datasets are not implemented; the dataset is read whole"),
         "buffer_size": note("it applies to streaming, which Factory does not do"),
         "overwrite_cache": note("the tokenized cache (tokenized_path) is rebuilt whenever an input changes, so it is never stale"),
-        "preprocessing_batch_size": note("Factory tokenizes in one pass"),
+        "preprocessing_batch_size": note("Factory tokenizes in one pass (stage kto pairs each row with the previous row's answer in chunks of 1000 rows, LLaMA-Factory's default)"),
         "preprocessing_num_workers": note("Factory tokenizes on the run's threads"),
         "eval_num_beams": refuse(unless: ["1"], "beam search is not implemented"),
         "ignore_pad_token_for_loss": refuse(unless: ["true"], "padding is always left out of the loss"),
@@ -102,7 +102,6 @@ public enum UnimplementedKeys {
         "pissa_iter": note("it applies to pissa_init, which Factory does not do"),
         "pissa_convert": refuse(unless: ["false"], "PiSSA initialisation is not implemented"),
         "create_new_adapter": refuse(unless: ["false"], "training a new adapter on top of adapter_name_or_path is not implemented; the given adapter is trained further"),
-        "kto_chosen_weight": note(noPreference), "kto_rejected_weight": note(noPreference),
         "ref_model": refuse("a separate reference model is not implemented yet; stage dpo with finetuning_type lora uses the base with the adapter switched off (leave ref_model unset)"),
         "ref_model_adapters": refuse("a separate reference model is not implemented yet; stage dpo with finetuning_type lora uses the base with the adapter switched off"),
         "ref_model_quantization_bit": note("it applies to ref_model, which Factory does not load (stage dpo's reference is the base with the adapter off)"),

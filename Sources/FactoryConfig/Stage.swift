@@ -9,7 +9,7 @@ public enum Stage: String, Sendable, CaseIterable {
     case ppo, dpo, kto
 
     /// The stages `factory run` trains; the others are refused by the plan, naming these.
-    public static let implemented: [Stage] = [.pt, .sft, .rm, .dpo]
+    public static let implemented: [Stage] = [.pt, .sft, .rm, .dpo, .kto]
     public var isImplemented: Bool { Stage.implemented.contains(self) }
 }
 

@@ -5,10 +5,17 @@ import FactoryJSON
 public enum DatasetConverter {
     public static func convert(_ row: DatasetReader.Row, _ a: DatasetAttributes) throws -> Conversation {
         // tools and calls go to the template, which writes them in its family's format or refuses them
+        var conversation: Conversation
         switch a.formatting {
-        case .alpaca: return try alpaca(row, a)
-        case .sharegpt, .openai: return try sharegpt(row, a)
+        case .alpaca: conversation = try alpaca(row, a)
+        case .sharegpt, .openai: conversation = try sharegpt(row, a)
         }
+        // stage kto's label: whether the row's answer is desirable (a boolean, as LLaMA-Factory reads it)
+        if let tagColumn = a.columns["kto_tag"], let tag = row.object[tagColumn] {
+            guard let b = tag.boolValue else { throw DataError("\(row.origin) \(tagColumn): must be true or false") }
+            conversation.ktoTag = b
+        }
+        return conversation
     }
 
     static func text(_ row: DatasetReader.Row, _ column: String?, required: Bool) throws -> String? {
@@ -47,10 +54,6 @@ public enum DatasetConverter {
         } else {
             let response = try text(row, a.columns["response"], required: true) ?? ""
             conversation.messages.append(Message(role: "assistant", content: response))
-        }
-        if let tagColumn = a.columns["kto_tag"], let tag = row.object[tagColumn] {
-            guard let b = tag.boolValue else { throw DataError("\(row.origin) \(tagColumn): must be true or false") }
-            conversation.ktoTag = b
         }
         return conversation
     }

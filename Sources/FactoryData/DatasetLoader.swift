@@ -156,6 +156,27 @@ extension DatasetLoader {
         return result
     }
 
+    /// The config's datasets (or `names` of them) as stage kto's feedback examples: rows with a kto_tag, each
+    /// with the previous row's answer as its KL example (LLaMA-Factory's feedback processing).
+    public static func loadFeedback(_ config: RunConfig, names: [String]? = nil, template: ChatRenderer, tokenizer: Tokenizer) throws -> [FeedbackExample] {
+        guard let names = names ?? config.list("dataset"), !names.isEmpty else { throw DataError("no dataset: set dataset (names from dataset_info.json)") }
+        let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        var options = SupervisedOptions()
+        if let c = config.int("cutoff_len") { options.cutoffLen = c }
+        var conversations: [Conversation] = []
+        for name in names {
+            let a = try info.attributes(name)
+            guard !a.ranking, a.columns["kto_tag"] != nil else {
+                throw DataError("\(info.path): dataset '\(name)' has no kto_tag column: stage kto trains on single answers labelled desirable or not "
+                                + "(\"columns\": {\"kto_tag\": ...} in dataset_info.json)")
+            }
+            for row in try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples")) {
+                conversations.append(try DatasetConverter.convert(row, a))
+            }
+        }
+        return try SupervisedEncoder(template: template, tokenizer: tokenizer, options: options).encodeFeedback(conversations)
+    }
+
     /// Whether the config's datasets are ranking ones (the first decides; mixing is refused when loading).
     public static func isRanking(_ config: RunConfig) throws -> Bool {
         guard let first = config.list("dataset")?.first else { return false }

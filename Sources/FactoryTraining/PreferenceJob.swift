@@ -68,6 +68,39 @@ extension TrainingJob {
         return (pairs.flatMap { [$0.chosen, $0.rejected] }, evalPairs.flatMap { [$0.chosen, $0.rejected] }, objective)
     }
 
+    /// Stage kto's examples (rows with a kto_tag, each with the previous row's answer as its KL example),
+    /// shuffled and split by val_size as the pairs are, and its settings: pref_beta, kto_chosen_weight,
+    /// kto_rejected_weight, pref_ftx.
+    static func loadFeedbackObjective(_ config: RunConfig, model: LoadedModel, plugins: PluginSet) throws
+        -> ([EncodedExample], [EncodedExample], TrainingObjective) {
+        guard let templateName = config.string("template") else {
+            throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
+        }
+        let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+        var train = try DatasetLoader.loadFeedback(config, template: template, tokenizer: model.tokenizer)
+        var eval: [FeedbackExample] = []
+        if let names = config.list("eval_dataset"), !names.isEmpty {
+            eval = try DatasetLoader.loadFeedback(config, names: names, template: template, tokenizer: model.tokenizer)
+        }
+        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
+            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
+            rng.shuffle(&train)
+        }
+        if let val = config.double("val_size"), val > 0 {
+            let n = min(val < 1 ? Int((Double(train.count) * val).rounded()) : Int(val), train.count)
+            eval = Array(train.suffix(n)) + eval
+            train.removeLast(n)
+        }
+        guard !train.isEmpty else { throw TrainingError("no training example is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")") }
+        if let bco = config.double("pref_bco_weight"), bco > 1e-6 { throw TrainingError("pref_bco_weight: \(bco) applies to stage dpo (and is not implemented there); stage kto does not read it") }
+        var data = KTOData(train: train, eval: eval)
+        data.beta = config.double("pref_beta") ?? 0.1
+        data.desirableWeight = config.double("kto_chosen_weight") ?? 1
+        data.undesirableWeight = config.double("kto_rejected_weight") ?? 1
+        data.ftx = config.double("pref_ftx") ?? 0
+        return (train.map(\.target), eval.map(\.target), .kto(data))
+    }
+
     /// Stage rm's value head: value_head.safetensors of the last adapter_name_or_path, else of the model's
     /// directory (a reward model trained in full), else a new one from `seed` — as LLaMA-Factory finds it.
     static func valueHead(_ config: RunConfig, model: LoadedModel, print: (String) -> Void) throws -> ValueHead {
@@ -83,15 +116,15 @@ extension TrainingJob {
     }
 
     /// The reference a loss that needs one gets: the base with the adapter switched off, which exists only
-    /// for an adapter that leaves every base tensor as it was.
-    static func checkReference(_ s: PreferenceSettings, adapted: AdaptedModel) throws {
-        guard s.kind.usesReference else { return }
+    /// for an adapter that leaves every base tensor as it was. `loss` names what needs it, for the message.
+    static func checkReference(_ needed: Bool, loss: String, adapted: AdaptedModel) throws {
+        guard needed else { return }
         let method = adapted.method.component.name
         guard adapted.declaration.adapterFormat == "peft" else {
-            throw TrainingError("pref_loss \(s.kind.rawValue) compares with a reference model: with finetuning_type \(method) that is a frozen copy of the base, not implemented yet; use finetuning_type lora, or pref_loss orpo or simpo (no reference)")
+            throw TrainingError("\(loss) compares with a reference model: with finetuning_type \(method) that is a frozen copy of the base, not implemented yet; use finetuning_type lora" + (loss.hasPrefix("pref_loss") ? ", or pref_loss orpo or simpo (no reference)" : ""))
         }
         if adapted.trainsBaseTensors {
-            throw TrainingError("pref_loss \(s.kind.rawValue) takes the base with the adapter switched off as its reference, but this adapter also trains base tensors (additional_target / biases), which switching it off would not undo; drop them or use pref_loss orpo or simpo")
+            throw TrainingError("\(loss) takes the base with the adapter switched off as its reference, but this adapter also trains base tensors (additional_target / biases), which switching it off would not undo; drop them" + (loss.hasPrefix("pref_loss") ? " or use pref_loss orpo or simpo" : ""))
         }
     }
 }

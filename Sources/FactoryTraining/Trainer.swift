@@ -38,6 +38,8 @@ public enum TrainingObjective {
     case preference(PreferenceData)
     /// The pairwise loss of a value head's scores (stage rm).
     case reward(RewardData)
+    /// The KTO loss over single answers labelled desirable or not (stage kto).
+    case kto(KTOData)
 }
 
 public final class Trainer {
@@ -78,6 +80,7 @@ public final class Trainer {
         case .languageModel: count = train.count
         case .preference(let data): count = data.train.count
         case .reward(let data): count = data.train.count
+        case .kto(let data): count = data.train.count
         }
         guard count > 0 else { throw TrainingError("no training examples") }
         self.padID = padID
@@ -200,6 +203,7 @@ public final class Trainer {
     func optimizerStep(_ step: Int) throws -> StepRecord {
         if case .preference(let data) = objective { return try preferenceStep(step, data) }
         if case .reward(let data) = objective { return try rewardStep(step, data) }
+        if case .kto(let data) = objective { return try ktoStep(step, data) }
         let started = Date()
         let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
         let normalizer = batches.reduce(0) { $0 + $1.targets }
@@ -244,6 +248,7 @@ public final class Trainer {
         case .languageModel: return !eval.isEmpty
         case .preference(let data): return !data.eval.isEmpty
         case .reward(let data): return !data.eval.isEmpty
+        case .kto(let data): return !data.eval.isEmpty
         }
     }
 
@@ -253,6 +258,7 @@ public final class Trainer {
         case .languageModel: return (try evaluate(), [:])
         case .preference(let data): return try evaluatePreference(data)
         case .reward(let data): return try evaluateReward(data)
+        case .kto(let data): return try evaluateKTO(data)
         }
     }
 

@@ -37,7 +37,7 @@ final class TrainerLog {
         guard !records.isEmpty else { return }
         let loss = records.map(\.loss).reduce(0, +) / Double(records.count)
         let norm = records.last!.gradNorm
-        let metrics = TrainerLog.mean(records.map(\.metrics))
+        let metrics = TrainerLog.combine(records.map(\.metrics))
         let remaining = stepsDone > 0 ? elapsed / Double(stepsDone) * Double(total - step) : 0
         let rate = elapsed > 0 ? Double(tokens) / elapsed : 0
         let width = 24, filled = total > 0 ? width * step / total : width
@@ -63,6 +63,23 @@ final class TrainerLog {
         return sums.mapValues { $0.0 / Double($0.1) }
     }
 
+    /// The logged metrics of a window of steps: the mean of each, except stage kto's sums and counts, which add
+    /// up over the window and become averages (LLaMA-Factory's KTO log: rewards/chosen = the chosen rewards'
+    /// sum / their count, margins = chosen − rejected) and its kl, the sum of the batches' estimates.
+    static func combine(_ all: [[String: Double]]) -> [String: Double] {
+        guard all.contains(where: { $0.keys.contains { $0.hasPrefix("count/") } }) else { return mean(all) }
+        var sums: [String: Double] = [:]
+        for m in all { for (k, v) in m { sums[k, default: 0] += v } }
+        var out: [String: Double] = [:]
+        for split in ["chosen", "rejected"] {
+            guard let count = sums["count/\(split)"], count > 0 else { continue }
+            for key in ["rewards", "logps"] { out["\(key)/\(split)"] = (sums["\(key)/\(split)_sum"] ?? 0) / count }
+        }
+        if let c = out["rewards/chosen"], let r = out["rewards/rejected"] { out["rewards/margins"] = c - r }
+        if let kl = sums["kl"] { out["kl"] = kl }
+        return out
+    }
+
     /// Metrics into a trainer_log.jsonl record, sorted by name, under TRL's names (with `prefix`), plus
     /// LLaMA-Factory's own `reward` and `accuracy` fields (from rewards/chosen and rewards/accuracies).
     static func add(_ metrics: [String: Double], to record: inout JSONObject, prefix: String) {
@@ -71,10 +88,12 @@ final class TrainerLog {
         if prefix.isEmpty, let a = metrics["rewards/accuracies"] { record["accuracy"] = .double(a) }
     }
 
-    /// "  acc 0.75  margin 0.123" when the step has preference metrics, else "".
+    /// "  acc 0.75  margin 0.123" (dpo), "  kl 0.01  margin 0.123" (kto), "  accuracy 0.75" (rm evaluation), or "".
     static func preferenceSummary(_ m: [String: Double]) -> String {
-        guard let accuracy = m["rewards/accuracies"], let margin = m["rewards/margins"] else { return "" }
-        return String(format: "  acc %.2f  margin %.4f", accuracy, margin)
+        if let accuracy = m["rewards/accuracies"], let margin = m["rewards/margins"] { return String(format: "  acc %.2f  margin %.4f", accuracy, margin) }
+        if let kl = m["kl"] { return String(format: "  kl %.4f", kl) + (m["rewards/margins"].map { String(format: "  margin %.4f", $0) } ?? "") }
+        if let accuracy = m["accuracy"] { return String(format: "  accuracy %.2f", accuracy) }
+        return ""
     }
 
     /// The live bar: this step's loss, the rate so far, elapsed<remaining; redrawn in place on stderr.

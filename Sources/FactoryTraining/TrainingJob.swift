@@ -32,16 +32,23 @@ public enum TrainingJob {
             let (model, quantizer, quantizerRequest) = try loadModel(config, request: request, located: located, plugins: plugins)
             let pairwise = stage == .dpo || stage == .rm
             let settings = stage == .dpo ? try preferenceSettings(config) : nil
-            let (train, eval, objective) = pairwise
-                ? try loadPairwiseObjective(config, stage: stage, settings: settings, model: model, plugins: plugins, print: print)
-                : try { let (t, e) = try loadData(config, stage: stage, model: model, plugins: plugins); return (t, e, .languageModel) }()
+            let (train, eval, objective): ([EncodedExample], [EncodedExample], TrainingObjective)
+            switch stage {
+            case .dpo, .rm: (train, eval, objective) = try loadPairwiseObjective(config, stage: stage, settings: settings, model: model, plugins: plugins, print: print)
+            case .kto: (train, eval, objective) = try loadFeedbackObjective(config, model: model, plugins: plugins)
+            default:
+                let (t, e) = try loadData(config, stage: stage, model: model, plugins: plugins)
+                (train, eval, objective) = (t, e, .languageModel)
+            }
             let adapted = try applyMethod(config, to: model, quantizer: quantizer.map { ($0, quantizerRequest) }, seed: args.seed,
                                           plugins: plugins, print: print)
-            if let settings { try checkReference(settings, adapted: adapted) }
+            if let settings { try checkReference(settings.kind.usesReference, loss: "pref_loss \(settings.kind.rawValue)", adapted: adapted) }
+            if stage == .kto { try checkReference(true, loss: "stage kto", adapted: adapted) }
             let rowsPerExample = pairwise ? 2 : 1  // a pair is two rows, its chosen and its rejected answer
             try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false),
                                     rowsPerExample: rowsPerExample)
-            let trainer = try Trainer(adapted: adapted, args: args, train: pairwise ? [] : train, eval: pairwise ? [] : eval,
+            let ownData = pairwise || stage == .kto  // the objective holds the stage's examples
+            let trainer = try Trainer(adapted: adapted, args: args, train: ownData ? [] : train, eval: ownData ? [] : eval,
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective)
             trainer.print = print
             trainer.modelCard.datasets = config.list("dataset") ?? []

@@ -17,8 +17,8 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
         // distributed (FSDP on NPUs, Ray) with text data: one process here, with a note saying so
         "ascend/qwen3_5_full_sft_fsdp2.yaml", "ascend/qwen3_full_sft_fsdp2.yaml", "ascend/qwen3vlmoe_lora_sft_fsdp.yaml",
         "train_lora/qwen3_lora_sft_ray.yaml",
-        // stages dpo (LoRA: the reference is the base with the adapter off) and rm
-        "train_lora/qwen3_lora_dpo.yaml", "train_lora/qwen3_lora_reward.yaml",
+        // stages dpo and kto (LoRA: the reference is the base with the adapter off) and rm
+        "train_lora/qwen3_lora_dpo.yaml", "train_lora/qwen3_lora_reward.yaml", "train_lora/qwen3_lora_kto.yaml",
     ]
     /// The example whose adapter inference/qwen3_lora_sft.yaml loads (from saves/, which the swap points at this run's output).
     static let adapterSource = "train_lora/qwen3_lora_sft.yaml"

@@ -83,7 +83,7 @@ final class PreferenceCommandTests: XCTestCase {
                                "dataset=factory_demo", "dataset_dir=examples/data", "cutoff_len=64", "max_steps=1", "pref_beta=0.2",
                                "plot_loss=false", "output_dir=\(dir)/sft"])
         XCTAssertEqual(sft.status, 0, sft.stderr)
-        XCTAssertTrue((sft.stdout + sft.stderr).contains("pref_beta applies to stage dpo; this run is stage sft"), sft.stdout + sft.stderr)
+        XCTAssertTrue((sft.stdout + sft.stderr).contains("pref_beta applies to stage dpo and kto; this run is stage sft"), sft.stdout + sft.stderr)
     }
 }
 
@@ -158,5 +158,38 @@ extension PreferenceCommandTests {
         XCTAssertNotEqual(none.status, 0)
         XCTAssertEqual(none.stderr.split(separator: "\n").count, 1, none.stderr)
         XCTAssertTrue(none.stderr.contains("\(dir)/sft: no value_head.safetensors"), none.stderr)
+    }
+}
+
+extension PreferenceCommandTests {
+    /// Stage kto on the tiny Llama with the demo feedback data: the loss falls, LLaMA-Factory's KTO metrics
+    /// (rewards/…, logps/…, margins, kl) reach trainer_log.jsonl and the evaluation record; a dataset without a
+    /// kto_tag column is refused in one line, and so is full fine-tuning (no reference without an adapter).
+    func testKTOTrainsOnTheDemoFeedbackData() throws {
+        let dir = try CLI.temporaryDirectory()
+        func kto(_ out: String, _ extra: [String] = []) throws -> CLI.Result {
+            try CLI.run(["run", "stage=kto", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                         "dataset=factory_kto_demo", "dataset_dir=examples/data", "cutoff_len=64", "max_steps=12", "per_device_train_batch_size=4",
+                         "learning_rate=1e-2", "logging_steps=1", "save_steps=100", "lora_target=all", "plot_loss=false", "output_dir=\(out)"] + extra)
+        }
+        let r = try kto(dir + "/kto", ["val_size=8", "eval_steps=12", "kto_rejected_weight=1.2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("lora on kto: 56 examples (8 eval)"), r.stdout)
+        let log = try records(dir + "/kto")
+        let losses = log.compactMap { $0["loss"] as? Double }
+        XCTAssertEqual(losses.count, 12)
+        XCTAssertLessThan(losses.suffix(3).reduce(0, +), losses.prefix(3).reduce(0, +), "\(losses)")
+        let lastStep = log.last { $0["loss"] != nil }
+        for key in ["rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected", "kl"] {
+            XCTAssertNotNil(lastStep?[key], key)
+        }
+        XCTAssertGreaterThan(lastStep?["rewards/margins"] as? Double ?? 0, 0, "desirable answers gain on undesirable ones")
+        XCTAssertNotNil(try XCTUnwrap(log.first { $0["eval_loss"] != nil })["eval_rewards/margins"])
+        let unlabelled = try kto(dir + "/refused", ["dataset=factory_demo"])
+        XCTAssertNotEqual(unlabelled.status, 0)
+        XCTAssertTrue(unlabelled.stderr.contains("dataset 'factory_demo' has no kto_tag column"), unlabelled.stderr)
+        let full = try kto(dir + "/full", ["finetuning_type=full"])
+        XCTAssertNotEqual(full.status, 0)
+        XCTAssertTrue(full.stderr.contains("stage kto compares with a reference model: with finetuning_type full"), full.stderr)
     }
 }
