@@ -82,6 +82,10 @@ public enum DatasetLoader {
                 throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
                                 + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
             }
+            if a.columns["kto_tag"] != nil {
+                throw DataError("\(info.path): dataset '\(name)' has a kto_tag column (answers labelled desirable or not): stage \(config.stage.rawValue) "
+                                + "would learn the undesirable answers too (LLaMA-Factory drops such rows); train on it with stage kto")
+            }
             let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
             var out: [Conversation] = []
             var firstProblem: String?

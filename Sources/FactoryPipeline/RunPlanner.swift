@@ -222,6 +222,11 @@ public enum RunPlanner {
                                     problem: "dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
                                         + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
                 }
+                if a.columns["kto_tag"] != nil && [.sft, .pt].contains(config.stage) {
+                    return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
+                                    problem: "dataset '\(name)' has a kto_tag column (answers labelled desirable or not): stage \(config.stage.rawValue) "
+                                        + "would learn the undesirable answers too (LLaMA-Factory drops such rows); train on it with stage kto")
+                }
                 if config.stage == .kto && (a.ranking || a.columns["kto_tag"] == nil) {
                     return PlanItem(kind: .dataset, request: name, component: nil, detail: "",
                                     problem: "dataset '\(name)' has no kto_tag column: stage kto trains on single answers labelled desirable or not "

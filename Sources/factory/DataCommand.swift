@@ -27,6 +27,7 @@ struct DataCommand: ParsableCommand {
                 let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
                 let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
                 if try DatasetLoader.isRanking(config) { return try checkPairs(config, template: template, tokenizer: tokenizer) }
+                if config.stage == .kto { return try checkFeedback(config, template: template, tokenizer: tokenizer) }
                 let start = Date()  // preprocessing only: the tokenizer and the model's location are ready
                 let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
                 let seconds = Date().timeIntervalSince(start)
@@ -70,6 +71,19 @@ struct DataCommand: ParsableCommand {
             for (i, block) in data.train.prefix(samples).enumerated() {
                 print("\n--- row \(i + 1) ---")
                 print(tokenizer.decode(block.inputIDs))
+            }
+        }
+
+        /// Stage kto's data: examples by label, and samples of each answer with its KL example.
+        func checkFeedback(_ config: RunConfig, template: ChatTemplateInstance, tokenizer: Tokenizer) throws {
+            let examples = try DatasetLoader.loadFeedback(config, template: template, tokenizer: tokenizer)
+            let desirable = examples.filter(\.desirable).count
+            print("feedback data: \(examples.count) examples (\(desirable) desirable, \(examples.count - desirable) undesirable), for stage kto; "
+                  + "each KL example is the row's prompt with the previous row's answer")
+            for (i, e) in examples.prefix(samples).enumerated() {
+                print("\n--- example \(i + 1) (\(e.desirable ? "desirable" : "undesirable")), « » marks trained tokens ---")
+                print("answer: " + Check.marked(e.target, tokenizer))
+                print("KL:     " + Check.marked(e.kl, tokenizer))
             }
         }
 

@@ -191,5 +191,14 @@ extension PreferenceCommandTests {
         let full = try kto(dir + "/full", ["finetuning_type=full"])
         XCTAssertNotEqual(full.status, 0)
         XCTAssertTrue(full.stderr.contains("stage kto compares with a reference model: with finetuning_type full"), full.stderr)
+        // stage sft on labelled answers would learn the undesirable ones: refused (LLaMA-Factory drops those rows)
+        let sft = try CLI.run(["run", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                               "dataset=factory_kto_demo", "dataset_dir=examples/data", "output_dir=\(dir)/sft"])
+        XCTAssertNotEqual(sft.status, 0)
+        XCTAssertTrue(sft.stderr.contains("has a kto_tag column"), sft.stderr)
+        let check = try CLI.run(["data", "check", "stage=kto", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml",
+                                 "allow_template_mismatch=true", "dataset=factory_kto_demo", "dataset_dir=examples/data"])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        XCTAssertTrue(check.stdout.contains("feedback data: 64 examples (32 desirable, 32 undesirable)"), check.stdout)
     }
 }
