@@ -112,15 +112,9 @@ public enum DatasetLoader {
         var all = try Mixer.mix(try names.map { try conversations(of: $0) }, strategy: config.string("mix_strategy") ?? "concat",
                                 probabilities: probabilities, seed: UInt64(config.int("seed") ?? 42))
         var evalSet = try (config.list("eval_dataset") ?? []).flatMap { try conversations(of: $0) }
-        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
-            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
-            rng.shuffle(&all)
-        }
-        if let val = config.double("val_size"), val > 0 {
-            let n = val < 1 ? Int((Double(all.count) * val).rounded()) : Int(val)
-            evalSet += all.suffix(min(n, all.count))
-            all.removeLast(min(n, all.count))
-        }
+        let heldOut: [Conversation]
+        (all, heldOut) = holdOut(all, config)
+        evalSet += heldOut
         for (c, outcome) in zip(all, try encodeInParallel(all, template: template, tokenizer: tokenizer, options: options)) {
             switch outcome {
             case .success(let (example, cut)):
@@ -139,6 +133,19 @@ public enum DatasetLoader {
 }
 
 extension DatasetLoader {
+    /// Examples shuffled with `seed` (unless disable_shuffling; always with val_size), and the last val_size of
+    /// them (a fraction below 1, else a count) held out for evaluation: what every stage does with its examples.
+    public static func holdOut<T>(_ items: [T], _ config: RunConfig) -> (train: [T], heldOut: [T]) {
+        var all = items
+        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
+            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
+            rng.shuffle(&all)
+        }
+        guard let val = config.double("val_size"), val > 0 else { return (all, []) }
+        let n = min(val < 1 ? Int((Double(all.count) * val).rounded()) : Int(val), all.count)
+        return (Array(all.dropLast(n)), Array(all.suffix(n)))
+    }
+
     /// The config's ranking datasets (or `names` of them) as pairs, LLaMA-Factory's pairwise processing:
     /// stage dpo's data and `factory data check`'s. Every dataset must be a ranking one.
     public static func loadPairwise(_ config: RunConfig, names: [String]? = nil, template: ChatRenderer, tokenizer: Tokenizer) throws -> PreparedDataset {

@@ -3,7 +3,6 @@
 // conversation datasets are), and the reference model that the run can offer.
 import FactoryConfig
 import FactoryData
-import FactoryEngine
 import FactoryHost
 import FactoryPipeline
 
@@ -27,27 +26,19 @@ extension TrainingJob {
         return s
     }
 
-    /// The config's ranking datasets as pairs: shuffled with the seed (unless disable_shuffling), val_size
-    /// of them held out for evaluation, eval_dataset added to those.
+    /// The config's ranking datasets as pairs, shuffled and held out as every stage's examples
+    /// (DatasetLoader.holdOut), eval_dataset's pairs first among the evaluation ones.
     static func loadPairs(_ config: RunConfig, model: LoadedModel, plugins: PluginSet) throws -> (train: [PairwiseExample], eval: [PairwiseExample]) {
         guard let templateName = config.string("template") else {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-        var pairs = try DatasetLoader.loadPairwise(config, template: template, tokenizer: model.tokenizer).pairs
         var evalPairs: [PairwiseExample] = []
         if let names = config.list("eval_dataset"), !names.isEmpty {
             evalPairs = try DatasetLoader.loadPairwise(config, names: names, template: template, tokenizer: model.tokenizer).pairs
         }
-        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
-            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
-            rng.shuffle(&pairs)
-        }
-        if let val = config.double("val_size"), val > 0 {
-            let n = min(val < 1 ? Int((Double(pairs.count) * val).rounded()) : Int(val), pairs.count)
-            evalPairs = Array(pairs.suffix(n)) + evalPairs
-            pairs.removeLast(n)
-        }
+        let (pairs, heldOut) = DatasetLoader.holdOut(try DatasetLoader.loadPairwise(config, template: template, tokenizer: model.tokenizer).pairs, config)
+        evalPairs += heldOut
         guard !pairs.isEmpty else {
             throw TrainingError("no training pair is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
                                 + (evalPairs.isEmpty ? "" : ": val_size took all \(evalPairs.count) for evaluation"))
@@ -77,20 +68,12 @@ extension TrainingJob {
             throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
         }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-        var train = try DatasetLoader.loadFeedback(config, template: template, tokenizer: model.tokenizer)
         var eval: [FeedbackExample] = []
         if let names = config.list("eval_dataset"), !names.isEmpty {
             eval = try DatasetLoader.loadFeedback(config, names: names, template: template, tokenizer: model.tokenizer)
         }
-        if !(config.bool("disable_shuffling") ?? false) || config.double("val_size") != nil {
-            var rng = SplitMix64(seed: UInt64(config.int("seed") ?? 42))
-            rng.shuffle(&train)
-        }
-        if let val = config.double("val_size"), val > 0 {
-            let n = min(val < 1 ? Int((Double(train.count) * val).rounded()) : Int(val), train.count)
-            eval = Array(train.suffix(n)) + eval
-            train.removeLast(n)
-        }
+        let (train, heldOut) = DatasetLoader.holdOut(try DatasetLoader.loadFeedback(config, template: template, tokenizer: model.tokenizer), config)
+        eval += heldOut
         guard !train.isEmpty else { throw TrainingError("no training example is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")") }
         if let bco = config.double("pref_bco_weight"), bco > 1e-6 { throw TrainingError("pref_bco_weight: \(bco) applies to stage dpo (and is not implemented there); stage kto does not read it") }
         var data = KTOData(train: train, eval: eval)

@@ -14,15 +14,8 @@ final class DPOReferenceTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/tiny_dpo"
 
     func testEveryLossFollowsTRLStepByStep() throws {
-        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.here + "/reference.json"))))
-        func ints(_ j: JSON?) -> [Int] { (j?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) } }
-        let pairs = (reference["pairs"]?.arrayValue ?? []).map { p -> PairwiseExample in
-            let prompt = ints(p["prompt"])
-            func example(_ answer: [Int]) -> EncodedExample {
-                EncodedExample(inputIDs: prompt + answer, labels: [Int](repeating: -100, count: prompt.count) + answer)
-            }
-            return PairwiseExample(chosen: example(ints(p["chosen"])), rejected: example(ints(p["rejected"])))
-        }
+        let reference = try ReferenceRuns.json(Self.here + "/reference.json")
+        let pairs = ReferenceRuns.pairs(reference["pairs"])
         XCTAssertEqual(pairs.count, 6)
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let cases = reference["cases"]?.arrayValue ?? []
@@ -36,20 +29,10 @@ final class DPOReferenceTests: XCTestCase {
             s.ftx = c["ftx"]?.doubleValue ?? 0
             s.simpoGamma = c["simpo_gamma"]?.doubleValue ?? 0.5
             let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-            let config = JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")])
-            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(config))
-            let adapted = try AdaptedModel(model: model, method: lora, adapterDirectory: Self.here + "/initial")
-            var args = TrainingArguments()
-            args.outputDir = NSTemporaryDirectory() + "factory-dpo-ref-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-            (args.learningRate, args.batchSize, args.maxSteps, args.maxGradNorm, args.schedule) = (1e-2, 2, 3, 1, .constant)
-            (args.weightDecay, args.disableShuffling, args.saveCheckpoints) = (0, true, false)
-            let data = PreferenceData(train: pairs, eval: [], settings: s, ldAlpha: c["ld_alpha"]?.doubleValue)
-            let trainer = try Trainer(adapted: adapted, args: args, train: [], padID: 0, baseModel: "tiny", objective: .preference(data))
-            trainer.print = { _ in }
-            var records: [StepRecord] = []
-            trainer.onStep = { records.append($0) }
-            try trainer.run()
+            let records = try ReferenceRuns.run(model, lora: JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")]),
+                                                adapter: Self.here + "/initial", plugins: plugins, learningRate: 1e-2, batch: 2, steps: 3, padID: 0) { _ in
+                .preference(PreferenceData(train: pairs, eval: [], settings: s, ldAlpha: c["ld_alpha"]?.doubleValue))
+            }
             let history = c["history"]?.arrayValue ?? []
             XCTAssertEqual(records.count, 3, name)
             for (step, (record, want)) in zip(records, history).enumerated() {

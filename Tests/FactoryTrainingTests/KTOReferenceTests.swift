@@ -17,14 +17,11 @@ final class KTOReferenceTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/tiny_kto"
 
     func testEveryCaseFollowsTRLStepByStep() throws {
-        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.here + "/reference.json"))))
-        func ints(_ j: JSON?) -> [Int] { (j?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) } }
+        let reference = try ReferenceRuns.json(Self.here + "/reference.json")
         let examples = (reference["examples"]?.arrayValue ?? []).map { e -> FeedbackExample in
-            let prompt = ints(e["prompt"])
-            func example(_ answer: [Int]) -> EncodedExample {
-                EncodedExample(inputIDs: prompt + answer, labels: [Int](repeating: -100, count: prompt.count) + answer)
-            }
-            return FeedbackExample(target: example(ints(e["answer"])), kl: example(ints(e["kl_answer"])), desirable: e["tag"]?.boolValue ?? false)
+            let prompt = ReferenceRuns.ints(e["prompt"])
+            return FeedbackExample(target: ReferenceRuns.example(prompt: prompt, answer: ReferenceRuns.ints(e["answer"])),
+                                   kl: ReferenceRuns.example(prompt: prompt, answer: ReferenceRuns.ints(e["kl_answer"])), desirable: e["tag"]?.boolValue ?? false)
         }
         XCTAssertEqual(examples.map(\.desirable), [true, false, true, true, false, false])
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
@@ -36,19 +33,9 @@ final class KTOReferenceTests: XCTestCase {
             data.undesirableWeight = c["undesirable_weight"]?.doubleValue ?? 1
             data.ftx = c["ftx"]?.doubleValue ?? 0
             let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-            let config = JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")])
-            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(config))
-            let adapted = try AdaptedModel(model: model, method: lora, adapterDirectory: Self.here + "/../tiny_dpo/initial")
-            var args = TrainingArguments()
-            args.outputDir = NSTemporaryDirectory() + "factory-kto-ref-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-            (args.learningRate, args.batchSize, args.maxSteps, args.maxGradNorm, args.schedule) = (1e-2, 2, 3, 1, .constant)
-            (args.weightDecay, args.disableShuffling, args.saveCheckpoints) = (0, true, false)
-            let trainer = try Trainer(adapted: adapted, args: args, train: [], padID: 0, baseModel: "tiny", objective: .kto(data))
-            trainer.print = { _ in }
-            var records: [StepRecord] = []
-            trainer.onStep = { records.append($0) }
-            try trainer.run()
+            let records = try ReferenceRuns.run(model, lora: JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")]),
+                                                adapter: Self.here + "/../tiny_dpo/initial", plugins: plugins, learningRate: 1e-2, batch: 2, steps: 3,
+                                                padID: 0) { _ in .kto(data) }
             let history = c["history"]?.arrayValue ?? []
             XCTAssertEqual(records.count, 3, name)
             for (step, (record, want)) in zip(records, history).enumerated() {

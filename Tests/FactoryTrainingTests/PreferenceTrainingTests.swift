@@ -53,65 +53,55 @@ final class PreferenceTrainingTests: XCTestCase {
         XCTAssertEqual(chosenRewardAfter, beta * policyMoved, accuracy: 1e-4, "reward = β(policy − reference) with the reference still the base")
     }
 
-    /// A dpo run interrupted after a checkpoint and resumed saves the same adapter, byte for byte, as the
-    /// run that went straight through (the reference pass, dropout and batch order all replay).
-    func testAnInterruptedDPORunResumesBitIdentically() throws {
+    /// Trains 4 steps straight and 2 + 2 across an interruption (a checkpoint every 2 steps, accumulation 2),
+    /// fresh model and objective each time, and returns the two output directories (removed at tear-down).
+    func straightAndResumed(lora: JSONObject, objective: @escaping () -> TrainingObjective) throws -> (String, String) {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         func trainer(_ dir: String) throws -> Trainer {
             let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
-                                                    config: .object(JSONObject([("lora_target", .string("all")), ("lora_dropout", .double(0.1))])))
+            let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(lora))
             var args = TrainingArguments()
             args.outputDir = dir
             (args.learningRate, args.batchSize, args.gradientAccumulation, args.maxSteps, args.saveSteps) = (5e-3, 1, 2, 4, 2)
-            let data = PreferenceData(train: pairs(), eval: [], settings: PreferenceSettings(), ldAlpha: 0.5)
-            let t = try Trainer(adapted: try AdaptedModel(model: model, method: lora), args: args, train: [], padID: 0, baseModel: "tiny",
-                                objective: .preference(data))
+            let t = try Trainer(adapted: try AdaptedModel(model: model, method: method), args: args, train: [], padID: 0, baseModel: "tiny",
+                                objective: objective())
             t.print = { _ in }
             return t
         }
-        let base = NSTemporaryDirectory() + "factory-dpo-resume-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let base = NSTemporaryDirectory() + "factory-resume-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: base) }
         try trainer(base + "/straight").run()
         let first = try trainer(base + "/interrupted")
         first.stopAfter = 2
         XCTAssertEqual(try first.run().steps, 2)
         XCTAssertEqual(try trainer(base + "/interrupted").run().steps, 4)
-        let x = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/adapter_model.safetensors"))
-        let y = try Data(contentsOf: URL(fileURLWithPath: base + "/interrupted/adapter_model.safetensors"))
-        XCTAssertEqual(x, y, "the resumed adapter differs from the uninterrupted one")
+        return (base + "/straight", base + "/interrupted")
     }
 
-    /// The same for stage rm, whose value head and its moments live apart from the adapter: the resumed run's
-    /// adapter and value_head.safetensors equal the uninterrupted run's, byte for byte (dropout on).
-    func testAnInterruptedRewardRunResumesBitIdentically() throws {
-        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
-        func trainer(_ dir: String) throws -> Trainer {
-            let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-            let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"),
-                                                    config: .object(JSONObject([("lora_target", .string("all"))])))
-            var args = TrainingArguments()
-            args.outputDir = dir
-            (args.learningRate, args.batchSize, args.gradientAccumulation, args.maxSteps, args.saveSteps) = (5e-3, 1, 2, 4, 2)
-            let data = RewardData(train: pairs(), eval: [], valueHead: ValueHead(hidden: 64, seed: 7))
-            let t = try Trainer(adapted: try AdaptedModel(model: model, method: lora), args: args, train: [], padID: 0, baseModel: "tiny",
-                                objective: .reward(data))
-            t.print = { _ in }
-            return t
-        }
-        let base = NSTemporaryDirectory() + "factory-rm-resume-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: base) }
-        try trainer(base + "/straight").run()
-        let first = try trainer(base + "/interrupted")
-        first.stopAfter = 2
-        XCTAssertEqual(try first.run().steps, 2)
-        XCTAssertEqual(try trainer(base + "/interrupted").run().steps, 4)
-        for file in ["adapter_model.safetensors", "value_head.safetensors"] {
-            let x = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/" + file))
-            let y = try Data(contentsOf: URL(fileURLWithPath: base + "/interrupted/" + file))
+    func assertSameFiles(_ a: String, _ b: String, _ files: [String]) throws {
+        for file in files {
+            let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)), y = try Data(contentsOf: URL(fileURLWithPath: b + "/" + file))
             XCTAssertEqual(x, y, "the resumed \(file) differs from the uninterrupted one")
         }
-        let initial = ValueHead(hidden: 64, seed: 7), trained = try XCTUnwrap(try ValueHead.load(from: base + "/straight", hidden: 64))
-        XCTAssertNotEqual(initial.weight.values, trained.weight.values, "the head trained")
+    }
+
+    /// A dpo run interrupted after a checkpoint and resumed saves the same adapter, byte for byte, as the
+    /// run that went straight through (the reference pass, dropout, ld_alpha and batch order all replay).
+    func testAnInterruptedDPORunResumesBitIdentically() throws {
+        let (straight, resumed) = try straightAndResumed(lora: JSONObject([("lora_target", .string("all")), ("lora_dropout", .double(0.1))])) {
+            .preference(PreferenceData(train: self.pairs(), eval: [], settings: PreferenceSettings(), ldAlpha: 0.5))
+        }
+        try assertSameFiles(straight, resumed, ["adapter_model.safetensors"])
+    }
+
+    /// The same for stage rm, whose value head and its moments live apart from the adapter: adapter and
+    /// value_head.safetensors equal, byte for byte (the head's dropout on).
+    func testAnInterruptedRewardRunResumesBitIdentically() throws {
+        let (straight, resumed) = try straightAndResumed(lora: JSONObject([("lora_target", .string("all"))])) {
+            .reward(RewardData(train: self.pairs(), eval: [], valueHead: ValueHead(hidden: 64, seed: 7)))
+        }
+        try assertSameFiles(straight, resumed, ["adapter_model.safetensors", "value_head.safetensors"])
+        let trained = try XCTUnwrap(try ValueHead.load(from: straight, hidden: 64))
+        XCTAssertNotEqual(ValueHead(hidden: 64, seed: 7).weight.values, trained.weight.values, "the head trained")
     }
 }

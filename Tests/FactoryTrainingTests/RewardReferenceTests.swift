@@ -10,40 +10,24 @@ import XCTest
 
 /// Stage rm against LLaMA-Factory's PairwiseTrainer on TRL's value-head model with LoRA (PEFT): the same
 /// initial adapter and value head (Fixtures/tiny_rm, made by generate.py there), the pairs of tiny_dpo,
-/// three AdamW steps: the loss at every step and the final value head's weight within 1e-4; then the saved
-/// value_head.safetensors and `ValueHead.reward` agree with the trained head.
+/// three AdamW steps: the loss at every step and the final value head's weight within 1e-4; then
+/// `ValueHead.reward` (what `factory score --reward` runs) scores as the training path does.
 final class RewardReferenceTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/tiny_rm"
 
     func testThreeStepsReproduceLLaMAFactorysRewardTrainer() throws {
-        let reference = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.here + "/reference.json"))))
-        let dpo = try JSON.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.here + "/../tiny_dpo/reference.json"))))
-        func ints(_ j: JSON?) -> [Int] { (j?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) } }
-        let pairs = (dpo["pairs"]?.arrayValue ?? []).map { p -> PairwiseExample in
-            let prompt = ints(p["prompt"])
-            func example(_ answer: [Int]) -> EncodedExample {
-                EncodedExample(inputIDs: prompt + answer, labels: [Int](repeating: -100, count: prompt.count) + answer)
-            }
-            return PairwiseExample(chosen: example(ints(p["chosen"])), rejected: example(ints(p["rejected"])))
-        }
+        let reference = try ReferenceRuns.json(Self.here + "/reference.json")
+        let pairs = ReferenceRuns.pairs(try ReferenceRuns.json(Self.here + "/../tiny_dpo/reference.json")["pairs"])
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-        let config = JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")])
-        let lora = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(config))
-        let adapted = try AdaptedModel(model: model, method: lora, adapterDirectory: Self.here + "/initial")
         let head = try XCTUnwrap(try ValueHead.load(from: Self.here + "/initial", hidden: 64))
         head.dropout = 0  // the reference turned TRL's 0.1 off to be deterministic
-        var args = TrainingArguments()
-        args.outputDir = NSTemporaryDirectory() + "factory-rm-ref-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: args.outputDir) }
-        (args.learningRate, args.batchSize, args.maxSteps, args.maxGradNorm, args.schedule) = (1e-2, 2, 3, 1, .constant)
-        (args.weightDecay, args.disableShuffling, args.saveCheckpoints) = (0, true, false)
-        let trainer = try Trainer(adapted: adapted, args: args, train: [], padID: 0, baseModel: "tiny",
-                                  objective: .reward(RewardData(train: pairs, eval: [], valueHead: head)))
-        trainer.print = { _ in }
-        var records: [StepRecord] = []
-        trainer.onStep = { records.append($0) }
-        try trainer.run()
+        var adapted: AdaptedModel?
+        let records = try ReferenceRuns.run(model, lora: JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")]),
+                                            adapter: Self.here + "/initial", plugins: plugins, learningRate: 1e-2, batch: 2, steps: 3, padID: 0) { a in
+            adapted = a
+            return .reward(RewardData(train: pairs, eval: [], valueHead: head))
+        }
         let history = reference["history"]?.arrayValue ?? []
         XCTAssertEqual(records.count, 3)
         for (step, (record, want)) in zip(records, history).enumerated() {
@@ -55,18 +39,22 @@ final class RewardReferenceTests: XCTestCase {
         for (j, w) in weight.enumerated() { XCTAssertEqual(Double(head.weight.data[j]), w, accuracy: 1e-4, "v_head weight \(j)") }
         // not the bias: its gradient is zero in exact arithmetic (it cancels in chosen − rejected), so each side's
         // bias moves by its own rounding noise divided by Adam's tiny second moment (~1e-3 a step on both sides)
-        // what was saved is the trained head, and a reward read through it is the head's score at the last token
-        let saved = try XCTUnwrap(try ValueHead.load(from: args.outputDir, hidden: 64))
-        XCTAssertEqual(saved.weight.values, head.weight.values)
-        saved.dropout = 0
+        // `factory score --reward`'s path (one sequence, the adapter installed) gives the scores the training path
+        // gives the same rows in a padded batch of a chosen and a rejected answer
+        let adapter = try XCTUnwrap(adapted)
+        let rows = [pairs[0].chosen, pairs[0].rejected]
+        let batch = MicroBatch(rows, padID: 0)
+        let last = rows.enumerated().map { b, e in b * batch.seq + e.inputIDs.count - 1 }
+        let trained = try GradMode.disabled {
+            try adapter.withHooks(fusedHead: { x, _ in head.scores(hidden: x, positions: last, seed: nil) }) {
+                try model.forward(ids: batch.ids, batch: 2, seq: batch.seq, positions: Array(0..<batch.seq), mask: nil, headFused: true)
+            }
+        }.values
         let previous = EngineHooks.linear
-        adapted.installHooks()
+        adapter.installHooks()
         defer { EngineHooks.linear = previous }
-        let chosen = try saved.reward(of: pairs[0].chosen.inputIDs, model: model), rejected = try saved.reward(of: pairs[0].rejected.inputIDs, model: model)
-        let (loss, _, _) = try GradMode.disabled { try trainer.rewardLoss([pairs[0]], RewardData(train: pairs, eval: [], valueHead: saved), dropoutSeed: nil) }
-        // the training loss of that pair is −log σ(chosen − rejected): the margin it implies is the rewards' difference
-        let sigma = exp(-Double(loss.values[0]))
-        XCTAssertEqual(Double(chosen - rejected), log(sigma / (1 - sigma)), accuracy: 1e-4)
-        XCTAssertNotEqual(chosen, rejected)
+        let single = try rows.map { try head.reward(of: $0.inputIDs, model: model) }
+        for (a, b) in zip(single, trained) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        XCTAssertNotEqual(single[0], single[1])
     }
 }
