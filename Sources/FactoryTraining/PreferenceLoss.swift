@@ -46,6 +46,7 @@ public struct PreferenceOutcome {
     public let metrics: [String: Double]
 }
 
+/// Stage dpo's loss over a micro-batch's pairs (the formulas above), with its metrics.
 public enum PreferenceLoss {
     /// `policy`: [2P] log-probabilities (chosen rows, then rejected; already averaged when the kind averages);
     /// `reference`: the same from the reference model (nil for orpo and simpo); `chosenLengths`: labelled

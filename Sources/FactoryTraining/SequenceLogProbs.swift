@@ -40,6 +40,7 @@ public struct SequenceTargets {
     }
 }
 
+/// The fused head of the preference stages: each row's log-probability of its labelled tokens (above).
 public enum SequenceLogProbs {
     /// [rows] log-probabilities, differentiable in `hidden` and (when it requires a gradient) `weight`.
     public static func logProbs(hidden: Tensor, weight: Tensor, _ t: SequenceTargets) throws -> Tensor {

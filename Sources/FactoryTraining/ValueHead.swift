@@ -9,6 +9,7 @@ import FactoryFormats
 import FactoryPipeline
 import Foundation
 
+/// A reward model's value head (stage rm): its two tensors, their file, and the score it gives a sequence.
 public final class ValueHead {
     public static let weightName = "v_head.summary.weight", biasName = "v_head.summary.bias", fileName = "value_head.safetensors"
     /// [1, hidden]
