@@ -1,12 +1,13 @@
 // Packing fp32 values into GGUF blocks as ggml's reference quantizers do (quantize_row_*_ref in
 // ggml-quants.c, which llama.cpp's llama-quantize runs when no importance matrix is given): Q8_0, Q4_0,
-// Q4_1, Q5_0, Q5_1, and the K-quants Q4_K and Q6_K with their searches for the best sub-block scales.
+// Q4_1, Q5_0, Q5_1, and the K-quants Q2_K, Q3_K, Q4_K, Q5_K and Q6_K with their searches for the best
+// sub-block scales.
 // Bit for bit: every float operation in ggml's order, no fused multiply-add, fp16 rounded to nearest even.
 
 /// Packs ggml blocks (the SDK's; QuantizerKit's GGMLQuantizer is the plugin around it).
 public enum GGMLBlockPacker {
     /// The types `quantize` packs.
-    public static let packable: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K]
+    public static let packable: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     /// Packs `count` values (a whole number of blocks of `type`) from `x` into `out`; false when `type`
     /// is not packable.
@@ -18,7 +19,10 @@ public enum GGMLBlockPacker {
             switch type {
             case .q8_0, .q4_0, .q4_1: smallBlock(type, source, block)
             case .q5_0, .q5_1: fiveBit(type, source, block)
+            case .q2_K: GGMLKQuantizer.q2K(source, block)
+            case .q3_K: GGMLKQuantizer.q3K(source, block)
             case .q4_K: GGMLKQuantizer.q4K(source, block)
+            case .q5_K: GGMLKQuantizer.q5K(source, block)
             case .q6_K: GGMLKQuantizer.q6K(source, block)
             default: return false
             }
