@@ -14,7 +14,8 @@ final class PackedLinearTests: XCTestCase {
         let shapes: [String: [(Int, Int)]] = ["nf4": [(300, 192)], "fp4": [(300, 192)], "int8": [(300, 100), (70, 96)],
                                               "q8_0": [(300, 192), (70, 96)], "q4_0": [(300, 192), (70, 96)], "q4_1": [(300, 192), (70, 96)],
                                               "q5_0": [(300, 192), (70, 96)], "q5_1": [(300, 192), (70, 96)],
-                                              "q4_k": [(70, 512), (33, 256)], "q6_k": [(70, 512), (33, 256)]]
+                                              "q4_k": [(70, 512), (33, 256)], "q6_k": [(70, 512), (33, 256)], "q2_k": [(70, 512), (33, 256)],
+                                              "q3_k": [(70, 512), (33, 256)], "q5_k": [(70, 512), (33, 256)]]
         let doubleQuantized = JSON.object(JSONObject([("double_quantization", .bool(true))]))
         let cases = shapes.sorted { $0.key < $1.key }.map { ($0.key, JSON.object(JSONObject()), $0.value) } + [("nf4", doubleQuantized, [(300, 192)])]
         for (name, config, list) in cases {
@@ -58,7 +59,7 @@ final class PackedLinearTests: XCTestCase {
     /// small ones (a residual stream's outlier channels, which one int16 per value would round coarsely).
     func testEveryBlockKernelPathEqualsTheExactProduct() throws {
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
-        for (name, type) in [("q8_0", 8), ("q4_0", 2), ("q4_1", 3), ("q5_0", 6), ("q5_1", 7), ("q4_k", 12), ("q6_k", 14)] {
+        for (name, type) in [("q8_0", 8), ("q4_0", 2), ("q4_1", 3), ("q5_0", 6), ("q5_1", 7), ("q2_k", 10), ("q3_k", 11), ("q4_k", 12), ("q5_k", 13), ("q6_k", 14)] {
             let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup(name))
             let (rows, cols, n) = (40, 768, 2)
             var rng = SplitMix64(seed: UInt64(type))
@@ -86,7 +87,7 @@ final class PackedLinearTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(fbp_multiply(13, nil, 0, 0, 0, 0, nil, 0, nil, 0, 0), -1, "q5_K has no kernel: refused, nothing written")
+        XCTAssertEqual(fbp_multiply(15, nil, 0, 0, 0, 0, nil, 0, nil, 0, 0), -1, "q8_K (an activation format) has no kernel: refused, nothing written")
     }
 
     func testPackedLinearEqualsTheDenseLinearOfTheDequantizedWeight() throws {

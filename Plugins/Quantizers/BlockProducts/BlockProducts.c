@@ -41,7 +41,8 @@ static float half_to_float(const uint8_t *p) {
 
 int fbp_supports(int type) {
     switch (type) {
-    case FBP_Q4_0: case FBP_Q4_1: case FBP_Q5_0: case FBP_Q5_1: case FBP_Q8_0: case FBP_Q4_K: case FBP_Q6_K: return 1;
+    case FBP_Q4_0: case FBP_Q4_1: case FBP_Q5_0: case FBP_Q5_1: case FBP_Q8_0:
+    case FBP_Q2_K: case FBP_Q3_K: case FBP_Q4_K: case FBP_Q5_K: case FBP_Q6_K: return 1;
     default: return 0;
     }
 }
@@ -49,7 +50,7 @@ int fbp_supports(int type) {
 /// One input row split for the integer sums: per 32-value block its two int16 parts, step and exact sum.
 typedef struct {
     int16_t *high, *low;
-    float *step, *sum;
+    float *step, *sum, *half;  // half: the sums of each block's two 16-value halves (Q2_K's per-16 minima)
 } prepared_input;
 
 static void prepare(const float *x, int blocks, prepared_input p) {
@@ -62,6 +63,10 @@ static void prepare(const float *x, int blocks, prepared_input p) {
             total += v[j];
         }
         p.sum[b] = total;
+        float first = 0, second = 0;
+        for (int j = 0; j < 16; j++) { first += v[j]; second += v[16 + j]; }
+        p.half[2 * b] = first;
+        p.half[2 * b + 1] = second;
         if (!(amax > 0) || !isfinite(amax)) {  // zeros; inf or nan reach the output as nan
             p.step[b] = amax > 0 || amax != amax ? NAN : 0;
             memset(p.high + 32 * b, 0, 64);
@@ -91,8 +96,9 @@ static void k4_scale_min(int j, const uint8_t *s, int *scale, int *minimum) {
     }
 }
 
-static void decode_stretch(int type, const uint8_t *row, int k, int16_t w[32], float *scale, float *offset) {
-    *offset = 0;
+/// value_j = scale·w_j + offset[j / 16]: each 16-value half has its own offset (Q2_K's minima differ per 16).
+static void decode_stretch(int type, const uint8_t *row, int k, int16_t w[32], float *scale, float offset[2]) {
+    offset[0] = offset[1] = 0;
     switch (type) {
     case FBP_Q8_0: {
         const uint8_t *b = row + 34 * k;
@@ -105,7 +111,7 @@ static void decode_stretch(int type, const uint8_t *row, int k, int16_t w[32], f
         const uint8_t *b = row + (18 + offsetBytes) * k, *qs = b + 2 + offsetBytes;
         int zero = type == FBP_Q4_0 ? 8 : 0;
         *scale = half_to_float(b);
-        if (type == FBP_Q4_1) *offset = half_to_float(b + 2);
+        if (type == FBP_Q4_1) offset[0] = offset[1] = half_to_float(b + 2);
         for (int j = 0; j < 16; j++) {
             w[j] = (int16_t)((qs[j] & 0xF) - zero);
             w[j + 16] = (int16_t)((qs[j] >> 4) - zero);
@@ -118,7 +124,7 @@ static void decode_stretch(int type, const uint8_t *row, int k, int16_t w[32], f
         uint32_t high = (uint32_t)qh[0] | ((uint32_t)qh[1] << 8) | ((uint32_t)qh[2] << 16) | ((uint32_t)qh[3] << 24);
         int zero = type == FBP_Q5_0 ? 16 : 0;
         *scale = half_to_float(b);
-        if (type == FBP_Q5_1) *offset = half_to_float(b + 2);
+        if (type == FBP_Q5_1) offset[0] = offset[1] = half_to_float(b + 2);
         for (int j = 0; j < 16; j++) {
             w[j] = (int16_t)(((qs[j] & 0xF) | (((high >> j) & 1) << 4)) - zero);
             w[j + 16] = (int16_t)(((qs[j] >> 4) | (((high >> (j + 16)) & 1) << 4)) - zero);
@@ -130,9 +136,48 @@ static void decode_stretch(int type, const uint8_t *row, int k, int16_t w[32], f
         int sub = k % 8, sc, m;
         k4_scale_min(sub, b + 4, &sc, &m);
         *scale = half_to_float(b) * (float)sc;
-        *offset = -half_to_float(b + 2) * (float)m;
+        offset[0] = offset[1] = -half_to_float(b + 2) * (float)m;
         const uint8_t *qs = b + 16 + 32 * (sub / 2);
         for (int j = 0; j < 32; j++) w[j] = (int16_t)(sub % 2 ? qs[j] >> 4 : qs[j] & 0xF);
+        break;
+    }
+    case FBP_Q5_K: {  // Q4_K's scales; the fifth bit of value 64c + l in bit 2c of qh[l], of 64c + 32 + l in bit 2c + 1
+        const uint8_t *b = row + 176 * (k / 8);
+        int sub = k % 8, sc, m;
+        k4_scale_min(sub, b + 4, &sc, &m);
+        *scale = half_to_float(b) * (float)sc;
+        offset[0] = offset[1] = -half_to_float(b + 2) * (float)m;
+        const uint8_t *qh = b + 16, *qs = b + 48 + 32 * (sub / 2);
+        for (int j = 0; j < 32; j++) w[j] = (int16_t)((sub % 2 ? qs[j] >> 4 : qs[j] & 0xF) | (((qh[j] >> sub) & 1) << 4));
+        break;
+    }
+    case FBP_Q2_K: {  // 16 sub-blocks of 16, a 4-bit scale (low nibble) and minimum (high) each; value 128h + 32s + l in bits 2s of qs[32h + l]
+        const uint8_t *b = row + 84 * (k / 8);
+        int t = k % 8, h = t / 4, s = t % 4;  // the stretch is values 128h + 32s … + 31: sub-blocks 2t and 2t + 1
+        float dmin = half_to_float(b + 82);
+        const uint8_t *qs = b + 16 + 32 * h;
+        int sc[2] = {b[2 * t] & 0xF, b[2 * t + 1] & 0xF};
+        *scale = half_to_float(b + 80);  // each half's own scale folded into its codes (≤ 3 · 15)
+        offset[0] = -dmin * (float)(b[2 * t] >> 4);
+        offset[1] = -dmin * (float)(b[2 * t + 1] >> 4);
+        for (int j = 0; j < 32; j++) w[j] = (int16_t)(((qs[j] >> (2 * s)) & 3) * sc[j / 16]);
+        break;
+    }
+    case FBP_Q3_K: {  // 16 sub-blocks of 16: 6-bit signed scales; value 32b + m's third bit in bit b of hmask[m], low bits as Q2_K's
+        const uint8_t *b = row + 110 * (k / 8);
+        int t = k % 8, h = t / 4, s = t % 4;
+        const uint8_t *hmask = b, *qs = b + 32 + 32 * h, *sc = b + 96;
+        int scales[2];
+        for (int half = 0; half < 2; half++) {
+            int j = 2 * t + half;
+            int low = j < 8 ? sc[j] & 0xF : sc[j - 8] >> 4;
+            scales[half] = (low | (((sc[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+        }
+        *scale = half_to_float(b + 108);
+        for (int j = 0; j < 32; j++) {
+            int code = ((qs[j] >> (2 * s)) & 3) - (((hmask[j] >> (4 * h + s)) & 1) ? 0 : 4);
+            w[j] = (int16_t)(code * scales[j / 16]);
+        }
         break;
     }
     case FBP_Q6_K: {
@@ -155,14 +200,14 @@ static float dot_portable(int type, const uint8_t *row, int blocks, prepared_inp
     float total = 0;
     for (int k = 0; k < blocks; k++) {
         int16_t w[32] = {0};
-        float scale = 0, offset = 0;
-        decode_stretch(type, row, k, w, &scale, &offset);
+        float scale = 0, offset[2] = {0, 0};
+        decode_stretch(type, row, k, w, &scale, offset);
         int32_t high = 0, low = 0;
         for (int j = 0; j < 32; j++) {
             high += (int32_t)w[j] * x.high[32 * k + j];
             low += (int32_t)w[j] * x.low[32 * k + j];
         }
-        total += scale * x.step[k] * ((float)high + (float)low / 65534.0f) + offset * x.sum[k];
+        total += scale * x.step[k] * ((float)high + (float)low / 65534.0f) + offset[0] * x.half[2 * k] + offset[1] * x.half[2 * k + 1];
     }
     return total;
 }
@@ -410,14 +455,14 @@ int fbp_multiply(int type, const void *packed, size_t rowBytes, int firstRow, in
     if (!fbp_supports(type)) return -1;
     if (n <= 0 || rowCount <= 0 || blocks <= 0) return 0;
     size_t values = (size_t)n * (size_t)blocks * 32;
-    char *scratch = malloc(values * 2 * sizeof(int16_t) + values / 32 * 2 * sizeof(float) + (size_t)n * sizeof(prepared_input));
+    char *scratch = malloc(values * 2 * sizeof(int16_t) + values / 32 * 4 * sizeof(float) + (size_t)n * sizeof(prepared_input));
     if (!scratch) return -2;
     int16_t *high = (int16_t *)(void *)scratch, *low = high + values;
-    float *step = (float *)(void *)(scratch + values * 4), *sum = step + values / 32;
-    prepared_input *inputs = (prepared_input *)(void *)(sum + values / 32);
+    float *step = (float *)(void *)(scratch + values * 4), *sum = step + values / 32, *half = sum + values / 32;
+    prepared_input *inputs = (prepared_input *)(void *)(half + values / 16);
     for (int i = 0; i < n; i++) {
         size_t at = (size_t)i * blocks;
-        inputs[i] = (prepared_input){high + at * 32, low + at * 32, step + at, sum + at};
+        inputs[i] = (prepared_input){high + at * 32, low + at * 32, step + at, sum + at, half + 2 * at};
         prepare(x + at * 32, blocks, inputs[i]);
     }
     const uint8_t *first = (const uint8_t *)packed + (size_t)firstRow * rowBytes;

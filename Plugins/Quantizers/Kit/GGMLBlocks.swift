@@ -4,13 +4,14 @@
 import FactoryPluginKit
 import GGMLBlocks
 
-/// One of GGUF's block formats a quantizer plugin packs (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q6_k).
+/// One of GGUF's block formats a quantizer plugin packs (q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k).
 public struct GGMLBlockFormat: Sendable {
     public let type: GGMLType
 
     public static let q8_0 = GGMLBlockFormat(type: .q8_0), q4_0 = GGMLBlockFormat(type: .q4_0), q4_1 = GGMLBlockFormat(type: .q4_1)
     public static let q5_0 = GGMLBlockFormat(type: .q5_0), q5_1 = GGMLBlockFormat(type: .q5_1)
-    public static let q4_K = GGMLBlockFormat(type: .q4_K), q6_K = GGMLBlockFormat(type: .q6_K)
+    public static let q2_K = GGMLBlockFormat(type: .q2_K), q3_K = GGMLBlockFormat(type: .q3_K), q4_K = GGMLBlockFormat(type: .q4_K)
+    public static let q5_K = GGMLBlockFormat(type: .q5_K), q6_K = GGMLBlockFormat(type: .q6_K)
 
     /// Values per block (32; 256 for the K-quants).
     public var blockValues: Int { type.blockSize }

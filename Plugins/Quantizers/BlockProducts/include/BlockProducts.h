@@ -18,7 +18,8 @@ extern "C" {
 
 /// The block formats with integer kernels, numbered as GGUF's `ggml_type`.
 enum {
-    FBP_Q4_0 = 2, FBP_Q4_1 = 3, FBP_Q5_0 = 6, FBP_Q5_1 = 7, FBP_Q8_0 = 8, FBP_Q4_K = 12, FBP_Q6_K = 14,
+    FBP_Q4_0 = 2, FBP_Q4_1 = 3, FBP_Q5_0 = 6, FBP_Q5_1 = 7, FBP_Q8_0 = 8, FBP_Q2_K = 10, FBP_Q3_K = 11, FBP_Q4_K = 12,
+    FBP_Q5_K = 13, FBP_Q6_K = 14,
 };
 
 /// How far fbp_multiply may go: the best the CPU has, at most AVX2, or the portable loop (tests compare them).
