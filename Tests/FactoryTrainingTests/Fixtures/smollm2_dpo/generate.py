@@ -4,8 +4,9 @@ from one initial adapter and pairs, as ../tiny_dpo/generate.py does on the tiny 
   - PEFT LoraConfig(r=4, lora_alpha=8, target_modules=[q_proj, v_proj], lora_dropout=0); torch.manual_seed(0)
     before get_peft_model, then every lora_B set to N(0, 0.02^2) (seed 1). Saved to initial/.
   - pairs: 4 deterministic (prompt, chosen, rejected) id rows in the vocabulary; a step is 2 pairs in order.
-  - log-probabilities as LLaMA-Factory's get_batch_logps; TRL's DPOTrainer.dpo_loss (sigmoid) with the base
-    (adapter off) as the reference, and LLaMA-Factory's odds_ratio_loss (orpo, no reference).
+  - log-probabilities as LLaMA-Factory's get_batch_logps (averaged per token for ipo, orpo, simpo); TRL's
+    DPOTrainer.dpo_loss (sigmoid, hinge, ipo) with the base (adapter off) as the reference, and
+    LLaMA-Factory's odds_ratio_loss and simpo_loss (orpo, simpo: no reference).
   - torch.optim.AdamW(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0), clip_grad_norm_(1.0), constant lr.
 Writes reference.json. Run in the venv of ../tiny_dpo: /tmp/trlvenv/bin/python generate.py"""
 import glob, importlib.metadata, json, os, sys, types
@@ -75,16 +76,22 @@ def run(case, steps=2):
         input_ids, labels, mask = batch_of(step)
         logps, valid = batch_logps(model(input_ids=input_ids, attention_mask=mask).logits.float(), labels)
         n = input_ids.shape[0] // 2
-        if case["loss"] == "orpo":
+        average = case["loss"] in ("ipo", "orpo", "simpo")  # LLaMA-Factory averages per token for these
+        if average:
             logps = logps / valid
-            c, r = logps[:n], logps[n:]
+        c, r = logps[:n], logps[n:]
+        if case["loss"] == "orpo":
             log_odds = (c - r) - (torch.log1p(-torch.exp(c)) - torch.log1p(-torch.exp(r)))
             losses = -c + beta * -F.logsigmoid(log_odds)
             cr, rr = beta * c.detach(), beta * r.detach()
+        elif case["loss"] == "simpo":
+            losses = -F.logsigmoid(beta * ((c - r) - case["simpo_gamma"] / beta))
+            cr, rr = beta * c.detach(), beta * r.detach()
         else:
-            c, r = logps[:n], logps[n:]
             with torch.no_grad(), model.disable_adapter():
                 ref, _ = batch_logps(model(input_ids=input_ids, attention_mask=mask).logits.float(), labels)
+                if average:
+                    ref = ref / valid
             losses, cr, rr = t.dpo_loss(c, r, ref[:n], ref[n:], loss_type=case["loss"])
         loss = losses.mean()
         optimizer.zero_grad()
@@ -97,7 +104,9 @@ def run(case, steps=2):
     return history
 
 
-cases = [{"name": "sigmoid", "loss": "sigmoid", "beta": 0.1}, {"name": "orpo", "loss": "orpo", "beta": 0.1}]
+cases = [{"name": "sigmoid", "loss": "sigmoid", "beta": 0.1}, {"name": "hinge", "loss": "hinge", "beta": 0.1},
+         {"name": "ipo", "loss": "ipo", "beta": 0.1}, {"name": "orpo", "loss": "orpo", "beta": 0.1},
+         {"name": "simpo", "loss": "simpo", "beta": 2.0, "simpo_gamma": 0.5}]
 fresh_model().save_pretrained(os.path.join(here, "initial"))
 out = {"pairs": [{"prompt": p, "chosen": c, "rejected": r} for p, c, r in pairs], "cases": [dict(c, history=run(c)) for c in cases]}
 with open(os.path.join(here, "reference.json"), "w") as f:
