@@ -194,12 +194,7 @@ enum GGMLKQuantizer {
     /// make_q3_quants with do_rmse: signed codes in [−nmax, nmax) refined five rounds by coordinate descent
     /// on the weighted (x²) error; L = code + nmax; the scale.
     static func q3(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
-        var amax: Float = 0, signedMax: Float = 0
-        for i in 0..<n where abs(x[i]) > amax { (amax, signedMax) = (abs(x[i]), x[i]) }
-        if amax < 1e-15 {
-            for i in 0..<n { L[i] = 0 }
-            return 0
-        }
+        guard let signedMax = largest(n, x, zeroing: L) else { return 0 }
         let iscale = Float(-nmax) / signedMax
         var sumLX: Float = 0, sumL2: Float = 0
         var codes = [Int](repeating: 0, count: n)
@@ -279,14 +274,21 @@ enum GGMLKQuantizer {
         }
     }
 
-    /// make_qx_quants with rmse_type 1 (weights x²): signed quants in [−nmax, nmax), L = q + nmax; the scale.
-    static func qx(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
+    /// The value of largest magnitude among x[0..<n] (the first of equals, as ggml scans); nil, with L zeroed,
+    /// when every magnitude is below 1e-15 (ggml's all-zero group).
+    static func largest(_ n: Int, _ x: UnsafePointer<Float>, zeroing L: UnsafeMutablePointer<Int8>) -> Float? {
         var amax: Float = 0, signedMax: Float = 0
         for i in 0..<n where abs(x[i]) > amax { (amax, signedMax) = (abs(x[i]), x[i]) }
-        if amax < 1e-15 {
+        guard amax >= 1e-15 else {
             for i in 0..<n { L[i] = 0 }
-            return 0
+            return nil
         }
+        return signedMax
+    }
+
+    /// make_qx_quants with rmse_type 1 (weights x²): signed quants in [−nmax, nmax), L = q + nmax; the scale.
+    static func qx(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
+        guard let signedMax = largest(n, x, zeroing: L) else { return 0 }
         func quant(_ iscale: Float, _ i: Int) -> Int { max(-nmax, min(nmax - 1, nearestInt(noFMA(iscale * x[i])))) }
         var iscale = Float(-nmax) / signedMax
         var sumLX: Float = 0, sumL2: Float = 0

@@ -65,9 +65,7 @@ public enum LossHead {
         var total = 0.0
         for start in stride(from: 0, to: N, by: chunkRows) {
             let c = min(chunkRows, N - start)
-            for r in 0..<c { (rowsBuffer.data + r * H).update(from: h.data + selected[start + r] * H, count: H) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(V), Int32(H), 1, rowsBuffer.data, Int32(H),
-                        w.data, Int32(H), 0, logits.data, Int32(V))
+            chunkLogits(h, w, selected[start..<(start + c)], rows: rowsBuffer, into: logits)
             rowLoss.withUnsafeMutableBufferPointer { losses in
                 let lossPtr = losses.baseAddress!
                 parallelFor(c, grain: 4) { range in
@@ -106,6 +104,15 @@ public enum LossHead {
             }
             return [gh, gw]
         }
+    }
+
+    /// The logits of the hidden rows at `positions` (of h [positions, H]) under the head w [V, H]: the rows
+    /// gathered into `rows`, then one sgemm into `logits` [positions.count, V].
+    static func chunkLogits(_ h: Tensor, _ w: Tensor, _ positions: ArraySlice<Int>, rows: Tensor, into logits: Tensor) {
+        let H = w.shape[1], V = w.shape[0], c = positions.count
+        for (r, p) in positions.enumerated() { (rows.data + r * H).update(from: h.data + p * H, count: H) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(V), Int32(H), 1, rows.data, Int32(H),
+                    w.data, Int32(H), 0, logits.data, Int32(V))
     }
 
     /// row ← cap · tanh(row / cap), keeping tanh(row / cap) in `tanhs` for the gradient.

@@ -64,9 +64,7 @@ public enum SequenceLogProbs {
         /// Logits of positions start..<start + c into `logits` (capped), then each row turned into
         /// scale(position) · (softmax − onehot) with the position's log-probability recorded.
         func gradientRows(_ start: Int, _ c: Int, scale: (Int) -> Float) {
-            for r in 0..<c { (rowsBuffer.data + r * H).update(from: h.data + selected[start + r] * H, count: H) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(V), Int32(H), 1, rowsBuffer.data, Int32(H),
-                        w.data, Int32(H), 0, logits.data, Int32(V))
+            LossHead.chunkLogits(h, w, selected[start..<(start + c)], rows: rowsBuffer, into: logits)
             positionLogProb.withUnsafeMutableBufferPointer { logps in
                 let out = logps.baseAddress!
                 parallelFor(c, grain: 4) { range in
