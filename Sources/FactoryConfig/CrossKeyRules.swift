@@ -73,11 +73,12 @@ public enum CrossKeyRules {
             return nil
         },
         Rule(keys: ["stage", "pref_beta", "pref_ftx", "pref_loss", "dpo_label_smoothing", "simpo_gamma", "ld_alpha", "pref_bco_weight",
-                    "kto_chosen_weight", "kto_rejected_weight"],
-             summary: "the preference keys apply to their stages: pref_beta and pref_ftx to dpo and kto, kto_*_weight to kto, the others to dpo (note under another stage)") { c in
+                    "kto_chosen_weight", "kto_rejected_weight", "ref_model", "ref_model_adapters", "ref_model_quantization_bit"],
+             summary: "the preference keys apply to their stages: pref_beta, pref_ftx and ref_model* to dpo and kto, kto_*_weight to kto, the others to dpo (note under another stage)") { c in
             let stages: [(String, Set<Stage>)] = [("pref_beta", [.dpo, .kto]), ("pref_ftx", [.dpo, .kto]), ("pref_loss", [.dpo]), ("dpo_label_smoothing", [.dpo]),
                                                   ("simpo_gamma", [.dpo]), ("ld_alpha", [.dpo]), ("pref_bco_weight", [.dpo]),
-                                                  ("kto_chosen_weight", [.kto]), ("kto_rejected_weight", [.kto])]
+                                                  ("kto_chosen_weight", [.kto]), ("kto_rejected_weight", [.kto]), ("ref_model", [.dpo, .kto]),
+                                                  ("ref_model_adapters", [.dpo, .kto]), ("ref_model_quantization_bit", [.dpo, .kto])]
             let unread = stages.filter { c.values[$0.0] != nil && !$0.1.contains(c.stage) }
             guard !unread.isEmpty else { return nil }
             return .note(unread.map { "\($0.0) applies to stage \($0.1.map(\.rawValue).sorted().joined(separator: " and "))" }.joined(separator: ", ")
@@ -92,6 +93,12 @@ public enum CrossKeyRules {
             guard !set.isEmpty else { return nil }
             return .note("\(set.joined(separator: ", ")): stage \(c.stage.rawValue) reads its datasets without \(set.count == 1 ? "it" : "them"): "
                          + "examples are encoded each run (no tokenized cache), never packed, prompts unlabelled, datasets concatenated, a bad row stops the run")
+        },
+        Rule(keys: ["ref_model", "ref_model_adapters", "ref_model_quantization_bit"],
+             summary: "ref_model_adapters and ref_model_quantization_bit apply to ref_model (note when it is unset)") { c in
+            let unread = ["ref_model_adapters", "ref_model_quantization_bit"].filter { c.values[$0] != nil }
+            guard c.string("ref_model") == nil, !unread.isEmpty else { return nil }
+            return .note("\(unread.joined(separator: " and ")) \(unread.count == 1 ? "applies" : "apply") to ref_model, which is unset: the reference is the base with the adapter switched off (LoRA) or a frozen copy of the model")
         },
         Rule(keys: ["dpo_label_smoothing", "pref_loss"], summary: "dpo_label_smoothing > 0 needs pref_loss sigmoid (as LLaMA-Factory checks)") { c in
             guard c.stage == .dpo, let eps = c.double("dpo_label_smoothing"), eps > 1e-6, let loss = c.string("pref_loss"), loss != "sigmoid" else { return nil }

@@ -31,7 +31,15 @@ public enum AdapterLoading {
     /// Returns nil when none is set. With `merge` the weights are merged and no hook stays.
     @discardableResult
     public static func apply(_ config: RunConfig, to model: LoadedModel, plugins: PluginSet, merge: Bool) throws -> AdaptedModel? {
-        guard let dirs = config.list("adapter_name_or_path"), !dirs.isEmpty else { return nil }
+        try apply(config.list("adapter_name_or_path") ?? [], to: model, plugins: plugins, merge: merge)
+    }
+
+    /// Applies the adapters in `dirs` to `model`, in order: each is merged into the base weights, except a
+    /// single one when `merge` is false, which stays routed through the linear hook. `key`
+    /// names the config key that listed them, for messages. Returns the last; nil when `dirs` is empty.
+    @discardableResult
+    public static func apply(_ dirs: [String], to model: LoadedModel, plugins: PluginSet, merge: Bool,
+                             key: String = "adapter_name_or_path") throws -> AdaptedModel? {
         var last: AdaptedModel?
         for dir in dirs {
             let (component, methodConfig) = try methodConfig(adapterDirectory: dir, plugins: plugins)
@@ -42,7 +50,7 @@ public enum AdapterLoading {
             } catch let error as TrainingError where error.message.hasPrefix(dir) {
                 throw error
             } catch {
-                throw TrainingError("\(dir) (adapter_name_or_path): \(error)")
+                throw TrainingError("\(dir) (\(key)): \(error)")
             }
             for t in adapted.trainable { t.tensor.requiringGrad(false) }
             if merge || dirs.count > 1 { try adapted.mergeIntoBase() } else { adapted.installHooks() }

@@ -1,7 +1,7 @@
 // Stage kto, as LLaMA-Factory's CustomKTOTrainer runs it with TRL's kto_loss: each micro-batch's answers go
 // through the model once with gradients (the policy's log-probabilities, summed over each answer), and
 // three times without: the KL examples (each prompt with another row's answer) under the policy, and both
-// under the reference (the base with the adapter switched off). The KL estimate is the mean of
+// under the reference (ReferenceModel: for LoRA the base with the adapter switched off). The KL estimate is the mean of
 // policy − reference over the KL examples, clamped at 0 and held constant; then, per answer,
 //   desirable    w_d · (1 − σ(β(π − ρ − KL)))        undesirable    w_u · (1 − σ(β(KL − (π − ρ))))
 // (w_d, w_u: kto_chosen_weight, kto_rejected_weight), the mean over the micro-batch, plus pref_ftx times the
@@ -22,6 +22,8 @@ public struct KTOData {
     public var desirableWeight = 1.0, undesirableWeight = 1.0
     /// pref_ftx
     public var ftx = 0.0
+    /// Where the reference log-probabilities come from.
+    public var reference = ReferenceModel.adapterOff
 
     public init(train: [FeedbackExample], eval: [FeedbackExample]) { (self.train, self.eval) = (train, eval) }
 }
@@ -55,10 +57,7 @@ extension Trainer {
         func logProbs(_ rows: [EncodedExample], reference: Bool) throws -> (Tensor, SequenceTargets) {
             let batch = MicroBatch(rows, padID: padID)
             let targets = SequenceTargets(labels: batch.labels, seq: batch.seq, softcap: cap)
-            let out = try adapted.withHooks(fusedHead: { x, w in try SequenceLogProbs.logProbs(hidden: x, weight: w, targets) }, adapterOff: reference) {
-                try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: nil, headFused: true)
-            }
-            return (out, targets)
+            return (try answerLogProbs(batch, targets, under: reference ? data.reference : nil), targets)
         }
         let (policy, targets) = try logProbs(examples.map(\.target), reference: false)
         let (policyKL, referenceTarget, referenceKL) = try GradMode.disabled {

@@ -8,7 +8,7 @@ import FactoryPipeline
 
 extension TrainingJob {
     /// pref_loss, pref_beta, dpo_label_smoothing (sigmoid only: CrossKeyRules), simpo_gamma, pref_ftx;
-    /// pref_bco_weight refused in one line (ref_model is refused with the unimplemented keys).
+    /// pref_bco_weight refused in one line.
     static func preferenceSettings(_ config: RunConfig) throws -> PreferenceSettings {
         var s = PreferenceSettings()
         let loss = config.string("pref_loss") ?? "sigmoid"
@@ -98,16 +98,55 @@ extension TrainingJob {
         return ValueHead(hidden: hidden, seed: UInt64(truncatingIfNeeded: config.int("seed") ?? 42))
     }
 
-    /// The reference a loss that needs one gets: the base with the adapter switched off, which exists only
-    /// for an adapter that leaves every base tensor as it was. `loss` names what needs it, for the message.
-    static func checkReference(_ needed: Bool, loss: String, adapted: AdaptedModel) throws {
-        guard needed else { return }
-        let method = adapted.method.component.name
-        guard adapted.declaration.adapterFormat == "peft" else {
-            throw TrainingError("\(loss) compares with a reference model: with finetuning_type \(method) that is a frozen copy of the base, not implemented yet; use finetuning_type lora" + (loss.hasPrefix("pref_loss") ? ", or pref_loss orpo or simpo (no reference)" : ""))
+    /// The reference model a loss that needs one compares with, picked as LLaMA-Factory's create_ref_model
+    /// picks it (see ReferenceModel); `.adapterOff`, never read, when `needed` is false (a ref_model set then
+    /// goes unloaded, and one line says so). `loss` names what needs it, for the messages.
+    static func referenceModel(_ config: RunConfig, needed: Bool, loss: String, adapted: AdaptedModel, request: String,
+                               located: LocatedModel?, plugins: PluginSet, print: (String) -> Void) throws -> ReferenceModel {
+        guard needed else {
+            if let path = config.string("ref_model") { print("ref_model: \(loss) compares with no reference model; \(path) is not loaded") }
+            return .adapterOff
         }
-        if adapted.trainsBaseTensors {
-            throw TrainingError("\(loss) takes the base with the adapter switched off as its reference, but this adapter also trains base tensors (additional_target / biases), which switching it off would not undo; drop them" + (loss.hasPrefix("pref_loss") ? " or use pref_loss orpo or simpo" : ""))
+        let reference: ReferenceModel
+        if let path = config.string("ref_model") {
+            reference = try separateReference(config, path: path, policy: adapted.model, plugins: plugins)
+        } else if adapted.declaration.adapterFormat == "peft" && !adapted.trainsBaseTensors {
+            reference = .adapterOff
+        } else {  // full, freeze, or an adapter that trains base tensors too: the model as it was loaded, frozen
+            var copyConfig = config
+            copyConfig.set("adapter_name_or_path", nil)
+            let (model, _, _) = try loadModel(copyConfig, request: request, located: located, plugins: plugins)
+            let adapters = config.list("adapter_name_or_path") ?? []
+            if adapted.declaration.adapterFormat == "peft" {  // PEFT's disable_adapter(): the adapters merged before the trained one stay
+                try AdapterLoading.apply(Array(adapters.dropLast()), to: model, plugins: plugins, merge: true)
+            } else {
+                try AdapterLoading.apply(adapters, to: model, plugins: plugins, merge: true)
+            }
+            let why = adapted.declaration.adapterFormat == "peft" ? "its adapter trains base tensors too" : "finetuning_type \(adapted.method.component.name)"
+            reference = .frozen(model, origin: "a frozen copy of \(request) as loaded (\(why))")
         }
+        print(reference.summary)
+        return reference
+    }
+
+    /// ref_model, with ref_model_adapters (comma-separated, as LLaMA-Factory splits them) merged in order and
+    /// packed by ref_model_quantization_bit's quantizer when set (never by the policy's quantization keys).
+    static func separateReference(_ config: RunConfig, path: String, policy: LoadedModel, plugins: PluginSet) throws -> ReferenceModel {
+        var refConfig = config
+        for key in ["quantization_bit", "quantizer", "adapter_name_or_path"] { refConfig.set(key, nil) }
+        if let bits = config.int("ref_model_quantization_bit") { refConfig.set("quantization_bit", .int(bits)) }
+        let model: LoadedModel
+        do {
+            model = try loadModel(refConfig, request: path, located: nil, plugins: plugins).0
+        } catch {
+            throw TrainingError("ref_model: \(error)")
+        }
+        let vocabulary = { (m: LoadedModel) in m.description["hf_config"]?["vocab_size"]?.intValue }
+        if let own = vocabulary(model), let policyVocabulary = vocabulary(policy), own != policyVocabulary {
+            throw TrainingError("ref_model: \(path) has a vocabulary of \(own) tokens, the trained model \(policyVocabulary); the reference must read the same token ids")
+        }
+        let adapters = (config.string("ref_model_adapters") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        try AdapterLoading.apply(adapters, to: model, plugins: plugins, merge: true, key: "ref_model_adapters")
+        return .frozen(model, origin: "ref_model \(path)" + (adapters.isEmpty ? "" : " with \(adapters.joined(separator: ", ")) merged"))
     }
 }

@@ -1,8 +1,8 @@
 // Stage dpo's optimizer step, as LLaMA-Factory's CustomDPOTrainer runs it: each micro-batch's pairs
 // go through the model as one batch (chosen rows, then rejected, right-padded to the longest), the
 // policy's log-probability of each answer from the fused head (SequenceLogProbs), then the reference
-// model's without gradients — for LoRA the same model with the adapter switched off, so no second
-// copy of the weights — and PreferenceLoss over the pairs. The step's loss is the mean of its
+// model's without gradients (ReferenceModel: for LoRA the same model with the adapter switched off, so
+// no second copy of the weights) and PreferenceLoss over the pairs. The step's loss is the mean of its
 // micro-batches' mean losses (transformers divides each by the accumulation steps), its metrics the
 // mean of theirs (TRL stores each micro-batch's and averages them when it logs).
 import FactoryData
@@ -16,9 +16,12 @@ public struct PreferenceData {
     public let settings: PreferenceSettings
     /// ld_alpha (LD-DPO): the policy's log-probability of tokens past the shorter answer of a pair is weighted by it.
     public let ldAlpha: Double?
+    /// Where the reference log-probabilities come from (a loss that uses none never reads it).
+    public var reference: ReferenceModel
 
-    public init(train: [PairwiseExample], eval: [PairwiseExample], settings: PreferenceSettings, ldAlpha: Double? = nil) {
-        (self.train, self.eval, self.settings, self.ldAlpha) = (train, eval, settings, ldAlpha)
+    public init(train: [PairwiseExample], eval: [PairwiseExample], settings: PreferenceSettings, ldAlpha: Double? = nil,
+                reference: ReferenceModel = .adapterOff) {
+        (self.train, self.eval, self.settings, self.ldAlpha, self.reference) = (train, eval, settings, ldAlpha, reference)
     }
 }
 
@@ -50,18 +53,13 @@ extension Trainer {
         let s = data.settings
         let batch = MicroBatch(pairs.map(\.chosen) + pairs.map(\.rejected), padID: padID)
         let cap = adapted.model.finalLogitSoftcap
-        func logProbs(_ targets: SequenceTargets, reference: Bool) throws -> Tensor {
-            try adapted.withHooks(fusedHead: { x, w in try SequenceLogProbs.logProbs(hidden: x, weight: w, targets) }, adapterOff: reference) {
-                try adapted.model.forward(ids: batch.ids, batch: batch.batch, seq: batch.seq, positions: Array(0..<batch.seq), mask: nil, headFused: true)
-            }
-        }
         let plain = SequenceTargets(labels: batch.labels, seq: batch.seq, softcap: cap, average: s.kind.averagesLogProbs)
         let weighted = data.ldAlpha.map { alpha in
             SequenceTargets(labels: batch.labels, seq: batch.seq, weights: Self.ldWeights(plain, pairs: pairs.count, alpha: Float(alpha)),
                             softcap: cap, average: s.kind.averagesLogProbs)
         }
-        let policy = try logProbs(weighted ?? plain, reference: false)
-        let reference: [Float]? = s.kind.usesReference ? try GradMode.disabled { try logProbs(plain, reference: true).values } : nil
+        let policy = try answerLogProbs(batch, weighted ?? plain)
+        let reference: [Float]? = s.kind.usesReference ? try GradMode.disabled { try answerLogProbs(batch, plain, under: data.reference).values } : nil
         let lengths = plain.lengths
         let outcome = try PreferenceLoss.compute(policy: policy, reference: reference, chosenLengths: Array(lengths.prefix(pairs.count)), s)
         return (outcome, batch.tokens)

@@ -32,7 +32,8 @@ public enum TrainingJob {
             let (model, quantizer, quantizerRequest) = try loadModel(config, request: request, located: located, plugins: plugins)
             let pairwise = stage == .dpo || stage == .rm
             let settings = stage == .dpo ? try preferenceSettings(config) : nil
-            let (train, eval, objective): ([EncodedExample], [EncodedExample], TrainingObjective)
+            let (train, eval): ([EncodedExample], [EncodedExample])
+            var objective: TrainingObjective
             switch stage {
             case .dpo, .rm: (train, eval, objective) = try loadPairwiseObjective(config, stage: stage, settings: settings, model: model, plugins: plugins, print: print)
             case .kto: (train, eval, objective) = try loadFeedbackObjective(config, model: model, plugins: plugins)
@@ -42,8 +43,11 @@ public enum TrainingJob {
             }
             let adapted = try applyMethod(config, to: model, quantizer: quantizer.map { ($0, quantizerRequest) }, seed: args.seed,
                                           plugins: plugins, print: print)
-            if let settings { try checkReference(settings.kind.usesReference, loss: "pref_loss \(settings.kind.rawValue)", adapted: adapted) }
-            if stage == .kto { try checkReference(true, loss: "stage kto", adapted: adapted) }
+            if stage == .dpo || stage == .kto {
+                let reference = try referenceModel(config, needed: settings?.kind.usesReference ?? true, loss: settings.map { "pref_loss \($0.kind.rawValue)" } ?? "stage kto",
+                                                   adapted: adapted, request: request, located: located, plugins: plugins, print: print)
+                objective = objective.with(reference: reference)
+            }
             let rowsPerExample = pairwise ? 2 : 1  // a pair is two rows, its chosen and its rejected answer
             try checkActivationsFit(args, train: train, model: model, checkpointing: !(config.bool("disable_gradient_checkpointing") ?? false),
                                     rowsPerExample: rowsPerExample)
@@ -117,11 +121,19 @@ public enum TrainingJob {
     }
 
     /// The fine-tuning method on the model: its keys from the run (or, continuing an adapter, from that
-    /// adapter), checked against a quantized base, its tensors created (or read from the adapter).
+    /// adapter), checked against a quantized base, its tensors created (or read from the last adapter;
+    /// the ones before it merged into the base first, as LLaMA-Factory does).
     static func applyMethod(_ config: RunConfig, to model: LoadedModel, quantizer packed: (QuantizerInstance, request: String)?, seed: Int,
                             plugins: PluginSet, print: (String) -> Void) throws -> AdaptedModel {
         var methodConfig = RunPlanner.methodConfig(config)
         let adapters = config.list("adapter_name_or_path") ?? []
+        if adapters.count > 1 {  // LLaMA-Factory merges all but the last into the base, then trains the last further
+            if packed != nil {
+                throw TrainingError("adapter_name_or_path: a quantized base takes a single adapter to train further (\(adapters.count) given); merge the others into the base first")
+            }
+            try AdapterLoading.apply(Array(adapters.dropLast()), to: model, plugins: plugins, merge: true)
+            print("adapter_name_or_path: merged \(adapters.dropLast().joined(separator: ", ")) into the base; training \(adapters.last!) further")
+        }
         if let last = adapters.last {  // continue training this adapter with its own settings
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last, plugins: plugins).config.pairs { methodConfig[k] = v }
         }

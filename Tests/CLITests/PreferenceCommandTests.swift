@@ -65,8 +65,7 @@ final class PreferenceCommandTests: XCTestCase {
     func testWhatStageDPOCannotDoIsRefusedInOneLine() throws {
         let dir = try CLI.temporaryDirectory()
         let cases: [([String], String)] = [
-            (["finetuning_type=full"], "pref_loss sigmoid compares with a reference model: with finetuning_type full"),
-            (["ref_model=/somewhere"], "ref_model: /somewhere — a separate reference model is not implemented yet"),
+            (["ref_model=/somewhere"], "factory: error: ref_model: "),
             (["pref_bco_weight=0.5"], "pref_bco_weight: 0.5"),
             (["pref_loss=hinge", "dpo_label_smoothing=0.1"], "dpo_label_smoothing"),
             (["pref_loss=kto_pair"], "pref_loss: 'kto_pair'"),
@@ -84,6 +83,47 @@ final class PreferenceCommandTests: XCTestCase {
                                "plot_loss=false", "output_dir=\(dir)/sft"])
         XCTAssertEqual(sft.status, 0, sft.stderr)
         XCTAssertTrue((sft.stdout + sft.stderr).contains("pref_beta applies to stage dpo and kto; this run is stage sft"), sft.stdout + sft.stderr)
+    }
+
+    /// Reference models of their own. Full fine-tuning compares with a frozen copy of the model: the first
+    /// sigmoid step costs ln 2 and later ones less, which they could not if the copy moved with the policy.
+    /// ref_model with ref_model_adapters merged gives the reference what the policy starts from: with two
+    /// adapter_name_or_path (the first merged into the base, the second trained further) and the same two as
+    /// ref_model_adapters, the first step costs ln 2 again, where the base with the adapter switched off
+    /// (the second one only) does not.
+    func testReferenceModelsOfTheirOwn() throws {
+        let dir = try CLI.temporaryDirectory()
+        let full = try dpoRun(dir + "/full", ["finetuning_type=full", "learning_rate=1e-4", "max_steps=4"])
+        XCTAssertEqual(full.status, 0, full.stderr)
+        XCTAssertTrue(full.stdout.contains("reference model: a frozen copy of \(Self.shared)/fixtures/tiny/llama as loaded (finetuning_type full)"), full.stdout)
+        let fullLosses = try records(dir + "/full").compactMap { $0["loss"] as? Double }
+        XCTAssertEqual(fullLosses.count, 4)
+        XCTAssertEqual(fullLosses.first ?? .nan, log(2.0), accuracy: 1e-4, "the policy starts as its frozen copy")
+        XCTAssertLessThan(fullLosses.last ?? .infinity, log(2.0) - 0.02, "\(fullLosses)")
+
+        for name in ["a", "b"] {
+            let r = try dpoRun(dir + "/" + name, ["max_steps=3", "seed=\(name == "a" ? 1 : 2)"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let both = ["adapter_name_or_path=[\(dir)/a, \(dir)/b]", "max_steps=1"]
+        let matched = try dpoRun(dir + "/matched", both + ["ref_model=\(Self.shared)/fixtures/tiny/llama", "ref_model_adapters=\(dir)/a, \(dir)/b"])
+        XCTAssertEqual(matched.status, 0, matched.stderr)
+        XCTAssertTrue(matched.stdout.contains("adapter_name_or_path: merged \(dir)/a into the base; training \(dir)/b further"), matched.stdout)
+        XCTAssertTrue(matched.stdout.contains("reference model: ref_model \(Self.shared)/fixtures/tiny/llama with \(dir)/a, \(dir)/b merged"), matched.stdout)
+        XCTAssertEqual(try records(dir + "/matched").first?["loss"] as? Double ?? .nan, log(2.0), accuracy: 1e-4)
+        let adapterOff = try dpoRun(dir + "/off", both)
+        XCTAssertEqual(adapterOff.status, 0, adapterOff.stderr)
+        XCTAssertTrue(adapterOff.stdout.contains("reference model: the base with the adapter switched off"), adapterOff.stdout)
+        let offLoss = try XCTUnwrap(try records(dir + "/off").first?["loss"] as? Double)
+        XCTAssertGreaterThan(abs(offLoss - log(2.0)), 1e-3, "adapter b trained: the policy differs from base + a")
+
+        // what goes unread says so
+        let simpo = try dpoRun(dir + "/simpo", ["pref_loss=simpo", "max_steps=1", "ref_model=/somewhere"])
+        XCTAssertEqual(simpo.status, 0, simpo.stderr)
+        XCTAssertTrue(simpo.stdout.contains("ref_model: pref_loss simpo compares with no reference model; /somewhere is not loaded"), simpo.stdout)
+        let stray = try dpoRun(dir + "/stray", ["max_steps=1", "ref_model_adapters=\(dir)/a"])
+        XCTAssertEqual(stray.status, 0, stray.stderr)
+        XCTAssertTrue((stray.stdout + stray.stderr).contains("ref_model_adapters applies to ref_model, which is unset"), stray.stdout + stray.stderr)
     }
 }
 

@@ -7,8 +7,8 @@ import FactoryPipeline
 import Foundation
 import XCTest
 
-/// Stage dpo against TRL's losses (and LLaMA-Factory's orpo and simpo) on the tiny Llama with LoRA:
-/// the same initial adapter and pairs (Fixtures/tiny_dpo, made by generate.py there in a venv with TRL
+/// Stage dpo against TRL's losses (and LLaMA-Factory's orpo and simpo) on the tiny Llama with LoRA, and
+/// with full fine-tuning against a frozen copy of the model: the same initial adapter and pairs (Fixtures/tiny_dpo, made by generate.py there in a venv with TRL
 /// 0.24), three AdamW steps of each case: the loss and every reward metric at every step, within 1e-4.
 final class DPOReferenceTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/tiny_dpo"
@@ -19,7 +19,7 @@ final class DPOReferenceTests: XCTestCase {
         XCTAssertEqual(pairs.count, 6)
         let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
         let cases = reference["cases"]?.arrayValue ?? []
-        XCTAssertEqual(cases.count, 7)
+        XCTAssertEqual(cases.count, 8)
         for c in cases {
             let name = c["name"]?.stringValue ?? "?"
             var s = PreferenceSettings()
@@ -28,10 +28,15 @@ final class DPOReferenceTests: XCTestCase {
             s.labelSmoothing = c["label_smoothing"]?.doubleValue ?? 0
             s.ftx = c["ftx"]?.doubleValue ?? 0
             s.simpoGamma = c["simpo_gamma"]?.doubleValue ?? 0.5
-            let model = try LoadedModel.load(TinyTrainingTests.shared + "/fixtures/tiny/llama", plugins: plugins)
-            let records = try ReferenceRuns.run(model, lora: JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")]),
-                                                adapter: Self.here + "/initial", plugins: plugins, learningRate: 1e-2, batch: 2, steps: 3, padID: 0) { _ in
-                .preference(PreferenceData(train: pairs, eval: [], settings: s, ldAlpha: c["ld_alpha"]?.doubleValue))
+            let path = TinyTrainingTests.shared + "/fixtures/tiny/llama"
+            let model = try LoadedModel.load(path, plugins: plugins)
+            let full = c["full"]?.boolValue ?? false  // every parameter trains; the reference is a frozen copy loaded again
+            let reference: ReferenceModel = full ? .frozen(try LoadedModel.load(path, plugins: plugins), origin: "a copy") : .adapterOff
+            let records = try ReferenceRuns.run(model, method: full ? "full" : "lora",
+                                                lora: full ? JSONObject() : JSONObject([("lora_rank", 8), ("lora_alpha", 16), ("lora_target", "all")]),
+                                                adapter: full ? nil : Self.here + "/initial", plugins: plugins, learningRate: full ? 1e-3 : 1e-2,
+                                                batch: 2, steps: 3, padID: 0) { _ in
+                .preference(PreferenceData(train: pairs, eval: [], settings: s, ldAlpha: c["ld_alpha"]?.doubleValue, reference: reference))
             }
             let history = c["history"]?.arrayValue ?? []
             XCTAssertEqual(records.count, 3, name)

@@ -27,10 +27,11 @@ enum ReferenceRuns {
         }
     }
 
-    /// `steps` steps of `batch` examples on `model` with the LoRA of `lora` loaded from `adapter`.
-    static func run(_ model: LoadedModel, lora: JSONObject, adapter: String, plugins: PluginSet, learningRate: Double, batch: Int, steps: Int,
-                    padID: Int, objective: (AdaptedModel) throws -> TrainingObjective) throws -> [StepRecord] {
-        let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup("lora"), config: .object(lora))
+    /// `steps` steps of `batch` examples on `model` with the LoRA of `lora` loaded from `adapter` (or, with
+    /// `method`, that fine-tuning method configured by `lora`; no adapter when `adapter` is nil).
+    static func run(_ model: LoadedModel, method name: String = "lora", lora: JSONObject, adapter: String?, plugins: PluginSet, learningRate: Double,
+                    batch: Int, steps: Int, padID: Int, objective: (AdaptedModel) throws -> TrainingObjective) throws -> [StepRecord] {
+        let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(name), config: .object(lora))
         let adapted = try AdaptedModel(model: model, method: method, adapterDirectory: adapter)
         var args = TrainingArguments()
         args.outputDir = NSTemporaryDirectory() + "factory-reference-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

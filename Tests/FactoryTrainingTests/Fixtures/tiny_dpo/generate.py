@@ -1,5 +1,5 @@
 """Reference for stage dpo on ../../../../../shared/fixtures/tiny/llama with LoRA (PEFT) and TRL's losses:
-three AdamW steps of each case from the same initial adapter and pairs.
+three AdamW steps of each case from the same initial adapter and pairs, and of full fine-tuning.
   - PEFT LoraConfig(r=8, lora_alpha=16, every linear but the head, lora_dropout=0); torch.manual_seed(0)
     before get_peft_model, then every lora_B set to N(0, 0.05^2) (seed 1), so the policy differs from the
     reference (the base with the adapter switched off, PEFT's disable_adapter) from the first step.
@@ -12,13 +12,16 @@ three AdamW steps of each case from the same initial adapter and pairs.
     label smoothing), hinge and ipo, called with loss_type set; LLaMA-Factory's odds_ratio_loss and
     simpo_loss for orpo and simpo (written here from its formulas); pref_ftx adds ftx * (-chosen logps
     averaged per token); the metrics as LLaMA-Factory's get_batch_loss_metrics.
-  - torch.optim.AdamW(lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0), clip_grad_norm_(1.0),
+  - case "full": every parameter of the base model trains (LLaMA-Factory's finetuning_type full) from the
+    tiny model as saved, no adapter; the reference is a frozen copy of it (LLaMA-Factory's create_ref_model
+    loads the model again); lr 1e-3.
+  - torch.optim.AdamW(lr=1e-2 (full: 1e-3), betas=(0.9, 0.999), eps=1e-8, weight_decay=0), clip_grad_norm_(1.0),
     constant learning rate.
 Writes reference.json. Run in a throwaway venv with TRL (LLaMA-Factory 0.9.5 pins trl <= 0.24):
   python3 -m venv --system-site-packages /tmp/trlvenv
   /tmp/trlvenv/bin/pip install trl==0.24.0 transformers==4.57.1 peft==0.18.1 datasets==4.4.1
   /tmp/trlvenv/bin/python generate.py SHARED_DIR"""
-import json, os, sys, types
+import contextlib, json, os, sys, types
 
 import torch
 import torch.nn.functional as F
@@ -94,13 +97,19 @@ def trl_dpo_loss(case):
 
 
 def run(case, steps=3):
-    model = fresh_model()
+    full = case.get("full", False)
+    if full:
+        model = AutoModelForCausalLM.from_pretrained(os.path.join(shared, "fixtures/tiny/llama"), dtype=torch.float32)
+        frozen = AutoModelForCausalLM.from_pretrained(os.path.join(shared, "fixtures/tiny/llama"), dtype=torch.float32).eval()
+        frozen.requires_grad_(False)
+    else:
+        model = fresh_model()
     model.train()
     kind, beta = case["loss"], case["beta"]
     average = kind in ("ipo", "orpo", "simpo")
     dpo = trl_dpo_loss(case) if kind in ("sigmoid", "hinge", "ipo") else None
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(params, lr=1e-3 if full else 1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     history = []
     for step in range(steps):
         input_ids, labels, mask = batch_of(step)
@@ -112,8 +121,8 @@ def run(case, steps=3):
         c, r = logps[:n], logps[n:]
         chosen_avg = c if average else c / valid[:n]
         if dpo:
-            with torch.no_grad(), model.disable_adapter():
-                ref, _ = batch_logps(model(input_ids=input_ids, attention_mask=mask).logits.float(), labels)
+            with torch.no_grad(), (contextlib.nullcontext() if full else model.disable_adapter()):
+                ref, _ = batch_logps((frozen if full else model)(input_ids=input_ids, attention_mask=mask).logits.float(), labels)
                 if average:
                     ref = ref / valid
             losses, chosen_rewards, rejected_rewards = dpo(c, r, ref[:n], ref[n:])
@@ -149,6 +158,7 @@ cases = [
     {"name": "ipo", "loss": "ipo", "beta": 0.1},
     {"name": "orpo", "loss": "orpo", "beta": 0.1},
     {"name": "simpo", "loss": "simpo", "beta": 2.0, "simpo_gamma": 0.5},
+    {"name": "full", "loss": "sigmoid", "beta": 0.1, "full": True},
 ]
 fresh_model().save_pretrained(os.path.join(here, "initial"))
 out = {"trl": trl.__version__, "pairs": [{"prompt": p, "chosen": c, "rejected": r} for p, c, r in pairs], "cases": []}
