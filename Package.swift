@@ -145,8 +145,9 @@ let package = Package(
                 path: "Plugins/FinetuningMethods/Freeze", swiftSettings: optimise),
         .target(name: "ChatTemplateKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 path: "Plugins/ChatTemplates/Kit", swiftSettings: optimise),
-        .target(name: "AttentionKernelKit", dependencies: [.product(name: "FactoryPluginKit", package: "SDK")],
+        .target(name: "AttentionKernelKit", dependencies: ["AttentionTiles", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/AttentionKernels/Kit", swiftSettings: optimise),
+        .target(name: "AttentionTiles", path: "Plugins/AttentionKernels/Tiles", cSettings: optimiseC),
         .target(name: "EagerAttention", dependencies: ["AttentionKernelKit", .product(name: "FactoryPluginKit", package: "SDK")],
                 path: "Plugins/AttentionKernels/Eager", swiftSettings: optimise),
         .target(name: "FlashAttention", dependencies: ["AttentionKernelKit", .product(name: "FactoryPluginKit", package: "SDK")],
@@ -183,7 +184,7 @@ let package = Package(
         templatePlugin("Empty"),
 
         // ---- tests ----
-        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "BlockProducts", "FactoryConformance", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
+        .testTarget(name: "FactoryHostTests", dependencies: ["FactoryHost", "BlockProducts", "AttentionTiles", "FactoryConformance", "FactoryPipeline", "FactoryJinja", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryHostTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "FactoryFormatsTests", dependencies: ["FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryPipeline", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryFormatsTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryModelTests", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],

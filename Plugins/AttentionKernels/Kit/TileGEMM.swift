@@ -1,16 +1,26 @@
 // The one dense product attention kernels need, on tiles that fit in L1/L2: C[M×N] (+)= A[M×K]·B[K×N],
 // row-major with leading dimensions, in 6 × 16 register blocks of FMAs (12 accumulators of 8-wide AVX2
 // vectors: enough independent chains to cover the FMA latency), 4 × 16 and 1 × 16 at the edges. Each
-// thread calls it on its own tiles, so it never touches OpenBLAS's thread pool.
+// thread calls it on its own tiles, so it never touches OpenBLAS's thread pool. On a CPU with AVX-512
+// the same product runs in AttentionTiles' C kernel (8 × 32 blocks of 16-wide vectors), element for
+// element the same operations in the same order, so both paths give the same bits.
+import AttentionTiles
 
 public typealias F8 = SIMD8<Float>
 
 @inline(__always) public func load8(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
 @inline(__always) public func store8(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
 
+/// Whether this CPU runs AttentionTiles' AVX-512 product (the same bits, twice the vector width).
+let tilesHaveAVX512 = fat_has_avx512() == 1
+
 /// C[M×N] = (accumulate ? C : 0) + A[M×K] · B[K×N].
 public func gemm(_ M: Int, _ N: Int, _ K: Int, _ A: UnsafePointer<Float>, _ lda: Int, _ B: UnsafePointer<Float>, _ ldb: Int,
                  _ C: UnsafeMutablePointer<Float>, _ ldc: Int, accumulate: Bool) {
+    if tilesHaveAVX512 {
+        fat_gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, accumulate ? 1 : 0)
+        return
+    }
     var j = 0
     while j + 16 <= N {
         var i = 0
