@@ -3,7 +3,7 @@ package's GGUF (fp32), LoRA r 8 on every linear, sigmoid loss, B pairs a step, e
 (a 32-token prompt, then T - 32 answer tokens; the same token ids as factory-dpo-bench cuts from
 alpaca_en_demo, handed to TRL already tokenized), the reference = the base with the adapter switched
 off (TRL's default for a PEFT model), no gradient checkpointing, N steps after one warm-up step.
-Usage: python bench/dpo_trl.py GGUF SHARED_DIR [B] [T] [STEPS]   (in a venv with trl, see bench/dpo.sh)"""
+Usage: python bench/dpo_trl.py GGUF SHARED_DIR [B] [T] [STEPS] [EPOCHS]   (in a venv with trl, see bench/dpo.sh)"""
 import json, os, resource, sys, time
 
 import torch
@@ -17,6 +17,7 @@ gguf, shared = sys.argv[1:3]
 B = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 T = int(sys.argv[4]) if len(sys.argv) > 4 else 512
 steps = int(sys.argv[5]) if len(sys.argv) > 5 else 4
+epochs = int(sys.argv[6]) if len(sys.argv) > 6 else 1  # > 1: B x STEPS pairs, trained EPOCHS times (TRL recomputes the reference each time)
 prompt = 32
 
 t0 = time.perf_counter()
@@ -24,7 +25,7 @@ directory, file = os.path.dirname(gguf), os.path.basename(gguf)
 tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=file)
 model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file, dtype=torch.float32)
 rows = json.load(open(os.path.join(shared, "data/alpaca_en_demo.json")))
-count = B * (steps + 1)
+count = B * steps if epochs > 1 else B * (steps + 1)
 stream = []
 for row in rows:
     if len(stream) >= count * (2 * T - prompt):
@@ -56,7 +57,7 @@ class Clock(TrainerCallback):
             self.times.append(time.perf_counter() - self.start)
 
 
-config = DPOConfig(output_dir="/tmp/trl-dpo-bench", per_device_train_batch_size=B, max_steps=steps + 1, learning_rate=5e-6,
+config = DPOConfig(output_dir="/tmp/trl-dpo-bench", per_device_train_batch_size=B, max_steps=steps * epochs if epochs > 1 else steps + 1, learning_rate=5e-6,
                    beta=0.1, loss_type="sigmoid", max_length=None, max_prompt_length=None, max_completion_length=None,
                    gradient_checkpointing=False, use_cpu=True, report_to="none", logging_steps=1000, save_strategy="no",
                    dataloader_num_workers=0, remove_unused_columns=False)

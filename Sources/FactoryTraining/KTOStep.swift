@@ -37,7 +37,9 @@ extension Trainer {
         for (m, indices) in micro.enumerated() {
             TrainingRandomness.seed = microBatchSeed(step: step, micro: m)
             defer { TrainingRandomness.seed = nil }
-            let (l, batchMetrics, batchTokens) = try ktoLoss(indices.map { data.train[$0] }, data)
+            let (l, batchMetrics, batchTokens) = try ktoLoss(indices.map { data.train[$0] }, data) {
+                try referenceCache.values(for: indices) { batch in try ktoReference(batch.map { data.train[$0] }, data) }
+            }
             loss += Double(l.data[0]) / Double(micro.count)
             tokens += batchTokens
             for (k, v) in batchMetrics { metrics[k, default: 0] += v }
@@ -51,19 +53,28 @@ extension Trainer {
         return record
     }
 
+    /// The log-probabilities of `rows`' answers under the policy, or under the reference model.
+    func ktoLogProbs(_ rows: [EncodedExample], _ data: KTOData, reference: Bool) throws -> (Tensor, SequenceTargets) {
+        let batch = MicroBatch(rows, padID: padID)
+        let targets = SequenceTargets(labels: batch.labels, seq: batch.seq, softcap: adapted.model.finalLogitSoftcap)
+        return (try answerLogProbs(batch, targets, under: reference ? data.reference : nil), targets)
+    }
+
+    /// The reference model's log-probabilities of each example's (answer, KL example), without gradients.
+    func ktoReference(_ examples: [FeedbackExample], _ data: KTOData) throws -> [(Float, Float)] {
+        let (target, kl) = try GradMode.disabled {
+            (try ktoLogProbs(examples.map(\.target), data, reference: true).0.values, try ktoLogProbs(examples.map(\.kl), data, reference: true).0.values)
+        }
+        return Array(zip(target, kl))
+    }
+
     /// One micro-batch: the recorded loss, its summed metrics (sums, counts, kl), the real tokens.
-    func ktoLoss(_ examples: [FeedbackExample], _ data: KTOData) throws -> (Tensor, [String: Double], Int) {
-        let cap = adapted.model.finalLogitSoftcap
-        func logProbs(_ rows: [EncodedExample], reference: Bool) throws -> (Tensor, SequenceTargets) {
-            let batch = MicroBatch(rows, padID: padID)
-            let targets = SequenceTargets(labels: batch.labels, seq: batch.seq, softcap: cap)
-            return (try answerLogProbs(batch, targets, under: reference ? data.reference : nil), targets)
-        }
-        let (policy, targets) = try logProbs(examples.map(\.target), reference: false)
-        let (policyKL, referenceTarget, referenceKL) = try GradMode.disabled {
-            (try logProbs(examples.map(\.kl), reference: false).0.values, try logProbs(examples.map(\.target), reference: true).0.values,
-             try logProbs(examples.map(\.kl), reference: true).0.values)
-        }
+    /// `reference` gives ktoReference's values (or kept ones: ReferenceCache).
+    func ktoLoss(_ examples: [FeedbackExample], _ data: KTOData, reference: () throws -> [(Float, Float)]) throws -> (Tensor, [String: Double], Int) {
+        let (policy, targets) = try ktoLogProbs(examples.map(\.target), data, reference: false)
+        let policyKL = try GradMode.disabled { try ktoLogProbs(examples.map(\.kl), data, reference: false).0.values }
+        let referenceValues = try reference()
+        let (referenceTarget, referenceKL) = (referenceValues.map(\.0), referenceValues.map(\.1))
         let n = examples.count
         let kl = max(0, zip(policyKL, referenceKL).reduce(0.0) { $0 + Double($1.0) - Double($1.1) } / Double(n))
         let pv = policy.values, lengths = targets.lengths, beta = data.beta
@@ -109,7 +120,7 @@ extension Trainer {
             var metrics: [String: Double] = [:]
             for start in stride(from: 0, to: data.eval.count, by: args.evalBatchSize) {
                 let batch = Array(data.eval[start..<min(data.eval.count, start + args.evalBatchSize)])
-                let (loss, m, _) = try ktoLoss(batch, data)
+                let (loss, m, _) = try ktoLoss(batch, data) { try evalReferenceCache.values(batchStart: start) { try ktoReference(batch, data) } }
                 total += Double(loss.data[0]) * Double(batch.count)
                 for (k, v) in m { metrics[k, default: 0] += v }
             }

@@ -34,7 +34,9 @@ extension Trainer {
         for (m, indices) in micro.enumerated() {
             TrainingRandomness.seed = microBatchSeed(step: step, micro: m)
             defer { TrainingRandomness.seed = nil }
-            let (outcome, batchTokens) = try preferenceLoss(indices.map { data.train[$0] }, data)
+            let (outcome, batchTokens) = try preferenceLoss(indices.map { data.train[$0] }, data) {
+                try referenceCache.values(for: indices) { batch in try pairReference(batch.map { data.train[$0] }, data) }
+            }
             loss += Double(outcome.loss.data[0]) / Double(micro.count)
             tokens += batchTokens
             metrics.append(outcome.metrics)
@@ -49,7 +51,9 @@ extension Trainer {
     }
 
     /// One micro-batch of pairs: the recorded mean loss with its metrics, and the real tokens it held.
-    func preferenceLoss(_ pairs: [PairwiseExample], _ data: PreferenceData) throws -> (PreferenceOutcome, Int) {
+    /// `reference` gives the reference log-probabilities of each pair's answers (pairReference, or kept
+    /// ones: ReferenceCache); a loss without reference never calls it.
+    func preferenceLoss(_ pairs: [PairwiseExample], _ data: PreferenceData, reference: () throws -> [(Float, Float)]) throws -> (PreferenceOutcome, Int) {
         let s = data.settings
         let batch = MicroBatch(pairs.map(\.chosen) + pairs.map(\.rejected), padID: padID)
         let cap = adapted.model.finalLogitSoftcap
@@ -59,10 +63,20 @@ extension Trainer {
                             softcap: cap, average: s.kind.averagesLogProbs)
         }
         let policy = try answerLogProbs(batch, weighted ?? plain)
-        let reference: [Float]? = s.kind.usesReference ? try GradMode.disabled { try answerLogProbs(batch, plain, under: data.reference).values } : nil
+        let referenceValues: [Float]? = s.kind.usesReference ? try { let v = try reference(); return v.map(\.0) + v.map(\.1) }() : nil
         let lengths = plain.lengths
-        let outcome = try PreferenceLoss.compute(policy: policy, reference: reference, chosenLengths: Array(lengths.prefix(pairs.count)), s)
+        let outcome = try PreferenceLoss.compute(policy: policy, reference: referenceValues, chosenLengths: Array(lengths.prefix(pairs.count)), s)
         return (outcome, batch.tokens)
+    }
+
+    /// The reference model's log-probabilities of each pair's (chosen, rejected) answer, without gradients,
+    /// on the micro-batch training builds from `pairs`.
+    func pairReference(_ pairs: [PairwiseExample], _ data: PreferenceData) throws -> [(Float, Float)] {
+        let batch = MicroBatch(pairs.map(\.chosen) + pairs.map(\.rejected), padID: padID)
+        let targets = SequenceTargets(labels: batch.labels, seq: batch.seq, softcap: adapted.model.finalLogitSoftcap,
+                                      average: data.settings.kind.averagesLogProbs)
+        let v = try GradMode.disabled { try answerLogProbs(batch, targets, under: data.reference).values }
+        return (0..<pairs.count).map { (v[$0], v[pairs.count + $0]) }
     }
 
     /// LLaMA-Factory's ld_alpha weights: in each row, labelled positions up to the first labelled one plus
@@ -86,7 +100,7 @@ extension Trainer {
             var total = 0.0, metrics: [[String: Double]] = []
             for start in stride(from: 0, to: data.eval.count, by: args.evalBatchSize) {
                 let pairs = Array(data.eval[start..<min(data.eval.count, start + args.evalBatchSize)])
-                let (outcome, _) = try preferenceLoss(pairs, data)
+                let (outcome, _) = try preferenceLoss(pairs, data) { try evalReferenceCache.values(batchStart: start) { try pairReference(pairs, data) } }
                 total += Double(outcome.loss.data[0]) * Double(pairs.count)
                 metrics.append(outcome.metrics)
             }

@@ -66,6 +66,9 @@ public final class Trainer {
     let optimizer: AdamW
     let plan: BatchPlan
     public let totalSteps: Int
+    /// Stages dpo and kto: reference values kept across epochs, and those of the evaluation batches.
+    let referenceCache: ReferenceCache
+    let evalReferenceCache = EvalReferenceCache()
 
     /// `objective` .preference trains on its pairs (train and eval then stay empty).
     public init(adapted: AdaptedModel, args: TrainingArguments, train: [EncodedExample], eval: [EncodedExample] = [], padID: Int,
@@ -99,6 +102,7 @@ public final class Trainer {
         plan = BatchPlan(count: count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
                          seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
         totalSteps = args.maxSteps > 0 ? args.maxSteps : max(1, Int((args.epochs * Double(plan.stepsPerEpoch)).rounded(.up)))
+        referenceCache = ReferenceCache(plan: plan, totalSteps: totalSteps)
     }
 
     var logEvery: Int { TrainingArguments.everySteps(args.loggingSteps, total: totalSteps) }

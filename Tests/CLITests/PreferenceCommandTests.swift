@@ -204,7 +204,7 @@ extension PreferenceCommandTests {
 extension PreferenceCommandTests {
     /// Stage kto on the tiny Llama with the demo feedback data: the loss falls, LLaMA-Factory's KTO metrics
     /// (rewards/…, logps/…, margins, kl) reach trainer_log.jsonl and the evaluation record; a dataset without a
-    /// kto_tag column is refused in one line, and so is full fine-tuning (no reference without an adapter).
+    /// kto_tag column is refused in one line; full fine-tuning compares with a frozen copy of the model.
     func testKTOTrainsOnTheDemoFeedbackData() throws {
         let dir = try CLI.temporaryDirectory()
         func kto(_ out: String, _ extra: [String] = []) throws -> CLI.Result {
@@ -228,9 +228,11 @@ extension PreferenceCommandTests {
         let unlabelled = try kto(dir + "/refused", ["dataset=factory_demo"])
         XCTAssertNotEqual(unlabelled.status, 0)
         XCTAssertTrue(unlabelled.stderr.contains("dataset 'factory_demo' has no kto_tag column"), unlabelled.stderr)
-        let full = try kto(dir + "/full", ["finetuning_type=full"])
-        XCTAssertNotEqual(full.status, 0)
-        XCTAssertTrue(full.stderr.contains("stage kto compares with a reference model: with finetuning_type full"), full.stderr)
+        // full fine-tuning compares with a frozen copy of the model: the first step's ratios are 0, so its loss is w·(1 − σ(0))
+        let full = try kto(dir + "/full", ["finetuning_type=full", "learning_rate=1e-4", "max_steps=2"])
+        XCTAssertEqual(full.status, 0, full.stderr)
+        XCTAssertTrue(full.stdout.contains("reference model: a frozen copy of"), full.stdout)
+        XCTAssertEqual(try records(dir + "/full").first?["loss"] as? Double ?? .nan, 0.5, accuracy: 1e-6)
         // stage sft on labelled answers would learn the undesirable ones: refused (LLaMA-Factory drops those rows)
         let sft = try CLI.run(["run", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
                                "dataset=factory_kto_demo", "dataset_dir=examples/data", "output_dir=\(dir)/sft"])

@@ -36,7 +36,7 @@ final class PreferenceTrainingTests: XCTestCase {
         let trainer = try Trainer(adapted: adapted, args: args, train: [], padID: 0, baseModel: "tiny", objective: .preference(data))
         trainer.print = { _ in }
         // the base's log-probabilities before training, read with the adapter switched off
-        let before = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) }
+        let before = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) { try trainer.pairReference(pairs(), data) } }
         var records: [StepRecord] = []
         trainer.onStep = { records.append($0) }
         try trainer.run()
@@ -46,11 +46,38 @@ final class PreferenceTrainingTests: XCTestCase {
         XCTAssertLessThan(records[3].loss, records[0].loss - 0.01, "\(records.map(\.loss))")
         XCTAssertGreaterThan(records[3].metrics["rewards/margins"] ?? 0, 0)
         // after training, the policy moved and the reference did not: its log-probabilities are the base's
-        let after = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) }
+        let after = try GradMode.disabled { try trainer.preferenceLoss(pairs(), data) { try trainer.pairReference(pairs(), data) } }
         XCTAssertNotEqual(after.0.metrics["logps/chosen"], before.0.metrics["logps/chosen"], "the policy trained")
         let chosenRewardAfter = try XCTUnwrap(after.0.metrics["rewards/chosen"]), beta = PreferenceSettings().beta
         let policyMoved = try XCTUnwrap(after.0.metrics["logps/chosen"]) - (before.0.metrics["logps/chosen"] ?? 0)
         XCTAssertEqual(chosenRewardAfter, beta * policyMoved, accuracy: 1e-4, "reward = β(policy − reference) with the reference still the base")
+    }
+
+    /// Reference values are kept only when the run sees its examples more than once, and a value the cache
+    /// lacks is computed with its example's first-epoch micro-batch, whole, once.
+    func testTheReferenceCacheComputesEachFirstEpochBatchOnce() throws {
+        let plan = BatchPlan(count: 6, batchSize: 2, accumulation: 1, seed: 3, shuffle: true)
+        XCTAssertFalse(ReferenceCache(plan: plan, totalSteps: 3).keeps, "one epoch: nothing to keep")
+        let cache = ReferenceCache(plan: plan, totalSteps: 6)
+        XCTAssertTrue(cache.keeps)
+        var computed: [[Int]] = []
+        func compute(_ batch: [Int]) -> [(Float, Float)] {
+            computed.append(batch)
+            return batch.map { (Float($0), -Float($0)) }
+        }
+        let firstEpoch = (0..<3).flatMap { plan.microBatches(ofStep: $0) }
+        let secondEpoch = (3..<6).flatMap { plan.microBatches(ofStep: $0) }
+        XCTAssertNotEqual(firstEpoch, secondEpoch, "the second epoch is shuffled anew")
+        // resuming in the second epoch: its first batch's examples come from first-epoch batches
+        let values = try cache.values(for: secondEpoch[0], compute: compute)
+        XCTAssertEqual(values.map(\.0), secondEpoch[0].map(Float.init))
+        XCTAssertEqual(values.map(\.1), secondEpoch[0].map { -Float($0) })
+        XCTAssertTrue(computed.allSatisfy { firstEpoch.contains($0) }, "\(computed) are not first-epoch batches \(firstEpoch)")
+        for batch in secondEpoch.dropFirst() { _ = try cache.values(for: batch, compute: compute) }
+        XCTAssertEqual(Set(computed.map { $0 }), Set(firstEpoch), "every first-epoch batch computed")
+        XCTAssertEqual(computed.count, firstEpoch.count, "each once")
+        for batch in firstEpoch + secondEpoch { _ = try cache.values(for: batch, compute: compute) }
+        XCTAssertEqual(computed.count, firstEpoch.count, "nothing computed again")
     }
 
     /// Trains 4 steps straight and 2 + 2 across an interruption (a checkpoint every 2 steps, accumulation 2),
@@ -87,6 +114,8 @@ final class PreferenceTrainingTests: XCTestCase {
 
     /// A dpo run interrupted after a checkpoint and resumed saves the same adapter, byte for byte, as the
     /// run that went straight through (the reference pass, dropout, ld_alpha and batch order all replay).
+    /// Its 4 pairs make 2 epochs: the straight run reads the second epoch's reference values from the
+    /// cache, the resumed one computes them again from the first epoch's batches.
     func testAnInterruptedDPORunResumesBitIdentically() throws {
         let (straight, resumed) = try straightAndResumed(lora: JSONObject([("lora_target", .string("all")), ("lora_dropout", .double(0.1))])) {
             .preference(PreferenceData(train: self.pairs(), eval: [], settings: PreferenceSettings(), ldAlpha: 0.5))

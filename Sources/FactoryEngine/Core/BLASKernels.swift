@@ -1,3 +1,4 @@
+import COpenBLAS
 import Glibc
 
 /// Debian's OpenBLAS 0.3.21 picks its Haswell (AVX2) kernels on AMD Zen 4/5 although those CPUs
@@ -31,6 +32,9 @@ public enum BLASKernels {
         let args = CommandLine.unsafeArgv
         _ = execv("/proc/self/exe", args)
     }
+
+    /// The kernels OpenBLAS chose when it loaded ("Haswell", "SkylakeX", ...), for benchmark reports.
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
     static func cpuHasAVX512() -> Bool {
         guard let f = fopen("/proc/cpuinfo", "r") else { return false }
