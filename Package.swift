@@ -97,7 +97,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "FactoryHost", dependencies: ["FactoryEngine", "FactoryJinja", .product(name: "CFactoryABI", package: "SDK"), .product(name: "FactoryJSON", package: "SDK")],
                 swiftSettings: optimise),
-        .target(name: "FactoryConformance", dependencies: ["FactoryHost", "FactoryEngine", .product(name: "CFactoryABI", package: "SDK"),
+        .target(name: "FactoryConformance", dependencies: ["FactoryHost", "FactoryEngine", "FactoryJinja", .product(name: "CFactoryABI", package: "SDK"),
                                                            .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryConfig", dependencies: ["CYAML", .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryFormats", dependencies: ["CZlib", .product(name: "FactoryJSON", package: "SDK"), .product(name: "GGMLBlocks", package: "SDK")],
@@ -111,7 +111,9 @@ let package = Package(
         .target(name: "FactoryPipeline", dependencies: ["FactoryHost", "FactoryEngine", "FactoryConfig", "FactoryFormats", "FactoryTokenizers", "FactoryJinja", "FactoryData"], swiftSettings: optimise),
         .target(name: "FactoryTraining", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryFormats", "FactoryTokenizers", "COpenBLAS",
                                                         .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FactoryExport", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", "FactoryConfig",
+                                                      .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
@@ -196,6 +198,7 @@ let package = Package(
         .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryConfig", "CZlib",
                                                                 "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryTrainingTests", exclude: ["Fixtures"]),
+        .testTarget(name: "FactoryExportTests", dependencies: ["FactoryExport", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")], path: "Tests/FactoryExportTests"),
         .testTarget(name: "CLITests", dependencies: ["FactoryHost"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v5]

@@ -100,6 +100,22 @@ public enum CrossKeyRules {
             guard c.string("ref_model") == nil, !unread.isEmpty else { return nil }
             return .note("\(unread.joined(separator: " and ")) \(unread.count == 1 ? "applies" : "apply") to ref_model, which is unset: the reference is the base with the adapter switched off (LoRA) or a frozen copy of the model")
         },
+        Rule(keys: ["do_train", "export_dir"],
+             summary: "do_train: false is an export (with export_dir); evaluation or prediction alone is not implemented (error otherwise)") { c in
+            guard c.bool("do_train") == false, c.string("export_dir") == nil else { return nil }
+            return .error(key: "do_train", "false: `factory run` trains, or with export_dir exports; evaluation or prediction alone is not implemented yet")
+        },
+        Rule(keys: ["infer_dtype", "export_dir"],
+             summary: "infer_dtype is the dtype an export writes; chat, generate and training compute in float32 (note for float16/bfloat16 without export_dir)") { c in
+            guard let dtype = c.string("infer_dtype"), dtype == "float16" || dtype == "bfloat16", !c.isExportOnly else { return nil }
+            return .note("infer_dtype: \(dtype): Factory computes in float32 (mixed precision is not implemented); infer_dtype sets the dtype `factory export` writes")
+        },
+        Rule(keys: ["export_dir", "export_size", "do_train"],
+             summary: "export_dir and export_size belong to `factory export` (a config with do_train: true trains and does not export: note)") { c in
+            let set = ["export_dir", "export_size"].filter { c.values[$0] != nil }
+            guard !set.isEmpty, c.bool("do_train") == true else { return nil }
+            return .note("\(set.joined(separator: ", ")): this config trains (do_train: true), and a training run does not export; run `factory export` on the result")
+        },
         Rule(keys: ["dpo_label_smoothing", "pref_loss"], summary: "dpo_label_smoothing > 0 needs pref_loss sigmoid (as LLaMA-Factory checks)") { c in
             guard c.stage == .dpo, let eps = c.double("dpo_label_smoothing"), eps > 1e-6, let loss = c.string("pref_loss"), loss != "sigmoid" else { return nil }
             return .error(key: "dpo_label_smoothing", "\(number(eps)) applies to pref_loss sigmoid only (this run: \(loss))")

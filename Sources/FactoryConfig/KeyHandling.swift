@@ -29,7 +29,7 @@ private let noDownload = "Factory reads local files only and downloads nothing, 
 private let float32 = "training and inference run in float32 on this machine (mixed precision is not implemented)"
 private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
 private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
-private let noExport = "exporting (llamafactory-cli export) is not implemented yet; chat and generate apply an adapter merged in memory with merge: true"
+private let noGPTQ = "GPTQ quantization while exporting is not implemented; `factory export` writes the merged model in infer_dtype"
 private let noPredict = "prediction and generation-based evaluation are not implemented yet"
 private let oneProcess = "Factory trains in one process (distributed training is not implemented)"
 private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
@@ -64,17 +64,17 @@ public enum UnimplementedKeys {
         "offload_folder": note("Factory does not offload weights to disk"),
         "use_cache": note(unless: ["true"], "generation always uses the KV cache (the results are the same)"),
         "use_kv_cache": note(unless: ["true"], "generation always uses the KV cache (the results are the same)"),
-        "infer_dtype": note(unless: ["auto", "float32"], float32),
         "print_param_status": note(unless: ["false"], "Factory prints the trainable parameter count, not each parameter"),
         "trust_remote_code": note(unless: ["false"], "Factory runs no model code from the model directory; only its family plugins load models"),
         "block_diag_attn": note(unless: ["false"], "block-diagonal attention follows neat_packing"),
         "quantization_device_map": note("Factory runs on the CPU"),
         "model_max_length": note("cutoff_len bounds the training sequences; the model's context length bounds generation"),
         // export
-        "export_dir": refuse(noExport), "export_size": refuse(noExport), "export_device": refuse(noExport),
-        "export_quantization_bit": refuse(noExport), "export_quantization_dataset": refuse(noExport),
-        "export_quantization_nsamples": refuse(noExport), "export_quantization_maxlen": refuse(noExport),
-        "export_legacy_format": refuse(unless: ["false"], noExport), "export_hub_model_id": refuse(noExport),
+        "export_device": note(unless: ["cpu"], "Factory merges and writes on the CPU"),
+        "export_quantization_bit": refuse(noGPTQ), "export_quantization_dataset": refuse(noGPTQ),
+        "export_quantization_nsamples": refuse(noGPTQ), "export_quantization_maxlen": refuse(noGPTQ),
+        "export_legacy_format": refuse(unless: ["false"], "an export writes safetensors only (no pickled .bin weights)"),
+        "export_hub_model_id": refuse("Factory uploads nothing to a model hub; push export_dir yourself"),
         // data
         "media_dir": refuse(noMultimodal + "; images, videos and audios are refused"),
         "streaming": refuse(unless: ["false"], "streaming datasets are not implemented; the dataset is read whole"),
@@ -119,7 +119,6 @@ public enum UnimplementedKeys {
         "max_length": note("max_new_tokens bounds generation, as it does whenever both are set in transformers"),
         "skip_special_tokens": refuse(unless: ["true"], "generated text always leaves special tokens out"),
         // training
-        "do_train": refuse(unless: ["true"], "`factory run` trains; evaluation or prediction alone is not implemented yet"),
         "do_eval": note("evaluation runs whenever there is eval data (eval_dataset or val_size)"),
         "do_predict": refuse(unless: ["false"], noPredict),
         "predict_with_generate": refuse(unless: ["false"], noPredict),

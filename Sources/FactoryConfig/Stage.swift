@@ -17,3 +17,9 @@ extension RunConfig {
     /// The run's stage (LLaMA-Factory's default sft); the schema allows only Stage's names.
     public var stage: Stage { string("stage").flatMap(Stage.init(rawValue:)) ?? .sft }
 }
+
+extension RunConfig {
+    /// A config `llamafactory-cli export` reads: export_dir set and do_train not (LLaMA-Factory's
+    /// merge_lora examples); `factory run` exports it instead of training.
+    public var isExportOnly: Bool { string("export_dir") != nil && bool("do_train") != true }
+}

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import FactoryEngine
 import FactoryJSON
+import FactoryJinja
 import Foundation
 
 /// Each kind's conformance probes. Later issues add their numeric suites
@@ -40,6 +41,7 @@ public enum KindSuites {
             ("renders a conversation", templateRender),
             ("malformed messages and unknown roles are errors", templateBadInput),
             ("tools and tool calls are rendered or refused, never dropped", templateTools),
+            ("its Jinja form, if it has one, renders what it renders", templateJinja),
         ],
     ]
 
@@ -253,6 +255,38 @@ public enum KindSuites {
                 said.append("calls refused")
             }
             return (true, said.joined(separator: ", "))
+        }
+    }
+
+    /// Conversations the Jinja form must render as the template does (with and without a generation prompt).
+    static let jinjaConversations: [(messages: [(String, String)], generationPrompt: Bool)] = [
+        ([("user", "Hi")], true),
+        ([("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello!"), ("user", "Bye")], true),
+        ([("system", ""), ("user", "Hi"), ("assistant", "Hello")], false),
+        ([("user", "1+1?"), ("assistant", "2"), ("user", "  spaced\nlines\t "), ("assistant", "it's \\ 'quoted'")], false),
+        ([("user", "你好 🙂"), ("assistant", "")], true),
+    ]
+
+    /// The template's Jinja form (ABI 1.6, what `factory export` writes into a tokenizer) renders, with the
+    /// host's Jinja engine, the same text as the template for every conversation above.
+    static func templateJinja(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let t = try ChatTemplateInstance(c)
+            guard let source = try t.jinjaTemplate() else { return (true, "no Jinja form (an export keeps the model's own chat template)") }
+            let jinja = try JinjaTemplate(source)
+            for (i, conversation) in jinjaConversations.enumerated() {
+                let messages = JSON.array(conversation.messages.map { .object(JSONObject([("role", .string($0.0)), ("content", .string($0.1))])) })
+                let options = JSON.object(JSONObject([("add_generation_prompt", .bool(conversation.generationPrompt)), ("bos_token", "<s>"), ("eos_token", "</s>")]))
+                let rendered = try t.render(messagesJSON: messages.serialized(), optionsJSON: options.serialized()).map(\.text).joined()
+                let fromJinja = try jinja.render([
+                    "messages": .list(conversation.messages.map { .dict([("role", .string($0.0)), ("content", .string($0.1))]) }),
+                    "add_generation_prompt": .bool(conversation.generationPrompt), "bos_token": .string("<s>"), "eos_token": .string("</s>"),
+                ])
+                guard fromJinja == rendered else {
+                    return (false, "conversation \(i + 1): the Jinja form renders \(fromJinja.debugDescription), the template \(rendered.debugDescription)")
+                }
+            }
+            return (true, "\(jinjaConversations.count) conversations render the same through its Jinja form")
         }
     }
 

@@ -31,6 +31,30 @@ public enum AtomicFile {
     }
 
     public static func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
+
+    /// A file written piece by piece: `body` hands each piece to the appender it gets, in order. The same
+    /// rule as write(_:to:): the pieces go to a temporary file, which replaces `path` only when all of
+    /// them were written and flushed; an error thrown by `body` or by a write leaves `path` as it was.
+    public static func write(to path: String, _ body: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let temporary = path + temporaryMarker + String(getpid())
+        guard let f = fopen(temporary, "wb") else { throw WriteError(path: path, reason: "cannot write (\(FileSystem.reason()))") }
+        var closed = false
+        defer { if !closed { fclose(f); unlink(temporary) } }
+        try body { piece in
+            guard piece.count > 0 else { return }
+            guard fwrite(piece.baseAddress, 1, piece.count, f) == piece.count else {
+                throw WriteError(path: path, reason: "write failed (\(FileSystem.reason()))")
+            }
+        }
+        var failure = fflush(f) != 0 || fsync(fileno(f)) != 0 ? FileSystem.reason() : nil
+        closed = true
+        if fclose(f) != 0 && failure == nil { failure = FileSystem.reason() }
+        if failure == nil && rename(temporary, path) != 0 { failure = FileSystem.reason() }
+        if let failure {
+            unlink(temporary)
+            throw WriteError(path: path, reason: "write failed (\(failure))")
+        }
+    }
 }
 
 /// The POSIX calls a run's output needs, with errors as one line naming the path and the

@@ -11,12 +11,27 @@ public final class ChatTemplateInstance: ComponentInstance {
         _ = try table(factory_chat_template_t.self)
     }
 
-    /// The template's default system prompt and stop words.
-    public func declaration() throws -> (defaultSystem: String, stopWords: [String]) {
-        guard let infoFn = t.pointee.info, let info = infoFn(t),
-              Int(info.pointee.struct_size) >= MemoryLayout<factory_chat_template_info_t>.size else {
+    /// The info struct, at least as large as ABI 1.0's (default system and stop words).
+    private func info() throws -> UnsafePointer<factory_chat_template_info_t> {
+        let firstLayout = MemoryLayout<factory_chat_template_info_t>.offset(of: \.stop_words)! + MemoryLayout<UnsafeRawPointer?>.size
+        guard let infoFn = t.pointee.info, let info = infoFn(t), Int(info.pointee.struct_size) >= firstLayout else {
             throw PluginCallError(component: component.name, call: "info", status: FACTORY_ERR_INTERNAL.rawValue, message: "no well-formed info struct")
         }
+        return info
+    }
+
+    /// The template as a Hugging Face chat template (Jinja), when the plugin gives one (ABI 1.6; nil for
+    /// an older plugin or a template without that form).
+    public func jinjaTemplate() throws -> String? {
+        let info = try info()
+        let end = MemoryLayout<factory_chat_template_info_t>.offset(of: \.jinja_template)! + MemoryLayout<UnsafeRawPointer?>.size
+        guard Int(info.pointee.struct_size) >= end else { return nil }
+        return info.pointee.jinja_template.map { String(cString: $0) }
+    }
+
+    /// The template's default system prompt and stop words.
+    public func declaration() throws -> (defaultSystem: String, stopWords: [String]) {
+        let info = try info()
         var stops: [String] = []
         if let list = info.pointee.stop_words {
             var i = 0

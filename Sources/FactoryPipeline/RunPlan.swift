@@ -55,6 +55,14 @@ public struct RunPlan {
 
     public var problems: [String] { items.compactMap(\.problem) }
 
+    /// The plan of an export (`factory export`, or `factory run` on an export-only config): the items a
+    /// merge and write use — the model, its family, the chat template and its check.
+    public func forExport() -> RunPlan {
+        var plan = RunPlan(configFile: configFile, stage: stage, items: items.filter { [.model, .modelFamily, .chatTemplate, .templateCheck].contains($0.kind) })
+        plan.model = model
+        return plan
+    }
+
     /// The plan for people, one line per item.
     public func text() -> String {
         var lines = ["Plan for \(configFile ?? "(no config file)"): stage \(stage.rawValue)"]

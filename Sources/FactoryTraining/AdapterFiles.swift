@@ -7,6 +7,7 @@ import FactoryEngine
 import FactoryFormats
 import FactoryTokenizers
 import FactoryJSON
+import FactoryPipeline
 import Foundation
 
 public enum AdapterFiles {
@@ -14,7 +15,7 @@ public enum AdapterFiles {
     public static func save(_ adapted: AdaptedModel, to directory: String, baseModel: String) throws {
         try FileSystem.createDirectory(directory)
         let peft = adapted.declaration.adapterFormat == "peft"
-        let tensors: [(String, Tensor)] = peft ? adapted.trainable.flatMap { t in ([t.savedAs] + t.alsoSavedAs).map { ($0, t.tensor) } } : wholeModel(adapted)
+        let tensors: [(String, Tensor)] = peft ? adapted.trainable.flatMap { t in ([t.savedAs] + t.alsoSavedAs).map { ($0, t.tensor) } } : wholeModel(adapted.model)
         try writeTensors(tensors, to: directory + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         if !peft {
             // a whole model: config.json from the family, tied copies dropped
@@ -24,7 +25,7 @@ public enum AdapterFiles {
                 try AtomicFile.write(JSON.object(hf).prettyPrinted() + "\n", to: directory + "/config.json")
             }
         }
-        try writeTokenizerFiles(adapted, to: directory, withGenerationConfig: !peft)
+        try writeTokenizerFiles(adapted.model, to: directory, withGenerationConfig: !peft)
         if peft {
             var config = adapted.plan["adapter_config"]?.objectValue ?? JSONObject()
             config["base_model_name_or_path"] = .string(baseModel)
@@ -35,36 +36,36 @@ public enum AdapterFiles {
     /// The tokenizer (with its chat template) beside the weights or the adapter, as LLaMA-Factory saves it: a
     /// Hugging Face base's files copied, a GGUF's tokenizer written as Hugging Face files. With a whole model
     /// also generation_config.json (the base's, or the GGUF's BOS/EOS ids).
-    static func writeTokenizerFiles(_ adapted: AdaptedModel, to directory: String, withGenerationConfig: Bool) throws {
+    public static func writeTokenizerFiles(_ model: LoadedModel, to directory: String, withGenerationConfig: Bool) throws {
         var copiedGenerationConfig = false
-        switch adapted.model.location.format {
+        switch model.location.format {
         case .huggingface:
             for file in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"]
                 + (withGenerationConfig ? ["generation_config.json"] : []) {
-                let source = adapted.model.location.path + "/" + file
+                let source = model.location.path + "/" + file
                 guard let data = FileManager.default.contents(atPath: source) else { continue }
                 try AtomicFile.write([UInt8](data), to: directory + "/" + file)
                 if file == "generation_config.json" { copiedGenerationConfig = true }
             }
         case .gguf:
-            let path = adapted.model.location.path
+            let path = model.location.path
             for (file, json) in try HFTokenizerFiles.fromGGUF(try GGUFMetadata.read(file: path), file: path) {
                 try AtomicFile.write(json.serialized() + "\n", to: directory + "/" + file)
             }
         }
         if withGenerationConfig && !copiedGenerationConfig {  // as save_pretrained derives it: the BOS and EOS ids
-            let tokenizer = adapted.model.tokenizer
+            let tokenizer = model.tokenizer
             var config = JSONObject()
             if let bos = tokenizer.bosID { config["bos_token_id"] = .int(Int64(bos)) }
-            let eos = adapted.model.stopIDs.sorted()
+            let eos = model.stopIDs.sorted()
             if !eos.isEmpty { config["eos_token_id"] = eos.count == 1 ? .int(Int64(eos[0])) : .array(eos.map { .int(Int64($0)) }) }
             try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/generation_config.json")
         }
     }
 
     /// Every parameter once: a tied LM head (the embedding's storage) is left out, as transformers saves it.
-    static func wholeModel(_ adapted: AdaptedModel) -> [(String, Tensor)] {
-        let store = adapted.model.parameters
+    public static func wholeModel(_ model: LoadedModel) -> [(String, Tensor)] {
+        let store = model.parameters
         let names = store.names.filter { !$0.hasPrefix("lm_head") } + store.names.filter { $0.hasPrefix("lm_head") }
         var seen = Set<ObjectIdentifier>()
         return names.compactMap { name in

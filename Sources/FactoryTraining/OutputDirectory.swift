@@ -54,7 +54,7 @@ public final class OutputDirectory {
 
     /// Moves every entry of `staging` into `directory` (renames on one file system: no space needed, so
     /// a full disk stops a save before any previous result is replaced), then removes `staging`.
-    static func moveContents(of staging: String, into directory: String) throws {
+    public static func moveContents(of staging: String, into directory: String) throws {
         for name in try FileManager.default.contentsOfDirectory(atPath: staging).sorted() {
             let target = directory + "/" + name
             var info = stat()

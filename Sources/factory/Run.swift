@@ -26,6 +26,10 @@ struct Run: ParsableCommand {
         try guarded {
             let config = try RunConfig.load(arguments: arguments)
             config.applyThreadsAndPrintNotes()
+            if config.isExportOnly {  // llamafactory-cli export's YAML: export_dir and nothing to train
+                try Export.export(config, pluginOptions: pluginOptions, dryRun: dryRun, json: json)
+                return
+            }
             let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
             defer { plugins.shutdown() }
             let plan = RunPlanner.plan(config, plugins: plugins)

@@ -3,7 +3,7 @@ import XCTest
 
 /// LLaMA-Factory 0.9.5's own example configs and demo data, from its source package on PyPI (fetched by
 /// the test, never committed): with the model swapped for the default GGUF (and the template for its
-/// own), every example Factory supports plans cleanly and trains 2 steps; every other one is refused
+/// own), every example Factory supports plans cleanly and trains 2 steps (or exports); every other one is refused
 /// in one line that names the key or stage — none is "unknown". Skipped loudly when PyPI is out of reach.
 final class LLaMAFactoryExamplesTests: XCTestCase {
     static let version = "0.9.5"
@@ -22,6 +22,9 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
     ]
     /// The example whose adapter inference/qwen3_lora_sft.yaml loads (from saves/, which the swap points at this run's output).
     static let adapterSource = "train_lora/qwen3_lora_sft.yaml"
+    /// Export configs (`llamafactory-cli export`'s YAML): `factory train` plans them as exports and writes the
+    /// merged model (the LoRA ones with the adapter trained above).
+    static let exports: Set<String> = ["merge_lora/qwen3_lora_sft.yaml", "merge_lora/qwen3_full_sft.yaml", "merge_lora/qwen3vl_lora_sft.yaml"]
     static let inference: Set<String> = ["inference/qwen3.yaml", "inference/qwen3_full_sft.yaml", "inference/qwen3_lora_sft.yaml", "inference/qwen3vl.yaml"]
     /// Folders that hold configs of other programs (accelerate, DeepSpeed, Megatron, LLaMA-Factory's v1 trainer).
     static let otherPrograms = ["accelerate/", "deepspeed/", "megatron/", "v1/", "ktransformers/accelerate/"]
@@ -62,7 +65,10 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
             let path = lf + "/examples/" + example
             let out = try CLI.temporaryDirectory()
             let dry = try CLI.run(["train", path, "--dry-run"] + swap + ["output_dir=\(out)/run"], program: factory)
-            if Self.supported.contains(example) {
+            if Self.exports.contains(example) {
+                XCTAssertEqual(dry.status, 0, "\(example): \(dry.stdout)\(dry.stderr)")
+                XCTAssertTrue(dry.stdout.contains("export to "), "\(example): \(dry.stdout)")
+            } else if Self.supported.contains(example) {
                 XCTAssertEqual(dry.status, 0, "\(example): \(dry.stdout)\(dry.stderr)")
                 // 2 steps, kept short: few samples, short rows, no accumulation
                 let run = try CLI.run(["train", path] + swap + ["output_dir=\(out)/run", "max_steps=2", "max_samples=8", "cutoff_len=128",
@@ -90,7 +96,16 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
             XCTAssertTrue(chat.stdout.contains("Assistant: "), "\(example): \(chat.stdout)")
             ran += 1
         }
+        // the export configs write the merged model (the LoRA ones merge the adapter trained above)
+        for example in Self.exports.sorted() {
+            let out = try CLI.temporaryDirectory()
+            let extra = example.contains("lora") ? ["adapter_name_or_path=\(try XCTUnwrap(adapter))"] : []
+            let export = try CLI.run(["train", lf + "/examples/" + example] + swap + extra + ["export_dir=\(out)/merged"], program: factory)
+            XCTAssertEqual(export.status, 0, "\(example): \(export.stderr)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/merged/model.safetensors"), "\(example): \(export.stdout)")
+            ran += 1
+        }
         print("LLaMA-Factory \(Self.version) examples: \(ran) ran, \(refused) refused in one line")
-        XCTAssertEqual(ran, Self.supported.count + Self.inference.count)
+        XCTAssertEqual(ran, Self.supported.count + Self.inference.count + Self.exports.count)
     }
 }

@@ -9,6 +9,7 @@ public protocol TurnTemplatePlugin: ChatTemplatePlugin {
 extension TurnTemplatePlugin {
     public var defaultSystem: String { Self.format.defaultSystem }
     public var stopWords: [String] { Self.format.stopWords }
+    public var jinjaTemplate: String? { Self.format.jinja() }
     public func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {
         try Self.format.render(messages, options: options)
     }

@@ -69,6 +69,14 @@ public protocol ChatTemplatePlugin: PluginComponent {
     var stopWords: [String] { get }
     /// Renders a conversation into segments, in order.
     func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment]
+    /// The template as a Hugging Face chat template (Jinja) rendering what `render` renders for
+    /// conversations without tools (the variables messages, add_generation_prompt, bos_token,
+    /// eos_token); nil when it has none. The default is nil.
+    var jinjaTemplate: String? { get }
+}
+
+extension ChatTemplatePlugin {
+    public var jinjaTemplate: String? { nil }
 }
 
 enum ChatTemplateBinding {
@@ -78,7 +86,8 @@ enum ChatTemplateBinding {
         info.pointee = factory_chat_template_info_t(
             struct_size: UInt32(MemoryLayout<factory_chat_template_info_t>.size),
             default_system: box.memory.string(template.defaultSystem),
-            stop_words: box.memory.stringList(template.stopWords))
+            stop_words: box.memory.stringList(template.stopWords),
+            jinja_template: template.jinjaTemplate.map { box.memory.string($0) })
         box.info = UnsafeRawPointer(info)
         return box.makeTable(factory_chat_template_t.self) { t in
             t.pointee.info = { selfPtr in declaredInfo(selfPtr, as: factory_chat_template_info_t.self) }

@@ -22,7 +22,7 @@
  * 1.4 appended matmul_rows to quantizers; 1.5 added a fine-tuning method's plan keys "untie" and
  * "also_saved_as" (no layout change: a 1.4 host would ignore them, so such a plugin declares 1.5).
  */
-#define FACTORY_ABI_MINOR 5
+#define FACTORY_ABI_MINOR 6
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

@@ -46,6 +46,11 @@ typedef struct factory_chat_template_info {
     uint32_t struct_size;
     const char *default_system;     /* inserted when a conversation has no system message; may be "" */
     const char *const *stop_words;  /* NULL-terminated strings that end a generated reply */
+    /* Since 1.6 (check struct_size): the template as a Hugging Face chat template (Jinja, the
+     * tokenizer_config.json "chat_template" that `factory export` writes), rendering what render()
+     * renders for conversations without tools, given the variables messages, add_generation_prompt,
+     * bos_token and eos_token; NULL when the template has no such form. */
+    const char *jinja_template;
 } factory_chat_template_info_t;
 
 /** A chat template instance. Thread: [instance]. */

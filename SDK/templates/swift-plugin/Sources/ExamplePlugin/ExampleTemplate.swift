@@ -19,6 +19,18 @@ final class ExamplePlainTemplate: ChatTemplatePlugin {
         assistantName = try config.string("assistant_name", default: "Assistant")
     }
 
+    /// Optional (ABI 1.6): the template as a Hugging Face chat template, which `factory export` writes into an
+    /// exported tokenizer so that transformers renders conversations as this template does. `factory plugins
+    /// check` renders both and compares them; leave it out (nil) if the template has no Jinja form.
+    var jinjaTemplate: String? {
+        var name = ""  // the name inside a quoted Jinja string: backslashes and quotes escaped
+        for c in assistantName { name += c == "\\" ? "\\\\" : c == "'" ? "\\'" : String(c) }
+        return "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] ~ '\\n\\n' }}"
+            + "{% elif message['role'] == 'assistant' %}{{ '\(name): ' ~ message['content'] ~ '\\n' }}"
+            + "{% else %}{{ 'User: ' ~ message['content'] ~ '\\n' }}{% endif %}{% endfor %}"
+            + "{% if add_generation_prompt %}{{ '\(name): ' }}{% endif %}"
+    }
+
     /// This template has no tool format, so it refuses tools and calls (the ABI's rule: a template writes
     /// them in its family's format or refuses them, never drops them).
     func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {

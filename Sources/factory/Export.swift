@@ -1,0 +1,47 @@
+import ArgumentParser
+import FactoryConfig
+import FactoryExport
+import FactoryHost
+import FactoryPipeline
+
+/// `factory export config.yaml [key=value ...]`: LLaMA-Factory's `llamafactory-cli export` on the same YAML.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge adapter_name_or_path into the model and write it to export_dir as a Hugging Face directory (LLaMA-Factory's export keys).",
+        discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16); stage: rm also exports value_head.safetensors.")
+
+    @Argument(help: "The YAML config file, then key=value overrides.")
+    var arguments: [String] = []
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Print the plan (model, family, chat template) without loading weights.")
+    var dryRun = false
+
+    @Flag(help: "With --dry-run: print the plan as JSON.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            let config = try RunConfig.load(arguments: arguments)
+            config.applyThreadsAndPrintNotes()
+            try Export.export(config, pluginOptions: pluginOptions, dryRun: dryRun, json: json)
+        }
+    }
+
+    /// The export itself, for `factory export` and for `factory run` with an export-only config; with
+    /// `dryRun` only its plan, printed (exit status 1 when it has a problem, as `run --dry-run`).
+    static func export(_ config: RunConfig, pluginOptions: PluginOptions, dryRun: Bool = false, json: Bool = false) throws {
+        let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
+        defer { plugins.shutdown() }
+        let plan = RunPlanner.plan(config, plugins: plugins).forExport()
+        if dryRun {
+            print(json ? plan.json().prettyPrinted() : plan.text() + "\n  export to \(config.string("export_dir") ?? "(export_dir unset)")")
+            if let first = plan.problems.first { throw ConfigProblem("plan incomplete: \(plan.problems.count) problem(s), the first: \(first)") }
+            guard config.string("export_dir") != nil else { throw ConfigProblem("set export_dir: the directory the exported model goes to") }
+            return
+        }
+        if let problem = plan.problems.first { throw ConfigProblem(problem) }
+        try ExportJob.run(config, plugins: plugins, located: plan.model)
+    }
+}
