@@ -23,6 +23,20 @@ struct PluginOptions: ParsableArguments {
     }
 }
 
+/// What `run` and `export` take: the YAML config with its overrides, the plugin options, and the plan-only flags.
+struct JobOptions: ParsableArguments {
+    @Argument(help: "The YAML config file, then key=value overrides.")
+    var arguments: [String] = []
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Print the resolved plan (which plugin of each kind, from which file) without loading weights.")
+    var dryRun = false
+
+    @Flag(help: "With --dry-run: print the plan as JSON.")
+    var json = false
+}
+
 /// Prints one line to stderr.
 func printError(_ line: String) {
     fputs(line + "\n", stderr)

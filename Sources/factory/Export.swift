@@ -10,22 +10,13 @@ struct Export: ParsableCommand {
         abstract: "Merge adapter_name_or_path into the model and write it to export_dir as a Hugging Face directory (LLaMA-Factory's export keys).",
         discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16); stage: rm also exports value_head.safetensors.")
 
-    @Argument(help: "The YAML config file, then key=value overrides.")
-    var arguments: [String] = []
-
-    @OptionGroup var pluginOptions: PluginOptions
-
-    @Flag(name: .customLong("dry-run"), help: "Print the plan (model, family, chat template) without loading weights.")
-    var dryRun = false
-
-    @Flag(help: "With --dry-run: print the plan as JSON.")
-    var json = false
+    @OptionGroup var options: JobOptions
 
     func run() throws {
         try guarded {
-            let config = try RunConfig.load(arguments: arguments)
+            let config = try RunConfig.load(arguments: options.arguments)
             config.applyThreadsAndPrintNotes()
-            try Export.export(config, pluginOptions: pluginOptions, dryRun: dryRun, json: json)
+            try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)
         }
     }
 

@@ -11,31 +11,22 @@ struct Run: ParsableCommand {
         abstract: "Run a job described by a LLaMA-Factory-style YAML config (alias: train, LLaMA-Factory's verb).",
         discussion: "Keys and values follow LLaMA-Factory; key=value arguments override the file.", aliases: ["train"])
 
-    @Argument(help: "The YAML config file, then key=value overrides.")
-    var arguments: [String] = []
-
-    @OptionGroup var pluginOptions: PluginOptions
-
-    @Flag(name: .customLong("dry-run"), help: "Print the resolved plan (which plugin of each kind, from which file) without loading weights.")
-    var dryRun = false
-
-    @Flag(help: "With --dry-run: print the plan as JSON.")
-    var json = false
+    @OptionGroup var options: JobOptions
 
     func run() throws {
         try guarded {
-            let config = try RunConfig.load(arguments: arguments)
+            let config = try RunConfig.load(arguments: options.arguments)
             config.applyThreadsAndPrintNotes()
             if config.isExportOnly {  // llamafactory-cli export's YAML: export_dir and nothing to train
-                try Export.export(config, pluginOptions: pluginOptions, dryRun: dryRun, json: json)
+                try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)
                 return
             }
-            let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
+            let plugins = try options.pluginOptions.load(extra: config.list("plugins") ?? [])
             defer { plugins.shutdown() }
             let plan = RunPlanner.plan(config, plugins: plugins)
-            if dryRun {
+            if options.dryRun {
                 // the whole plan is printed, problems marked; any problem makes the exit status 1, so a script can trust it
-                print(json ? plan.json().prettyPrinted() : plan.text())
+                print(options.json ? plan.json().prettyPrinted() : plan.text())
                 if let first = plan.problems.first {
                     throw ConfigProblem("plan incomplete: \(plan.problems.count) problem(s), the first: \(first)")
                 }
