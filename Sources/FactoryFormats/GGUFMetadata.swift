@@ -17,6 +17,18 @@ public indirect enum GGUFValue: Equatable, Sendable {
     }
 }
 
+/// A GGUF value's stored type: the type code (0-12) and, for an array (9), its elements' code.
+public struct GGUFValueType: Equatable, Sendable {
+    public let code: UInt32
+    public let element: UInt32?
+    public init(code: UInt32, element: UInt32?) { (self.code, self.element) = (code, element) }
+
+    public static let uint32 = GGUFValueType(code: 4, element: nil), int32 = GGUFValueType(code: 5, element: nil)
+    public static let float32 = GGUFValueType(code: 6, element: nil), bool = GGUFValueType(code: 7, element: nil)
+    public static let string = GGUFValueType(code: 8, element: nil), uint64 = GGUFValueType(code: 10, element: nil)
+    public static func array(of element: UInt32) -> GGUFValueType { GGUFValueType(code: 9, element: element) }
+}
+
 /// A GGUF file that is not what it claims: names the file, the offset and what was expected.
 public struct GGUFError: Error, CustomStringConvertible, Equatable {
     public let file: String
@@ -32,6 +44,9 @@ public struct GGUFMetadata {
     public let values: [String: GGUFValue]
     /// Keys in file order.
     public let keys: [String]
+    /// Each key's GGUF value type as stored (and an array's element type), so a writer can copy a value
+    /// exactly: llama.cpp checks the type of what it reads (UINT32 for a count, INT32 for token types).
+    public var types: [String: GGUFValueType] = [:]
     /// Byte offset just after the metadata (where the tensor-info table starts).
     public let endOffset: Int
 
@@ -78,13 +93,17 @@ public struct GGUFMetadata {
         guard kvCount < 1_000_000 else { throw GGUFError(file: path, message: "metadata count \(kvCount) is implausible") }
         var values: [String: GGUFValue] = [:]
         var keys: [String] = []
+        var types: [String: GGUFValueType] = [:]
         for _ in 0..<kvCount {
             let key = try r.string("metadata key")
             let type = try r.u32("type of '\(key)'")
+            if type == 9, let element = r.peekU32() { types[key] = GGUFValueType(code: type, element: element) } else { types[key] = GGUFValueType(code: type, element: nil) }
             values[key] = try r.value(type: type, key: key)
             keys.append(key)
         }
-        return GGUFMetadata(version: version, tensorCount: tensorCount, values: values, keys: keys, endOffset: r.offset)
+        var metadata = GGUFMetadata(version: version, tensorCount: tensorCount, values: values, keys: keys, endOffset: r.offset)
+        metadata.types = types
+        return metadata
     }
 }
 
@@ -108,6 +127,12 @@ struct ByteReader {
     }
 
     mutating func u32(_ what: String) throws -> UInt32 { try take(4, what).loadUnaligned(as: UInt32.self).littleEndian }
+
+    /// The next 4 bytes as a UInt32 without moving past them (nil at the end).
+    func peekU32() -> UInt32? {
+        guard bytes.count - offset >= 4 else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]).loadUnaligned(as: UInt32.self).littleEndian
+    }
     mutating func u64(_ what: String) throws -> UInt64 { try take(8, what).loadUnaligned(as: UInt64.self).littleEndian }
 
     mutating func string(_ what: String) throws -> String {
