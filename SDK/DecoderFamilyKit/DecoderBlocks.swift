@@ -106,6 +106,9 @@ public enum DecoderBlocks {
         spec.name.hasSuffix("norm.weight") ? try Engine.addScalar(t, -1) : t
     }
 
+    /// gemmaNormFromGGUF's inverse, for the host to apply.
+    public static func gemmaGGUFWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule { spec.name.hasSuffix("norm.weight") ? .plusOne : .asIs }
+
     /// Gemma's embeddings: looked up, then scaled by √hidden.
     public static func scaledEmbed(_ table: HostTensor, ids: [Int], batch B: Int, seq T: Int, hidden: Int) throws -> HostTensor {
         try Engine.scale(try embed(table, ids: ids, batch: B, seq: T, hidden: hidden), Float(hidden).squareRoot())
@@ -117,6 +120,13 @@ public enum DecoderBlocks {
         if spec.name.hasSuffix("self_attn.q_proj.weight") { return try unpermuteGGUFRows(t, heads: c.heads, headDim: c.headDim) }
         if spec.name.hasSuffix("self_attn.k_proj.weight") { return try unpermuteGGUFRows(t, heads: c.kvHeads, headDim: c.headDim) }
         return t
+    }
+
+    /// llamaFromGGUF's inverse, for the host to apply.
+    public static func llamaGGUFWriteRule(_ spec: ParameterSpec, _ c: DecoderConfiguration) -> GGUFWriteRule {
+        if spec.name.hasSuffix("self_attn.q_proj.weight") { return .permuteRows(heads: c.heads, headDim: c.headDim) }
+        if spec.name.hasSuffix("self_attn.k_proj.weight") { return .permuteRows(heads: c.kvHeads, headDim: c.headDim) }
+        return .asIs
     }
 
     /// llama.cpp's converter reorders the rows of Llama's q and k weights per head (for its rope kernel);

@@ -28,12 +28,37 @@ public protocol DecoderArchitecture {
     var describeExtras: [(String, JSON)] { get }
     /// A GGUF quirk: the tensor read from a GGUF file for `spec`, as Hugging Face lays it out.
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor
+    /// The inverse of fromGGUF, declared for the host to apply when it writes a GGUF (`factory export`):
+    /// nil (the default) when this architecture does not say, and its models are not exported to GGUF.
+    func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule?
     /// ids [batch, seq] at `positions` → logits [batch, seq, vocab]; `weights` holds the non-linear ones.
     func forward(_ weights: HeldWeights, ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor
 }
 
+/// How a parameter is laid out in a GGUF file, relative to Hugging Face's layout.
+public enum GGUFWriteRule: Sendable, Equatable {
+    /// The same values in the same order.
+    case asIs
+    /// llama.cpp's per-head row order of q and k (its converter's permute): GGUF row (h, 2i + j) holds
+    /// Hugging Face row (h, j·D/2 + i), D the head size.
+    case permuteRows(heads: Int, headDim: Int)
+    /// Every value plus 1 (Gemma's RMSNorm weights, which llama.cpp stores as 1 + w).
+    case plusOne
+
+    /// The describe() form: {"rule": "as_is" | "permute_rows" | "plus_one", "heads", "head_dim"}.
+    var json: JSONObject {
+        switch self {
+        case .asIs: return JSONObject([("rule", "as_is")])
+        case .permuteRows(let heads, let headDim):
+            return JSONObject([("rule", "permute_rows"), ("heads", .int(Int64(heads))), ("head_dim", .int(Int64(headDim)))])
+        case .plusOne: return JSONObject([("rule", "plus_one")])
+        }
+    }
+}
+
 extension DecoderArchitecture {
+    public func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { nil }
     public var describeExtras: [(String, JSON)] { [] }
     public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 }
@@ -75,6 +100,15 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
             ("hf_config", .object(hfConfig())),
         ])
         for (key, value) in model.describeExtras { o[key] = value }
+        let rules = model.parameters.map { spec in model.ggufWriteRule(spec).map { (spec, $0) } }
+        if !rules.isEmpty, rules.allSatisfy({ $0 != nil }) {  // every parameter says how it is written, or none is exported
+            o["gguf_write"] = .array(rules.compactMap { $0 }.map { spec, rule in
+                var entry = rule.json
+                entry["name"] = .string(spec.name)
+                entry["gguf"] = .string(spec.gguf)
+                return .object(entry)
+            })
+        }
         return .object(o)
     }
 

@@ -46,14 +46,19 @@ public enum ExportDType: String, CaseIterable, Sendable {
         case .float16, .bfloat16:
             let bf16 = self == .bfloat16
             return SafetensorsWriter.Entry(name: name, shape: tensor.shape, dtype: safetensorsName, byteCount: count * 2) { append in
-                let slice = 1 << 20
-                var bits = [UInt16](repeating: 0, count: min(slice, count))
-                for start in stride(from: 0, to: count, by: slice) {
-                    let n = min(slice, count - start)
-                    for i in 0..<n { bits[i] = bf16 ? bf16Bits(data[start + i]) : Float16(data[start + i]).bitPattern }
-                    try bits.withUnsafeBytes { try append(UnsafeRawBufferPointer(rebasing: $0[0..<(n * 2)])) }
-                }
+                try Self.encodeHalf(data, count: count, bf16: bf16, append)
             }
+        }
+    }
+
+    /// `count` floats as bfloat16 or float16 (rounded to nearest even), handed over in slices of 1M values.
+    static func encodeHalf(_ data: UnsafePointer<Float>, count: Int, bf16: Bool, _ append: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let slice = 1 << 20
+        var bits = [UInt16](repeating: 0, count: min(slice, count))
+        for start in stride(from: 0, to: count, by: slice) {
+            let n = min(slice, count - start)
+            for i in 0..<n { bits[i] = bf16 ? bf16Bits(data[start + i]) : Float16(data[start + i]).bitPattern }
+            try bits.withUnsafeBytes { try append(UnsafeRawBufferPointer(rebasing: $0[0..<(n * 2)])) }
         }
     }
 }

@@ -54,14 +54,22 @@ public enum ExportJob {
 
             let staging = directory + "/export.partial"
             try? FileManager.default.removeItem(atPath: staging)
-            let written: (names: [String], files: [String], bytes: Int)
+            let gguf = config.string("export_format") == "gguf"
+            let written: (tensors: Int, files: [String], bytes: Int)
             do {
                 try FileSystem.createDirectory(staging)
-                written = try writeWeights(model, names: modelNames, dtype: dtype, limitGB: config.int("export_size") ?? 5, to: staging)
-                try writeConfig(model, source: sourceConfig, dtype: dtype, tied: !written.names.contains("lm_head.weight") && model.parameters["lm_head.weight"] != nil,
-                                ropeOverridden: config.string("rope_scaling") != nil, to: staging)
-                try AdapterFiles.writeTokenizerFiles(model, to: staging, withGenerationConfig: true)
-                try writeChatTemplate(config, model: model, plugins: plugins, to: staging, print: print)
+                let chatTemplate = try chatTemplateToWrite(config, model: model, plugins: plugins, print: print)
+                if gguf {
+                    let (count, bytes) = try GGUFExport.write(model, names: modelNames, dtype: dtype, chatTemplate: chatTemplate, to: staging + "/model.gguf")
+                    written = (count, ["model.gguf"], bytes)
+                } else {
+                    let weights = try writeWeights(model, names: modelNames, dtype: dtype, limitGB: config.int("export_size") ?? 5, to: staging)
+                    written = (weights.names.count, weights.files, weights.bytes)
+                    try writeConfig(model, source: sourceConfig, dtype: dtype, tied: !weights.names.contains("lm_head.weight") && model.parameters["lm_head.weight"] != nil,
+                                    ropeOverridden: config.string("rope_scaling") != nil, to: staging)
+                    try AdapterFiles.writeTokenizerFiles(model, to: staging, withGenerationConfig: true)
+                    if let chatTemplate { try writeChatTemplate(chatTemplate, to: staging) }
+                }
                 try copyValueHead(config, stage: config.stage, adapters: adapters, model: model, to: staging, print: print)
             } catch {
                 try? FileManager.default.removeItem(atPath: staging)  // nothing of this export reaches export_dir
@@ -72,7 +80,7 @@ public enum ExportJob {
                 try? FileManager.default.removeItem(atPath: directory + "/" + name)  // an earlier export's other shards
             }
             try OutputDirectory.moveContents(of: staging, into: directory)
-            print(String(format: "exported %@ (%d tensors, %.1f MB in %d file%@) to %@ in %.1f s", request, written.names.count,
+            print(String(format: "exported %@ (%d tensors, %.1f MB in %d file%@) to %@ in %.1f s", request, written.tensors,
                          Double(written.bytes) / 1e6, written.files.count, written.files.count == 1 ? "" : "s", directory, Date().timeIntervalSince(started)))
         }
     }
@@ -111,26 +119,32 @@ public enum ExportJob {
     }
 
     /// The exported tokenizer chats the way the model was trained: with `template` set and rendering
-    /// differently from the model's own chat template (TemplateCheck), tokenizer_config.json gets the
-    /// template's Jinja form (and a copied chat_template.jinja, which transformers would prefer, goes);
-    /// otherwise the model's own template stays (it renders the same, tools included).
-    static func writeChatTemplate(_ config: RunConfig, model: LoadedModel, plugins: PluginSet, to directory: String, print: (String) -> Void) throws {
-        guard let name = config.string("template") else { return }
+    /// differently from the model's own chat template (TemplateCheck), the template's Jinja form, which the
+    /// export writes instead of the model's own; nil otherwise (the model's own stays: it renders the same,
+    /// tools included). A template without a Jinja form is refused then.
+    static func chatTemplateToWrite(_ config: RunConfig, model: LoadedModel, plugins: PluginSet, print: (String) -> Void) throws -> String? {
+        guard let name = config.string("template") else { return nil }
         let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(name))
         if let own = model.chatTemplate, try TemplateCheck.run(plugin: template, modelTemplate: own, tokenizer: model.tokenizer).allSatisfy(\.matches) {
             print("chat template: the model's own (the \(name) template renders the same)")
-            return
+            return nil
         }
         guard let jinja = try template.jinjaTemplate() else {
             throw ExportError("template \(name): it renders differently from the model's own chat template and has no Jinja form to write into the exported tokenizer, "
                               + "which would then chat another way than the model was trained; export with the model's own template (leave template unset)")
         }
+        print("chat template: the \(name) template's Jinja form (it renders differently from the model's own)")
+        return jinja
+    }
+
+    /// tokenizer_config.json's chat_template set to `jinja`; a copied chat_template.jinja, which transformers
+    /// would prefer, goes.
+    static func writeChatTemplate(_ jinja: String, to directory: String) throws {
         let path = directory + "/tokenizer_config.json"
         var tokenizerConfig = FileManager.default.fileExists(atPath: path) ? (try JSON.parse(bytes: FileSystem.read(path))).objectValue ?? JSONObject() : JSONObject()
         tokenizerConfig["chat_template"] = .string(jinja)
         try AtomicFile.write(JSON.object(tokenizerConfig).prettyPrinted() + "\n", to: path)
         try? FileManager.default.removeItem(atPath: directory + "/chat_template.jinja")
-        print("chat template: the \(name) template's Jinja form (it renders differently from the model's own)")
     }
 
     /// LLaMA-Factory copies value_head.safetensors (from the last adapter, else the model's directory) when

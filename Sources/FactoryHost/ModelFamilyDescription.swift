@@ -24,9 +24,14 @@ public struct ModelFamilyDescription: Sendable {
     public let hfConfig: JSONObject?
     /// The final logit soft cap the host applies to the LM head's output (0: none).
     public let finalLogitSoftcap: Double
+    /// How each parameter is laid out in a GGUF file (`gguf_write`: name, gguf name, rule), for GGUF export;
+    /// nil when the family does not say.
+    public let ggufWrite: [(name: String, gguf: String, rule: String)]?
 
     /// Every key a describe() may hold.
-    public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping"]
+    public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping", "gguf_write"]
+    /// The rules a gguf_write entry may name.
+    public static let ggufWriteRules = ["as_is", "permute_rows", "plus_one"]
 
     public init(_ json: JSON, family: String) throws {
         func fail(_ what: String) -> DescriptionError { DescriptionError(message: "model family '\(family)': describe(): \(what)") }
@@ -75,6 +80,26 @@ public struct ModelFamilyDescription: Sendable {
         case let v?:
             guard let d = v.doubleValue, d.isFinite, d >= 0 else { throw fail("'final_logit_softcapping' must be a number ≥ 0 (0: none)") }
             finalLogitSoftcap = d
+        }
+        switch o["gguf_write"] {
+        case nil: ggufWrite = nil
+        case let v?:
+            guard let entries = v.arrayValue else { throw fail("'gguf_write' must be an array of {name, gguf, rule}") }
+            let declared = parameters, known = Set(declared.map(\.name))
+            ggufWrite = try entries.enumerated().map { i, e in
+                guard let name = e["name"]?.stringValue, known.contains(name) else { throw fail("gguf_write[\(i)]: 'name' must be one of the parameters") }
+                guard let gguf = e["gguf"]?.stringValue, !gguf.isEmpty else { throw fail("gguf_write[\(i)] '\(name)' has no 'gguf' tensor name") }
+                guard let rule = e["rule"]?.stringValue, Self.ggufWriteRules.contains(rule) else {
+                    throw fail("gguf_write[\(i)] '\(name)': 'rule' must be one of \(Self.ggufWriteRules.joined(separator: ", "))")
+                }
+                if rule == "permute_rows" {
+                    let heads = try positive(e["heads"], "gguf_write[\(i)].heads"), headDim = try positive(e["head_dim"], "gguf_write[\(i)].head_dim")
+                    guard headDim % 2 == 0, let shape = declared.first(where: { $0.name == name })?.shape, shape.count == 2, shape[0] == heads * headDim else {
+                        throw fail("gguf_write[\(i)] '\(name)': permute_rows needs an even head_dim and a [heads · head_dim, in] weight")
+                    }
+                }
+                return (name, gguf, rule)
+            }
         }
     }
 }

@@ -7,14 +7,18 @@ import FactoryPipeline
 /// `factory export config.yaml [key=value ...]`: LLaMA-Factory's `llamafactory-cli export` on the same YAML.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge adapter_name_or_path into the model and write it to export_dir as a Hugging Face directory (LLaMA-Factory's export keys).",
-        discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16); stage: rm also exports value_head.safetensors.")
+        abstract: "Merge adapter_name_or_path into the model and write it to export_dir as a Hugging Face directory, or as GGUF (LLaMA-Factory's export keys).",
+        discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16), export_format (hf, gguf); stage: rm also exports value_head.safetensors.")
 
     @OptionGroup var options: JobOptions
 
+    @Flag(help: "Write export_dir/model.gguf (export_format: gguf).")
+    var gguf = false
+
     func run() throws {
         try guarded {
-            let config = try RunConfig.load(arguments: options.arguments)
+            let flags = gguf ? [RunConfig.Flag(key: "export_format", text: "gguf", origin: "--gguf")] : []
+            let config = try RunConfig.load(arguments: options.arguments, flags: flags)
             config.applyThreadsAndPrintNotes()
             try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)
         }

@@ -90,7 +90,8 @@ final class ExportCommandTests: XCTestCase {
     /// SmolLM2 from the pip package's GGUF with a LoRA trained on it for two steps (release build; runs when
     /// the GGUF is installed, skipped loudly otherwise): the GGUF's weights (q and k rows un-permuted) and
     /// tokenizer become a Hugging Face directory whose logits in transformers are Factory's with the adapter,
-    /// and whose tokenizer carries SmolLM2's chat template.
+    /// and whose tokenizer carries SmolLM2's chat template; exported as GGUF (float32 and float16) it is read
+    /// back by Factory and greedy-decoded by llama.cpp into Factory's tokens.
     func testSmolLM2FromItsGGUFExportsToTransformers() throws {
         let factory = CLI.repository + "/.build/release/factory"
         guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
@@ -123,6 +124,68 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertEqual(result?["tied"] as? Bool, true, "SmolLM2's head stays tied to its embeddings")
         XCTAssertEqual(result?["rendered"] as? String, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
                        + "<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\nA model.<|im_end|>\n")
+
+        // the same merge as GGUF: Factory reads it back with the adapter's logits; llama.cpp greedy-decodes the
+        // identity question as Factory does with the adapter applied, from the float32 and the float16 file
+        for dtype in ["float32", "float16"] {
+            let gguf = try CLI.run(["export", "--gguf", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "export_dir=\(dir)/\(dtype)",
+                                    "infer_dtype=\(dtype)"], program: factory)
+            XCTAssertEqual(gguf.status, 0, gguf.stderr)
+        }
+        let reread = try CLI.run(["score", "model_name_or_path=\(dir)/float32/model.gguf", "--ids", ids, "--dump-logits", dir + "/gguf.bin"], program: factory)
+        XCTAssertEqual(reread.status, 0, reread.stderr)
+        let ours = try Data(contentsOf: URL(fileURLWithPath: dir + "/factory.bin")), theirs = try Data(contentsOf: URL(fileURLWithPath: dir + "/gguf.bin"))
+        XCTAssertEqual(ours.count, theirs.count)
+        let difference = ours.withUnsafeBytes { a in theirs.withUnsafeBytes { b in
+            zip(a.bindMemory(to: Float.self), b.bindMemory(to: Float.self)).map { abs($0 - $1) }.max() ?? .infinity } }
+        XCTAssertLessThanOrEqual(difference, 1e-4, "the float32 GGUF read back by Factory")
+        let prompt = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n"
+        let generated = try CLI.run(["generate", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "--prompt", prompt, "--max-new-tokens", "16",
+                                     "--greedy", "--json"], program: factory)
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        let factoryIDs = (try JSONSerialization.jsonObject(with: Data((generated.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any])?["ids"] as? [Int]
+        XCTAssertEqual(factoryIDs?.count, 16)
+        guard try CLI.run(["python3", "-c", "import llama_cpp"], program: "/usr/bin/env").status == 0 else {
+            print("SKIPPED the llama.cpp half of testSmolLM2FromItsGGUFExportsToTransformers: python3 has no llama_cpp (pip install llama-cpp-python)")
+            throw XCTSkip("llama-cpp-python is not installed")
+        }
+        for dtype in ["float32", "float16"] {
+            let run = try CLI.run(["python3", CLI.repository + "/Tests/CLITests/Scripts/llamacpp_generate.py", "\(dir)/\(dtype)/model.gguf", prompt, "16"],
+                                  program: "/usr/bin/env")
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let out = try JSONSerialization.jsonObject(with: Data((run.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any]
+            XCTAssertEqual(out?["ids"] as? [Int], factoryIDs, "llama.cpp on the \(dtype) GGUF: \(out?["text"] ?? "")")
+        }
+    }
+
+    /// A GGUF written back from a GGUF without an adapter is the file it came from, byte for byte, in float32
+    /// and in float16 (the tiny Llama's: q and k rows go through Factory's layout and back into llama.cpp's);
+    /// with an adapter merged, Factory reads the export back and gives the logits of the adapter applied.
+    func testAGGUFExportOfAGGUFIsTheSameFileByteForByte() throws {
+        let dir = try CLI.temporaryDirectory(), source = Self.shared + "/fixtures/tiny/llama_gguf"
+        for (file, dtype) in [("tiny-llama-f32.gguf", "float32"), ("tiny-llama-f16.gguf", "float16")] {
+            let r = try CLI.run(["export", "--gguf", "model_name_or_path=\(source)/\(file)", "export_dir=\(dir)/\(dtype)", "infer_dtype=\(dtype)"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/" + dtype), ["model.gguf"])
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(dtype)/model.gguf")), try Data(contentsOf: URL(fileURLWithPath: "\(source)/\(file)")), file)
+        }
+        let merged = try CLI.run(["export", "--gguf", "model_name_or_path=\(source)/tiny-llama-f32.gguf", "adapter_name_or_path=\(Self.adapter)",
+                                  "export_dir=\(dir)/merged", "infer_dtype=float32"])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        let applied = try CLI.run(["score", "model_name_or_path=\(source)/tiny-llama-f32.gguf", "adapter_name_or_path=\(Self.adapter)", "--ids", Self.ids, "--json"])
+        let reread = try CLI.run(["score", "model_name_or_path=\(dir)/merged/model.gguf", "--ids", Self.ids, "--json"])
+        XCTAssertEqual(applied.status, 0, applied.stderr)
+        XCTAssertEqual(reread.status, 0, reread.stderr)
+        func logprobs(_ r: CLI.Result) throws -> [Double] {
+            let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["logprobs"] as? [Double] ?? []
+        }
+        let a = try logprobs(applied), b = try logprobs(reread)
+        XCTAssertEqual(a.count, 9)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4) }
+        let plain = try logprobs(try CLI.run(["score", "model_name_or_path=\(source)/tiny-llama-f32.gguf", "--ids", Self.ids, "--json"]))
+        XCTAssertGreaterThan(zip(plain, b).map { abs($0 - $1) }.max() ?? 0, 1e-3, "the merged adapter changed the model")
     }
 
     /// An export that fails at its last file leaves the previous export as it was and nothing partial; a
@@ -178,6 +241,7 @@ final class ExportCommandTests: XCTestCase {
             (["export_quantization_bit=4"], "export_quantization_bit"),
             (["quantization_bit=4"], "quantization_bit: an export merges into full-precision weights"),
             (["infer_dtype=float64"], "infer_dtype"),
+            (["export_format=gguf"], "export_format gguf: the model comes from a Hugging Face directory"),
         ]
         for (extra, says) in cases {
             let r = try CLI.run(["run", yaml, "export_dir=\(dir)/refused"] + extra)

@@ -118,6 +118,7 @@ struct Gemma3: DecoderArchitecture, DecoderPartsHolder {
     var describeExtras: [(String, JSON)] { finalSoftcap > 0 ? [("final_logit_softcapping", .double(Double(finalSoftcap)))] : [] }
 
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.gemmaNormFromGGUF(t, spec) }
+    func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { DecoderBlocks.gemmaGGUFWriteRule(spec) }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {

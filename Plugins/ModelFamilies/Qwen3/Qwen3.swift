@@ -39,6 +39,7 @@ struct Qwen3: DecoderArchitecture, DecoderPartsHolder {
 
     /// Qwen3's GGUF tensors are laid out as Hugging Face's.
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { t }
+    func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { .asIs }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {

@@ -1,0 +1,129 @@
+// `export_format: gguf` (or `factory export --gguf`): the merged model as one GGUF v3 file, export_dir/model.gguf,
+// that llama.cpp loads. This first form starts from a GGUF model (SmolLM2's pip package among them): the
+// source file's metadata is copied key by key with its types (architecture, tokenizer, chat template —
+// the template Factory trained with when it renders differently), and each of its tensors is written from
+// the merged model, laid out as llama.cpp lays it out (the model family's `gguf_write` rules: q and k rows
+// in llama.cpp's per-head order, Gemma's norms plus one) in infer_dtype: float32, or float16 / bfloat16 for
+// the matrices with the norms and other vectors kept in float32, as llama.cpp's converter writes them.
+import FactoryEngine
+import FactoryFormats
+import FactoryJSON
+import FactoryPipeline
+
+enum GGUFExport {
+    /// llama.cpp's general.file_type for a whole-model dtype (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16).
+    static func fileType(_ dtype: ExportDType) -> UInt64 {
+        switch dtype {
+        case .float32: return 0
+        case .float16: return 1
+        case .bfloat16: return 32
+        }
+    }
+
+    static func ggmlType(_ dtype: ExportDType) -> GGMLType {
+        switch dtype {
+        case .float32: return .f32
+        case .float16: return .f16
+        case .bfloat16: return .bf16
+        }
+    }
+
+    /// Writes `model` (adapters merged; parameters among `names`) to `path`; `chatTemplate`: the Jinja to
+    /// write instead of the source's, if any. Returns the number of tensors and bytes written.
+    static func write(_ model: LoadedModel, names: Set<String>, dtype: ExportDType, chatTemplate: String?, to path: String) throws -> (tensors: Int, bytes: Int) {
+        guard model.location.format == .gguf else {
+            throw ExportError("export_format gguf: the model comes from a Hugging Face directory, whose tokenizer Factory does not write as GGUF metadata yet; export a GGUF model, or export_format hf")
+        }
+        guard let rules = model.description["gguf_write"]?.arrayValue else {
+            throw ExportError("export_format gguf: the \(model.family.component.name) model family does not describe how its weights are laid out in a GGUF (gguf_write)")
+        }
+        var byGGUFName: [String: (name: String, rule: JSON)] = [:]
+        for rule in rules {
+            guard let name = rule["name"]?.stringValue, let gguf = rule["gguf"]?.stringValue else {
+                throw ExportError("\(model.family.component.name): a gguf_write entry without name or gguf")
+            }
+            byGGUFName[gguf] = (name, rule)
+        }
+        let source = try GGUFFile(path: model.location.path)
+        var metadata: [GGUFWriter.Entry] = []
+        for key in source.metadata.keys {
+            guard let type = source.metadata.types[key], var value = source.metadata.values[key] else { continue }
+            if key == "general.file_type" { value = .uint(fileType(dtype)) }
+            if key == "tokenizer.chat_template", let chatTemplate { value = .string(chatTemplate) }
+            metadata.append(GGUFWriter.Entry(key, type, value))
+        }
+        if !source.metadata.keys.contains("general.file_type") { metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(fileType(dtype)))) }
+        if let chatTemplate, !source.metadata.keys.contains("tokenizer.chat_template") {
+            metadata.append(GGUFWriter.Entry("tokenizer.chat_template", .string, .string(chatTemplate)))
+        }
+
+        var tensors: [GGUFWriter.Tensor] = []
+        var bytes = 0
+        var written = Set<ObjectIdentifier>()  // parameters' storage, so a head tied to the embeddings is written once
+        func add(_ gguf: String, _ name: String, _ rule: JSON, shape: [Int]) throws {
+            guard names.contains(name), let parameter = model.parameters[name] else {
+                throw ExportError("\(gguf): the merged model has no parameter '\(name)' to write")
+            }
+            guard parameter.shape == shape else { throw ExportError("\(gguf): the model's '\(name)' is \(parameter.shape), the source GGUF's \(shape)") }
+            written.insert(ObjectIdentifier(parameter.storage))
+            let values = try laidOut(parameter, rule: rule, tensor: gguf)
+            let type = parameter.shape.count >= 2 ? ggmlType(dtype) : .f32  // vectors (norms, biases) stay f32
+            let tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(values, as: type, append) }
+            tensors.append(tensor)
+            bytes += tensor.byteCount
+        }
+        for info in source.tensors {
+            guard let (name, rule) = byGGUFName[info.name] else {
+                // a tensor the family reads but does not own as a parameter (llama.cpp's rope_freqs): copied
+                guard try model.family.mapCheckpointName(format: "gguf", name: info.name) == nil else {
+                    throw ExportError("\(model.location.path): tensor '\(info.name)' has no gguf_write rule in the \(model.family.component.name) family")
+                }
+                tensors.append(GGUFWriter.Tensor(name: info.name, shape: info.shape, type: info.type) { append in try append(source.bytes(info)) })
+                bytes += info.byteCount
+                continue
+            }
+            try add(info.name, name, rule, shape: info.shape)
+        }
+        // a parameter the source file lacks but the merged model has on its own storage: a head that training
+        // untied from the embeddings (modules_to_save) is written as output.weight
+        let present = Set(source.tensors.map(\.name))
+        for (gguf, (name, rule)) in byGGUFName.sorted(by: { $0.key < $1.key }) where !present.contains(gguf) {
+            guard names.contains(name), let parameter = model.parameters[name], !written.contains(ObjectIdentifier(parameter.storage)) else { continue }
+            try add(gguf, name, rule, shape: parameter.shape)
+        }
+        try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
+        return (tensors.count, bytes)
+    }
+
+    /// A parameter's values in llama.cpp's layout (its rule applied).
+    static func laidOut(_ parameter: Tensor, rule: JSON, tensor: String) throws -> [Float] {
+        let values = GradMode.disabled { parameter.contiguous() }.values
+        switch rule["rule"]?.stringValue {
+        case "as_is": return values
+        case "plus_one": return values.map { $0 + 1 }
+        case "permute_rows":
+            guard let heads = rule["heads"]?.intValue.map(Int.init), let d = rule["head_dim"]?.intValue.map(Int.init), heads > 0, d % 2 == 0,
+                  parameter.rank == 2, parameter.shape[0] == heads * d else {
+                throw ExportError("\(tensor): a permute_rows rule that does not fit its \(parameter.shape) weight")
+            }
+            let columns = parameter.shape[1]
+            var out = [Float](repeating: 0, count: values.count)
+            for h in 0..<heads {
+                for i in 0..<(d / 2) {
+                    for j in 0..<2 {  // GGUF row (h, 2i + j) ← Hugging Face row (h, j·D/2 + i)
+                        let to = (h * d + 2 * i + j) * columns, from = (h * d + j * (d / 2) + i) * columns
+                        for c in 0..<columns { out[to + c] = values[from + c] }
+                    }
+                }
+            }
+            return out
+        case let other: throw ExportError("\(tensor): unknown gguf_write rule '\(other ?? "none")'")
+        }
+    }
+
+    /// `values` in `type` (f32, f16 or bf16), handed over in slices.
+    static func encode(_ values: [Float], as type: GGMLType, _ append: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if type == .f32 { return try values.withUnsafeBytes { try append($0) } }
+        try values.withUnsafeBufferPointer { try ExportDType.encodeHalf($0.baseAddress!, count: $0.count, bf16: type == .bf16, append) }
+    }
+}
