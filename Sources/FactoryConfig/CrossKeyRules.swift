@@ -105,6 +105,10 @@ public enum CrossKeyRules {
             guard c.bool("do_train") == false, c.string("export_dir") == nil else { return nil }
             return .error(key: "do_train", "false: `factory run` trains, or with export_dir exports; evaluation or prediction alone is not implemented yet")
         },
+        Rule(keys: ["export_quantizer", "export_format"], summary: "export_quantizer packs a GGUF export: it needs export_format gguf (error otherwise)") { c in
+            guard let quantizer = c.string("export_quantizer"), c.string("export_format") != "gguf" else { return nil }
+            return .error(key: "export_quantizer", "\(quantizer): it packs the matrices of a GGUF export; set export_format: gguf (or factory export --gguf)")
+        },
         Rule(keys: ["infer_dtype", "export_dir"],
              summary: "infer_dtype is the dtype an export writes; chat, generate and training compute in float32 (note for float16/bfloat16 without export_dir)") { c in
             guard let dtype = c.string("infer_dtype"), dtype == "float16" || dtype == "bfloat16", !c.isExportOnly else { return nil }

@@ -45,6 +45,7 @@ public enum ExportJob {
             let modelNames = Set(model.parameters.names)  // an adapter's own tensors join the store; they are merged, not exported
             if !adapters.isEmpty {
                 try AdapterLoading.apply(adapters, to: model, plugins: plugins, merge: true)
+                BufferPool.shared.trim()  // the merge's scratch buffers: nothing reuses them while the export writes
                 print("merged into the base, in order: \(adapters.joined(separator: ", "))")
             }
             let sourceConfig = model.location.format == .huggingface ? try? JSON.parse(bytes: FileSystem.read(model.location.path + "/config.json")) : nil
@@ -60,7 +61,12 @@ public enum ExportJob {
                 try FileSystem.createDirectory(staging)
                 let chatTemplate = try chatTemplateToWrite(config, model: model, plugins: plugins, print: print)
                 if gguf {
-                    let (count, bytes) = try GGUFExport.write(model, names: modelNames, dtype: dtype, chatTemplate: chatTemplate, to: staging + "/model.gguf")
+                    let quantizer = try config.string("export_quantizer").map { name in
+                        try GGUFExport.BlockQuantizer(try QuantizerInstance(try plugins.registry(.quantizer).lookup(name)))
+                    }
+                    let (count, bytes, packed) = try GGUFExport.write(model, names: modelNames, dtype: dtype, quantizer: quantizer, chatTemplate: chatTemplate,
+                                                                      to: staging + "/model.gguf")
+                    if let quantizer { print("\(packed) matrices packed by \(quantizer.name) (\(quantizer.type)); the rest in \(dtype.rawValue), vectors in float32") }
                     written = (count, ["model.gguf"], bytes)
                 } else {
                     let weights = try writeWeights(model, names: modelNames, dtype: dtype, limitGB: config.int("export_size") ?? 5, to: staging)

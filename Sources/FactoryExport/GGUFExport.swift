@@ -7,6 +7,7 @@
 // the matrices with the norms and other vectors kept in float32, as llama.cpp's converter writes them.
 import FactoryEngine
 import FactoryFormats
+import FactoryHost
 import FactoryJSON
 import FactoryPipeline
 
@@ -28,9 +29,45 @@ enum GGUFExport {
         }
     }
 
+    /// A quantizer plugin whose packed format is a GGUF block type ("q8_0", "q4_1", ...: its packed rows are
+    /// ggml's blocks), with that type.
+    struct BlockQuantizer {
+        let instance: QuantizerInstance
+        let type: GGMLType
+        let name: String
+
+        init(_ instance: QuantizerInstance) throws {
+            let format = try instance.declaration().format.lowercased()
+            guard let type = GGMLType.allCases.first(where: { $0.description.lowercased() == format && $0.blockSize > 1 }) else {
+                throw ExportError("export_quantizer \(instance.component.name): it packs '\(format)', which is no GGUF block type (q8_0, q4_0, q4_1, q5_0, q5_1, q2_K … q6_K)")
+            }
+            (self.instance, self.type, name) = (instance, type, instance.component.name)
+        }
+    }
+
+    /// llama.cpp's general.file_type for a model quantized to `type` (LLAMA_FTYPE_MOSTLY_*).
+    static func fileType(_ type: GGMLType) -> UInt64? {
+        switch type {
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 7
+        case .q5_0: return 8
+        case .q5_1: return 9
+        case .q2_K: return 10
+        case .q3_K: return 12  // Q3_K_M
+        case .q4_K: return 15  // Q4_K_M
+        case .q5_K: return 17  // Q5_K_M
+        case .q6_K: return 18
+        default: return nil
+        }
+    }
+
     /// Writes `model` (adapters merged; parameters among `names`) to `path`; `chatTemplate`: the Jinja to
-    /// write instead of the source's, if any. Returns the number of tensors and bytes written.
-    static func write(_ model: LoadedModel, names: Set<String>, dtype: ExportDType, chatTemplate: String?, to path: String) throws -> (tensors: Int, bytes: Int) {
+    /// write instead of the source's, if any; `quantizer`: the matrices packed by it (vectors and matrices
+    /// whose rows are not whole blocks stay in `dtype`). Returns the number of tensors, bytes written, and
+    /// how many matrices the quantizer packed.
+    static func write(_ model: LoadedModel, names: Set<String>, dtype: ExportDType, quantizer: BlockQuantizer?, chatTemplate: String?,
+                      to path: String) throws -> (tensors: Int, bytes: Int, packed: Int) {
         guard model.location.format == .gguf else {
             throw ExportError("export_format gguf: the model comes from a Hugging Face directory, whose tokenizer Factory does not write as GGUF metadata yet; export a GGUF model, or export_format hf")
         }
@@ -48,17 +85,19 @@ enum GGUFExport {
         var metadata: [GGUFWriter.Entry] = []
         for key in source.metadata.keys {
             guard let type = source.metadata.types[key], var value = source.metadata.values[key] else { continue }
-            if key == "general.file_type" { value = .uint(fileType(dtype)) }
+            if key == "general.file_type" { value = .uint(quantizer.flatMap { fileType($0.type) } ?? fileType(dtype)) }
             if key == "tokenizer.chat_template", let chatTemplate { value = .string(chatTemplate) }
             metadata.append(GGUFWriter.Entry(key, type, value))
         }
-        if !source.metadata.keys.contains("general.file_type") { metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(fileType(dtype)))) }
+        if !source.metadata.keys.contains("general.file_type") {
+            metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(quantizer.flatMap { fileType($0.type) } ?? fileType(dtype))))
+        }
         if let chatTemplate, !source.metadata.keys.contains("tokenizer.chat_template") {
             metadata.append(GGUFWriter.Entry("tokenizer.chat_template", .string, .string(chatTemplate)))
         }
 
         var tensors: [GGUFWriter.Tensor] = []
-        var bytes = 0
+        var bytes = 0, packed = 0
         var written = Set<ObjectIdentifier>()  // parameters' storage, so a head tied to the embeddings is written once
         func add(_ gguf: String, _ name: String, _ rule: JSON, shape: [Int]) throws {
             guard names.contains(name), let parameter = model.parameters[name] else {
@@ -66,9 +105,18 @@ enum GGUFExport {
             }
             guard parameter.shape == shape else { throw ExportError("\(gguf): the model's '\(name)' is \(parameter.shape), the source GGUF's \(shape)") }
             written.insert(ObjectIdentifier(parameter.storage))
-            let values = try laidOut(parameter, rule: rule, tensor: gguf)
-            let type = parameter.shape.count >= 2 ? ggmlType(dtype) : .f32  // vectors (norms, biases) stay f32
-            let tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(values, as: type, append) }
+            // each tensor is laid out, converted or packed as it is written: one at a time in memory
+            let tensor: GGUFWriter.Tensor
+            if let quantizer, shape.count == 2, shape[1] % quantizer.type.blockSize == 0 {
+                tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: quantizer.type) { append in
+                    let blocks = try quantizer.instance.quantize(try laidOut(parameter, rule: rule, tensor: gguf), rows: shape[0], cols: shape[1])
+                    try blocks.withUnsafeBytes { try append($0) }
+                }
+                packed += 1
+            } else {
+                let type = parameter.shape.count >= 2 ? ggmlType(dtype) : .f32  // vectors (norms, biases) stay f32
+                tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(try laidOut(parameter, rule: rule, tensor: gguf), as: type, append) }
+            }
             tensors.append(tensor)
             bytes += tensor.byteCount
         }
@@ -92,7 +140,7 @@ enum GGUFExport {
             try add(gguf, name, rule, shape: parameter.shape)
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
-        return (tensors.count, bytes)
+        return (tensors.count, bytes, packed)
     }
 
     /// A parameter's values in llama.cpp's layout (its rule applied).

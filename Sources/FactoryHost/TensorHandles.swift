@@ -17,6 +17,17 @@ struct EngineCallError: Error {
     }
 }
 
+/// Runs `body` in a scope of plugin tensor handles: the handles that plugins' engine calls make during it,
+/// outside a scope of their own, are released when it returns (the tensors live on where host code holds
+/// them). For host code that calls a plugin outside a model's forward, whose layers open their own scopes:
+/// without it those handles stay in the root scope for the life of the process (merging 210 LoRA linears
+/// into SmolLM2 held 1.8 GB that way).
+public func withPluginHandleScope<T>(_ body: () throws -> T) rethrows -> T {
+    TensorHandles.push()
+    defer { TensorHandles.pop() }
+    return try body()
+}
+
 /// Handle bookkeeping: scopes of handles released together, and owned handles.
 enum TensorHandles {
     /// Open scopes, innermost last; the first never closes.

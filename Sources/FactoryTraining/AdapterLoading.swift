@@ -88,12 +88,14 @@ extension AdaptedModel {
                 let n = w.shape[1]
                 let identity = Tensor(shape: [n, n], zeroed: true)
                 for i in 0..<n { identity.data[i * n + i] = 1 }
-                let y = try withHooks { () throws -> Tensor in
-                    let previous = ParameterStore.active
-                    ParameterStore.active = model.parameters
-                    defer { ParameterStore.active = previous }
-                    return try EngineHooks.linear(name, identity)
-                }.contiguous()
+                let y = try withPluginHandleScope {
+                    try withHooks { () throws -> Tensor in
+                        let previous = ParameterStore.active
+                        ParameterStore.active = model.parameters
+                        defer { ParameterStore.active = previous }
+                        return try EngineHooks.linear(name, identity)
+                    }.contiguous()
+                }
                 let bias = model.parameters[name + ".bias"]
                 let out = w.shape[0]
                 for o in 0..<out {

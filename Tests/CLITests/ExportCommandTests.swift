@@ -132,6 +132,20 @@ final class ExportCommandTests: XCTestCase {
                                     "infer_dtype=\(dtype)"], program: factory)
             XCTAssertEqual(gguf.status, 0, gguf.stderr)
         }
+        // packed by the q8_0 quantizer plugin: its perplexity on a held text within 1% of the float32 export's
+        let q8 = try CLI.run(["export", "--gguf", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "export_dir=\(dir)/q8_0",
+                              "export_quantizer=q8_0", "infer_dtype=float32"], program: factory)
+        XCTAssertEqual(q8.status, 0, q8.stderr)
+        XCTAssertTrue(q8.stdout.contains("matrices packed by q8_0 (Q8_0)"), q8.stdout)
+        let held = "Photosynthesis is the process by which green plants use sunlight, water and carbon dioxide to make glucose and oxygen. "
+            + "It takes place in the chloroplasts, where chlorophyll absorbs light energy and drives the reactions that store it as chemical energy."
+        func loss(_ file: String) throws -> Double {
+            let r = try CLI.run(["score", "model_name_or_path=\(file)", "--text", held, "--json"], program: factory)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return (try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any])?["loss"] as? Double ?? .nan
+        }
+        let full = try loss(dir + "/float32/model.gguf"), packed = try loss(dir + "/q8_0/model.gguf")
+        XCTAssertLessThan(abs(exp(packed) / exp(full) - 1), 0.01, "q8_0 perplexity \(exp(packed)) against float32 \(exp(full))")
         let reread = try CLI.run(["score", "model_name_or_path=\(dir)/float32/model.gguf", "--ids", ids, "--dump-logits", dir + "/gguf.bin"], program: factory)
         XCTAssertEqual(reread.status, 0, reread.stderr)
         let ours = try Data(contentsOf: URL(fileURLWithPath: dir + "/factory.bin")), theirs = try Data(contentsOf: URL(fileURLWithPath: dir + "/gguf.bin"))
@@ -149,13 +163,21 @@ final class ExportCommandTests: XCTestCase {
             print("SKIPPED the llama.cpp half of testSmolLM2FromItsGGUFExportsToTransformers: python3 has no llama_cpp (pip install llama-cpp-python)")
             throw XCTSkip("llama-cpp-python is not installed")
         }
-        for dtype in ["float32", "float16"] {
-            let run = try CLI.run(["python3", CLI.repository + "/Tests/CLITests/Scripts/llamacpp_generate.py", "\(dir)/\(dtype)/model.gguf", prompt, "16"],
-                                  program: "/usr/bin/env")
+        func llamaCpp(_ file: String) throws -> [Int]? {
+            let run = try CLI.run(["python3", CLI.repository + "/Tests/CLITests/Scripts/llamacpp_generate.py", file, prompt, "16"], program: "/usr/bin/env")
             XCTAssertEqual(run.status, 0, run.stderr)
-            let out = try JSONSerialization.jsonObject(with: Data((run.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any]
-            XCTAssertEqual(out?["ids"] as? [Int], factoryIDs, "llama.cpp on the \(dtype) GGUF: \(out?["text"] ?? "")")
+            return (try JSONSerialization.jsonObject(with: Data((run.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any])?["ids"] as? [Int]
         }
+        for dtype in ["float32", "float16"] {
+            XCTAssertEqual(try llamaCpp("\(dir)/\(dtype)/model.gguf"), factoryIDs, "llama.cpp on the \(dtype) GGUF")
+        }
+        // the q8_0 file: llama.cpp and Factory (reading the same file) decode the same tokens
+        let fromFile = try CLI.run(["generate", "model_name_or_path=\(dir)/q8_0/model.gguf", "--prompt", prompt, "--max-new-tokens", "16", "--greedy", "--json"],
+                                   program: factory)
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        let q8IDs = (try JSONSerialization.jsonObject(with: Data((fromFile.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: Any])?["ids"] as? [Int]
+        XCTAssertEqual(q8IDs?.count, 16)
+        XCTAssertEqual(try llamaCpp("\(dir)/q8_0/model.gguf"), q8IDs, "llama.cpp on the q8_0 GGUF")
     }
 
     /// A GGUF written back from a GGUF without an adapter is the file it came from, byte for byte, in float32
@@ -242,6 +264,9 @@ final class ExportCommandTests: XCTestCase {
             (["quantization_bit=4"], "quantization_bit: an export merges into full-precision weights"),
             (["infer_dtype=float64"], "infer_dtype"),
             (["export_format=gguf"], "export_format gguf: the model comes from a Hugging Face directory"),
+            (["export_quantizer=q8_0"], "export_quantizer"),
+            (["export_format=gguf", "export_quantizer=nf4", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama_gguf/tiny-llama-f32.gguf"],
+             "export_quantizer nf4: it packs 'nf4', which is no GGUF block type"),
         ]
         for (extra, says) in cases {
             let r = try CLI.run(["run", yaml, "export_dir=\(dir)/refused"] + extra)
