@@ -62,11 +62,16 @@ public enum ExportJob {
                 let chatTemplate = try chatTemplateToWrite(config, model: model, plugins: plugins, print: print)
                 if gguf {
                     let quantizer = try config.string("export_quantizer").map { name in
-                        try GGUFExport.BlockQuantizer(try QuantizerInstance(try plugins.registry(.quantizer).lookup(name)))
+                        var q = try GGUFExport.BlockQuantizer(try QuantizerInstance(try plugins.registry(.quantizer).lookup(name)))
+                        try q.findFallback(in: plugins.registry(.quantizer))
+                        return q
                     }
                     let (count, bytes, packed) = try GGUFExport.write(model, names: modelNames, dtype: dtype, quantizer: quantizer, chatTemplate: chatTemplate,
                                                                       to: staging + "/model.gguf")
-                    if let quantizer { print("\(packed) matrices packed by \(quantizer.name) (\(quantizer.type)); the rest in \(dtype.rawValue), vectors in float32") }
+                    if quantizer != nil {
+                        let counts = packed.sorted { $0.key < $1.key }.map { "\($0.value) by \($0.key)" }.joined(separator: ", ")
+                        print("matrices packed: \(counts.isEmpty ? "none" : counts) (rows that are not whole blocks of any go in \(dtype.rawValue)); vectors in float32")
+                    }
                     written = (count, ["model.gguf"], bytes)
                 } else {
                     let weights = try writeWeights(model, names: modelNames, dtype: dtype, limitGB: config.int("export_size") ?? 5, to: staging)

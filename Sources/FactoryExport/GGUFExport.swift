@@ -35,6 +35,10 @@ enum GGUFExport {
         let instance: QuantizerInstance
         let type: GGMLType
         let name: String
+        /// For rows that are not whole blocks of a K-quant: the 32-value format llama.cpp's quantizer falls
+        /// back to (q4_K → q5_0, q5_K → q5_1, q6_K → q8_0; q2_K and q3_K → q4_0, where llama.cpp uses IQ4_NL,
+        /// which Factory has no quantizer for), when that quantizer plugin is registered.
+        private(set) var fallback: [BlockQuantizer] = []
 
         init(_ instance: QuantizerInstance) throws {
             let format = try instance.declaration().format.lowercased()
@@ -42,6 +46,18 @@ enum GGUFExport {
                 throw ExportError("export_quantizer \(instance.component.name): it packs '\(format)', which is no GGUF block type (q8_0, q4_0, q4_1, q5_0, q5_1, q2_K … q6_K)")
             }
             (self.instance, self.type, name) = (instance, type, instance.component.name)
+        }
+
+        /// Adds the fallback format's quantizer from `quantizers` (looked up by the format's name).
+        mutating func findFallback(in quantizers: Registry) throws {
+            let fallbacks: [GGMLType: GGMLType] = [.q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0, .q2_K: .q4_0, .q3_K: .q4_0]
+            guard let other = fallbacks[type], let component = quantizers.components.first(where: { $0.name == other.description.lowercased() }) else { return }
+            fallback = [try BlockQuantizer(try QuantizerInstance(component))]
+        }
+
+        /// The quantizer for rows of `columns` values: this one, its fallback, or none (left unpacked).
+        func forRows(of columns: Int) -> BlockQuantizer? {
+            columns % type.blockSize == 0 ? self : fallback.first { columns % $0.type.blockSize == 0 }
         }
     }
 
@@ -64,10 +80,10 @@ enum GGUFExport {
 
     /// Writes `model` (adapters merged; parameters among `names`) to `path`; `chatTemplate`: the Jinja to
     /// write instead of the source's, if any; `quantizer`: the matrices packed by it (vectors and matrices
-    /// whose rows are not whole blocks stay in `dtype`). Returns the number of tensors, bytes written, and
-    /// how many matrices the quantizer packed.
+    /// whose rows are not whole blocks go to its fallback, else stay in `dtype`). Returns the number of
+    /// tensors, the bytes written, and how many matrices each quantizer packed.
     static func write(_ model: LoadedModel, names: Set<String>, dtype: ExportDType, quantizer: BlockQuantizer?, chatTemplate: String?,
-                      to path: String) throws -> (tensors: Int, bytes: Int, packed: Int) {
+                      to path: String) throws -> (tensors: Int, bytes: Int, packed: [String: Int]) {
         guard model.location.format == .gguf else {
             throw ExportError("export_format gguf: the model comes from a Hugging Face directory, whose tokenizer Factory does not write as GGUF metadata yet; export a GGUF model, or export_format hf")
         }
@@ -97,7 +113,7 @@ enum GGUFExport {
         }
 
         var tensors: [GGUFWriter.Tensor] = []
-        var bytes = 0, packed = 0
+        var bytes = 0, packed: [String: Int] = [:]
         var written = Set<ObjectIdentifier>()  // parameters' storage, so a head tied to the embeddings is written once
         func add(_ gguf: String, _ name: String, _ rule: JSON, shape: [Int]) throws {
             guard names.contains(name), let parameter = model.parameters[name] else {
@@ -107,12 +123,12 @@ enum GGUFExport {
             written.insert(ObjectIdentifier(parameter.storage))
             // each tensor is laid out, converted or packed as it is written: one at a time in memory
             let tensor: GGUFWriter.Tensor
-            if let quantizer, shape.count == 2, shape[1] % quantizer.type.blockSize == 0 {
+            if shape.count == 2, let quantizer = quantizer?.forRows(of: shape[1]) {
                 tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: quantizer.type) { append in
                     let blocks = try quantizer.instance.quantize(try laidOut(parameter, rule: rule, tensor: gguf), rows: shape[0], cols: shape[1])
                     try blocks.withUnsafeBytes { try append($0) }
                 }
-                packed += 1
+                packed[quantizer.name, default: 0] += 1
             } else {
                 let type = parameter.shape.count >= 2 ? ggmlType(dtype) : .f32  // vectors (norms, biases) stay f32
                 tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(try laidOut(parameter, rule: rule, tensor: gguf), as: type, append) }

@@ -136,7 +136,7 @@ final class ExportCommandTests: XCTestCase {
         let q8 = try CLI.run(["export", "--gguf", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "export_dir=\(dir)/q8_0",
                               "export_quantizer=q8_0", "infer_dtype=float32"], program: factory)
         XCTAssertEqual(q8.status, 0, q8.stderr)
-        XCTAssertTrue(q8.stdout.contains("matrices packed by q8_0 (Q8_0)"), q8.stdout)
+        XCTAssertTrue(q8.stdout.contains("matrices packed: 211 by q8_0 "), q8.stdout)
         let held = "Photosynthesis is the process by which green plants use sunlight, water and carbon dioxide to make glucose and oxygen. "
             + "It takes place in the chloroplasts, where chlorophyll absorbs light energy and drives the reactions that store it as chemical energy."
         func loss(_ file: String) throws -> Double {
