@@ -32,6 +32,18 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 
+    /// Passes what `produce` hands over on to `append`, and returns how many bytes that was (the streamed
+    /// writers check it against the size they declared in their headers).
+    public static func forward(_ produce: @escaping (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                               to append: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var handed = 0
+        try produce { piece in
+            handed += piece.count
+            try append(piece)
+        }
+        return handed
+    }
+
     /// A file written piece by piece: `body` hands each piece to the appender it gets, in order. The same
     /// rule as write(_:to:): the pieces go to a temporary file, which replaces `path` only when all of
     /// them were written and flushed; an error thrown by `body` or by a write leaves `path` as it was.

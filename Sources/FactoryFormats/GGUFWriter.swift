@@ -91,11 +91,7 @@ public enum GGUFWriter {
             let headPad = (alignment - head.count % alignment) % alignment
             try padding.withUnsafeBytes { try append(UnsafeRawBufferPointer(rebasing: $0[0..<headPad])) }
             for t in tensors {
-                var handed = 0
-                try t.produce { piece in
-                    handed += piece.count
-                    try append(piece)
-                }
+                let handed = try AtomicFile.forward(t.produce, to: append)
                 guard handed == t.byteCount else {
                     throw GGUFError(file: path, message: "tensor '\(t.name)' gave \(handed) bytes; \(t.shape) in \(t.type.description) is \(t.byteCount)")
                 }

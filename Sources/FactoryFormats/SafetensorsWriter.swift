@@ -52,11 +52,7 @@ public enum SafetensorsWriter {
         try AtomicFile.write(to: path) { append in
             try head.withUnsafeBytes { try append($0) }
             for e in entries {
-                var handed = 0
-                try e.produce { piece in
-                    handed += piece.count
-                    try append(piece)
-                }
+                let handed = try AtomicFile.forward(e.produce, to: append)
                 guard handed == e.byteCount else {
                     throw AtomicFile.WriteError(path: path, reason: "tensor \(e.name) gave \(handed) bytes, its header says \(e.byteCount)")
                 }
