@@ -109,6 +109,10 @@ public enum CrossKeyRules {
             guard let quantizer = c.string("export_quantizer"), c.string("export_format") != "gguf" else { return nil }
             return .error(key: "export_quantizer", "\(quantizer): it packs the matrices of a GGUF export; set export_format: gguf (or factory export --gguf)")
         },
+        Rule(keys: ["export_size", "export_format"], summary: "export_size splits Hugging Face exports; a GGUF export is one file (note)") { c in
+            guard let size = c.int("export_size"), c.string("export_format") == "gguf" else { return nil }
+            return .note("export_size: \(size) GB applies to Hugging Face exports; a GGUF export is one file (model.gguf)")
+        },
         Rule(keys: ["infer_dtype", "export_dir"],
              summary: "infer_dtype is the dtype an export writes; chat, generate and training compute in float32 (note for float16/bfloat16 without export_dir)") { c in
             guard let dtype = c.string("infer_dtype"), dtype == "float16" || dtype == "bfloat16", !c.isExportOnly else { return nil }

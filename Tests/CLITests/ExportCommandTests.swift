@@ -274,6 +274,11 @@ final class ExportCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(says), "\(extra): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/refused/model.safetensors"), "\(extra)")
         }
+        // export_size splits Hugging Face files only: with GGUF one line says so
+        let gguf = try CLI.run(["export", "--gguf", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama_gguf/tiny-llama-f32.gguf",
+                                "export_dir=\(dir)/gguf", "export_size=2", "infer_dtype=float32"])
+        XCTAssertEqual(gguf.status, 0, gguf.stderr)
+        XCTAssertTrue((gguf.stdout + gguf.stderr).contains("export_size: 2 GB applies to Hugging Face exports; a GGUF export is one file"), gguf.stdout + gguf.stderr)
         let noDir = try CLI.run(["export", "model_name_or_path=\(Self.model)"])
         XCTAssertNotEqual(noDir.status, 0)
         XCTAssertTrue(noDir.stderr.contains("set export_dir"), noDir.stderr)
