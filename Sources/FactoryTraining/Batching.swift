@@ -63,17 +63,27 @@ public struct BatchPlan {
 
     /// The example indices of each micro-batch of optimizer step `step` (0-based).
     public func microBatches(ofStep step: Int) -> [[Int]] {
-        let epoch = step / stepsPerEpoch, group = step % stepsPerEpoch
+        let order = self.order(ofEpoch: step / stepsPerEpoch), first = (step % stepsPerEpoch) * accumulation
+        return (first..<min(first + accumulation, batchesPerEpoch)).map { microBatch($0, of: order) }
+    }
+
+    /// Every micro-batch of epoch `epoch`, in order (one shuffle for all of them).
+    public func microBatches(ofEpoch epoch: Int) -> [[Int]] {
+        let order = self.order(ofEpoch: epoch)
+        return (0..<batchesPerEpoch).map { microBatch($0, of: order) }
+    }
+
+    /// The example indices of epoch `epoch`, in the order it visits them.
+    func order(ofEpoch epoch: Int) -> [Int] {
         var order = Array(0..<count)
         if shuffle {
             var rng = SplitMix64(seed: seed &+ UInt64(epoch))
             rng.shuffle(&order)
         }
-        let first = group * accumulation
-        return (first..<min(first + accumulation, batchesPerEpoch)).map { b in
-            Array(order[(b * batchSize)..<min(count, (b + 1) * batchSize)])
-        }
+        return order
     }
+
+    func microBatch(_ b: Int, of order: [Int]) -> [Int] { Array(order[(b * batchSize)..<min(count, (b + 1) * batchSize)]) }
 
     /// The epoch (fractional, as transformers logs it) after `steps` steps.
     public func epoch(afterSteps steps: Int) -> Double { Double(steps) / Double(stepsPerEpoch) }

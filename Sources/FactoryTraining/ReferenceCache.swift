@@ -17,18 +17,14 @@ final class ReferenceCache {
     /// Whether values are kept: the run sees its examples more than once.
     let keeps: Bool
     private var values: [Int: (Float, Float)] = [:]
-    /// Each example's micro-batch in the first epoch (its examples, in batch order).
-    private let firstEpochBatch: [Int: [Int]]
+    /// The first epoch's micro-batches, and the one each example is in.
+    private let firstEpoch: [[Int]]
+    private var batchOfExample: [Int: Int] = [:]
 
     init(plan: BatchPlan, totalSteps: Int) {
         keeps = totalSteps > plan.stepsPerEpoch
-        var batches: [Int: [Int]] = [:]
-        if keeps {
-            for step in 0..<plan.stepsPerEpoch {
-                for micro in plan.microBatches(ofStep: step) { for i in micro { batches[i] = micro } }
-            }
-        }
-        firstEpochBatch = batches
+        firstEpoch = keeps ? plan.microBatches(ofEpoch: 0) : []
+        for (b, batch) in firstEpoch.enumerated() { for i in batch { batchOfExample[i] = b } }
     }
 
     /// The values of the examples `indices` (a micro-batch, in order). Without keeping, `compute(indices)`.
@@ -37,7 +33,7 @@ final class ReferenceCache {
     func values(for indices: [Int], compute: ([Int]) throws -> [(Float, Float)]) throws -> [(Float, Float)] {
         guard keeps else { return try compute(indices) }
         for i in indices where values[i] == nil {
-            let batch = firstEpochBatch[i] ?? [i]
+            let batch = batchOfExample[i].map { firstEpoch[$0] } ?? [i]
             for (j, v) in zip(batch, try compute(batch)) { values[j] = v }
         }
         return try indices.map { i in

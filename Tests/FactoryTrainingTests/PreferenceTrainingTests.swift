@@ -68,6 +68,8 @@ final class PreferenceTrainingTests: XCTestCase {
         let firstEpoch = (0..<3).flatMap { plan.microBatches(ofStep: $0) }
         let secondEpoch = (3..<6).flatMap { plan.microBatches(ofStep: $0) }
         XCTAssertNotEqual(firstEpoch, secondEpoch, "the second epoch is shuffled anew")
+        XCTAssertEqual(plan.microBatches(ofEpoch: 0), firstEpoch, "an epoch's batches at once are its steps' batches")
+        XCTAssertEqual(plan.microBatches(ofEpoch: 1), secondEpoch)
         // resuming in the second epoch: its first batch's examples come from first-epoch batches
         let values = try cache.values(for: secondEpoch[0], compute: compute)
         XCTAssertEqual(values.map(\.0), secondEpoch[0].map(Float.init))

@@ -22,7 +22,7 @@ TARGET static void block32(long rows, long K, const float *a, long lda, const fl
         c0[r] = acc ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
         c1[r] = acc ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_setzero_ps();
     }
-    if (rows == 8) {
+    if (rows == 8) {  // the common case with a constant row count, so all 16 accumulators stay in registers
         for (long k = 0; k < K; k++) {
             __m512 b0 = _mm512_loadu_ps(b + k * ldb), b1 = _mm512_loadu_ps(b + k * ldb + 16);
             for (int r = 0; r < 8; r++) {
