@@ -31,6 +31,9 @@ public protocol DecoderArchitecture {
     /// The inverse of fromGGUF, declared for the host to apply when it writes a GGUF (`factory export`):
     /// nil (the default) when this architecture does not say, and its models are not exported to GGUF.
     func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule?
+    /// llama.cpp's name for this architecture (GGUF general.architecture) when its models are written as
+    /// GGUF: the descriptor's name unless llama.cpp calls it otherwise.
+    var ggufArchitecture: String { get }
     /// ids [batch, seq] at `positions` → logits [batch, seq, vocab]; `weights` holds the non-linear ones.
     func forward(_ weights: HeldWeights, ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor
@@ -59,6 +62,7 @@ public enum GGUFWriteRule: Sendable, Equatable {
 
 extension DecoderArchitecture {
     public func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { nil }
+    public var ggufArchitecture: String { Self.descriptor.name }
     public var describeExtras: [(String, JSON)] { [] }
     public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 }
@@ -108,6 +112,7 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
                 entry["gguf"] = .string(spec.gguf)
                 return .object(entry)
             })
+            o["gguf_architecture"] = .string(model.ggufArchitecture)
         }
         return .object(o)
     }

@@ -57,7 +57,7 @@ public enum ConfigSchema {
         ("export", [
             key("export_dir", .string), key("export_size", .int, .atLeast(1, max: 1_000_000)), key("export_device", .string, .oneOf(["cpu", "auto"])), key("export_quantization_bit", .int, .within(2, 8)),
             key("export_quantization_dataset", .string), key("export_quantization_nsamples", .int, .atLeast(1, max: countLimit)), key("export_quantization_maxlen", .int, .atLeast(1, max: tokenLimit)),
-            key("export_legacy_format", .bool), key("export_hub_model_id", .string), key("export_format", .string, .oneOf(["hf", "gguf"])), key("export_quantizer", .string),
+            key("export_legacy_format", .bool), key("export_hub_model_id", .string), key("export_format", .string, .oneOf(["hf", "gguf", "gguf_lora"])), key("export_quantizer", .string),
         ]),
         ("data", [
             key("template", .string), key("dataset", .list), key("eval_dataset", .list), key("dataset_dir", .string), key("media_dir", .string),

@@ -110,8 +110,8 @@ public enum CrossKeyRules {
             return .error(key: "export_quantizer", "\(quantizer): it packs the matrices of a GGUF export; set export_format: gguf (or factory export --gguf)")
         },
         Rule(keys: ["export_size", "export_format"], summary: "export_size splits Hugging Face exports; a GGUF export is one file (note)") { c in
-            guard let size = c.int("export_size"), c.string("export_format") == "gguf" else { return nil }
-            return .note("export_size: \(size) GB applies to Hugging Face exports; a GGUF export is one file (model.gguf)")
+            guard let size = c.int("export_size"), let format = c.string("export_format"), format != "hf" else { return nil }
+            return .note("export_size: \(size) GB applies to Hugging Face exports; a GGUF export is one file (\(format == "gguf" ? "model.gguf" : "adapter.gguf"))")
         },
         Rule(keys: ["infer_dtype", "export_dir"],
              summary: "infer_dtype is the dtype an export writes; chat, generate and training compute in float32 (note for float16/bfloat16 without export_dir)") { c in

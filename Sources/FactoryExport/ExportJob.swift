@@ -42,7 +42,19 @@ public enum ExportJob {
             let model = try located.map { try LoadedModel.load($0, plugins: plugins, ropeScaling: config.ropeScaling(training: false)) }
                 ?? LoadedModel.load(request, plugins: plugins, ropeScaling: config.ropeScaling(training: false))
             let adapters = config.list("adapter_name_or_path") ?? []
+            let format = config.string("export_format") ?? "hf"
             let modelNames = Set(model.parameters.names)  // an adapter's own tensors join the store; they are merged, not exported
+            if format == "gguf_lora" {
+                guard adapters.count == 1, let adapter = adapters.first else {
+                    throw ExportError("export_format gguf_lora writes one LoRA adapter for llama.cpp's --lora; adapter_name_or_path names \(adapters.count) "
+                                      + "(merge the others into the base with an export first)")
+                }
+                // the lora plugin reads the adapter's config first: whatever it refuses to apply is not exported either
+                let (component, methodConfig) = try AdapterLoading.methodConfig(adapterDirectory: adapter, plugins: plugins, model: model)
+                _ = try FinetuningMethodInstance(component, config: .object(methodConfig))
+                try exportAdapter(adapter, model: model, config: config, directory: directory, started: started, print: print)
+                return
+            }
             if !adapters.isEmpty {
                 try AdapterLoading.apply(adapters, to: model, plugins: plugins, merge: true)
                 BufferPool.shared.trim()  // the merge's scratch buffers: nothing reuses them while the export writes
@@ -55,7 +67,7 @@ public enum ExportJob {
 
             let staging = directory + "/export.partial"
             try? FileManager.default.removeItem(atPath: staging)
-            let gguf = config.string("export_format") == "gguf"
+            let gguf = format == "gguf"
             let written: (tensors: Int, files: [String], bytes: Int)
             do {
                 try FileSystem.createDirectory(staging)
@@ -94,6 +106,18 @@ public enum ExportJob {
             print(String(format: "exported %@ (%d tensors, %.1f MB in %d file%@) to %@ in %.1f s", request, written.tensors,
                          Double(written.bytes) / 1e6, written.files.count, written.files.count == 1 ? "" : "s", directory, Date().timeIntervalSince(started)))
         }
+    }
+
+    /// export_format gguf_lora: `adapter` (a PEFT LoRA of `model`) as llama.cpp's LoRA adapter GGUF,
+    /// export_dir/adapter.gguf, in infer_dtype; written atomically, the directory's other files left alone.
+    static func exportAdapter(_ adapter: String, model: LoadedModel, config: RunConfig, directory: String, started: Date,
+                              print: (String) -> Void) throws {
+        let (dtype, why) = try ExportDType.resolve(config.string("infer_dtype"), declared: nil)
+        print("adapter in \(dtype.rawValue) (\(why))")
+        let (tensors, bytes, note) = try GGUFLoRAExport.write(adapterDirectory: adapter, model: model, dtype: dtype, to: directory + "/adapter.gguf")
+        print(note)
+        print(String(format: "exported %@ as a llama.cpp LoRA adapter (%d tensors, %.1f MB) to %@/adapter.gguf in %.1f s; "
+                     + "llama.cpp applies it to the base model's GGUF (--lora)", adapter, tensors, Double(bytes) / 1e6, directory, Date().timeIntervalSince(started)))
     }
 
     /// The model's weights among `names`, tied copies left out, in `dtype`, split by `limitGB`; returns the

@@ -87,15 +87,8 @@ enum GGUFExport {
         guard model.location.format == .gguf else {
             throw ExportError("export_format gguf: the model comes from a Hugging Face directory, whose tokenizer Factory does not write as GGUF metadata yet; export a GGUF model, or export_format hf")
         }
-        guard let rules = model.description["gguf_write"]?.arrayValue else {
+        guard let layout = try GGUFLayout(of: model) else {
             throw ExportError("export_format gguf: the \(model.family.component.name) model family does not describe how its weights are laid out in a GGUF (gguf_write)")
-        }
-        var byGGUFName: [String: (name: String, rule: JSON)] = [:]
-        for rule in rules {
-            guard let name = rule["name"]?.stringValue, let gguf = rule["gguf"]?.stringValue else {
-                throw ExportError("\(model.family.component.name): a gguf_write entry without name or gguf")
-            }
-            byGGUFName[gguf] = (name, rule)
         }
         let source = try GGUFFile(path: model.location.path)
         var metadata: [GGUFWriter.Entry] = []
@@ -115,7 +108,8 @@ enum GGUFExport {
         var tensors: [GGUFWriter.Tensor] = []
         var bytes = 0, packed: [String: Int] = [:]
         var written = Set<ObjectIdentifier>()  // parameters' storage, so a head tied to the embeddings is written once
-        func add(_ gguf: String, _ name: String, _ rule: JSON, shape: [Int]) throws {
+        func add(_ rule: GGUFLayout.Rule, shape: [Int]) throws {
+            let (gguf, name) = (rule.gguf, rule.parameter)
             guard names.contains(name), let parameter = model.parameters[name] else {
                 throw ExportError("\(gguf): the merged model has no parameter '\(name)' to write")
             }
@@ -125,19 +119,19 @@ enum GGUFExport {
             let tensor: GGUFWriter.Tensor
             if shape.count == 2, let quantizer = quantizer?.forRows(of: shape[1]) {
                 tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: quantizer.type) { append in
-                    let blocks = try quantizer.instance.quantize(try laidOut(parameter, rule: rule, tensor: gguf), rows: shape[0], cols: shape[1])
+                    let blocks = try quantizer.instance.quantize(try laidOut(parameter, rule), rows: shape[0], cols: shape[1])
                     try blocks.withUnsafeBytes { try append($0) }
                 }
                 packed[quantizer.name, default: 0] += 1
             } else {
                 let type = parameter.shape.count >= 2 ? ggmlType(dtype) : .f32  // vectors (norms, biases) stay f32
-                tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(try laidOut(parameter, rule: rule, tensor: gguf), as: type, append) }
+                tensor = GGUFWriter.Tensor(name: gguf, shape: shape, type: type) { append in try encode(try laidOut(parameter, rule), as: type, append) }
             }
             tensors.append(tensor)
             bytes += tensor.byteCount
         }
         for info in source.tensors {
-            guard let (name, rule) = byGGUFName[info.name] else {
+            guard let rule = layout.byGGUF[info.name] else {
                 // a tensor the family reads but does not own as a parameter (llama.cpp's rope_freqs): copied
                 guard try model.family.mapCheckpointName(format: "gguf", name: info.name) == nil else {
                     throw ExportError("\(model.location.path): tensor '\(info.name)' has no gguf_write rule in the \(model.family.component.name) family")
@@ -146,43 +140,23 @@ enum GGUFExport {
                 bytes += info.byteCount
                 continue
             }
-            try add(info.name, name, rule, shape: info.shape)
+            try add(rule, shape: info.shape)
         }
         // a parameter the source file lacks but the merged model has on its own storage: a head that training
         // untied from the embeddings (modules_to_save) is written as output.weight
         let present = Set(source.tensors.map(\.name))
-        for (gguf, (name, rule)) in byGGUFName.sorted(by: { $0.key < $1.key }) where !present.contains(gguf) {
-            guard names.contains(name), let parameter = model.parameters[name], !written.contains(ObjectIdentifier(parameter.storage)) else { continue }
-            try add(gguf, name, rule, shape: parameter.shape)
+        for rule in layout.rules.sorted(by: { $0.gguf < $1.gguf }) where !present.contains(rule.gguf) {
+            guard names.contains(rule.parameter), let parameter = model.parameters[rule.parameter], !written.contains(ObjectIdentifier(parameter.storage)) else { continue }
+            try add(rule, shape: parameter.shape)
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
         return (tensors.count, bytes, packed)
     }
 
     /// A parameter's values in llama.cpp's layout (its rule applied).
-    static func laidOut(_ parameter: Tensor, rule: JSON, tensor: String) throws -> [Float] {
+    static func laidOut(_ parameter: Tensor, _ rule: GGUFLayout.Rule) throws -> [Float] {
         let values = GradMode.disabled { parameter.contiguous() }.values
-        switch rule["rule"]?.stringValue {
-        case "as_is": return values
-        case "plus_one": return values.map { $0 + 1 }
-        case "permute_rows":
-            guard let heads = rule["heads"]?.intValue.map(Int.init), let d = rule["head_dim"]?.intValue.map(Int.init), heads > 0, d % 2 == 0,
-                  parameter.rank == 2, parameter.shape[0] == heads * d else {
-                throw ExportError("\(tensor): a permute_rows rule that does not fit its \(parameter.shape) weight")
-            }
-            let columns = parameter.shape[1]
-            var out = [Float](repeating: 0, count: values.count)
-            for h in 0..<heads {
-                for i in 0..<(d / 2) {
-                    for j in 0..<2 {  // GGUF row (h, 2i + j) ← Hugging Face row (h, j·D/2 + i)
-                        let to = (h * d + 2 * i + j) * columns, from = (h * d + j * (d / 2) + i) * columns
-                        for c in 0..<columns { out[to + c] = values[from + c] }
-                    }
-                }
-            }
-            return out
-        case let other: throw ExportError("\(tensor): unknown gguf_write rule '\(other ?? "none")'")
-        }
+        return try GGUFLayout.toGGUF(values, rows: parameter.rank == 2 ? parameter.shape[0] : 1, columns: parameter.shape.last ?? 0, rule)
     }
 
     /// `values` in `type` (f32, f16 or bf16), handed over in slices.

@@ -27,9 +27,13 @@ public struct ModelFamilyDescription: Sendable {
     /// How each parameter is laid out in a GGUF file (`gguf_write`: name, gguf name, rule), for GGUF export;
     /// nil when the family does not say.
     public let ggufWrite: [(name: String, gguf: String, rule: String)]?
+    /// llama.cpp's name for the architecture (GGUF general.architecture), for writing a model or a LoRA
+    /// adapter as GGUF; nil when the family does not say.
+    public let ggufArchitecture: String?
 
     /// Every key a describe() may hold.
-    public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping", "gguf_write"]
+    public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping", "gguf_write",
+                             "gguf_architecture"]
     /// The rules a gguf_write entry may name.
     public static let ggufWriteRules = ["as_is", "permute_rows", "plus_one"]
 
@@ -100,6 +104,10 @@ public struct ModelFamilyDescription: Sendable {
                 }
                 return (name, gguf, rule)
             }
+        }
+        switch o["gguf_architecture"] {
+        case nil: ggufArchitecture = nil
+        case let v?: guard let name = v.stringValue, !name.isEmpty else { throw fail("'gguf_architecture' must be a non-empty string (llama.cpp's architecture name)") }; ggufArchitecture = name
         }
     }
 }

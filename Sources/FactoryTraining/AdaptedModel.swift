@@ -27,7 +27,8 @@ public final class AdaptedModel {
     let adapted: Set<String>
 
     /// Applies `method` to `model`. Added tensors come from `adapterDirectory` when given (PEFT
-    /// names), else are initialised from `seed` (Kaiming-uniform A, zero B).
+    /// names; a llama.cpp LoRA GGUF when it ends in .gguf), else are initialised from `seed`
+    /// (Kaiming-uniform A, zero B).
     /// `training`: the added tensors will also carry gradients and AdamW moments (for the memory check).
     public init(model: LoadedModel, method: FinetuningMethodInstance, adapterDirectory: String? = nil, seed: UInt64 = 42,
                 training: Bool = false) throws {
@@ -43,11 +44,7 @@ public final class AdaptedModel {
                                 + ", more than the \(MemoryEstimate.gib(available)) available; lower the rank or target fewer modules")
         }
         adapted = Set((plan["adapted_linears"]?.arrayValue ?? []).compactMap(\.stringValue))
-        let saved = try adapterDirectory.map { dir -> SafetensorsFile in
-            let path = dir + "/adapter_model.safetensors"
-            guard FileManager.default.fileExists(atPath: path) else { throw TrainingError("\(dir): no adapter_model.safetensors (adapter_name_or_path)") }
-            return try SafetensorsFile(path: path)
-        }
+        let saved = try adapterDirectory.map { try savedAdapterTensors($0, model: model) }
         var rng = SplitMix64(seed: seed)
         var seen = Set<ObjectIdentifier>(), loaded = Set<String>()
         for entry in plan["added"]?.arrayValue ?? [] {
@@ -56,7 +53,7 @@ public final class AdaptedModel {
             let savedAs = entry["saved_as"]?.stringValue ?? name
             let tensor = Tensor(shape: shape, zeroed: true)
             if let saved {
-                guard saved.tensors[savedAs] != nil else { throw TrainingError("\(saved.path): no tensor '\(savedAs)' (the adapter does not match this model or lora_target)") }
+                guard saved.shape(of: savedAs) != nil else { throw TrainingError("\(saved.path): no tensor '\(savedAs)' (the adapter does not match this model or lora_target)") }
                 try AdaptedModel.load(savedAs, from: saved, into: tensor)
                 loaded.insert(savedAs)
             } else if let initialiser = entry["init"]?.stringValue {
@@ -82,7 +79,7 @@ public final class AdaptedModel {
             guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }  // tied weights train once
             let savedAs = entry["saved_as"]?.stringValue ?? legacyName
             if let saved {
-                guard saved.tensors[savedAs] != nil else {
+                guard saved.shape(of: savedAs) != nil else {
                     throw TrainingError("\(saved.path): no tensor '\(savedAs)', which this adapter trains (modules_to_save or bias)")
                 }
                 try AdaptedModel.load(savedAs, from: saved, into: tensor)
@@ -98,8 +95,8 @@ public final class AdaptedModel {
     /// The adapter file's other tensors, as PEFT loads them (into the base model, by name): a tensor
     /// named "base_model.model.<parameter>" overwrites that parameter. Any other tensor is refused:
     /// an adapter is applied whole or not at all.
-    func loadBaseTensors(_ saved: SafetensorsFile, except loaded: Set<String>) throws {
-        for key in saved.tensors.keys.sorted() where !loaded.contains(key) {
+    func loadBaseTensors(_ saved: SavedAdapterTensors, except loaded: Set<String>) throws {
+        for key in saved.tensorNames.sorted() where !loaded.contains(key) {
             let prefix = "base_model.model."
             guard key.hasPrefix(prefix), let tensor = model.parameters[String(key.dropFirst(prefix.count))] else {
                 throw TrainingError("\(saved.path): tensor '\(key)' is neither part of this adapter's plan nor a parameter of this model; "
@@ -110,9 +107,9 @@ public final class AdaptedModel {
     }
 
     /// Copies a saved tensor into `tensor` (same shape) in place: whoever holds `tensor` sees the values.
-    static func load(_ key: String, from saved: SafetensorsFile, into tensor: Tensor) throws {
-        guard let stored = saved.tensors[key] else { throw TrainingError("\(saved.path): no tensor '\(key)'") }
-        guard stored.shape == tensor.shape else { throw TrainingError("\(saved.path): '\(key)' has shape \(stored.shape), this model needs \(tensor.shape)") }
+    static func load(_ key: String, from saved: SavedAdapterTensors, into tensor: Tensor) throws {
+        guard let shape = saved.shape(of: key) else { throw TrainingError("\(saved.path): no tensor '\(key)'") }
+        guard shape == tensor.shape else { throw TrainingError("\(saved.path): '\(key)' has shape \(shape), this model needs \(tensor.shape)") }
         let values = try saved.float32(key)
         guard tensor.isContiguous else { throw TrainingError("\(saved.path): '\(key)' targets a strided view; it cannot be loaded in place") }
         values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: values.count) }

@@ -14,11 +14,17 @@ public enum AdapterLoading {
     /// The method an adapter directory was made with and its saved config: the fine-tuning-method
     /// plugin whose descriptor declares the feature "peft_type:<its peft_type>", created with
     /// {"adapter_config": <adapter_config.json>} — the plugin reads its own format (the host knows none).
-    public static func methodConfig(adapterDirectory dir: String, plugins: PluginSet) throws -> (method: Component, config: JSONObject) {
-        let path = dir + "/adapter_config.json"
-        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(dir): no adapter_config.json (adapter_name_or_path)") }
+    /// A path ending in .gguf is a llama.cpp LoRA adapter, read for `model` as the PEFT LoRA adapter it is.
+    public static func methodConfig(adapterDirectory dir: String, plugins: PluginSet, model: LoadedModel? = nil) throws -> (method: Component, config: JSONObject) {
+        let path = dir.hasSuffix(".gguf") ? dir : dir + "/adapter_config.json"
         let json: JSON
-        do { json = try JSON.parse(bytes: [UInt8](data)) } catch { throw TrainingError("\(path): not valid JSON (\(error))") }
+        if dir.hasSuffix(".gguf") {
+            guard let model else { throw TrainingError("\(dir): a GGUF adapter is read for a model, and none is loaded here") }
+            json = try GGUFLoRAAdapter(path: dir, model: model).adapterConfig
+        } else {
+            guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(dir): no adapter_config.json (adapter_name_or_path)") }
+            do { json = try JSON.parse(bytes: [UInt8](data)) } catch { throw TrainingError("\(path): not valid JSON (\(error))") }
+        }
         let type = json["peft_type"]?.stringValue ?? "none"
         let methods = plugins.registry(.finetuningMethod)
         guard let method = methods.components.first(where: { $0.features.contains("peft_type:" + type) }) else {
@@ -42,7 +48,7 @@ public enum AdapterLoading {
                              key: String = "adapter_name_or_path") throws -> AdaptedModel? {
         var last: AdaptedModel?
         for dir in dirs {
-            let (component, methodConfig) = try methodConfig(adapterDirectory: dir, plugins: plugins)
+            let (component, methodConfig) = try methodConfig(adapterDirectory: dir, plugins: plugins, model: model)
             let adapted: AdaptedModel
             do {
                 let method = try FinetuningMethodInstance(component, config: .object(methodConfig))

@@ -135,7 +135,7 @@ public enum TrainingJob {
             print("adapter_name_or_path: merged \(adapters.dropLast().joined(separator: ", ")) into the base; training \(adapters.last!) further")
         }
         if let last = adapters.last {  // continue training this adapter with its own settings
-            for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last, plugins: plugins).config.pairs { methodConfig[k] = v }
+            for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last, plugins: plugins, model: model).config.pairs { methodConfig[k] = v }
         }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(config.string("finetuning_type") ?? "lora"),
                                                   config: .object(methodConfig))

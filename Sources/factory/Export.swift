@@ -8,16 +8,21 @@ import FactoryPipeline
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge adapter_name_or_path into the model and write it to export_dir as a Hugging Face directory, or as GGUF (LLaMA-Factory's export keys).",
-        discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16), export_format (hf, gguf); stage: rm also exports value_head.safetensors.")
+        discussion: "Keys: model_name_or_path, adapter_name_or_path (merged in order), template, export_dir, export_size (GB per file), infer_dtype (auto, float32, float16, bfloat16), export_format (hf, gguf, gguf_lora: the adapter alone, for llama.cpp's --lora); stage: rm also exports value_head.safetensors.")
 
     @OptionGroup var options: JobOptions
 
     @Flag(help: "Write export_dir/model.gguf (export_format: gguf).")
     var gguf = false
 
+    @Flag(name: .customLong("gguf-lora"), help: "Write the adapter alone as llama.cpp's LoRA adapter, export_dir/adapter.gguf (export_format: gguf_lora).")
+    var ggufLoRA = false
+
     func run() throws {
         try guarded {
-            let flags = gguf ? [RunConfig.Flag(key: "export_format", text: "gguf", origin: "--gguf")] : []
+            if gguf && ggufLoRA { throw ConfigProblem("--gguf and --gguf-lora: choose one (the merged model, or the adapter alone)") }
+            let flags = gguf ? [RunConfig.Flag(key: "export_format", text: "gguf", origin: "--gguf")]
+                : ggufLoRA ? [RunConfig.Flag(key: "export_format", text: "gguf_lora", origin: "--gguf-lora")] : []
             let config = try RunConfig.load(arguments: options.arguments, flags: flags)
             config.applyThreadsAndPrintNotes()
             try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)

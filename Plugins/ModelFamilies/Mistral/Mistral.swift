@@ -24,6 +24,8 @@ struct Mistral: DecoderArchitecture, DecoderPartsHolder {
     /// llama.cpp permuted the rows of q and k per head; undone here.
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.llamaFromGGUF(t, spec, config) }
     func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { DecoderBlocks.llamaGGUFWriteRule(spec, config) }
+    /// llama.cpp runs Mistral models as llama (its converter writes them so, without the sliding window).
+    var ggufArchitecture: String { "llama" }
 
     func forward(_ w: HeldWeights, ids: [Int], batch B: Int, seq T: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor {
