@@ -52,7 +52,7 @@ public enum ExportJob {
                 // the lora plugin reads the adapter's config first: whatever it refuses to apply is not exported either
                 let (component, methodConfig) = try AdapterLoading.methodConfig(adapterDirectory: adapter, plugins: plugins, model: model)
                 _ = try FinetuningMethodInstance(component, config: .object(methodConfig))
-                try exportAdapter(adapter, model: model, config: config, directory: directory, started: started, print: print)
+                try exportAdapter(adapter, model: model, config: config, plugins: plugins, directory: directory, started: started, print: print)
                 return
             }
             if !adapters.isEmpty {
@@ -94,6 +94,9 @@ public enum ExportJob {
                     if let chatTemplate { try writeChatTemplate(chatTemplate, to: staging) }
                 }
                 try copyValueHead(config, stage: config.stage, adapters: adapters, model: model, to: staging, print: print)
+                let modelfile = try OllamaModelfile.text(templateName: config.string("template"), plugins: plugins, model: model, from: gguf ? "./model.gguf" : ".")
+                if let text = modelfile.text { try AtomicFile.write(text, to: staging + "/Modelfile") } else { OllamaModelfile.removeEarlier(in: directory) }
+                print(modelfile.note)
             } catch {
                 try? FileManager.default.removeItem(atPath: staging)  // nothing of this export reaches export_dir
                 throw error
@@ -110,12 +113,20 @@ public enum ExportJob {
 
     /// export_format gguf_lora: `adapter` (a PEFT LoRA of `model`) as llama.cpp's LoRA adapter GGUF,
     /// export_dir/adapter.gguf, in infer_dtype; written atomically, the directory's other files left alone.
-    static func exportAdapter(_ adapter: String, model: LoadedModel, config: RunConfig, directory: String, started: Date,
+    /// The Ollama Modelfile beside it names the base model FROM and the adapter as ADAPTER.
+    static func exportAdapter(_ adapter: String, model: LoadedModel, config: RunConfig, plugins: PluginSet, directory: String, started: Date,
                               print: (String) -> Void) throws {
         let (dtype, why) = try ExportDType.resolve(config.string("infer_dtype"), declared: nil)
         print("adapter in \(dtype.rawValue) (\(why))")
+        if config.stage == .rm, FileManager.default.fileExists(atPath: adapter + "/" + ValueHead.fileName) {
+            print("\(adapter)/\(ValueHead.fileName) not exported: llama.cpp's LoRA format holds no value head (export the merged model for a reward model)")
+        }
+        let modelfile = try OllamaModelfile.text(templateName: config.string("template"), plugins: plugins, model: model,
+                                                 from: URL(fileURLWithPath: model.location.path).standardizedFileURL.path, adapter: "./adapter.gguf")
         let (tensors, bytes, note) = try GGUFLoRAExport.write(adapterDirectory: adapter, model: model, dtype: dtype, to: directory + "/adapter.gguf")
         print(note)
+        if let text = modelfile.text { try AtomicFile.write(text, to: directory + "/Modelfile") } else { OllamaModelfile.removeEarlier(in: directory) }
+        print(modelfile.note)
         print(String(format: "exported %@ as a llama.cpp LoRA adapter (%d tensors, %.1f MB) to %@/adapter.gguf in %.1f s; "
                      + "llama.cpp applies it to the base model's GGUF (--lora)", adapter, tensors, Double(bytes) / 1e6, directory, Date().timeIntervalSince(started)))
     }

@@ -29,6 +29,15 @@ public final class ChatTemplateInstance: ComponentInstance {
         return info.pointee.jinja_template.map { String(cString: $0) }
     }
 
+    /// The template as an Ollama template, when the plugin gives one (ABI 1.7; nil for an older plugin or a
+    /// template without that form); "{bos}" and "{eos}" in it stand for the tokenizer's texts.
+    public func ollamaTemplate() throws -> String? {
+        let info = try info()
+        let end = MemoryLayout<factory_chat_template_info_t>.offset(of: \.ollama_template)! + MemoryLayout<UnsafeRawPointer?>.size
+        guard Int(info.pointee.struct_size) >= end else { return nil }
+        return info.pointee.ollama_template.map { String(cString: $0) }
+    }
+
     /// The template's default system prompt and stop words.
     public func declaration() throws -> (defaultSystem: String, stopWords: [String]) {
         let info = try info()

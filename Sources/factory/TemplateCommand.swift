@@ -1,4 +1,5 @@
 import ArgumentParser
+import FactoryExport
 import FactoryHost
 import FactoryJSON
 import FactoryPipeline
@@ -7,7 +8,42 @@ import Foundation
 
 /// `factory template render`: what a template makes of a conversation, token by token.
 struct TemplateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "template", abstract: "Inspect chat templates.", subcommands: [Render.self, Check.self])
+    static let configuration = CommandConfiguration(commandName: "template", abstract: "Inspect chat templates.", subcommands: [Render.self, Check.self, Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What a template plugin declares: its default system prompt, stop words, and its Jinja and Ollama forms (what an export writes; with --model, the Ollama form as an export of that model writes it).")
+        @OptionGroup var model: ModelArguments
+        @Option(help: "The chat template plugin.") var template: String
+        @Flag(help: "Machine-readable output: {\"name\", \"default_system\", \"stop_words\", \"jinja\", \"ollama\"} (null: no such form).") var json = false
+
+        func run() throws {
+            try guarded {
+                let config = try model.config()
+                let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
+                let instance = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(template))
+                let (defaultSystem, stopWords) = try instance.declaration()
+                let jinja = try instance.jinjaTemplate()
+                var ollama = try instance.ollamaTemplate()
+                if let form = ollama, let request = config.string("model_name_or_path") {  // as an export with this model writes it
+                    switch OllamaModelfile.filled(form, tokenizer: try LoadedModel.tokenizer(for: request)) {
+                    case .success(let text): ollama = text
+                    case .failure(let missing): throw ConfigProblem("\(request): its tokenizer names no \(missing.token) token, which the \(template) template's Ollama form writes")
+                    }
+                }
+                if json {
+                    print(JSON.object(JSONObject([
+                        ("name", .string(template)), ("default_system", .string(defaultSystem)), ("stop_words", .array(stopWords.map { .string($0) })),
+                        ("jinja", jinja.map { .string($0) } ?? .null), ("ollama", ollama.map { .string($0) } ?? .null),
+                    ])).serialized())
+                    return
+                }
+                print("template \(template)\ndefault system: \(defaultSystem.debugDescription)\nstop words: \(stopWords.map(\.debugDescription).joined(separator: " "))")
+                print("\nJinja form (tokenizer_config.json chat_template):\n\(jinja ?? "none")")
+                print("\nOllama form (Modelfile TEMPLATE; {bos} and {eos} become the tokenizer's texts, --model's when given):\n\(ollama ?? "none")")
+            }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -70,18 +70,21 @@ extension TurnTemplate {
     }
 
     /// A Jinja string literal holding `text` exactly.
-    static func literal(_ text: String) -> String {
-        var s = "'"
+    static func literal(_ text: String) -> String { quoted(text, by: "'") }
+
+    /// `text` between `quote`s with backslash, the quote, and \n, \r, \t escaped: a string literal of Jinja and of Go.
+    static func quoted(_ text: String, by quote: Unicode.Scalar) -> String {
+        var s = String(quote)
         for c in text.unicodeScalars {
             switch c {
             case "\\": s += "\\\\"
-            case "'": s += "\\'"
+            case quote: s += "\\" + String(quote)
             case "\n": s += "\\n"
             case "\r": s += "\\r"
             case "\t": s += "\\t"
             default: s.unicodeScalars.append(c)
             }
         }
-        return s + "'"
+        return s + String(quote)
     }
 }

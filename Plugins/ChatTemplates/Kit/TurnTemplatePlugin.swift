@@ -10,6 +10,7 @@ extension TurnTemplatePlugin {
     public var defaultSystem: String { Self.format.defaultSystem }
     public var stopWords: [String] { Self.format.stopWords }
     public var jinjaTemplate: String? { Self.format.jinja() }
+    public var ollamaTemplate: String? { Self.format.ollama() }
     public func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {
         try Self.format.render(messages, options: options)
     }

@@ -73,10 +73,15 @@ public protocol ChatTemplatePlugin: PluginComponent {
     /// conversations without tools (the variables messages, add_generation_prompt, bos_token,
     /// eos_token); nil when it has none. The default is nil.
     var jinjaTemplate: String? { get }
+    /// The template as an Ollama template (Go's text/template over .Messages), rendering what `render`
+    /// renders followed by the generation prompt, without the opening BOS; "{bos}" and "{eos}" in it stand
+    /// for the tokenizer's texts. nil when it has none. The default is nil.
+    var ollamaTemplate: String? { get }
 }
 
 extension ChatTemplatePlugin {
     public var jinjaTemplate: String? { nil }
+    public var ollamaTemplate: String? { nil }
 }
 
 enum ChatTemplateBinding {
@@ -87,7 +92,8 @@ enum ChatTemplateBinding {
             struct_size: UInt32(MemoryLayout<factory_chat_template_info_t>.size),
             default_system: box.memory.string(template.defaultSystem),
             stop_words: box.memory.stringList(template.stopWords),
-            jinja_template: template.jinjaTemplate.map { box.memory.string($0) })
+            jinja_template: template.jinjaTemplate.map { box.memory.string($0) },
+            ollama_template: template.ollamaTemplate.map { box.memory.string($0) })
         box.info = UnsafeRawPointer(info)
         return box.makeTable(factory_chat_template_t.self) { t in
             t.pointee.info = { selfPtr in declaredInfo(selfPtr, as: factory_chat_template_info_t.self) }

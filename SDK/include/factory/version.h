@@ -20,9 +20,11 @@
  * host table; 1.2 appended training (param_get, linear_with, linear_base; a fine-tuning method's linear);
  * 1.3 appended parallel_for to the host table and forward/backward to attention kernels;
  * 1.4 appended matmul_rows to quantizers; 1.5 added a fine-tuning method's plan keys "untie" and
- * "also_saved_as" (no layout change: a 1.4 host would ignore them, so such a plugin declares 1.5).
+ * "also_saved_as" (no layout change: a 1.4 host would ignore them, so such a plugin declares 1.5);
+ * 1.6 appended jinja_template to the chat template info; 1.7 appended ollama_template there and added the
+ * model-family describe key "gguf_architecture" (a 1.6 host refuses that key).
  */
-#define FACTORY_ABI_MINOR 6
+#define FACTORY_ABI_MINOR 7
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

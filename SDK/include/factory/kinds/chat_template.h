@@ -51,6 +51,12 @@ typedef struct factory_chat_template_info {
      * renders for conversations without tools, given the variables messages, add_generation_prompt,
      * bos_token and eos_token; NULL when the template has no such form. */
     const char *jinja_template;
+    /* Since 1.7 (check struct_size): the template as an Ollama template (Go's text/template over
+     * .Messages with .Role and .Content, the TEMPLATE of the Modelfile `factory export` writes), rendering
+     * what render() renders with a generation prompt after a last user or tool message (a last assistant
+     * message may be left open: Ollama continues it), the opening BOS left out (Ollama's runner adds it); the texts "{bos}" and "{eos}" in it stand for the tokenizer's BOS
+     * and EOS, which the host writes in. NULL when the template has no such form. */
+    const char *ollama_template;
 } factory_chat_template_info_t;
 
 /** A chat template instance. Thread: [instance]. */

@@ -31,6 +31,16 @@ final class ExamplePlainTemplate: ChatTemplatePlugin {
             + "{% if add_generation_prompt %}{{ '\(name): ' }}{% endif %}"
     }
 
+    /// Optional (ABI 1.7): the template as an Ollama template (Go's text/template over .Messages), the
+    /// TEMPLATE of the Modelfile `factory export` writes; the generation prompt follows a last message
+    /// that is not the assistant's. Leave it out (nil) if the template has no such form.
+    var ollamaTemplate: String? {
+        let name = assistantName.replacing("{{", with: "{{ \"{{\" }}")  // literal text: only "{{" opens an action
+        return "{{ range $i, $m := .Messages }}{{ if eq .Role \"system\" }}{{ .Content }}\n\n"
+            + "{{ else if eq .Role \"assistant\" }}\(name): {{ .Content }}\n{{ else }}User: {{ .Content }}\n{{ end }}"
+            + "{{ if and (eq (len (slice $.Messages $i)) 1) (ne .Role \"assistant\") }}\(name): {{ end }}{{ end }}"
+    }
+
     /// This template has no tool format, so it refuses tools and calls (the ABI's rule: a template writes
     /// them in its family's format or refuses them, never drops them).
     func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the peers the tests compare Factory against, each only when it is missing: Go (its
+# text/template renders the Ollama Modelfile an export writes, as Ollama does) from Debian, and from PyPI
+# torch (the CPU wheel pip's find-links serves), transformers, safetensors, gguf, numpy and
+# llama-cpp-python (built from its source package). The tests that need one skip loudly without it;
+# CI (.ci/run) runs this first so none is skipped there.
+set -euo pipefail
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v go >/dev/null; then
+  echo "==> apt-get install golang-go (renders Ollama templates in the export tests)"
+  sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq golang-go >/dev/null
+fi
+
+missing=()
+for pair in torch:torch transformers:transformers safetensors:safetensors gguf:gguf numpy:numpy llama_cpp:llama-cpp-python; do
+  module=${pair%%:*} package=${pair#*:}
+  python3 -c "import $module" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> pip install ${missing[*]} (the tests' reference implementations)"
+  python3 -m pip install -q "${missing[@]}"
+fi
