@@ -34,6 +34,9 @@ public protocol DecoderArchitecture {
     /// llama.cpp's name for this architecture (GGUF general.architecture) when its models are written as
     /// GGUF: the descriptor's name unless llama.cpp calls it otherwise.
     var ggufArchitecture: String { get }
+    /// llama.cpp's keys of this architecture's own beyond the common ones (`DecoderConfiguration.ggufMetadata`),
+    /// for a model read from config.json and written as GGUF; throws naming what GGUF cannot say.
+    func ggufMetadataExtras() throws -> [GGUFMetadataEntry]
     /// ids [batch, seq] at `positions` → logits [batch, seq, vocab]; `weights` holds the non-linear ones.
     func forward(_ weights: HeldWeights, ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?,
                  cache: OpaquePointer?) throws -> HostTensor
@@ -63,6 +66,7 @@ public enum GGUFWriteRule: Sendable, Equatable {
 extension DecoderArchitecture {
     public func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { nil }
     public var ggufArchitecture: String { Self.descriptor.name }
+    public func ggufMetadataExtras() throws -> [GGUFMetadataEntry] { [] }
     public var describeExtras: [(String, JSON)] { [] }
     public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 }
@@ -113,6 +117,13 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
                 return .object(entry)
             })
             o["gguf_architecture"] = .string(model.ggufArchitecture)
+            // what a GGUF written from this model says of it; a string: why none can be written
+            do {
+                let entries = try model.config.ggufMetadata(architecture: model.ggufArchitecture) + model.ggufMetadataExtras()
+                o["gguf_metadata"] = .array(entries.map(\.json))
+            } catch let e as PluginError {
+                o["gguf_metadata"] = .string(e.message)
+            }
         }
         return .object(o)
     }

@@ -1,10 +1,11 @@
 // `export_format: gguf` (or `factory export --gguf`): the merged model as one GGUF v3 file, export_dir/model.gguf,
-// that llama.cpp loads. This first form starts from a GGUF model (SmolLM2's pip package among them): the
-// source file's metadata is copied key by key with its types (architecture, tokenizer, chat template —
-// the template Factory trained with when it renders differently), and each of its tensors is written from
-// the merged model, laid out as llama.cpp lays it out (the model family's `gguf_write` rules: q and k rows
-// in llama.cpp's per-head order, Gemma's norms plus one) in infer_dtype: float32, or float16 / bfloat16 for
-// the matrices with the norms and other vectors kept in float32, as llama.cpp's converter writes them.
+// that llama.cpp loads. From a GGUF model (SmolLM2's pip package among them) the source file's metadata is
+// copied key by key with its types (architecture, tokenizer, chat template — the template Factory trained
+// with when it renders differently); from a Hugging Face directory it is written (HuggingFaceGGUFMetadata).
+// Each tensor is written from the merged model, laid out as llama.cpp lays it out (the model family's
+// `gguf_write` rules: q and k rows in llama.cpp's per-head order, Gemma's norms plus one) in infer_dtype:
+// float32, or float16 / bfloat16 for the matrices with the norms and other vectors kept in float32, as
+// llama.cpp's converter writes them.
 import FactoryEngine
 import FactoryFormats
 import FactoryHost
@@ -84,26 +85,13 @@ enum GGUFExport {
     /// tensors, the bytes written, and how many matrices each quantizer packed.
     static func write(_ model: LoadedModel, names: Set<String>, dtype: ExportDType, quantizer: BlockQuantizer?, chatTemplate: String?,
                       to path: String) throws -> (tensors: Int, bytes: Int, packed: [String: Int]) {
-        guard model.location.format == .gguf else {
-            throw ExportError("export_format gguf: the model comes from a Hugging Face directory, whose tokenizer Factory does not write as GGUF metadata yet; export a GGUF model, or export_format hf")
-        }
         guard let layout = try GGUFLayout(of: model) else {
             throw ExportError("export_format gguf: the \(model.family.component.name) model family does not describe how its weights are laid out in a GGUF (gguf_write)")
         }
-        let source = try GGUFFile(path: model.location.path)
-        var metadata: [GGUFWriter.Entry] = []
-        for key in source.metadata.keys {
-            guard let type = source.metadata.types[key], var value = source.metadata.values[key] else { continue }
-            if key == "general.file_type" { value = .uint(quantizer.flatMap { fileType($0.type) } ?? fileType(dtype)) }
-            if key == "tokenizer.chat_template", let chatTemplate { value = .string(chatTemplate) }
-            metadata.append(GGUFWriter.Entry(key, type, value))
-        }
-        if !source.metadata.keys.contains("general.file_type") {
-            metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(quantizer.flatMap { fileType($0.type) } ?? fileType(dtype))))
-        }
-        if let chatTemplate, !source.metadata.keys.contains("tokenizer.chat_template") {
-            metadata.append(GGUFWriter.Entry("tokenizer.chat_template", .string, .string(chatTemplate)))
-        }
+        let writtenType = quantizer.flatMap { fileType($0.type) } ?? fileType(dtype)
+        let source = model.location.format == .gguf ? try GGUFFile(path: model.location.path) : nil
+        let metadata = try source.map { copiedMetadata($0, fileType: writtenType, chatTemplate: chatTemplate) }
+            ?? HuggingFaceGGUFMetadata.entries(model, layout: layout, fileType: writtenType, quantized: quantizer != nil, chatTemplate: chatTemplate)
 
         var tensors: [GGUFWriter.Tensor] = []
         var bytes = 0, packed: [String: Int] = [:]
@@ -130,27 +118,48 @@ enum GGUFExport {
             tensors.append(tensor)
             bytes += tensor.byteCount
         }
-        for info in source.tensors {
+        for info in source?.tensors ?? [] {
             guard let rule = layout.byGGUF[info.name] else {
                 // a tensor the family reads but does not own as a parameter (llama.cpp's rope_freqs): copied
                 guard try model.family.mapCheckpointName(format: "gguf", name: info.name) == nil else {
                     throw ExportError("\(model.location.path): tensor '\(info.name)' has no gguf_write rule in the \(model.family.component.name) family")
                 }
-                tensors.append(GGUFWriter.Tensor(name: info.name, shape: info.shape, type: info.type) { append in try append(source.bytes(info)) })
+                tensors.append(GGUFWriter.Tensor(name: info.name, shape: info.shape, type: info.type) { append in try append(source!.bytes(info)) })
                 bytes += info.byteCount
                 continue
             }
             try add(rule, shape: info.shape)
         }
         // a parameter the source file lacks but the merged model has on its own storage: a head that training
-        // untied from the embeddings (modules_to_save) is written as output.weight
-        let present = Set(source.tensors.map(\.name))
-        for rule in layout.rules.sorted(by: { $0.gguf < $1.gguf }) where !present.contains(rule.gguf) {
+        // untied from the embeddings (modules_to_save) is written as output.weight; from a Hugging Face
+        // directory, every parameter in the family's order (a head tied to the embeddings after them, so it is
+        // the one left out)
+        let present = Set(source?.tensors.map(\.name) ?? [])
+        let rest = source == nil ? layout.rules.filter { $0.parameter != "lm_head.weight" } + layout.rules.filter { $0.parameter == "lm_head.weight" }
+            : layout.rules.sorted(by: { $0.gguf < $1.gguf })
+        for rule in rest where !present.contains(rule.gguf) {
             guard names.contains(rule.parameter), let parameter = model.parameters[rule.parameter], !written.contains(ObjectIdentifier(parameter.storage)) else { continue }
             try add(rule, shape: parameter.shape)
         }
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: path)
         return (tensors.count, bytes, packed)
+    }
+
+    /// A GGUF source's metadata, key by key with its stored types: `general.file_type` what is written, the
+    /// chat template replaced by `chatTemplate` when given.
+    static func copiedMetadata(_ source: GGUFFile, fileType: UInt64, chatTemplate: String?) -> [GGUFWriter.Entry] {
+        var metadata: [GGUFWriter.Entry] = []
+        for key in source.metadata.keys {
+            guard let type = source.metadata.types[key], var value = source.metadata.values[key] else { continue }
+            if key == "general.file_type" { value = .uint(fileType) }
+            if key == "tokenizer.chat_template", let chatTemplate { value = .string(chatTemplate) }
+            metadata.append(GGUFWriter.Entry(key, type, value))
+        }
+        if !source.metadata.keys.contains("general.file_type") { metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(fileType))) }
+        if let chatTemplate, !source.metadata.keys.contains("tokenizer.chat_template") {
+            metadata.append(GGUFWriter.Entry("tokenizer.chat_template", .string, .string(chatTemplate)))
+        }
+        return metadata
     }
 
     /// A parameter's values in llama.cpp's layout (its rule applied).

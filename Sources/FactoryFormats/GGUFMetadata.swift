@@ -201,3 +201,12 @@ public final class MappedFile {
         if let base { munmap(base, buffer.count) }
     }
 }
+
+extension GGUFMetadata {
+    /// Metadata as a writer holds it, before any file: GGUF v3, no tensors.
+    public init(entries: [GGUFWriter.Entry]) {
+        self.init(version: 3, tensorCount: 0, values: Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }),
+                  keys: entries.map(\.key), endOffset: 0)
+        types = Dictionary(entries.map { ($0.key, $0.type) }, uniquingKeysWith: { _, last in last })
+    }
+}

@@ -30,10 +30,21 @@ public struct ModelFamilyDescription: Sendable {
     /// llama.cpp's name for the architecture (GGUF general.architecture), for writing a model or a LoRA
     /// adapter as GGUF; nil when the family does not say.
     public let ggufArchitecture: String?
+    /// The GGUF metadata a GGUF written from this model carries (llama.cpp's `<arch>.*` keys), or why none can
+    /// be written; nil when the family does not say.
+    public let ggufMetadata: GGUFMetadataDeclaration?
+
+    /// `gguf_metadata`: typed entries, or the reason the model has no GGUF form.
+    public enum GGUFMetadataDeclaration: Sendable {
+        case entries([(key: String, type: String, value: JSON)])
+        case unavailable(String)
+    }
+    /// The types a gguf_metadata entry may have.
+    public static let ggufMetadataTypes = ["uint32", "int32", "float32", "bool", "string"]
 
     /// Every key a describe() may hold.
     public static let keys = ["parameters", "vocab_size", "kv_cache", "context_length", "default_lora_targets", "hf_config", "final_logit_softcapping", "gguf_write",
-                             "gguf_architecture"]
+                             "gguf_architecture", "gguf_metadata"]
     /// The rules a gguf_write entry may name.
     public static let ggufWriteRules = ["as_is", "permute_rows", "plus_one"]
 
@@ -108,6 +119,29 @@ public struct ModelFamilyDescription: Sendable {
         switch o["gguf_architecture"] {
         case nil: ggufArchitecture = nil
         case let v?: guard let name = v.stringValue, !name.isEmpty else { throw fail("'gguf_architecture' must be a non-empty string (llama.cpp's architecture name)") }; ggufArchitecture = name
+        }
+        switch o["gguf_metadata"] {
+        case nil: ggufMetadata = nil
+        case .string(let why)?: ggufMetadata = .unavailable(why)
+        case let v?:
+            guard let entries = v.arrayValue else { throw fail("'gguf_metadata' must be an array of {key, type, value} or a string (why there is none)") }
+            ggufMetadata = .entries(try entries.enumerated().map { i, e in
+                guard let key = e["key"]?.stringValue, !key.isEmpty else { throw fail("gguf_metadata[\(i)] has no 'key'") }
+                guard let type = e["type"]?.stringValue, Self.ggufMetadataTypes.contains(type) else {
+                    throw fail("gguf_metadata[\(i)] '\(key)': 'type' must be one of \(Self.ggufMetadataTypes.joined(separator: ", "))")
+                }
+                let value = e["value"] ?? .null
+                let fits: Bool
+                switch type {
+                case "uint32": fits = value.intValue.map { $0 >= 0 && $0 <= Int64(UInt32.max) } ?? false
+                case "int32": fits = value.intValue.map { $0 >= Int64(Int32.min) && $0 <= Int64(Int32.max) } ?? false
+                case "float32": fits = value.doubleValue?.isFinite ?? false
+                case "bool": fits = value.boolValue != nil
+                default: fits = value.stringValue != nil
+                }
+                guard fits else { throw fail("gguf_metadata[\(i)] '\(key)': its value is no \(type)") }
+                return (key, type, value)
+            })
         }
     }
 }

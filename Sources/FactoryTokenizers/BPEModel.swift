@@ -8,6 +8,10 @@ final class BPEModel {
     let vocab: [String: Int]
     let idToToken: [String]
     private let merges: [UInt64: (rank: Int32, id: Int32)]
+    /// The merges as token pairs, in rank order (what tokenizer.json lists).
+    var orderedMerges: [(String, String)] {
+        merges.sorted { $0.value.rank < $1.value.rank }.map { key, _ in (idToToken[Int(key >> 32)], idToToken[Int(key & 0xFFFF_FFFF)]) }
+    }
     let byteFallback: Bool
     let unknownID: Int?
     let fuseUnknown: Bool

@@ -2,17 +2,22 @@ import FactoryFormats
 import FactoryJSON
 
 extension Tokenizer {
-    /// A tokenizer from a Hugging Face tokenizer.json (a BPE model; byte-level or SentencePiece-style).
+    /// A tokenizer from a Hugging Face tokenizer.json (a BPE model; byte-level or SentencePiece-style), its
+    /// BOS and EOS named by the tokenizer_config.json beside it (bos_token, eos_token), as transformers reads them.
     public static func load(tokenizerJSON path: String) throws -> Tokenizer {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw TokenizerError("\(path): cannot read") }
         let json: JSON
         do { json = try JSON.parse(bytes: file.buffer) } catch { throw TokenizerError("\(path): \(error)") }
-        return try load(tokenizerJSON: json, source: path)
+        let configPath = String(path[..<(path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex)]) + "tokenizer_config.json"
+        let config = (try? MappedFile(path: configPath)).flatMap { try? JSON.parse(bytes: $0.buffer) }
+        func token(_ key: String) -> String? { config?[key]?.stringValue ?? config?[key]?["content"]?.stringValue }
+        return try load(tokenizerJSON: json, source: path, bos: token("bos_token"), eos: token("eos_token"))
     }
 
-    /// A tokenizer from parsed tokenizer.json content; `source` names it in errors.
-    public static func load(tokenizerJSON json: JSON, source path: String) throws -> Tokenizer {
+    /// A tokenizer from parsed tokenizer.json content; `source` names it in errors; `bos` and `eos` the
+    /// special tokens' texts (tokenizer_config.json's), when known.
+    public static func load(tokenizerJSON json: JSON, source path: String, bos: String? = nil, eos: String? = nil) throws -> Tokenizer {
         guard let model = json["model"]?.objectValue, model["type"]?.stringValue == "BPE" else {
             throw TokenizerError("\(path): model.type is \(json["model"]?["type"]?.serialized() ?? "missing"); Factory reads BPE tokenizers")
         }
@@ -48,7 +53,8 @@ extension Tokenizer {
         do {
             let bpe = try BPEModel(vocab: vocab, merges: merges, byteFallback: model["byte_fallback"]?.boolValue ?? false,
                                    unknown: model["unk_token"]?.stringValue, fuseUnknown: model["fuse_unk"]?.boolValue ?? false)
-            let tokenizer = Tokenizer(model: bpe, added: added, bos: nil, eos: nil, normalizer: normalizer, preTokenization: pre, decoder: decoder)
+            func id(_ text: String?) -> Int? { text.flatMap { t in added.first { $0.content == t }?.id ?? vocab[t] } }
+            let tokenizer = Tokenizer(model: bpe, added: added, bos: id(bos), eos: id(eos), normalizer: normalizer, preTokenization: pre, decoder: decoder)
             (tokenizer.specialPrefix, tokenizer.specialSuffix) = try templateProcessing(json["post_processor"], tokenizer: tokenizer)
             return tokenizer
         } catch let e as TokenizerError {

@@ -33,7 +33,7 @@ enum NormalizerStep {
 }
 
 /// How text is cut into words before BPE.
-enum PreTokenization {
+enum PreTokenization: Equatable {
     enum PrependScheme { case always, first, never }
     /// GPT-2's regex over byte-level characters.
     case byteLevel

@@ -78,6 +78,21 @@ struct Gemma2: DecoderArchitecture, DecoderPartsHolder {
     }
     var describeExtras: [(String, JSON)] { finalSoftcap > 0 ? [("final_logit_softcapping", .double(Double(finalSoftcap)))] : [] }
 
+    /// The soft caps; llama.cpp derives the attention scale and alternates sliding layers, so a model that
+    /// does otherwise has no GGUF form.
+    func ggufMetadataExtras() throws -> [GGUFMetadataEntry] {
+        let ggufScalar = config.layers == 46 ? Double(config.hiddenSize / config.heads) : Double(config.headDim)
+        guard abs(Double(1 / (attentionScale * attentionScale)) - ggufScalar) <= 1e-3 * ggufScalar else {
+            throw PluginError.unsupported("gemma2: query_pre_attn_scalar \(1 / (attentionScale * attentionScale)) is not the \(ggufScalar) llama.cpp derives; this model has no GGUF form")
+        }
+        guard windows.enumerated().allSatisfy({ ($0.offset % 2 == 0) == ($0.element > 0) }) else {
+            throw PluginError.unsupported("gemma2: its sliding layers are not every other one from the first, as llama.cpp runs them; this model has no GGUF form")
+        }
+        let window = windows.max() ?? 0
+        return [.float32("gemma2.attn_logit_softcapping", Double(attentionSoftcap)), .float32("gemma2.final_logit_softcapping", Double(finalSoftcap))]
+            + (config.slidingWindow > 0 || window == 0 ? [] : [.uint32("gemma2.attention.sliding_window", window)])
+    }
+
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.gemmaNormFromGGUF(t, spec) }
     func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { DecoderBlocks.gemmaGGUFWriteRule(spec) }
 

@@ -117,6 +117,10 @@ struct Gemma3: DecoderArchitecture, DecoderPartsHolder {
     }
     var describeExtras: [(String, JSON)] { finalSoftcap > 0 ? [("final_logit_softcapping", .double(Double(finalSoftcap)))] : [] }
 
+    func ggufMetadataExtras() throws -> [GGUFMetadataEntry] {
+        throw PluginError.unsupported("gemma3 models are not written as GGUF from a Hugging Face directory yet (its local rope base and sliding pattern)")
+    }
+
     func fromGGUF(_ t: HostTensor, _ spec: ParameterSpec) throws -> HostTensor { try DecoderBlocks.gemmaNormFromGGUF(t, spec) }
     func ggufWriteRule(_ spec: ParameterSpec) -> GGUFWriteRule? { DecoderBlocks.gemmaGGUFWriteRule(spec) }
 
