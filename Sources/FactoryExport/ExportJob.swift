@@ -39,8 +39,9 @@ public enum ExportJob {
 
         let context = ExecutionContext.current.derived()
         try context.run {
-            let model = try located.map { try LoadedModel.load($0, plugins: plugins, ropeScaling: config.ropeScaling(training: false)) }
-                ?? LoadedModel.load(request, plugins: plugins, ropeScaling: config.ropeScaling(training: false))
+            let (rope, vocabulary) = (config.ropeScaling(training: false), config.vocabularyChange())
+            let model = try located.map { try LoadedModel.load($0, plugins: plugins, ropeScaling: rope, vocabulary: vocabulary) }
+                ?? LoadedModel.load(request, plugins: plugins, ropeScaling: rope, vocabulary: vocabulary)
             let adapters = config.list("adapter_name_or_path") ?? []
             let format = config.string("export_format") ?? "hf"
             let modelNames = Set(model.parameters.names)  // an adapter's own tensors join the store; they are merged, not exported
@@ -59,6 +60,10 @@ public enum ExportJob {
                 try AdapterLoading.apply(adapters, to: model, plugins: plugins, merge: true)
                 BufferPool.shared.trim()  // the merge's scratch buffers: nothing reuses them while the export writes
                 print("merged into the base, in order: \(adapters.joined(separator: ", "))")
+            }
+            guard model.tokenizer.vocabularySize <= model.vocabularySize else {
+                throw ExportError("the tokenizer has \(model.tokenizer.vocabularySize) tokens and the model's embeddings \(model.vocabularySize) rows; "
+                                  + "set resize_vocab: true (as in training) so the embeddings hold every token")
             }
             let sourceConfig = model.location.format == .huggingface ? try? JSON.parse(bytes: FileSystem.read(model.location.path + "/config.json")) : nil
             let (dtype, why) = try ExportDType.resolve(config.string("infer_dtype"),
@@ -160,6 +165,7 @@ public enum ExportJob {
         config["torch_dtype"] = .string(dtype.rawValue)
         if config["dtype"] != nil { config["dtype"] = .string(dtype.rawValue) }
         config["tie_word_embeddings"] = .bool(tied)
+        config["vocab_size"] = .int(Int64(model.vocabularySize))  // the embeddings' rows, grown with resize_vocab
         if ropeOverridden, let scaling = family["rope_scaling"] { config["rope_scaling"] = scaling }
         try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/config.json")
     }

@@ -11,6 +11,7 @@ import FactoryFormats
 import FactoryHost
 import FactoryJSON
 import FactoryPipeline
+import FactoryTokenizers
 
 enum GGUFExport {
     /// llama.cpp's general.file_type for a whole-model dtype (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16).
@@ -90,7 +91,7 @@ enum GGUFExport {
         }
         let writtenType = quantizer.flatMap { fileType($0.type) } ?? fileType(dtype)
         let source = model.location.format == .gguf ? try GGUFFile(path: model.location.path) : nil
-        let metadata = try source.map { copiedMetadata($0, fileType: writtenType, chatTemplate: chatTemplate) }
+        let metadata = try source.map { copiedMetadata($0, fileType: writtenType, chatTemplate: chatTemplate, vocabulary: (model.vocabularySize, model.tokenizer)) }
             ?? HuggingFaceGGUFMetadata.entries(model, layout: layout, fileType: writtenType, quantized: quantizer != nil, chatTemplate: chatTemplate)
 
         var tensors: [GGUFWriter.Tensor] = []
@@ -128,7 +129,10 @@ enum GGUFExport {
                 bytes += info.byteCount
                 continue
             }
-            try add(rule, shape: info.shape)
+            // a vocabulary-sized tensor grown by add_tokens / resize_vocab: written at the model's rows
+            let grown = model.parameters[rule.parameter].map { $0.shape.count == 2 && info.shape.count == 2 && $0.shape[1] == info.shape[1]
+                && $0.shape[0] == model.vocabularySize && info.shape[0] < model.vocabularySize } ?? false
+            try add(rule, shape: grown ? model.parameters[rule.parameter]!.shape : info.shape)
         }
         // a parameter the source file lacks but the merged model has on its own storage: a head that training
         // untied from the embeddings (modules_to_save) is written as output.weight; from a Hugging Face
@@ -146,13 +150,33 @@ enum GGUFExport {
     }
 
     /// A GGUF source's metadata, key by key with its stored types: `general.file_type` what is written, the
-    /// chat template replaced by `chatTemplate` when given.
-    static func copiedMetadata(_ source: GGUFFile, fileType: UInt64, chatTemplate: String?) -> [GGUFWriter.Entry] {
+    /// chat template replaced by `chatTemplate` when given, and a vocabulary grown by add_tokens /
+    /// resize_vocab (`vocabulary`: the model's rows and tokenizer) written in: the tokens and their types up to
+    /// the rows (an added token at its id, control if special else user-defined; other new rows "[PAD<id>]",
+    /// unused) and <arch>.vocab_size.
+    static func copiedMetadata(_ source: GGUFFile, fileType: UInt64, chatTemplate: String?, vocabulary: (rows: Int, tokenizer: Tokenizer)) -> [GGUFWriter.Entry] {
         var metadata: [GGUFWriter.Entry] = []
+        let architecture = source.metadata.architecture ?? ""
+        var grown: (tokens: [GGUFValue], types: [GGUFValue])?
+        if case .array(let tokens)? = source.metadata.values["tokenizer.ggml.tokens"], tokens.count < vocabulary.rows,
+           case .array(let types)? = source.metadata.values["tokenizer.ggml.token_type"], types.count == tokens.count {
+            var (t, y) = (tokens, types)
+            let added = Dictionary(vocabulary.tokenizer.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for id in tokens.count..<vocabulary.rows {
+                t.append(.string(added[id]?.content ?? "[PAD\(id)]"))
+                y.append(.int(added[id].map { $0.special ? 3 : 4 } ?? 5))
+            }
+            grown = (t, y)
+        }
         for key in source.metadata.keys {
             guard let type = source.metadata.types[key], var value = source.metadata.values[key] else { continue }
             if key == "general.file_type" { value = .uint(fileType) }
             if key == "tokenizer.chat_template", let chatTemplate { value = .string(chatTemplate) }
+            if let grown {
+                if key == "tokenizer.ggml.tokens" { value = .array(grown.tokens) }
+                if key == "tokenizer.ggml.token_type" { value = .array(grown.types) }
+                if key == architecture + ".vocab_size" { value = .uint(UInt64(vocabulary.rows)) }
+            }
             metadata.append(GGUFWriter.Entry(key, type, value))
         }
         if !source.metadata.keys.contains("general.file_type") { metadata.append(GGUFWriter.Entry("general.file_type", .uint32, .uint(fileType))) }

@@ -36,7 +36,7 @@ enum HuggingFaceGGUFMetadata {
             }
         default: throw ExportError("export_format gguf: the \(family) model family does not give the GGUF metadata of a Hugging Face model (gguf_metadata)")
         }
-        entries += try GGUFTokenizerWriter.entries(model.tokenizer, padID: specialID("pad", directory, model.tokenizer),
+        entries += try GGUFTokenizerWriter.entries(model.tokenizer, vocabularySize: model.vocabularySize, padID: specialID("pad", directory, model.tokenizer),
                                                    unknownID: specialID("unk", directory, model.tokenizer), source: directory + "/tokenizer.json")
         if let template = chatTemplate ?? model.chatTemplate { entries.append(GGUFWriter.Entry("tokenizer.chat_template", .string, .string(template))) }
         return entries

@@ -77,14 +77,16 @@ public final class LoadedModel {
     public var fileBlocksReport: String?
 
     public var vocabularySize: Int { Int(description["vocab_size"]?.intValue ?? 0) }
+    /// The tokens add_tokens / add_special_tokens added to the file's tokenizer (VocabularyChange).
+    public internal(set) var addedVocabulary: [String] = []
     public var layers: Int { Int(description["kv_cache"]?["layers"]?.intValue ?? 0) }
     /// The model's context length (0 when the family does not say).
     public var contextLength: Int { Int(description["context_length"]?.intValue ?? 0) }
 
     /// Locates, reads and loads `request` with the model family registered for its architecture.
     public static func load(_ request: String, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false) throws -> LoadedModel {
-        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling, fileBlocks: fileBlocks)
+                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false, vocabulary: VocabularyChange? = nil) throws -> LoadedModel {
+        try load(ModelLocator.locate(request), plugins: plugins, quantizer: quantizer, ropeScaling: ropeScaling, fileBlocks: fileBlocks, vocabulary: vocabulary)
     }
 
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
@@ -92,8 +94,9 @@ public final class LoadedModel {
     /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
     /// `fileBlocks` (inference with the base as it is: no adapter, no quantizer): a GGUF's linear weights and
     /// LM head also multiply from the file's own blocks when decoding (QuantizedBase.keepOwnBlocks).
+    /// `vocabulary`: tokens added to the tokenizer and the embeddings grown for them (VocabularyChange).
     public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
-                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false) throws -> LoadedModel {
+                            ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false, vocabulary: VocabularyChange? = nil) throws -> LoadedModel {
         let component = try plugins.registry(.modelFamily).family(forModelType: location.architecture)
         let store = ParameterStore()
         let packing = quantizer.map { QuantizedBase.Packing($0) }
@@ -110,17 +113,23 @@ public final class LoadedModel {
                 (metadata, line) = try ropeScaling.apply(gguf: metadata, file: location.path)
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", .object(metadata))])))
+            let arch = location.architecture
+            let grow = try VocabularyGrowth(vocabulary, tokenizer: try Tokenizer.load(gguf: file.metadata, file: location.path), quantized: quantizer != nil) { rows in
+                var m = metadata
+                if let rows { m["\(arch).vocab_size"] = .int(Int64(rows)) }
+                return try ModelFamilyInstance(component, config: .object(JSONObject([("gguf", .object(m))])))
+            }
+            let (family, tokenizer, addedVocabulary) = (grow.family, grow.tokenizer, grow.added)
             _ = try family.checkedDescription()  // a broken contract is refused here, naming the key
             let checkpoint = GGUFCheckpoint(file)
             try packing?.start(store, description: try family.describe(), fileBlocks: checkpoint.ownBlocks)
-            try family.loadWeights(from: checkpoint)
+            try family.loadWeights(from: try grow.checkpoint(checkpoint, names: file.tensors.map(\.name)))
             try verifyCoverage(family, names: file.tensors.map(\.name), format: "gguf", store: store, file: location.path)
-            let tokenizer = try Tokenizer.load(gguf: file.metadata, file: location.path)
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(),
                                     chatTemplate: file.metadata.string("tokenizer.chat_template"), parameters: store)
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             model.packReport = packing?.report
+            model.addedVocabulary = addedVocabulary
             if fileBlocks && quantizer == nil {
                 model.fileBlocksReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, plugins: plugins)
             }
@@ -136,13 +145,17 @@ public final class LoadedModel {
                 config = .object(rewritten)
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-            let family = try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", config)])))
+            let grow = try VocabularyGrowth(vocabulary, tokenizer: try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json"), quantized: quantizer != nil) { rows in
+                var c = config
+                if let rows, var object = c.objectValue { object["vocab_size"] = .int(Int64(rows)); c = .object(object) }
+                return try ModelFamilyInstance(component, config: .object(JSONObject([("hf_config", c)])))
+            }
+            let (family, tokenizer, addedVocabulary) = (grow.family, grow.tokenizer, grow.added)
             _ = try family.checkedDescription()
             try packing?.start(store, description: try family.describe())
             let safetensors = try SafetensorsCheckpoint(directory: dir)
-            try family.loadWeights(from: HFCheckpoint(safetensors))
+            try family.loadWeights(from: try grow.checkpoint(HFCheckpoint(safetensors), names: safetensors.names))
             try verifyCoverage(family, names: safetensors.names, format: "safetensors", store: store, file: dir)
-            let tokenizer = try Tokenizer.load(tokenizerJSON: dir + "/tokenizer.json")
             let model = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: try family.describe(), chatTemplate: hfChatTemplate(dir),
                                     parameters: store)
             var stops = Set<Int>()
@@ -156,6 +169,7 @@ public final class LoadedModel {
             }
             model.stopIDs = stops
             model.packReport = packing?.report
+            model.addedVocabulary = addedVocabulary
             return model
         }
     }

@@ -3,7 +3,8 @@ import FactoryFormats
 /// A tokenizer's GGUF metadata (tokenizer.ggml.*), for a GGUF written from a Hugging Face model: the inverse
 /// of GGUFTokenizerRecipe. Byte-level BPE is written as llama.cpp's "gpt2" model with its merges, its
 /// pre-tokenizer named as llama.cpp names it (GPT-2's regex "gpt-2", Llama 3's "llama-bpe", Qwen2's "qwen2"),
-/// every id's token (a gap in the ids as "[PAD<id>]"), added tokens as control (special) or user-defined,
+/// every id's token up to the model's vocabulary size (a gap in the ids, and the embedding rows beyond the
+/// tokenizer, as "[PAD<id>]", unused, as llama.cpp's converter writes them), added tokens as control (special) or user-defined,
 /// BOS / EOS / padding ids and whether a text gets BOS or EOS.
 ///
 /// What is written is read back through GGUFTokenizerRecipe, the reader Factory loads GGUFs with, and
@@ -11,9 +12,9 @@ import FactoryFormats
 /// vocabularies, whose GGUF form keeps scores that tokenizer.json does not have; a normalizer; other
 /// special tokens around a text) is refused, naming what differs, never written approximately.
 public enum GGUFTokenizerWriter {
-    /// The entries for `tokenizer` (from `source`, for messages); `padID` and `unknownID` the padding and
-    /// unknown tokens' ids, if any.
-    public static func entries(_ tokenizer: Tokenizer, padID: Int?, unknownID: Int? = nil, source: String) throws -> [GGUFWriter.Entry] {
+    /// The entries for `tokenizer` (from `source`, for messages) of a model with `vocabularySize` embedding
+    /// rows; `padID` and `unknownID` the padding and unknown tokens' ids, if any.
+    public static func entries(_ tokenizer: Tokenizer, vocabularySize: Int, padID: Int?, unknownID: Int? = nil, source: String) throws -> [GGUFWriter.Entry] {
         func refuse(_ why: String) -> TokenizerError { TokenizerError("\(source): the tokenizer has no GGUF form Factory writes: \(why)") }
         let model = tokenizer.model
         guard !model.byteFallback, model.unknownID == nil, tokenizer.decoder.count == 1, case .byteLevel = tokenizer.decoder[0] else {
@@ -27,7 +28,11 @@ public enum GGUFTokenizerWriter {
         case .split(.qwen2): pre = "qwen2"
         default: throw refuse("its pre-tokenizer has no llama.cpp name")
         }
-        let count = tokenizer.vocabularySize
+        guard tokenizer.vocabularySize <= vocabularySize else {
+            throw TokenizerError("\(source): the tokenizer has \(tokenizer.vocabularySize) tokens, the model's embeddings \(vocabularySize) rows; "
+                                 + "tokens without a row cannot be written (was the vocabulary resized without the model?)")
+        }
+        let count = vocabularySize
         var tokens = (0..<count).map { $0 < model.idToToken.count && !model.idToToken[$0].isEmpty ? model.idToToken[$0] : "[PAD\($0)]" }
         var types = [Int64](repeating: 1, count: count)  // 1 normal, 3 control, 4 user-defined, 5 unused
         for id in 0..<count where tokens[id] == "[PAD\(id)]" { types[id] = 5 }

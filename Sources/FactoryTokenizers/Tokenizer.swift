@@ -54,6 +54,21 @@ public final class Tokenizer {
         matchers = (matcher(added), matcher(added.filter { !$0.special }))
     }
 
+    /// This tokenizer with `tokens` added as transformers' add_tokens adds them: each not already a token
+    /// (of the vocabulary or added) gets the next id; returns the tokenizer and the tokens that were new.
+    public func adding(_ tokens: [String], special: Bool) -> (Tokenizer, added: [String]) {
+        var added = addedTokens, new: [String] = [], next = vocabularySize
+        for token in tokens where !token.isEmpty && id(of: token) == nil && !new.contains(token) {
+            added.append(AddedToken(id: next, content: token, special: special))
+            new.append(token)
+            next += 1
+        }
+        guard !new.isEmpty else { return (self, []) }
+        let t = Tokenizer(model: model, added: added, bos: bosID, eos: eosID, normalizer: normalizer, preTokenization: preTokenization, decoder: decoder)
+        (t.specialPrefix, t.specialSuffix) = (specialPrefix, specialSuffix)
+        return (t, new)
+    }
+
     /// Vocabulary size (largest id + 1).
     public var vocabularySize: Int { max(model.idToToken.count, (addedTokens.map(\.id).max() ?? -1) + 1) }
 

@@ -53,6 +53,7 @@ public enum AdapterFiles {
                 try AtomicFile.write(json.serialized() + "\n", to: directory + "/" + file)
             }
         }
+        if !model.addedVocabulary.isEmpty { try writeAddedTokens(model, to: directory) }
         if withGenerationConfig && !copiedGenerationConfig {  // as save_pretrained derives it: the BOS and EOS ids
             let tokenizer = model.tokenizer
             var config = JSONObject()
@@ -60,6 +61,36 @@ public enum AdapterFiles {
             let eos = model.stopIDs.sorted()
             if !eos.isEmpty { config["eos_token_id"] = eos.count == 1 ? .int(Int64(eos[0])) : .array(eos.map { .int(Int64($0)) }) }
             try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: directory + "/generation_config.json")
+        }
+    }
+
+    /// The tokens add_tokens / add_special_tokens added, in the saved tokenizer.json's added_tokens (and
+    /// tokenizer_config.json's added_tokens_decoder when it has one), as a tokenizer saved after add_tokens
+    /// lists them: the saved tokenizer has the model's vocabulary.
+    static func writeAddedTokens(_ model: LoadedModel, to directory: String) throws {
+        let added = model.tokenizer.addedTokens.filter { model.addedVocabulary.contains($0.content) }
+        func entry(_ t: AddedToken) -> JSONObject {
+            JSONObject([("id", .int(Int64(t.id))), ("content", .string(t.content)), ("single_word", false), ("lstrip", false), ("rstrip", false),
+                        ("normalized", .bool(!t.special)), ("special", .bool(t.special))])
+        }
+        let tokenizerPath = directory + "/tokenizer.json"
+        if var tokenizer = try JSON.parse(bytes: FileSystem.read(tokenizerPath)).objectValue {
+            var list = tokenizer["added_tokens"]?.arrayValue ?? []
+            let present = Set(list.compactMap { $0["content"]?.stringValue })
+            list += added.filter { !present.contains($0.content) }.map { .object(entry($0)) }
+            tokenizer["added_tokens"] = .array(list)
+            try AtomicFile.write(JSON.object(tokenizer).serialized() + "\n", to: tokenizerPath)
+        }
+        let configPath = directory + "/tokenizer_config.json"
+        if FileManager.default.fileExists(atPath: configPath), var config = try JSON.parse(bytes: FileSystem.read(configPath)).objectValue,
+           var decoder = config["added_tokens_decoder"]?.objectValue {
+            for t in added {
+                var e = entry(t)
+                e["id"] = nil
+                decoder[String(t.id)] = .object(e)
+            }
+            config["added_tokens_decoder"] = .object(decoder)
+            try AtomicFile.write(JSON.object(config).prettyPrinted() + "\n", to: configPath)
         }
     }
 

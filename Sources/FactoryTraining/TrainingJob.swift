@@ -90,8 +90,9 @@ public enum TrainingJob {
         if let problem = quantizerItem.problem { throw TrainingError(problem) }
         let quantizer = try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) }
         let rope = config.ropeScaling(training: true)
-        let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer, ropeScaling: rope) }
-            ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer, ropeScaling: rope)
+        let vocabulary = config.vocabularyChange()
+        let model = try located.map { try LoadedModel.load($0, plugins: plugins, quantizer: quantizer, ropeScaling: rope, vocabulary: vocabulary) }
+            ?? LoadedModel.load(request, plugins: plugins, quantizer: quantizer, ropeScaling: rope, vocabulary: vocabulary)
         return (model, quantizer, quantizerItem.request)
     }
 
@@ -106,7 +107,8 @@ public enum TrainingJob {
                 throw TrainingError("set template: the chat-template plugin that marks what is learned (`factory plugins list` shows them)")
             }
             let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
-            data = try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer, tokenizerIdentity: model.location.path)
+            data = try DatasetLoader.load(config, template: template, tokenizer: model.tokenizer,
+                                          tokenizerIdentity: VocabularyChange.identity(model.location.path, added: model.addedVocabulary))
         }
         guard !data.train.isEmpty else {
             throw TrainingError("no training example is left of dataset \(config.list("dataset")?.joined(separator: ",") ?? "")"
@@ -137,6 +139,10 @@ public enum TrainingJob {
         if let last = adapters.last {  // continue training this adapter with its own settings
             for (k, v) in try AdapterLoading.methodConfig(adapterDirectory: last, plugins: plugins, model: model).config.pairs { methodConfig[k] = v }
         }
+        if let targets = vocabularyTargets(config, model: model, methodConfig: methodConfig) {
+            methodConfig["additional_target"] = .array(targets.map { .string($0) })
+            print("vocabulary resized: \(targets.joined(separator: ", ")) trained whole (additional_target), as LLaMA-Factory does")
+        }
         let method = try FinetuningMethodInstance(try plugins.registry(.finetuningMethod).lookup(config.string("finetuning_type") ?? "lora"),
                                                   config: .object(methodConfig))
         if let (quantizer, request) = packed {  // QLoRA: the base stays packed, only the method's tensors train
@@ -148,6 +154,19 @@ public enum TrainingJob {
                   + (model.packReport?.line ?? "nothing packed"))
         }
         return try AdaptedModel(model: model, method: method, adapterDirectory: adapters.last, seed: UInt64(truncatingIfNeeded: seed), training: true)
+    }
+
+    /// LLaMA-Factory trains the embeddings and the LM head whole when the vocabulary was resized and no
+    /// additional_target is set (LoRA): their modules' names, else nil.
+    static func vocabularyTargets(_ config: RunConfig, model: LoadedModel, methodConfig: JSONObject) -> [String]? {
+        guard (config.string("finetuning_type") ?? "lora") == "lora", methodConfig["additional_target"] == nil,
+              let change = config.vocabularyChange(), change.resize || !model.addedVocabulary.isEmpty else { return nil }
+        let rows = model.vocabularySize
+        let modules = (model.description["parameters"]?.arrayValue ?? []).compactMap { p -> String? in
+            guard let name = p["name"]?.stringValue, name.hasSuffix(".weight"), p["shape"]?.arrayValue?.first?.intValue == Int64(rows) else { return nil }
+            return name.dropLast(".weight".count).split(separator: ".").last.map(String.init)
+        }
+        return modules.isEmpty ? nil : Array(Set(modules)).sorted()
     }
 
     /// Gradient checkpointing for this run's context: on unless disabled; a quantized base recomputes its

@@ -21,7 +21,7 @@ struct DataCommand: ParsableCommand {
                 let config = try model.config()
                 guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: set model_name_or_path or --model") }
                 let location = try ModelLocator.locate(request)  // once: a hub id asks pip, a Python start-up
-                let tokenizer = try LoadedModel.tokenizerAndTemplate(at: location).0
+                let (tokenizer, added) = config.tokenizer(extending: try LoadedModel.tokenizerAndTemplate(at: location).0)  // add_tokens, add_special_tokens
                 if config.stage == .pt { return try checkPretraining(config, tokenizer: tokenizer) }
                 guard let templateName = config.string("template") else { throw ConfigProblem("set template: the template plugin that marks what is learned") }
                 let plugins = try model.pluginOptions.load(extra: config.list("plugins") ?? [])
@@ -29,7 +29,8 @@ struct DataCommand: ParsableCommand {
                 if try DatasetLoader.isRanking(config) { return try checkPairs(config, template: template, tokenizer: tokenizer) }
                 if config.stage == .kto { return try checkFeedback(config, template: template, tokenizer: tokenizer) }
                 let start = Date()  // preprocessing only: the tokenizer and the model's location are ready
-                let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer, tokenizerIdentity: location.path)
+                let data = try DatasetLoader.load(config, template: template, tokenizer: tokenizer,
+                                                  tokenizerIdentity: VocabularyChange.identity(location.path, added: added))
                 let seconds = Date().timeIntervalSince(start)
                 let lengths = data.train.map(\.inputIDs.count)
                 let trained = data.train.reduce(0) { $0 + $1.labels.filter { $0 != SupervisedEncoder.ignore }.count }

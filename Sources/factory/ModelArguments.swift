@@ -39,7 +39,7 @@ struct ModelArguments: ParsableArguments {
         // the base as it is (no adapter): a GGUF's weights may multiply from their own blocks when decoding
         let fileBlocks = (config.list("adapter_name_or_path") ?? []).isEmpty
         let model = try LoadedModel.load(request, plugins: plugins, quantizer: try quantizerItem.component.map { try QuantizerInstance($0, config: RunPlanner.quantizerConfig(config, $0)) },
-                                         ropeScaling: config.ropeScaling(training: false), fileBlocks: fileBlocks)
+                                         ropeScaling: config.ropeScaling(training: false), fileBlocks: fileBlocks, vocabulary: config.vocabularyChange())
         if let line = model.fileBlocksReport { fputs(line + "\n", stderr) }
         if let component = quantizerItem.component { fputs("quantized base (\(component.name)): " + (model.packReport?.line ?? "nothing packed") + "\n", stderr) }
         let merge = config.bool("merge") ?? false

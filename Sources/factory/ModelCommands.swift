@@ -22,7 +22,7 @@ struct Tokenize: ParsableCommand {
         try guarded {
             let config = try model.config()
             guard let request = config.string("model_name_or_path") else { throw ConfigProblem("no model: pass --model PATH") }
-            let tokenizer = try LoadedModel.tokenizer(for: request)
+            let tokenizer = config.tokenizer(extending: try LoadedModel.tokenizer(for: request)).0  // add_tokens, add_special_tokens
             let ids = try tokenizer.encode(text, splitSpecial: splitSpecial, addSpecialTokens: !noSpecialTokens)
             let tokens = tokenizer.tokens(ids)
             if json {

@@ -263,7 +263,7 @@ final class ExportCommandTests: XCTestCase {
             (["export_quantization_bit=4"], "export_quantization_bit"),
             (["quantization_bit=4"], "quantization_bit: an export merges into full-precision weights"),
             (["infer_dtype=float64"], "infer_dtype"),
-            (["export_format=gguf"], "export_format gguf: the model comes from a Hugging Face directory"),
+            (["export_format=gguf", "rope_scaling=dynamic"], "rope_scaling dynamic has no GGUF form"),
             (["export_quantizer=q8_0"], "export_quantizer"),
             (["export_format=gguf", "export_quantizer=nf4", "model_name_or_path=\(Self.shared)/fixtures/tiny/llama_gguf/tiny-llama-f32.gguf"],
              "export_quantizer nf4: it packs 'nf4', which is no GGUF block type"),
