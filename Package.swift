@@ -90,6 +90,7 @@ let package = Package(
     dependencies: [
         .package(path: "SDK"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // ---- host ----
@@ -113,7 +114,9 @@ let package = Package(
                                                         .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryExport", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", "FactoryConfig",
                                                       .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FactoryServer", dependencies: ["FactoryPipeline", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK"),
+                                                      .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryServer", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",

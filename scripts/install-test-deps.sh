@@ -2,9 +2,11 @@
 # Installs the peers the tests compare Factory against, each only when it is missing: Go (its
 # text/template renders the Ollama Modelfile an export writes, as Ollama does) from Debian, and from PyPI
 # torch (the CPU wheel pip's find-links serves), transformers, safetensors, gguf, numpy and
-# llama-cpp-python (built from its source package). The tests that need one skip loudly without it;
-# CI (.ci/run) runs this first so none is skipped there.
+# llama-cpp-python (built from its source package); and the official `openai` client in a throwaway virtual
+# environment, .build/openai-venv (the API server's tests drive `factory api` with it). The tests that need
+# one skip loudly without it; CI (.ci/run) runs this first so none is skipped there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -22,4 +24,11 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> pip install ${missing[*]} (the tests' reference implementations)"
   python3 -m pip install -q "${missing[@]}"
+fi
+
+venv=.build/openai-venv
+if ! "$venv/bin/python" -c "import openai" >/dev/null 2>&1; then
+  echo "==> python3 -m venv $venv; pip install openai (the API server tests' client)"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q openai
 fi

@@ -66,7 +66,7 @@ public final class ChatSession {
     /// (what stops `factory run`), unless allow_template_mismatch is true: the command prints it.
     public private(set) var templateWarning: String?
     let system: String?
-    var options: SamplingOptions
+    public var options: SamplingOptions
 
     /// `template:` picks a plugin; unset, the model's own template is used.
     public init(model: LoadedModel, config: RunConfig, plugins: PluginSet) throws {

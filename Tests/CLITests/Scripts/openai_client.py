@@ -1,0 +1,44 @@
+"""Drives `factory api` with the official openai Python client, as a user's program would.
+Usage: python openai_client.py BASE_URL API_KEY MODEL
+Prints one JSON line with what each call returned (texts, finish reasons, usage, error statuses)."""
+import json, sys
+import openai
+
+base, key, model = sys.argv[1], sys.argv[2], sys.argv[3]
+client = openai.OpenAI(base_url=base, api_key=key, max_retries=0)
+messages = [{"role": "user", "content": "Who are you?"}]
+out = {"models": [m.id for m in client.models.list().data]}
+
+r = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=16)
+out["chat"] = {"text": r.choices[0].message.content, "finish": r.choices[0].finish_reason, "usage": r.usage.model_dump()}
+
+text, finish, usage = "", None, None
+for chunk in client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=16, stream=True,
+                                            stream_options={"include_usage": True}):
+    if chunk.usage: usage = chunk.usage.model_dump()
+    for c in chunk.choices:
+        text += c.delta.content or ""
+        finish = c.finish_reason or finish
+out["stream"] = {"text": text, "finish": finish, "usage": usage}
+
+r = client.chat.completions.create(model=model, messages=messages, temperature=0.9, top_p=0.9, max_tokens=8, n=2, seed=7)
+out["n"] = [c.message.content for c in r.choices]
+
+stop_word = out["chat"]["text"].split()[1] if len(out["chat"]["text"].split()) > 1 else "the"
+r = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=16, stop=[stop_word])
+out["stop"] = {"word": stop_word, "text": r.choices[0].message.content, "finish": r.choices[0].finish_reason}
+
+r = client.completions.create(model=model, prompt="The capital of France is", temperature=0, max_tokens=8)
+out["completion"] = {"text": r.choices[0].text, "usage": r.usage.model_dump()}
+
+def status(call):
+    try:
+        call()
+        return 200
+    except openai.APIStatusError as e:
+        return e.status_code
+out["wrong_key"] = status(lambda: openai.OpenAI(base_url=base, api_key="wrong", max_retries=0).chat.completions.create(model=model, messages=messages, max_tokens=2))
+out["unknown_model"] = status(lambda: client.chat.completions.create(model="no-such-model", messages=messages, max_tokens=2))
+out["bad_field"] = status(lambda: client.chat.completions.create(model=model, messages=messages, temperature=5))
+out["too_large"] = status(lambda: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x" * (5 << 20)}], max_tokens=2))
+print(json.dumps(out))
