@@ -16,6 +16,10 @@ public struct SamplingOptions: Sendable {
     public var seed: UInt64 = 42
     /// Keep going past EOS and stop strings (benchmarks, tests).
     public var ignoreEOS = false
+    /// OpenAI's penalties: each token's logit minus presence · [it was generated] and frequency · (times
+    /// it was generated), over the tokens generated so far (not the prompt).
+    public var presencePenalty: Float = 0
+    public var frequencyPenalty: Float = 0
     public init() {}
 }
 
@@ -47,13 +51,18 @@ public final class Generator {
         var text = ""
         var emitted = 0  // unicode scalars of `text` already streamed
         var logits = try lastLogits(prompt, start: 0, cache: cache)
+        var counts: [Int: Int] = [:]  // generated tokens, for the presence and frequency penalties
         while generated.count < options.maxNewTokens {
             // transformers applies the repetition penalty before choosing, in greedy decoding as in sampling
-            let scores = penalized(logits, history: history, penalty: options.repetitionPenalty)
+            var scores = penalized(logits, history: history, penalty: options.repetitionPenalty)
+            if options.presencePenalty != 0 || options.frequencyPenalty != 0 {
+                for (id, n) in counts where id < scores.count { scores[id] -= options.presencePenalty + options.frequencyPenalty * Float(n) }
+            }
             let next = options.doSample ? sample(scores, options: options, rng: &rng) : argmax(scores)
             if !options.ignoreEOS && stopIDs.contains(next) { break }
             generated.append(next)
             history.append(next)
+            counts[next, default: 0] += 1
             // Stream only complete characters: a token may end inside a UTF-8 sequence.
             let full = model.tokenizer.decode(generated, skipSpecial: false)
             var newText = ""

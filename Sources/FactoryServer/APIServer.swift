@@ -3,6 +3,7 @@
 // token). Routes: GET /health, GET /v1/models, POST /v1/chat/completions and /v1/completions, plain or
 // streamed as server-sent events (with stream_options.include_usage). Every error has OpenAI's shape.
 // Generation runs on the model worker, one request at a time in arrival order; a full queue answers 503.
+// GET /metrics: Prometheus text (requests, tokens, queue depth).
 // SIGTERM / SIGINT stop accepting, let the running answers finish, and exit 0 (Hummingbird's service
 // lifecycle). One line per request on stderr: method, path, status, tokens, seconds.
 import FactoryConfig
@@ -48,6 +49,7 @@ public enum APIServer {
         let handler = RequestHandler(settings: settings, worker: worker, completer: completer)
         router.get("/health") { _, _ in handler.json(200, ["status": "ok"]) }
         router.get("/v1/models") { request, _ in try handler.authorized(request) { handler.models() } }
+        router.get("/metrics") { _, _ in handler.metricsText() }
         router.post("/v1/chat/completions") { request, _ in await handler.generation(request, chat: true) }
         router.post("/v1/completions") { request, _ in await handler.generation(request, chat: false) }
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "factory"))

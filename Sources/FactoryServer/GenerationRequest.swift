@@ -52,9 +52,8 @@ struct GenerationRequest {
         if let m = try integer("max_completion_tokens", 1...1_000_000) ?? integer("max_tokens", 1...1_000_000) { sampling.maxNewTokens = m }
         if let s = try integer("seed", Int(Int64.min)...Int(Int64.max)) { sampling.seed = UInt64(bitPattern: Int64(s)) }
         n = try integer("n", 1...16) ?? 1
-        for key in ["presence_penalty", "frequency_penalty"] where try number(key, -2...2).map({ $0 != 0 }) == true {
-            throw APIError.badRequest("\(key): penalties are not served yet (0 only)", param: key)
-        }
+        if let p = try number("presence_penalty", -2...2) { sampling.presencePenalty = Float(p) }
+        if let f = try number("frequency_penalty", -2...2) { sampling.frequencyPenalty = Float(f) }
         if object["logprobs"]?.boolValue == true || (object["logprobs"]?.intValue ?? 0) > 0 {
             throw APIError.badRequest("logprobs: not served yet", param: "logprobs")
         }

@@ -9,6 +9,11 @@ struct RequestHandler: Sendable {
     let settings: APIServer.Settings
     let worker: ModelWorker
     let completer: Completer
+    let metrics = ServerMetrics()
+
+    func metricsText() -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text(queueDepth: worker.depth))))
+    }
 
     func json(_ status: Int, _ body: JSON) -> Response {
         var buffer = ByteBuffer(string: body.serialized())
@@ -85,7 +90,7 @@ struct RequestHandler: Sendable {
             }
             let body = JSONObject([("id", .string(id)), ("object", .string(chat ? "chat.completion" : "text_completion")), ("created", .int(created)),
                                    ("model", .string(settings.modelName)), ("choices", .array(list)), ("usage", usage(prompt, completion))])
-            return logged(json(200, .object(body)), path, started, tokens: completion)
+            return logged(json(200, .object(body)), path, started, tokens: completion, prompt: prompt)
         }
     }
 
@@ -94,7 +99,7 @@ struct RequestHandler: Sendable {
     func stream(_ request: GenerationRequest, chat: Bool, id: String, created: Int64, path: String, started: Date) -> Response {
         let (events, continuation) = AsyncStream<String>.makeStream()
         let cancelled = CancelFlag()
-        let completer = self.completer, name = settings.modelName
+        let completer = self.completer, name = settings.modelName, metrics = self.metrics
         func chunk(_ index: Int, delta: JSONObject?, text: String?, finish: String?) -> String {
             var choice = JSONObject([("index", .int(Int64(index)))])
             if chat { choice["delta"] = .object(delta ?? JSONObject()) } else { choice["text"] = .string(text ?? "") }
@@ -128,6 +133,7 @@ struct RequestHandler: Sendable {
                 continuation.yield("data: " + APIError.server("\(error)").json.serialized() + "\n\n")
             }
             continuation.finish()
+            metrics.record(path: path, status: 200, prompt: prompt, completion: completion)
             FileHandle.standardError.write(Data(String(format: "POST %@ 200 stream %d tokens %.2f s\n", path, completion, Date().timeIntervalSince(started)).utf8))
         }
         guard queued else { return logged(error(.busy), path, started) }
@@ -149,7 +155,8 @@ struct RequestHandler: Sendable {
     }
 
     /// `response`, after one line on stderr.
-    func logged(_ response: Response, _ path: String, _ started: Date, tokens: Int = 0) -> Response {
+    func logged(_ response: Response, _ path: String, _ started: Date, tokens: Int = 0, prompt: Int = 0) -> Response {
+        metrics.record(path: path, status: Int(response.status.code), prompt: prompt, completion: tokens)
         FileHandle.standardError.write(Data(String(format: "POST %@ %d %d tokens %.2f s\n", path, response.status.code, tokens, Date().timeIntervalSince(started)).utf8))
         return response
     }

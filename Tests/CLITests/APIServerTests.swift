@@ -56,6 +56,11 @@ final class APIServerTests: XCTestCase {
         let word = stop["word"] as? String ?? "?"
         XCTAssertEqual(stop["finish"] as? String, "stop")
         XCTAssertEqual(stop["text"] as? String, text.components(separatedBy: word).first, "the answer up to the stop sequence, without it")
+        // OpenAI's penalties: the greedy continuation of "1 1 1 …" repeats itself, with a frequency penalty it does not
+        let repeated = out["repeat"] as? String ?? "", penalized = out["penalized"] as? String ?? ""
+        XCTAssertTrue(repeated.contains("1 1 1"), repeated)
+        XCTAssertNotEqual(penalized, repeated)
+        XCTAssertFalse(penalized.contains("1 1 1"), penalized)
         XCTAssertEqual(out["wrong_key"] as? Int, 401)
         XCTAssertEqual(out["unknown_model"] as? Int, 404)
         XCTAssertEqual(out["bad_field"] as? Int, 400)
@@ -75,6 +80,10 @@ final class APIServerTests: XCTestCase {
                               program: factory)
         XCTAssertEqual(completion["text"] as? String, (try CLI.json(raw.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any])?["text"] as? String)
 
+        let metrics = try CLI.run(["-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(port)/metrics').read().decode())"],
+                                  program: Self.python).stdout
+        XCTAssertTrue(metrics.contains("factory_requests_total{path=\"/v1/chat/completions\",status=\"401\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("factory_queue_depth 0"), metrics)
         server.terminate()  // SIGTERM: a graceful stop
         server.waitUntilExit()
         XCTAssertEqual(server.terminationStatus, 0)

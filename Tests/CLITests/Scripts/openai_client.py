@@ -31,6 +31,10 @@ out["stop"] = {"word": stop_word, "text": r.choices[0].message.content, "finish"
 r = client.completions.create(model=model, prompt="The capital of France is", temperature=0, max_tokens=8)
 out["completion"] = {"text": r.choices[0].text, "usage": r.usage.model_dump()}
 
+repeat = dict(model=model, prompt="1 1 1 1 1 1 1 1 1 1 1 1", temperature=0, max_tokens=12)
+out["repeat"] = client.completions.create(**repeat).choices[0].text
+out["penalized"] = client.completions.create(frequency_penalty=2.0, presence_penalty=0.5, **repeat).choices[0].text
+
 def status(call):
     try:
         call()
