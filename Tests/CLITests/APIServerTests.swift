@@ -4,8 +4,9 @@ import XCTest
 /// `factory api` started on a loopback port and driven by the official `openai` Python client (in
 /// .build/openai-venv, which scripts/install-test-deps.sh makes; skipped loudly without it): models, a
 /// greedy chat answer equal to `factory generate` on the same rendered prompt, the same answer streamed with
-/// usage, n = 2, a stop sequence cut from the answer, a raw completion, and 401 / 404 / 400 / 413 in
-/// OpenAI's error shape; SIGTERM then stops the server with exit status 0.
+/// usage, n = 2, a stop sequence cut from the answer, a raw completion, penalties, a client leaving
+/// mid-stream (its generation stops), /metrics, and 401 / 404 / 400 / 413 in OpenAI's error shape; SIGTERM
+/// then stops the server with exit status 0.
 final class APIServerTests: XCTestCase {
     static let python = CLI.repository + "/.build/openai-venv/bin/python"
 
@@ -61,6 +62,8 @@ final class APIServerTests: XCTestCase {
         XCTAssertTrue(repeated.contains("1 1 1"), repeated)
         XCTAssertNotEqual(penalized, repeated)
         XCTAssertFalse(penalized.contains("1 1 1"), penalized)
+        // 1,500 tokens take about 13 s here; the request after a disconnect waits for far less
+        XCTAssertLessThan(out["after_disconnect_seconds"] as? Double ?? 99, 3, "the abandoned stream's generation stopped")
         XCTAssertEqual(out["wrong_key"] as? Int, 401)
         XCTAssertEqual(out["unknown_model"] as? Int, 404)
         XCTAssertEqual(out["bad_field"] as? Int, 400)

@@ -35,6 +35,16 @@ repeat = dict(model=model, prompt="1 1 1 1 1 1 1 1 1 1 1 1", temperature=0, max_
 out["repeat"] = client.completions.create(**repeat).choices[0].text
 out["penalized"] = client.completions.create(frequency_penalty=2.0, presence_penalty=0.5, **repeat).choices[0].text
 
+# a client that goes away mid-stream: its generation stops, and the next request does not wait for it
+import time
+stream = client.completions.create(model=model, prompt="1 1 1 1 1 1", temperature=0, max_tokens=1500, stream=True)
+for i, chunk in enumerate(stream):
+    if i == 3: break
+stream.close()
+started = time.time()
+client.completions.create(model=model, prompt="Hello", temperature=0, max_tokens=4)
+out["after_disconnect_seconds"] = time.time() - started
+
 def status(call):
     try:
         call()
