@@ -208,6 +208,10 @@ public final class DecoderFamily<Architecture: DecoderArchitecture>: ModelFamily
         }
     }
 
+    /// Every position goes to the host's rope, and a scaled RoPE's length is the largest position: per-row
+    /// positions work as they are.
+    public var rowPositions: Bool { true }
+
     public func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: HostTensor?, cache: OpaquePointer?) throws -> HostTensor {
         try model.forward(held, ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
     }

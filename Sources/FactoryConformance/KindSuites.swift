@@ -23,6 +23,7 @@ public enum KindSuites {
             ("parameters round-trip through map_checkpoint_name", ModelFamilyConformance.namesRoundTrip),
             ("a random-weight forward gives [batch, seq, vocab]", ModelFamilyConformance.forwardShape),
             ("decoding with the KV cache equals the full forward (≤ 1e-5)", ModelFamilyConformance.cachedDecoding),
+            ("decoding rows at different positions together (forward_rows) equals each alone (≤ 1e-5)", ModelFamilyConformance.batchedDecoding),
             ("a tied LM head is the embeddings' tensor", ModelFamilyConformance.tiedHead),
         ],
         .quantizer: [

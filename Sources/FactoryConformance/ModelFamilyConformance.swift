@@ -6,7 +6,8 @@ import FactoryJSON
 /// The model-family suite of `factory plugins check`: on a tiny random model of the family (a Llama-style
 /// config.json with the family's model_type, or the author's own with --model-config), describe() keeps
 /// the contract; every parameter maps to itself through map_checkpoint_name; load_weights and a forward
-/// give [batch, seq, vocab]; decoding with the KV cache token by token gives the full forward's logits;
+/// give [batch, seq, vocab]; decoding with the KV cache token by token gives the full forward's logits, and
+/// so do sequences decoded together at their own positions (forward_rows, when the family has it);
 /// a tied checkpoint (no lm_head.weight) shares one tensor between the head and the embeddings.
 enum ModelFamilyConformance {
     /// The config.json the suite builds its model from (nil: tinyConfig).
@@ -127,6 +128,47 @@ enum ModelFamilyConformance {
                         return (false, "decoding with the KV cache differs from the full forward by \(worst) at position \(worstAt) (logits up to \(scale))")
                     }
                     return (true, "\(T) tokens (a prefill of 4, then one at a time): max |Δ| \(KindSuites.formatted(Double(worst))) of logits up to \(scale)")
+                }
+            }
+        }
+    }
+
+    /// forward_rows (ABI 1.8, optional): three sequences of 3, 7 and 5 tokens, each prefilled alone, then
+    /// decoded together for the rest of the ids (rows at different positions, one row leaving when its
+    /// ids run out), each step's logits against the full forward of that sequence (≤ 1e-5).
+    static func batchedDecoding(_ c: Component) -> Isolation.Outcome {
+        KindSuites.outcome {
+            let (family, d, store) = try load(c, tied: false)
+            guard family.forwardsRows else { return (true, "no forward_rows (optional): the host decodes this family's sequences one at a time") }
+            let V = d.vocabSize, starts = [3, 7, 5]
+            let sequences = starts.indices.map { i in Array(ids[i...]) }  // three different sequences
+            return try withStore(store) {
+                try GradMode.disabled {
+                    let full = try sequences.map { s in try family.forward(ids: s, batch: 1, seq: s.count, positions: Array(0..<s.count)).values }
+                    let batch = BatchedKVCache(layers: d.layers, kvHeads: d.kvHeads, headDim: d.headDim, maxRows: 3, capacity: 4)
+                    var rows = Array(sequences.indices)  // the sequence in each cache row
+                    for (i, n) in starts.enumerated() {
+                        let cache = KVCache(layers: d.layers, capacity: n)
+                        _ = try family.forward(ids: Array(sequences[i][..<n]), batch: 1, seq: n, positions: Array(0..<n), cache: cache)
+                        _ = try batch.add(cache)
+                    }
+                    var worst: Float = 0, steps = 0
+                    while !rows.isEmpty {
+                        let fed = rows.enumerated().map { r, s in sequences[s][batch.lengths[r]] }
+                        let out = try family.decodeRows(ids: fed, seq: 1, cache: batch).values
+                        steps += 1
+                        for (r, s) in rows.enumerated() {
+                            let t = batch.lengths[r] - 1
+                            for v in 0..<V { worst = max(worst, abs(out[r * V + v] - full[s][t * V + v])) }
+                        }
+                        for r in rows.indices.reversed() where batch.lengths[r] == sequences[rows[r]].count {
+                            batch.remove(row: r)
+                            rows[r] = rows[rows.count - 1]
+                            rows.removeLast()
+                        }
+                    }
+                    guard worst <= 1e-5 else { return (false, "decoding rows at different positions together differs from each sequence's full forward by \(worst)") }
+                    return (true, "3 sequences decoded together at their own positions (\(steps) steps): max |Δ| \(KindSuites.formatted(Double(worst)))")
                 }
             }
         }

@@ -193,7 +193,7 @@ enum EngineServices {
         t.rope = { x, positions, n, invFreq, half, scaling, err in
             engineOp(err) {
                 let v = try TensorHandles.tensor(x)
-                try needShape(ShapeRules.rope(v.shape, positions: Int(n), half: Int(half), perRow: false))
+                try needShape(ShapeRules.rope(v.shape, positions: Int(n), half: Int(half)))
                 try need(positions != nil && (half == 0 || invFreq != nil), "rope: positions or inverse frequencies are NULL")
                 let freqs = RopeFrequencies(invFreq: (0..<Int(half)).map { invFreq![$0] }, attentionScaling: scaling)
                 return rope(v, positions: (0..<Int(n)).map { Int(positions![$0]) }, frequencies: freqs)
@@ -252,7 +252,7 @@ enum EngineServices {
                 let p = params.pointee
                 let ap = AttentionParams(scale: p.scale, causal: p.causal, slidingWindow: p.sliding_window > 0 ? Int(p.sliding_window) : nil,
                                          softcap: p.softcap > 0 ? p.softcap : nil)
-                do { return try EngineHooks.attention(qt, kt, vt, m, ap) } catch let e as HookError { throw EngineCallError(e.message) }
+                do { return try EngineHooks.attentionByRow(qt, kt, vt, m, ap) } catch let e as HookError { throw EngineCallError(e.message) }
             }
         }
         t.custom_op = { name, inputs, n, shape, rank, forward, backward, userdata, err in

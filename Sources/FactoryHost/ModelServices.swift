@@ -12,58 +12,6 @@ public protocol CheckpointSource: AnyObject {
     func tensor(_ name: String) throws -> Tensor?
 }
 
-/// A host-owned key/value cache: per layer, [B, Hkv, capacity, D] keys and
-/// values and how many positions are filled.
-public final class KVCache {
-    public let layers: Int
-    public let capacity: Int
-    var keys: [Tensor?]
-    var values: [Tensor?]
-    public private(set) var lengths: [Int]
-
-    public init(layers: Int, capacity: Int) {
-        self.layers = layers
-        self.capacity = capacity
-        keys = Array(repeating: nil, count: layers)
-        values = Array(repeating: nil, count: layers)
-        lengths = Array(repeating: 0, count: layers)
-    }
-
-    /// Positions filled (of layer 0).
-    public var length: Int { lengths.first ?? 0 }
-
-    /// Forgets everything (a new conversation).
-    public func reset() { lengths = Array(repeating: 0, count: layers) }
-
-    /// Appends k/v [B, H, T, D] to `layer`; returns views of all keys and values so far.
-    func update(layer: Int, k: Tensor, v: Tensor) throws -> (Tensor, Tensor) {
-        try need(layer >= 0 && layer < layers, "kv_cache_update: layer \(layer) outside 0..<\(layers)")
-        try needShape(k.rank == 4 && v.rank == 4 && k.shape[0...2] == v.shape[0...2], "kv_cache_update: k \(k.shape) and v \(v.shape) must be [B, H, T, D]")
-        let (B, H, T) = (k.shape[0], k.shape[1], k.shape[2])
-        let start = lengths[layer]
-        try need(start + T <= capacity, "the context is full: \(start) + \(T) tokens exceed the cache of \(capacity) positions (cutoff/max length)")
-        if keys[layer] == nil || keys[layer]!.shape != [B, H, capacity, k.shape[3]] || values[layer]!.shape != [B, H, capacity, v.shape[3]] {
-            try needShape(start == 0, "kv_cache_update: shapes changed mid-sequence")
-            keys[layer] = Tensor(shape: [B, H, capacity, k.shape[3]], zeroed: true)
-            values[layer] = Tensor(shape: [B, H, capacity, v.shape[3]], zeroed: true)
-        }
-        let kc = keys[layer]!, vc = values[layer]!
-        copyRows(k.contiguous(), into: kc, at: start)
-        copyRows(v.contiguous(), into: vc, at: start)
-        lengths[layer] = start + T
-        return (kc.slice(axis: 2, start: 0, length: start + T), vc.slice(axis: 2, start: 0, length: start + T))
-    }
-
-    private func copyRows(_ src: Tensor, into cache: Tensor, at start: Int) {
-        let (B, H, T, D) = (src.shape[0], src.shape[1], src.shape[2], src.shape[3])
-        for b in 0..<B {
-            for h in 0..<H {
-                (cache.data + ((b * H + h) * capacity + start) * D).update(from: src.data + ((b * H + h) * T) * D, count: T * D)
-            }
-        }
-    }
-}
-
 /// The model-loading half of the host table (1.1).
 public enum ModelServices {
     /// The weights the model family in the current ExecutionContext is loading from, while it loads.
@@ -112,8 +60,10 @@ public enum ModelServices {
             engineCall(err) {
                 guard let cache else { throw EngineCallError("kv_cache_update: cache is NULL") }
                 guard let kAll, let vAll else { throw EngineCallError("kv_cache_update: output pointers are NULL") }
-                let c = Unmanaged<KVCache>.fromOpaque(UnsafeRawPointer(cache)).takeUnretainedValue()
-                let (ka, va) = try c.update(layer: Int(layer), k: try TensorHandles.tensor(k, "k"), v: try TensorHandles.tensor(v, "v"))
+                guard let c = Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(cache)).takeUnretainedValue() as? KeyValueStore else {
+                    throw EngineCallError("kv_cache_update: not a cache the host handed out")
+                }
+                let (ka, va) = try c.append(layer: Int(layer), k: try TensorHandles.tensor(k, "k"), v: try TensorHandles.tensor(v, "v"))
                 kAll.pointee = TensorHandles.scoped(ka)
                 vAll.pointee = TensorHandles.scoped(va)
             }

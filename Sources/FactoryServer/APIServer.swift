@@ -2,8 +2,9 @@
 // `llamafactory-cli api` is (API_HOST, API_PORT — default 8000 —, API_MODEL_NAME, API_KEY for a bearer
 // token). Routes: GET /health, GET /v1/models, POST /v1/chat/completions and /v1/completions, plain or
 // streamed as server-sent events (with stream_options.include_usage). Every error has OpenAI's shape.
-// Generation runs on the model worker, one request at a time in arrival order; a full queue answers 503.
-// GET /metrics: Prometheus text (requests, tokens, queue depth).
+// Generation runs on the model worker: requests' choices decode together (continuous batching, up to
+// `api_max_sequences`), the others wait in a queue of `api_queue_size`; a full queue answers 503.
+// GET /metrics: Prometheus text (requests, tokens, queue depth, batch size).
 // SIGTERM / SIGINT stop accepting, let the running answers finish, and exit 0 (Hummingbird's service
 // lifecycle). One line per request on stderr: method, path, status, tokens, seconds.
 import FactoryConfig
@@ -19,8 +20,6 @@ public enum APIServer {
         public var port = 8000
         public var modelName = "gpt-3.5-turbo"
         public var apiKey: String?
-        /// Requests that may wait for the worker beside the running one.
-        public var queueSize = 32
         /// Largest request body, in bytes.
         public var maxBody = 4 << 20
 
@@ -36,14 +35,29 @@ public enum APIServer {
         }
     }
 
-    /// Loads the model on the worker (`load` runs there; what it returns beside the session, the plugins,
-    /// stays alive while the server runs) and serves until SIGTERM or SIGINT.
-    public static func run(_ settings: Settings, load: @escaping () throws -> (ChatSession, AnyObject)) async throws {
-        let worker = ModelWorker(capacity: settings.queueSize)
+    /// What `run` serves: the session (model, template, defaults), what must stay alive with it (the
+    /// plugins), and the decoding limits (the config's `api_max_sequences` and `api_queue_size`).
+    public struct Served {
+        public let session: ChatSession
+        public let keepAlive: AnyObject
+        public let maxSequences: Int
+        public let queueSize: Int
+        public init(session: ChatSession, keepAlive: AnyObject, maxSequences: Int?, queueSize: Int?) {
+            (self.session, self.keepAlive) = (session, keepAlive)
+            (self.maxSequences, self.queueSize) = (maxSequences ?? 8, queueSize ?? 32)
+        }
+    }
+
+    /// Loads the model on the worker (`load` runs there) and serves until SIGTERM or SIGINT.
+    public static func run(_ settings: Settings, load: @escaping () throws -> Served) async throws {
+        let worker = ModelWorker()
         defer { worker.stop() }
         let completer = try worker.runAndWait { () -> Completer in
-            let (session, keep) = try load()
-            return Completer(session: session, keepAlive: keep)
+            let served = try load()
+            let completer = Completer(session: served.session, keepAlive: served.keepAlive)
+            let line = worker.serve(completer, maxSequences: served.maxSequences, queueSize: served.queueSize)
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            return completer
         }
         let router = Router()
         let handler = RequestHandler(settings: settings, worker: worker, completer: completer)

@@ -1,6 +1,7 @@
 // One answer of the served model, computed on the model worker: the chat prompt rendered with the run's
 // template (the config's `template`, else the model's own, as `factory chat`), or a raw prompt tokenized as
-// `factory generate --prompt` does; decoded with the request's sampling and stop sequences.
+// `factory generate --prompt` does; decoded with the request's sampling and stop sequences — in the batch
+// decoder beside the other requests' choices, or alone when the model family cannot batch.
 import FactoryPipeline
 
 /// How one choice ended, and what it cost.
@@ -8,6 +9,17 @@ struct CompletionResult {
     let finishReason: String
     let promptTokens: Int
     let completionTokens: Int
+}
+
+/// One choice of one request, as the worker schedules it: its text goes to `emit` (stop sequences held
+/// back and cut), `cancelled` is asked after each token (a client that went away), `finish` hears the end.
+/// Its closures are called on the model worker's thread.
+struct ChoiceJob {
+    let request: GenerationRequest
+    let index: Int
+    let cancelled: () -> Bool
+    let emit: (String) -> Void
+    let finish: (Result<CompletionResult, Error>) -> Void
 }
 
 /// The served model and what answering needs. Used on the model worker's thread only.
@@ -22,31 +34,78 @@ final class Completer: @unchecked Sendable {
         (model, renderer, defaults, self.keepAlive) = (session.model, session.renderer, session.options, keepAlive)
     }
 
-    /// Choice `index` of `request`: each piece of text goes to `emit` (stop sequences held back and cut);
-    /// `cancelled` is asked after each token (a client that went away).
-    func complete(_ request: GenerationRequest, index: Int, cancelled: () -> Bool, emit: (String) -> Void) throws -> CompletionResult {
+    /// What decoding `job` needs.
+    private struct Prepared {
+        let prompt: [Int]
+        let options: SamplingOptions
+        let stopIDs: Set<Int>
+        let stopWords: [String]
+    }
+
+    private func prepare(_ job: ChoiceJob) throws -> Prepared {
         let tokenizer = model.tokenizer
         let prompt: [Int]
         var stopIDs = model.stopIDs
-        var stopWords = request.stop
-        if let messages = request.messages {
+        var stopWords = job.request.stop
+        if let messages = job.request.messages {
             prompt = try tokenizer.encode(try renderer.prompt(messages))
             for word in renderer.stopWords {
                 if let id = tokenizer.id(of: word) { stopIDs.insert(id) } else { stopWords.append(word) }
             }
         } else {
-            prompt = try tokenizer.encode(request.prompt, addSpecialTokens: true)
+            prompt = try tokenizer.encode(job.request.prompt, addSpecialTokens: true)
         }
-        var options = request.sampling
-        options.seed &+= UInt64(index)
-        var filter = StopTextFilter(stops: stopWords)
-        let ids = try Generator(model: model).generate(prompt: prompt, options: options, stopIDs: stopIDs, stopStrings: stopWords) { _, piece in
+        var options = job.request.sampling
+        options.seed &+= UInt64(job.index)
+        return Prepared(prompt: prompt, options: options, stopIDs: stopIDs, stopWords: stopWords)
+    }
+
+    /// The text side of one choice: stop sequences, cancellation, the finish reason.
+    private final class Output {
+        var filter: StopTextFilter
+        let job: ChoiceJob
+        init(_ job: ChoiceJob, stops: [String]) { (self.job, filter) = (job, StopTextFilter(stops: stops)) }
+
+        /// Whether decoding goes on after `piece`.
+        func take(_ piece: String) -> Bool {
             let out = filter.feed(piece)
-            if !out.isEmpty { emit(out) }
-            return !filter.stopped && !cancelled()
+            if !out.isEmpty { job.emit(out) }
+            return !filter.stopped && !job.cancelled()
         }
-        if !filter.stopped { let rest = filter.finish(); if !rest.isEmpty { emit(rest) } }
-        let hitLimit = !filter.stopped && ids.count >= options.maxNewTokens
-        return CompletionResult(finishReason: hitLimit ? "length" : "stop", promptTokens: prompt.count, completionTokens: ids.count)
+
+        func end(_ ids: Result<[Int], Error>, prepared: Prepared) {
+            job.finish(ids.map { ids in
+                if !filter.stopped { let rest = filter.finish(); if !rest.isEmpty { job.emit(rest) } }
+                let hitLimit = !filter.stopped && ids.count >= prepared.options.maxNewTokens
+                return CompletionResult(finishReason: hitLimit ? "length" : "stop", promptTokens: prepared.prompt.count, completionTokens: ids.count)
+            })
+        }
+    }
+
+    /// Starts `job` in `decoder` (it joins the batch; its end is reported from a later step).
+    func start(_ job: ChoiceJob, in decoder: BatchDecoder) {
+        do {
+            let prepared = try prepare(job)
+            let output = Output(job, stops: prepared.stopWords)
+            decoder.add(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs, stopStrings: prepared.stopWords,
+                        callbacks: .init(onToken: { _, piece in output.take(piece) }, onEnd: { output.end($0, prepared: prepared) }))
+        } catch {
+            job.finish(.failure(error))
+        }
+    }
+
+    /// Decodes `job` alone, to its end (a model family without forward_rows).
+    func runAlone(_ job: ChoiceJob) {
+        do {
+            let prepared = try prepare(job)
+            let output = Output(job, stops: prepared.stopWords)
+            let ids = Result {
+                try Generator(model: model).generate(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs,
+                                                     stopStrings: prepared.stopWords) { _, piece in output.take(piece) }
+            }
+            output.end(ids, prepared: prepared)
+        } catch {
+            job.finish(.failure(error))
+        }
     }
 }

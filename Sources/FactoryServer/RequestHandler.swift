@@ -1,5 +1,5 @@
-// What each route does: authorization, reading the body, queueing the answer on the model worker, and
-// writing it back whole or as server-sent events in OpenAI's chunk format.
+// What each route does: authorization, reading the body, queueing the answer's choices on the model worker,
+// and writing it back whole or as server-sent events in OpenAI's chunk format.
 import FactoryJSON
 import Foundation
 import Hummingbird
@@ -12,7 +12,7 @@ struct RequestHandler: Sendable {
     let metrics = ServerMetrics()
 
     func metricsText() -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text(queueDepth: worker.depth))))
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text(queueDepth: worker.load.waiting, batchSize: worker.load.decoding))))
     }
 
     func json(_ status: Int, _ body: JSON) -> Response {
@@ -63,18 +63,15 @@ struct RequestHandler: Sendable {
 
     /// The answer in one JSON body: every choice, then usage.
     func whole(_ request: GenerationRequest, chat: Bool, id: String, created: Int64, path: String, started: Date) async -> Response {
-        let completer = self.completer
         let outcome: Result<[(String, CompletionResult)], Error> = await withCheckedContinuation { continuation in
-            let queued = worker.submit {
-                continuation.resume(returning: Result {
-                    try (0..<request.n).map { index in
-                        var text = ""
-                        let result = try completer.complete(request, index: index, cancelled: { false }) { text += $0 }
-                        return (text, result)
-                    }
-                })
+            let group = ChoiceGroup(count: request.n)
+            let jobs = (0..<request.n).map { index in
+                ChoiceJob(request: request, index: index, cancelled: { false }, emit: { group.texts[index] += $0 }) { result in
+                    guard let all = group.finished(index, result) else { return }
+                    continuation.resume(returning: all.map { results in results.enumerated().map { (group.texts[$0.offset], $0.element) } })
+                }
             }
-            if !queued { continuation.resume(returning: .failure(APIError.busy)) }
+            if !worker.submit(jobs) { continuation.resume(returning: .failure(APIError.busy)) }
         }
         switch outcome {
         case .failure(let e as APIError): return logged(error(e), path, started)
@@ -94,12 +91,13 @@ struct RequestHandler: Sendable {
         }
     }
 
-    /// The answer as server-sent events: a chunk per piece of text (the role first, for chat), the finish
-    /// reason, the usage when asked, then [DONE]. A client that goes away cancels the generation.
+    /// The answer as server-sent events: for each choice the role first (chat), a chunk per piece of text
+    /// and its finish reason — choices interleaved as they decode together —, then the usage when asked,
+    /// then [DONE]. A client that goes away cancels every choice at its next token.
     func stream(_ request: GenerationRequest, chat: Bool, id: String, created: Int64, path: String, started: Date) -> Response {
         let (events, continuation) = AsyncStream<String>.makeStream()
         let cancelled = CancelFlag()
-        let completer = self.completer, name = settings.modelName, metrics = self.metrics
+        let name = settings.modelName, metrics = self.metrics
         func chunk(_ index: Int, delta: JSONObject?, text: String?, finish: String?) -> String {
             var choice = JSONObject([("index", .int(Int64(index)))])
             if chat { choice["delta"] = .object(delta ?? JSONObject()) } else { choice["text"] = .string(text ?? "") }
@@ -114,35 +112,38 @@ struct RequestHandler: Sendable {
                                    ("model", .string(name)), ("choices", .array([])), ("usage", usage(prompt, completion))])
             return "data: " + JSON.object(body).serialized() + "\n\n"
         }
-        let queued = worker.submit {
-            var prompt = 0, completion = 0
-            do {
-                for index in 0..<request.n {
-                    if chat { continuation.yield(chunk(index, delta: JSONObject([("role", "assistant"), ("content", "")]), text: nil, finish: nil)) }
-                    let result = try completer.complete(request, index: index, cancelled: { cancelled.isSet }) { piece in
-                        continuation.yield(chunk(index, delta: JSONObject([("content", .string(piece))]), text: piece, finish: nil))
-                    }
-                    continuation.yield(chunk(index, delta: JSONObject(), text: "", finish: result.finishReason))
-                    prompt = result.promptTokens
-                    completion += result.completionTokens
-                    if cancelled.isSet { break }
+        let group = ChoiceGroup(count: request.n)
+        let jobs = (0..<request.n).map { index in
+            ChoiceJob(request: request, index: index, cancelled: { cancelled.isSet }, emit: { piece in
+                continuation.yield(chunk(index, delta: JSONObject([("content", .string(piece))]), text: piece, finish: nil))
+            }) { result in
+                if case .success(let r) = result { continuation.yield(chunk(index, delta: JSONObject(), text: "", finish: r.finishReason)) }
+                guard let all = group.finished(index, result) else { return }
+                var prompt = 0, completion = 0
+                switch all {
+                case .success(let results):
+                    prompt = results.first?.promptTokens ?? 0
+                    completion = results.reduce(0) { $0 + $1.completionTokens }
+                    if request.includeUsage { continuation.yield(usageLine(prompt, completion)) }
+                    continuation.yield("data: [DONE]\n\n")
+                case .failure(let error):
+                    continuation.yield("data: " + APIError.server("\(error)").json.serialized() + "\n\n")
                 }
-                if request.includeUsage { continuation.yield(usageLine(prompt, completion)) }
-                continuation.yield("data: [DONE]\n\n")
-            } catch {
-                continuation.yield("data: " + APIError.server("\(error)").json.serialized() + "\n\n")
+                continuation.finish()
+                metrics.record(path: path, status: 200, prompt: prompt, completion: completion)
+                FileHandle.standardError.write(Data(String(format: "POST %@ 200 stream %d tokens %.2f s\n", path, completion, Date().timeIntervalSince(started)).utf8))
             }
-            continuation.finish()
-            metrics.record(path: path, status: 200, prompt: prompt, completion: completion)
-            FileHandle.standardError.write(Data(String(format: "POST %@ 200 stream %d tokens %.2f s\n", path, completion, Date().timeIntervalSince(started)).utf8))
         }
-        guard queued else { return logged(error(.busy), path, started) }
+        if chat {  // each choice's role first (dropped unread if the queue refuses the request)
+            for index in 0..<request.n { continuation.yield(chunk(index, delta: JSONObject([("role", "assistant"), ("content", "")]), text: nil, finish: nil)) }
+        }
+        guard worker.submit(jobs) else { return logged(error(.busy), path, started) }
         let body = ResponseBody { writer in
             do {
                 for await event in events { try await writer.write(ByteBuffer(string: event)) }
                 try await writer.finish(nil)
             } catch {
-                cancelled.set()  // the client went away: its generation stops at the next token
+                cancelled.set()  // the client went away: its choices stop at their next token
                 throw error
             }
         }
@@ -168,4 +169,23 @@ final class CancelFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+/// The choices of one request as they end (on the model worker's thread): their texts, and the results
+/// once every one has ended.
+final class ChoiceGroup: @unchecked Sendable {
+    var texts: [String]
+    private var results: [Result<CompletionResult, Error>?]
+
+    init(count: Int) {
+        texts = Array(repeating: "", count: count)
+        results = Array(repeating: nil, count: count)
+    }
+
+    /// Records choice `index`'s end; when it was the last, every result (or the first failure).
+    func finished(_ index: Int, _ result: Result<CompletionResult, Error>) -> Result<[CompletionResult], Error>? {
+        results[index] = result
+        guard results.allSatisfy({ $0 != nil }) else { return nil }
+        return Result { try results.map { try $0!.get() } }
+    }
 }

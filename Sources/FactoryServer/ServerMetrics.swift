@@ -1,5 +1,5 @@
 // GET /metrics in Prometheus' text format: requests by path and status, prompt and completion tokens, and
-// the model worker's queue depth — what a scraper needs to see load and back-pressure.
+// the model worker's queue depth and batch size — what a scraper needs to see load and back-pressure.
 import Foundation
 
 /// Counters shared by the routes; safe from any thread.
@@ -16,8 +16,8 @@ final class ServerMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The exposition text, with the queue depth read now.
-    func text(queueDepth: Int) -> String {
+    /// The exposition text, with the queue depth and batch size read now.
+    func text(queueDepth: Int, batchSize: Int) -> String {
         lock.lock()
         defer { lock.unlock() }
         var lines = ["# HELP factory_requests_total Requests answered, by path and HTTP status.", "# TYPE factory_requests_total counter"]
@@ -29,8 +29,10 @@ final class ServerMetrics: @unchecked Sendable {
                   "factory_prompt_tokens_total \(promptTokens)",
                   "# HELP factory_completion_tokens_total Tokens generated.", "# TYPE factory_completion_tokens_total counter",
                   "factory_completion_tokens_total \(completionTokens)",
-                  "# HELP factory_queue_depth Requests waiting for the model worker.", "# TYPE factory_queue_depth gauge",
-                  "factory_queue_depth \(queueDepth)"]
+                  "# HELP factory_queue_depth Choices (sequences) waiting for a row of the batch.", "# TYPE factory_queue_depth gauge",
+                  "factory_queue_depth \(queueDepth)",
+                  "# HELP factory_batch_size Sequences decoding together now.", "# TYPE factory_batch_size gauge",
+                  "factory_batch_size \(batchSize)"]
         return lines.joined(separator: "\n") + "\n"
     }
 }

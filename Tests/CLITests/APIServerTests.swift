@@ -5,8 +5,9 @@ import XCTest
 /// .build/openai-venv, which scripts/install-test-deps.sh makes; skipped loudly without it): models, a
 /// greedy chat answer equal to `factory generate` on the same rendered prompt, the same answer streamed with
 /// usage, n = 2, a stop sequence cut from the answer, a raw completion, penalties, a client leaving
-/// mid-stream (its generation stops), /metrics, and 401 / 404 / 400 / 413 in OpenAI's error shape; SIGTERM
-/// then stops the server with exit status 0.
+/// mid-stream (its generation stops), two requests decoding together with the answers each gives alone, a
+/// crowd beyond the rows and the queue refused with 503, /metrics, and 401 / 404 / 400 / 413 in OpenAI's
+/// error shape; SIGTERM then stops the server with exit status 0.
 final class APIServerTests: XCTestCase {
     static let python = CLI.repository + "/.build/openai-venv/bin/python"
 
@@ -25,7 +26,7 @@ final class APIServerTests: XCTestCase {
         let port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: factory)
-        server.arguments = ["api", "model_name_or_path=\(model)", "template=smollm2"]
+        server.arguments = ["api", "model_name_or_path=\(model)", "template=smollm2", "api_max_sequences=2", "api_queue_size=2"]
         var environment = ProcessInfo.processInfo.environment
         (environment["API_HOST"], environment["API_PORT"], environment["API_KEY"], environment["API_MODEL_NAME"]) = ("127.0.0.1", "\(port)", "secret", "smollm2")
         server.environment = environment
@@ -62,8 +63,15 @@ final class APIServerTests: XCTestCase {
         XCTAssertTrue(repeated.contains("1 1 1"), repeated)
         XCTAssertNotEqual(penalized, repeated)
         XCTAssertFalse(penalized.contains("1 1 1"), penalized)
-        // 1,500 tokens take about 13 s here; the request after a disconnect waits for far less
-        XCTAssertLessThan(out["after_disconnect_seconds"] as? Double ?? 99, 3, "the abandoned stream's generation stopped")
+        let batched = out["batched"] as? [String: Any] ?? [:]
+        XCTAssertEqual(batched["widest_batch"] as? Int, 2, "two requests decoded together")
+        XCTAssertEqual(batched["together"] as? [String], batched["alone"] as? [String], "greedy answers in a batch equal those alone")
+        let crowd = out["crowd"] as? [Int] ?? []
+        XCTAssertEqual(crowd.count, 6)
+        XCTAssertTrue(crowd.allSatisfy { $0 == 200 || $0 == 503 }, "\(crowd)")
+        XCTAssertGreaterThanOrEqual(crowd.filter { $0 == 503 }.count, 2, "2 rows + 2 waiting places leave at least 2 of 6 refused: \(crowd)")
+        XCTAssertGreaterThanOrEqual(crowd.filter { $0 == 200 }.count, 2, "\(crowd)")
+        XCTAssertEqual(out["queue_after"] as? Int, 0)
         XCTAssertEqual(out["wrong_key"] as? Int, 401)
         XCTAssertEqual(out["unknown_model"] as? Int, 404)
         XCTAssertEqual(out["bad_field"] as? Int, 400)
@@ -92,5 +100,10 @@ final class APIServerTests: XCTestCase {
         XCTAssertEqual(server.terminationStatus, 0)
         let said = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(said.contains("POST /v1/chat/completions 401") && said.contains("POST /v1/chat/completions 200 stream 16 tokens"), said)
+        XCTAssertTrue(said.contains("continuous batching: up to 2 sequences decode together, 2 more may wait"), said)
+        // the stream abandoned after 3 chunks of 1,500 tokens stopped at once (its log line counts its tokens)
+        let abandoned = said.split(separator: "\n").first { $0.hasPrefix("POST /v1/completions 200 stream") }.map(String.init) ?? ""
+        let made = Int(abandoned.split(separator: " ").dropFirst(4).first ?? "") ?? 9999
+        XCTAssertLessThan(made, 50, abandoned)
     }
 }

@@ -150,7 +150,10 @@ typedef struct factory_host_api {
     factory_tensor_t *(*embedding)(factory_tensor_t *weight, const int64_t *ids, int64_t n, factory_error_t *err);
     factory_tensor_t *(*rms_norm)(factory_tensor_t *x, factory_tensor_t *weight, float eps, factory_error_t *err); /* [build] */
     factory_tensor_t *(*layer_norm)(factory_tensor_t *x, factory_tensor_t *weight, factory_tensor_t *bias, float eps, factory_error_t *err); /* [build] */
-    /** RoPE (rotate-half) on x [B, T, H, D] or [T, H, D]: T positions, `half` inverse frequencies (scaled variants pass their own). Thread: [build]. */
+    /**
+     * RoPE (rotate-half) on x [B, T, H, D] or [T, H, D]: T positions shared by the batch, or (since 1.8)
+     * B · T, one row each; `half` inverse frequencies (scaled variants pass their own). Thread: [build].
+     */
     factory_tensor_t *(*rope)(factory_tensor_t *x, const int64_t *positions, int64_t n_positions, const float *inv_freq,
                               int32_t half, float attention_scaling, factory_error_t *err);
     factory_tensor_t *(*silu)(factory_tensor_t *x, factory_error_t *err); /* [build] */
@@ -208,7 +211,9 @@ typedef struct factory_host_api {
     const char *(*checkpoint_format)(void);
     /**
      * Appends `k_new` and `v_new` ([B, Hkv, T, D]) to `layer` of `cache` and sets *k_all and *v_all
-     * to that layer's keys and values so far ([B, Hkv, S, D], scope handles).
+     * to that layer's keys and values so far ([B, Hkv, S, D], scope handles). In a forward_rows() call
+     * (1.8) each row is appended at its own length and S is the longest row's: the keys past a row's
+     * end are zeros that the mask hides.
      * Thread: [build].
      */
     factory_status_t (*kv_cache_update)(factory_kv_cache_t *cache, int32_t layer, factory_tensor_t *k_new,

@@ -22,9 +22,11 @@
  * 1.4 appended matmul_rows to quantizers; 1.5 added a fine-tuning method's plan keys "untie" and
  * "also_saved_as" (no layout change: a 1.4 host would ignore them, so such a plugin declares 1.5);
  * 1.6 appended jinja_template to the chat template info; 1.7 appended ollama_template there and added the
- * model-family describe keys "gguf_architecture" and "gguf_metadata" (a 1.6 host refuses them).
+ * model-family describe keys "gguf_architecture" and "gguf_metadata" (a 1.6 host refuses them);
+ * 1.8 appended forward_rows to model families (each batch row at its own positions, for continuous
+ * batching) and lets the host's rope take one position per row.
  */
-#define FACTORY_ABI_MINOR 7
+#define FACTORY_ABI_MINOR 8
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

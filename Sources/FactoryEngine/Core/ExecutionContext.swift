@@ -31,6 +31,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public var backwardFailure: String?
     /// Per-row positions of the batch being run (B × T), or nil (see RotaryPositions).
     public var rotaryPositions: [Int]?
+    /// Per-row key counts of a batched decoding step (rows of different lengths), or nil (see RaggedKeys).
+    public var keyLengths: [Int]?
     /// NEFTune's noise for the training forward being run, or nil.
     public var embeddingNoise: EmbeddingNoise?
     /// The seed of the training micro-batch being run (dropout masks, noise), or nil outside training.

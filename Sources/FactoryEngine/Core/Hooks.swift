@@ -87,6 +87,20 @@ public enum EngineHooks {
         set { ExecutionContext.current.attention = newValue }
     }
 
+    /// `attention`, except in a batched decoding step (RaggedKeys.lengths set): there each row attends over
+    /// its own keys only, exactly as when it is decoded alone, whatever the kernel and its sliding window.
+    public static func attentionByRow(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ mask: Tensor?, _ p: AttentionParams) throws -> Tensor {
+        guard let lengths = RaggedKeys.lengths else { return try attention(q, k, v, mask, p) }
+        guard q.rank == 4, k.rank == 4, v.rank == 4, lengths.count == q.shape[0], k.shape[2] == lengths.max() else {
+            throw HookError("attention in a batched decoding step must read the KV cache's keys: q \(q.shape), k \(k.shape), \(lengths.count) rows")
+        }
+        let rows = try lengths.enumerated().map { r, n in
+            try attention(q.slice(axis: 0, start: r, length: 1), k.slice(axis: 0, start: r, length: 1).slice(axis: 2, start: 0, length: n),
+                          v.slice(axis: 0, start: r, length: 1).slice(axis: 2, start: 0, length: n), nil, p)
+        }
+        return rows.count == 1 ? rows[0] : concat(rows, axis: 0)
+    }
+
     /// The host's own attention, the default of `attention` when no kernel plugin is installed.
     public static let referenceAttention: (Tensor, Tensor, Tensor, Tensor?, AttentionParams) throws -> Tensor = { q, k, v, mask, p in
         attentionReference(q: q, k: k, v: v, mask: mask, params: p)

@@ -48,7 +48,7 @@ public func rope(_ x: Tensor, positions: [Int], frequencies: RopeFrequencies) ->
     var positions = positions
     if positions.count == T, let rows = RotaryPositions.perRow, rows.count == B * T, positions == Array(0..<T) { positions = rows }
     if let problem = ShapeRules.rope(x.shape, positions: positions.count, half: half) { preconditionFailure(problem) }
-    var cosTable = [Float](repeating: 0, count: T * half), sinTable = cosTable
+    var cosTable = [Float](repeating: 0, count: positions.count * half), sinTable = cosTable  // one row per position
     for (t, pos) in positions.enumerated() {
         for i in 0..<half {
             let angle = Float(pos) * frequencies.invFreq[i]

@@ -54,7 +54,7 @@ public enum ShapeRules {
     }
 
     /// RoPE on [B, T, H, D] or [T, H, D] with `positions` (T shared by the batch, or with `perRow` B × T)
-    /// and `half` frequencies (2·half ≤ D). The C ABI passes T positions (host.h).
+    /// and `half` frequencies (2·half ≤ D). The C ABI passes either (host.h, B × T since 1.8).
     public static func rope(_ x: [Int], positions: Int, half: Int, perRow: Bool = true) -> String? {
         guard x.count == 3 || x.count == 4 else { return "rope: x must be [B, T, H, D] or [T, H, D], got \(x)" }
         let T = x[x.count - 3], B = x.count == 4 ? x[0] : 1

@@ -35,15 +35,52 @@ repeat = dict(model=model, prompt="1 1 1 1 1 1 1 1 1 1 1 1", temperature=0, max_
 out["repeat"] = client.completions.create(**repeat).choices[0].text
 out["penalized"] = client.completions.create(frequency_penalty=2.0, presence_penalty=0.5, **repeat).choices[0].text
 
-# a client that goes away mid-stream: its generation stops, and the next request does not wait for it
-import time
+# a client that goes away mid-stream: its generation stops (the server logs how many tokens it made)
+import threading, time, urllib.request
 stream = client.completions.create(model=model, prompt="1 1 1 1 1 1", temperature=0, max_tokens=1500, stream=True)
 for i, chunk in enumerate(stream):
     if i == 3: break
 stream.close()
-started = time.time()
 client.completions.create(model=model, prompt="Hello", temperature=0, max_tokens=4)
-out["after_disconnect_seconds"] = time.time() - started
+
+def metric(name):
+    text = urllib.request.urlopen(base.rsplit("/v1", 1)[0] + "/metrics").read().decode()
+    return int(float(next(l.split()[1] for l in text.splitlines() if l.startswith(name + " "))))
+
+# continuous batching: two greedy questions at once decode together (the batch size the server reports while
+# they run) and answer exactly what each answers alone
+questions = ["Who are you?", "What is the capital of France?"]
+alone = [client.chat.completions.create(model=model, messages=[{"role": "user", "content": q}], temperature=0, max_tokens=48)
+         .choices[0].message.content for q in questions]
+together, widest, running = [None, None], [0], [True]
+def ask(i):
+    together[i] = client.chat.completions.create(model=model, messages=[{"role": "user", "content": questions[i]}], temperature=0,
+                                                 max_tokens=48).choices[0].message.content
+def watch():
+    while running[0]:
+        widest[0] = max(widest[0], metric("factory_batch_size"))
+        time.sleep(0.01)
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+watcher = threading.Thread(target=watch); watcher.start()
+for t in threads: t.start()
+for t in threads: t.join()
+running[0] = False; watcher.join()
+out["batched"] = {"alone": alone, "together": together, "widest_batch": widest[0]}
+
+# back-pressure: 2 rows and 2 places in the queue (the server's config); 6 long requests at once: the ones
+# that find no place get 503 at once, in OpenAI's error shape
+codes = [None] * 6
+def long(i):
+    try:
+        client.completions.create(model=model, prompt="1 1 1 1", temperature=0, max_tokens=120)
+        codes[i] = 200
+    except openai.APIStatusError as e:
+        codes[i] = e.status_code if "error" in e.response.json() else -1
+threads = [threading.Thread(target=long, args=(i,)) for i in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+out["crowd"] = codes
+out["queue_after"] = metric("factory_queue_depth")
 
 def status(call):
     try:

@@ -90,6 +90,24 @@ typedef struct factory_model_family {
     factory_status_t (*forward)(const struct factory_model_family *self, const int64_t *ids, int64_t batch, int64_t seq,
                                 const int64_t *positions, factory_tensor_t *mask, factory_kv_cache_t *cache,
                                 factory_tensor_t **logits, factory_error_t *err);
+
+    /* ---- since 1.8 ---- */
+
+    /**
+     * forward() with one row of positions per batch row: `positions` holds batch · seq entries
+     * (row-major, row b's tokens at positions[b·seq ..< (b+1)·seq]). The host calls it to decode
+     * several sequences of different lengths in one pass (continuous batching): each row's KV cache
+     * row has its own length (host->kv_cache_update appends each row at its own end and returns keys
+     * up to the longest row), `mask` hides every row's keys past its own end, and the host's
+     * attention() runs each row over its own keys only. So a family must pass the positions on to
+     * host->rope (which takes batch · seq positions since 1.8) and anything else it derives from them
+     * (a scaled RoPE's length) per row or from their maximum, and attend through host->attention.
+     * NULL (or an older plugin): the host decodes such a family's sequences one at a time.
+     * Thread: [instance].
+     */
+    factory_status_t (*forward_rows)(const struct factory_model_family *self, const int64_t *ids, int64_t batch,
+                                     int64_t seq, const int64_t *positions, factory_tensor_t *mask,
+                                     factory_kv_cache_t *cache, factory_tensor_t **logits, factory_error_t *err);
 } factory_model_family_t;
 
 #ifdef __cplusplus
