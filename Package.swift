@@ -114,7 +114,7 @@ let package = Package(
                                                         .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryExport", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryFormats", "FactoryConfig",
                                                       .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
-        .target(name: "FactoryServer", dependencies: ["FactoryPipeline", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK"),
+        .target(name: "FactoryServer", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK"),
                                                       .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: optimise),
         .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryServer", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),

@@ -43,6 +43,7 @@ public enum KindSuites {
             ("malformed messages and unknown roles are errors", templateBadInput),
             ("tools and tool calls are rendered or refused, never dropped", templateTools),
             ("its Jinja form, if it has one, renders what it renders", templateJinja),
+            ("its output format, if it declares one, reads back the calls it writes", templateOutputFormat),
         ],
     ]
 
@@ -256,6 +257,38 @@ public enum KindSuites {
                 said.append("calls refused")
             }
             return (true, said.joined(separator: ", "))
+        }
+    }
+
+    /// The output format (ABI 1.8) parses, and its tool-call syntax reads back the calls the template writes: a
+    /// function_call turn rendered, cut at the first stop word or EOS as generation would be, read by the
+    /// host's AnswerReader whole and a character at a time, gives the call's name and arguments.
+    static func templateOutputFormat(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let t = try ChatTemplateInstance(c)
+            guard let declared = try t.outputFormat() else { return (true, "declares no output format (factory api refuses tools with it)") }
+            let format = try AnswerFormat(json: declared, template: c.name)
+            guard format.toolCalls != nil else { return (true, "reasoning markers \(format.reasoning.map { "\($0.open) … \($0.close)" } ?? "none"), no tool calls") }
+            let arguments = JSON.object(JSONObject([("depth", 2), ("tag", "a\"b}")]))
+            let call = JSON.object(JSONObject([("name", "lookup_zebra"), ("arguments", arguments)]))
+            let messages = JSON.array([.object(JSONObject([("role", "user"), ("content", "Hi")])),
+                                       .object(JSONObject([("role", "function_call"), ("content", .string(call.serialized()))]))])
+            let options = JSON.object(JSONObject([("eos_token", "<factory-eos>")]))
+            let segments = try t.render(messagesJSON: messages.serialized(), optionsJSON: options.serialized())
+            var answer = segments.filter { $0.trainable }.map(\.text).joined()
+            for stop in try t.declaration().stopWords + ["<factory-eos>"] where !stop.isEmpty {
+                if let r = answer.range(of: stop) { answer = String(answer[..<r.lowerBound]) }
+            }
+            for size in [0, 1] {
+                var reader = AnswerReader(format: format, readsCalls: true)
+                if size == 0 { _ = reader.feed(answer) } else { for ch in answer { _ = reader.feed(String(ch)) } }
+                _ = reader.finish()
+                guard reader.calls.count == 1, reader.calls[0].name == "lookup_zebra",
+                      (try? JSON.parse(reader.calls[0].arguments)) == arguments else {
+                    return (false, "the call it writes, \(answer.debugDescription), reads back as \(reader.calls) (content \(reader.content.debugDescription))")
+                }
+            }
+            return (true, "\(format.toolCalls!.style.rawValue) calls read back from \(answer.debugDescription)")
         }
     }
 

@@ -38,6 +38,15 @@ public final class ChatTemplateInstance: ComponentInstance {
         return info.pointee.ollama_template.map { String(cString: $0) }
     }
 
+    /// How the model's answer reads back (ABI 1.8 output_format: tool calls, reasoning), as the plugin's JSON
+    /// text; nil for an older plugin or a template that declares none.
+    public func outputFormat() throws -> String? {
+        let info = try info()
+        let end = MemoryLayout<factory_chat_template_info_t>.offset(of: \.output_format)! + MemoryLayout<UnsafeRawPointer?>.size
+        guard Int(info.pointee.struct_size) >= end else { return nil }
+        return info.pointee.output_format.map { String(cString: $0) }
+    }
+
     /// The template's default system prompt and stop words.
     public func declaration() throws -> (defaultSystem: String, stopWords: [String]) {
         let info = try info()

@@ -11,6 +11,21 @@ public protocol ChatRenderer {
     var stopWords: [String] { get }
     /// Where the template comes from, for messages.
     var origin: String { get }
+    /// The prompt with `tools` (OpenAI function tools) offered to the model; messages may then include
+    /// "function_call" (content: the calls as JSON) and "tool" (a result) turns.
+    func prompt(_ messages: [(role: String, content: String)], tools: [JSON]) throws -> String
+    /// How the template's answers read back (tool calls, reasoning); nil when it declares nothing.
+    func answerFormat() throws -> AnswerFormat?
+}
+
+extension ChatRenderer {
+    public func prompt(_ messages: [(role: String, content: String)], tools: [JSON]) throws -> String {
+        guard tools.isEmpty, !messages.contains(where: { ["function_call", "tool"].contains($0.role) }) else {
+            throw ConfigProblem("tools: \(origin) has no declared tool-call format; choose a template plugin that has one (template: qwen, qwen3, llama3, mistral, chatml, …)")
+        }
+        return try prompt(messages)
+    }
+    public func answerFormat() throws -> AnswerFormat? { nil }
 }
 
 /// The model's own Jinja chat template (GGUF tokenizer.chat_template / tokenizer_config.json).
@@ -51,9 +66,18 @@ public final class PluginChatRenderer: ChatRenderer {
     }
 
     public func prompt(_ messages: [(role: String, content: String)]) throws -> String {
+        try prompt(messages, tools: [])
+    }
+
+    public func prompt(_ messages: [(role: String, content: String)], tools: [JSON]) throws -> String {
         let json = JSON.array(messages.map { .object(JSONObject([("role", .string($0.role)), ("content", .string($0.content))])) })
-        let options = JSON.object(JSONObject([("add_generation_prompt", true), ("bos_token", .string(bos)), ("eos_token", .string(eos))]))
-        return try instance.render(messagesJSON: json.serialized(), optionsJSON: options.serialized()).map(\.text).joined()
+        var options = JSONObject([("add_generation_prompt", true), ("bos_token", .string(bos)), ("eos_token", .string(eos))])
+        if !tools.isEmpty { options["tools"] = .string(JSON.array(tools).serialized()) }
+        return try instance.render(messagesJSON: json.serialized(), optionsJSON: JSON.object(options).serialized()).map(\.text).joined()
+    }
+
+    public func answerFormat() throws -> AnswerFormat? {
+        try instance.outputFormat().map { try AnswerFormat(json: $0, template: instance.component.name) }
     }
 }
 

@@ -1,6 +1,7 @@
 // `factory api`: the model as an OpenAI-compatible HTTP server on Hummingbird, configured as LLaMA-Factory's
 // `llamafactory-cli api` is (API_HOST, API_PORT — default 8000 —, API_MODEL_NAME, API_KEY for a bearer
-// token). Routes: GET /health, GET /v1/models, POST /v1/chat/completions and /v1/completions, plain or
+// token). Routes: GET /health, GET /v1/models, POST /v1/chat/completions (with tools: calls read back by the
+// template's answer format, streamed too; reasoning_content) and /v1/completions, plain or
 // streamed as server-sent events (with stream_options.include_usage). Every error has OpenAI's shape.
 // Generation runs on the model worker: requests' choices decode together (continuous batching, up to
 // `api_max_sequences`), the others wait in a queue of `api_queue_size`; a full queue answers 503.
@@ -54,7 +55,7 @@ public enum APIServer {
         defer { worker.stop() }
         let completer = try worker.runAndWait { () -> Completer in
             let served = try load()
-            let completer = Completer(session: served.session, keepAlive: served.keepAlive)
+            let completer = try Completer(session: served.session, keepAlive: served.keepAlive)
             let line = worker.serve(completer, maxSequences: served.maxSequences, queueSize: served.queueSize)
             FileHandle.standardError.write(Data((line + "\n").utf8))
             return completer

@@ -1,24 +1,30 @@
 // One answer of the served model, computed on the model worker: the chat prompt rendered with the run's
 // template (the config's `template`, else the model's own, as `factory chat`), or a raw prompt tokenized as
 // `factory generate --prompt` does; decoded with the request's sampling and stop sequences — in the batch
-// decoder beside the other requests' choices, or alone when the model family cannot batch.
+// decoder beside the other requests' choices, or alone when the model family cannot batch — and read back
+// by the template's answer format into reasoning, content and tool calls.
+import FactoryHost
 import FactoryPipeline
 
-/// How one choice ended, and what it cost.
+/// How one choice ended, what it said, and what it cost.
 struct CompletionResult {
     let finishReason: String
     let promptTokens: Int
     let completionTokens: Int
+    /// The answer read back: reasoning, content, tool calls.
+    let reasoning: String
+    let content: String
+    let calls: [AnswerReader.Call]
 }
 
-/// One choice of one request, as the worker schedules it: its text goes to `emit` (stop sequences held
-/// back and cut), `cancelled` is asked after each token (a client that went away), `finish` hears the end.
-/// Its closures are called on the model worker's thread.
+/// One choice of one request, as the worker schedules it: its answer goes to `emit` as reasoning, content
+/// and tool-call events (stop sequences held back and cut), `cancelled` is asked after each token (a client
+/// that went away), `finish` hears the end. Its closures are called on the model worker's thread.
 struct ChoiceJob {
     let request: GenerationRequest
     let index: Int
     let cancelled: () -> Bool
-    let emit: (String) -> Void
+    let emit: (AnswerReader.Event) -> Void
     let finish: (Result<CompletionResult, Error>) -> Void
 }
 
@@ -30,8 +36,13 @@ final class Completer: @unchecked Sendable {
     /// The plugins the model runs on, kept loaded.
     let keepAlive: AnyObject
 
-    init(session: ChatSession, keepAlive: AnyObject) {
+    /// How the template's answers read back; nil when it declares nothing (no tools then).
+    let answerFormat: AnswerFormat?
+
+    /// Fails when the template's answer format is malformed.
+    init(session: ChatSession, keepAlive: AnyObject) throws {
         (model, renderer, defaults, self.keepAlive) = (session.model, session.renderer, session.options, keepAlive)
+        answerFormat = try session.renderer.answerFormat()
     }
 
     /// What decoding `job` needs.
@@ -48,7 +59,7 @@ final class Completer: @unchecked Sendable {
         var stopIDs = model.stopIDs
         var stopWords = job.request.stop
         if let messages = job.request.messages {
-            prompt = try tokenizer.encode(try renderer.prompt(messages))
+            prompt = try tokenizer.encode(try renderer.prompt(messages, tools: job.request.tools))
             for word in renderer.stopWords {
                 if let id = tokenizer.id(of: word) { stopIDs.insert(id) } else { stopWords.append(word) }
             }
@@ -60,24 +71,30 @@ final class Completer: @unchecked Sendable {
         return Prepared(prompt: prompt, options: options, stopIDs: stopIDs, stopWords: stopWords)
     }
 
-    /// The text side of one choice: stop sequences, cancellation, the finish reason.
+    /// The text side of one choice: stop sequences, the answer's reading, cancellation, the finish reason.
     private final class Output {
         var filter: StopTextFilter
+        var reader: AnswerReader
         let job: ChoiceJob
-        init(_ job: ChoiceJob, stops: [String]) { (self.job, filter) = (job, StopTextFilter(stops: stops)) }
+        init(_ job: ChoiceJob, stops: [String], format: AnswerFormat?) {
+            (self.job, filter) = (job, StopTextFilter(stops: stops))
+            reader = AnswerReader(format: job.request.messages == nil ? nil : format, readsCalls: job.request.readsToolCalls)
+        }
 
         /// Whether decoding goes on after `piece`.
         func take(_ piece: String) -> Bool {
             let out = filter.feed(piece)
-            if !out.isEmpty { job.emit(out) }
+            if !out.isEmpty { reader.feed(out).forEach(job.emit) }
             return !filter.stopped && !job.cancelled()
         }
 
         func end(_ ids: Result<[Int], Error>, prepared: Prepared) {
             job.finish(ids.map { ids in
-                if !filter.stopped { let rest = filter.finish(); if !rest.isEmpty { job.emit(rest) } }
+                if !filter.stopped { let rest = filter.finish(); if !rest.isEmpty { reader.feed(rest).forEach(job.emit) } }
+                reader.finish().forEach(job.emit)
                 let hitLimit = !filter.stopped && ids.count >= prepared.options.maxNewTokens
-                return CompletionResult(finishReason: hitLimit ? "length" : "stop", promptTokens: prepared.prompt.count, completionTokens: ids.count)
+                return CompletionResult(finishReason: hitLimit ? "length" : reader.calls.isEmpty ? "stop" : "tool_calls", promptTokens: prepared.prompt.count,
+                                        completionTokens: ids.count, reasoning: reader.reasoning, content: reader.content, calls: reader.calls)
             })
         }
     }
@@ -86,7 +103,7 @@ final class Completer: @unchecked Sendable {
     func start(_ job: ChoiceJob, in decoder: BatchDecoder) {
         do {
             let prepared = try prepare(job)
-            let output = Output(job, stops: prepared.stopWords)
+            let output = Output(job, stops: prepared.stopWords, format: answerFormat)
             decoder.add(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs, stopStrings: prepared.stopWords,
                         callbacks: .init(onToken: { _, piece in output.take(piece) }, onEnd: { output.end($0, prepared: prepared) }))
         } catch {
@@ -98,7 +115,7 @@ final class Completer: @unchecked Sendable {
     func runAlone(_ job: ChoiceJob) {
         do {
             let prepared = try prepare(job)
-            let output = Output(job, stops: prepared.stopWords)
+            let output = Output(job, stops: prepared.stopWords, format: answerFormat)
             let ids = Result {
                 try Generator(model: model).generate(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs,
                                                      stopStrings: prepared.stopWords) { _, piece in output.take(piece) }

@@ -1,12 +1,18 @@
 // The body of POST /v1/chat/completions and /v1/completions, read field by field as the OpenAI API defines
-// them and checked: a wrong value is a 400 naming the field, and a field Factory does not serve yet (tools,
-// logprobs, penalties other than 0, a JSON response format) is refused in one line, never ignored.
+// them and checked: a wrong value is a 400 naming the field, and a field Factory does not serve (logprobs,
+// a JSON response format, a forced tool choice) is refused in one line, never ignored. Tool calls in the
+// conversation become the template's "function_call" turns, tool results its "tool" turns.
 import FactoryJSON
 import FactoryPipeline
 
 struct GenerationRequest {
-    /// Chat messages (role, content), or nil for a raw completion.
+    /// Chat messages (role, content), or nil for a raw completion; roles are the template's (system, user,
+    /// assistant, function_call with the calls as JSON, tool).
     var messages: [(role: String, content: String)]?
+    /// The function tools offered (OpenAI's {"type": "function", "function": {...}}), and whether calls in
+    /// the answer are read back (tool_choice is not "none").
+    var tools: [JSON] = []
+    var readsToolCalls = false
     var prompt = ""
     var model: String?
     var sampling: SamplingOptions
@@ -61,8 +67,29 @@ struct GenerationRequest {
         case nil, "text"?: break
         case let other?: throw APIError.badRequest("response_format \(other): not served yet (text only)", param: "response_format")
         }
-        for key in ["tools", "functions"] where (object[key]?.arrayValue?.isEmpty == false) {
-            throw APIError.badRequest("\(key): tool calls are not served yet", param: key)
+        if object["functions"]?.arrayValue?.isEmpty == false || object["function_call"] != nil {
+            throw APIError.badRequest("functions and function_call are OpenAI's deprecated form: send tools and tool_choice", param: "functions")
+        }
+        switch object["tools"] {
+        case nil, .null?: break
+        case .array(let list)?:
+            tools = try list.enumerated().map { i, tool in
+                guard tool["type"]?.stringValue == "function", let name = tool["function"]?["name"]?.stringValue, !name.isEmpty else {
+                    throw APIError.badRequest("tools[\(i)] must be {\"type\": \"function\", \"function\": {\"name\": …}}", param: "tools[\(i)]")
+                }
+                return tool
+            }
+        default: throw APIError.badRequest("tools must be a list", param: "tools")
+        }
+        switch object["tool_choice"] {
+        case nil, .null?, .string("auto")?: readsToolCalls = !tools.isEmpty
+        case .string("none")?: readsToolCalls = false
+        default:
+            throw APIError.badRequest("tool_choice: only auto and none are served (Factory does not constrain decoding to force a call)", param: "tool_choice")
+        }
+        if object["parallel_tool_calls"]?.boolValue == false {
+            throw APIError.badRequest("parallel_tool_calls false: not served (the model may write several calls; Factory does not constrain decoding)",
+                                      param: "parallel_tool_calls")
         }
         switch object["stop"] {
         case nil, .null?: break
@@ -80,8 +107,11 @@ struct GenerationRequest {
         if chat {
             guard let list = object["messages"]?.arrayValue, !list.isEmpty else { throw APIError.badRequest("messages must be a non-empty list", param: "messages") }
             messages = try list.enumerated().map { i, m in
-                guard let role = m["role"]?.stringValue, ["system", "developer", "user", "assistant"].contains(role) else {
-                    throw APIError.badRequest("messages[\(i)].role must be system, user or assistant (tool messages are not served yet)", param: "messages[\(i)].role")
+                guard let role = m["role"]?.stringValue, ["system", "developer", "user", "assistant", "tool"].contains(role) else {
+                    throw APIError.badRequest("messages[\(i)].role must be system, developer, user, assistant or tool", param: "messages[\(i)].role")
+                }
+                if role == "assistant", let calls = m["tool_calls"]?.arrayValue, !calls.isEmpty {
+                    return ("function_call", try Self.callsTurn(calls, message: i, content: m["content"]))
                 }
                 let content: String
                 switch m["content"] {
@@ -108,5 +138,25 @@ struct GenerationRequest {
             guard object["suffix"] == nil || object["suffix"] == .null else { throw APIError.badRequest("suffix: not served yet", param: "suffix") }
             guard (object["best_of"]?.intValue ?? 1) == 1 else { throw APIError.badRequest("best_of: not served yet (1 only)", param: "best_of") }
         }
+    }
+
+    /// An assistant message's tool calls as the template's function_call turn: a JSON list of {"name",
+    /// "arguments"} (the arguments parsed from OpenAI's JSON string). Text beside the calls has no place in
+    /// that turn: refused rather than dropped.
+    static func callsTurn(_ calls: [JSON], message i: Int, content: JSON?) throws -> String {
+        switch content {
+        case nil, .null?, .string("")?: break
+        default: throw APIError.badRequest("messages[\(i)]: an assistant message with tool_calls must have no content (the template's call turn has no place for it)",
+                                           param: "messages[\(i)].content")
+        }
+        return JSON.array(try calls.enumerated().map { j, call in
+            guard let name = call["function"]?["name"]?.stringValue, let text = call["function"]?["arguments"]?.stringValue else {
+                throw APIError.badRequest("messages[\(i)].tool_calls[\(j)] needs function.name and function.arguments (a JSON string)", param: "messages[\(i)].tool_calls[\(j)]")
+            }
+            guard let arguments = try? JSON.parse(text) else {
+                throw APIError.badRequest("messages[\(i)].tool_calls[\(j)].function.arguments is not JSON", param: "messages[\(i)].tool_calls[\(j)]")
+            }
+            return .object(JSONObject([("name", .string(name)), ("arguments", arguments)]))
+        }).serialized()
     }
 }

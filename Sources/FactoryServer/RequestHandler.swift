@@ -1,5 +1,6 @@
 // What each route does: authorization, reading the body, queueing the answer's choices on the model worker,
 // and writing it back whole or as server-sent events in OpenAI's chunk format.
+import FactoryHost
 import FactoryJSON
 import Foundation
 import Hummingbird
@@ -50,6 +51,10 @@ struct RequestHandler: Sendable {
             do { body = try JSON.parse(bytes: Array(buffer.readableBytesView)) } catch { throw APIError.badRequest("the body is not valid JSON: \(error)") }
             parsed = try GenerationRequest(body, chat: chat, defaults: completer.defaults)
             if let model = parsed.model, model != settings.modelName { throw APIError.modelNotFound(model, served: [settings.modelName]) }
+            if !parsed.tools.isEmpty && completer.answerFormat?.toolCalls == nil {
+                throw APIError.badRequest("tools: the chat template declares no tool-call format to read calls back with; serve with a template that has one "
+                                          + "(template: qwen, qwen3, llama3, mistral, chatml, …)", param: "tools")
+            }
         } catch let e as APIError {
             return logged(error(e), path, started)
         } catch {
@@ -63,12 +68,12 @@ struct RequestHandler: Sendable {
 
     /// The answer in one JSON body: every choice, then usage.
     func whole(_ request: GenerationRequest, chat: Bool, id: String, created: Int64, path: String, started: Date) async -> Response {
-        let outcome: Result<[(String, CompletionResult)], Error> = await withCheckedContinuation { continuation in
+        let outcome: Result<[CompletionResult], Error> = await withCheckedContinuation { continuation in
             let group = ChoiceGroup(count: request.n)
             let jobs = (0..<request.n).map { index in
-                ChoiceJob(request: request, index: index, cancelled: { false }, emit: { group.texts[index] += $0 }) { result in
+                ChoiceJob(request: request, index: index, cancelled: { false }, emit: { _ in }) { result in
                     guard let all = group.finished(index, result) else { return }
-                    continuation.resume(returning: all.map { results in results.enumerated().map { (group.texts[$0.offset], $0.element) } })
+                    continuation.resume(returning: all)
                 }
             }
             if !worker.submit(jobs) { continuation.resume(returning: .failure(APIError.busy)) }
@@ -77,12 +82,24 @@ struct RequestHandler: Sendable {
         case .failure(let e as APIError): return logged(error(e), path, started)
         case .failure(let e): return logged(error(.server("\(e)")), path, started)
         case .success(let choices):
-            let prompt = choices.first?.1.promptTokens ?? 0, completion = choices.reduce(0) { $0 + $1.1.completionTokens }
+            let prompt = choices.first?.promptTokens ?? 0, completion = choices.reduce(0) { $0 + $1.completionTokens }
             let list: [JSON] = choices.enumerated().map { index, choice in
                 var c = JSONObject([("index", .int(Int64(index)))])
-                if chat { c["message"] = .object(JSONObject([("role", "assistant"), ("content", .string(choice.0))])) } else { c["text"] = .string(choice.0) }
+                if chat {
+                    var message = JSONObject([("role", "assistant"), ("content", choice.calls.isEmpty || !choice.content.isEmpty ? .string(choice.content) : .null)])
+                    if !choice.reasoning.isEmpty { message["reasoning_content"] = .string(choice.reasoning) }
+                    if !choice.calls.isEmpty {
+                        message["tool_calls"] = .array(choice.calls.map { call in
+                            .object(JSONObject([("id", .string(Self.callID())), ("type", "function"),
+                                                ("function", .object(JSONObject([("name", .string(call.name)), ("arguments", .string(call.arguments))])))]))
+                        })
+                    }
+                    c["message"] = .object(message)
+                } else {
+                    c["text"] = .string(choice.content)
+                }
                 c["logprobs"] = .null
-                c["finish_reason"] = .string(choice.1.finishReason)
+                c["finish_reason"] = .string(choice.finishReason)
                 return .object(c)
             }
             let body = JSONObject([("id", .string(id)), ("object", .string(chat ? "chat.completion" : "text_completion")), ("created", .int(created)),
@@ -114,8 +131,18 @@ struct RequestHandler: Sendable {
         }
         let group = ChoiceGroup(count: request.n)
         let jobs = (0..<request.n).map { index in
-            ChoiceJob(request: request, index: index, cancelled: { cancelled.isSet }, emit: { piece in
-                continuation.yield(chunk(index, delta: JSONObject([("content", .string(piece))]), text: piece, finish: nil))
+            ChoiceJob(request: request, index: index, cancelled: { cancelled.isSet }, emit: { event in
+                switch event {
+                case .content(let piece): continuation.yield(chunk(index, delta: JSONObject([("content", .string(piece))]), text: piece, finish: nil))
+                case .reasoning(let piece): continuation.yield(chunk(index, delta: JSONObject([("reasoning_content", .string(piece))]), text: nil, finish: nil))
+                case .callStart(let call, let name):
+                    let function = JSONObject([("name", .string(name)), ("arguments", "")])
+                    let delta = JSONObject([("index", .int(Int64(call))), ("id", .string(Self.callID())), ("type", "function"), ("function", .object(function))])
+                    continuation.yield(chunk(index, delta: JSONObject([("tool_calls", .array([.object(delta)]))]), text: nil, finish: nil))
+                case .callArguments(let call, let piece):
+                    let delta = JSONObject([("index", .int(Int64(call))), ("function", .object(JSONObject([("arguments", .string(piece))])))])
+                    continuation.yield(chunk(index, delta: JSONObject([("tool_calls", .array([.object(delta)]))]), text: nil, finish: nil))
+                }
             }) { result in
                 if case .success(let r) = result { continuation.yield(chunk(index, delta: JSONObject(), text: "", finish: r.finishReason)) }
                 guard let all = group.finished(index, result) else { return }
@@ -150,6 +177,9 @@ struct RequestHandler: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
+    /// A tool call's id, as OpenAI writes them.
+    static func callID() -> String { "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24) }
+
     func usage(_ prompt: Int, _ completion: Int) -> JSON {
         .object(JSONObject([("prompt_tokens", .int(Int64(prompt))), ("completion_tokens", .int(Int64(completion))),
                             ("total_tokens", .int(Int64(prompt + completion)))]))
@@ -171,16 +201,12 @@ final class CancelFlag: @unchecked Sendable {
     func set() { lock.lock(); value = true; lock.unlock() }
 }
 
-/// The choices of one request as they end (on the model worker's thread): their texts, and the results
-/// once every one has ended.
+/// The choices of one request as they end (on the model worker's thread): the results once every one has
+/// ended.
 final class ChoiceGroup: @unchecked Sendable {
-    var texts: [String]
     private var results: [Result<CompletionResult, Error>?]
 
-    init(count: Int) {
-        texts = Array(repeating: "", count: count)
-        results = Array(repeating: nil, count: count)
-    }
+    init(count: Int) { results = Array(repeating: nil, count: count) }
 
     /// Records choice `index`'s end; when it was the last, every result (or the first failure).
     func finished(_ index: Int, _ result: Result<CompletionResult, Error>) -> Result<[CompletionResult], Error>? {

@@ -5,7 +5,8 @@ import XCTest
 /// .build/openai-venv, which scripts/install-test-deps.sh makes; skipped loudly without it): models, a
 /// greedy chat answer equal to `factory generate` on the same rendered prompt, the same answer streamed with
 /// usage, n = 2, a stop sequence cut from the answer, a raw completion, penalties, a client leaving
-/// mid-stream (its generation stops), two requests decoding together with the answers each gives alone, a
+/// mid-stream (its generation stops), a tool call read back whole and streamed (SmolLM2 calling get_weather in
+/// the smollm2 template's tool format), two requests decoding together with the answers each gives alone, a
 /// crowd beyond the rows and the queue refused with 503, /metrics, and 401 / 404 / 400 / 413 in OpenAI's
 /// error shape; SIGTERM then stops the server with exit status 0.
 final class APIServerTests: XCTestCase {
@@ -66,6 +67,26 @@ final class APIServerTests: XCTestCase {
         let batched = out["batched"] as? [String: Any] ?? [:]
         XCTAssertEqual(batched["widest_batch"] as? Int, 2, "two requests decoded together")
         XCTAssertEqual(batched["together"] as? [String], batched["alone"] as? [String], "greedy answers in a batch equal those alone")
+        // tool calls read back with the template's format, whole and streamed
+        let call = out["tool_call"] as? [String: Any] ?? [:], streamedCall = out["tool_stream"] as? [String: Any] ?? [:]
+        XCTAssertEqual(call["finish"] as? String, "tool_calls")
+        XCTAssertTrue(call["content"] is NSNull, "no content beside the call: \(call)")
+        let calls = call["calls"] as? [[String: Any]] ?? []
+        XCTAssertEqual(calls.count, 1)
+        XCTAssertEqual(calls.first?["name"] as? String, "get_weather")
+        XCTAssertEqual(calls.first?["arguments"] as? String, #"{"city": "Paris"}"#)
+        XCTAssertTrue((calls.first?["id"] as? String ?? "").hasPrefix("call_"))
+        XCTAssertEqual(streamedCall["finish"] as? String, "tool_calls")
+        XCTAssertEqual(streamedCall["content"] as? String, "")
+        let streamedCalls = streamedCall["calls"] as? [[String: Any]] ?? []
+        XCTAssertEqual(streamedCalls.count, 1)
+        XCTAssertEqual(streamedCalls.first?["name"] as? String, "get_weather")
+        XCTAssertEqual(streamedCalls.first?["arguments"] as? String, calls.first?["arguments"] as? String, "the streamed pieces make the whole arguments")
+        XCTAssertEqual(streamedCalls.first?["name_first"] as? Bool, true, "the name comes before any argument")
+        XCTAssertTrue((streamedCalls.first?["id"] as? String ?? "").hasPrefix("call_"))
+        XCTAssertGreaterThan(streamedCall["argument_pieces"] as? Int ?? 0, 2, "the arguments stream in pieces")
+        XCTAssertTrue((out["tool_choice_none"] as? String ?? "").contains("Action: get_weather"), "tool_choice none: the call stays text")
+        XCTAssertEqual(out["forced_tool"] as? Int, 400)
         let crowd = out["crowd"] as? [Int] ?? []
         XCTAssertEqual(crowd.count, 6)
         XCTAssertTrue(crowd.allSatisfy { $0 == 200 || $0 == 503 }, "\(crowd)")

@@ -19,6 +19,7 @@ public enum QwenTools {
 public enum QwenThinking {
     public static func apply(to t: inout TurnTemplate, thinkingByDefault: Bool) {
         t.assistantContent = { index, messages, _ in answer(at: index, in: messages) }
+        t.reasoning = ("<think>", "</think>")
         t.generationSuffix = { options in (options.enableThinking ?? thinkingByDefault) ? "" : "<think>\n\n</think>\n\n" }
     }
 

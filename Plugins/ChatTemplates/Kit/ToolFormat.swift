@@ -20,9 +20,12 @@ public struct ToolFormat: Sendable {
     public let system: @Sendable (_ systemPrompt: String?, _ tools: [JSON]) -> String
     /// The text of one function_call message.
     public let calls: @Sendable ([ToolCall]) -> String
+    /// How the host reads calls back from an answer (chat_template.h's output_format "tool_calls").
+    public let parsing: JSONObject
 
-    public init(name: String, system: @escaping @Sendable (String?, [JSON]) -> String, calls: @escaping @Sendable ([ToolCall]) -> String) {
-        (self.name, self.system, self.calls) = (name, system, calls)
+    public init(name: String, system: @escaping @Sendable (String?, [JSON]) -> String, calls: @escaping @Sendable ([ToolCall]) -> String,
+                parsing: JSONObject) {
+        (self.name, self.system, self.calls, self.parsing) = (name, system, calls, parsing)
     }
 
     /// The tools of the render options: a JSON list, each wrapped as {"type": "function", "function": tool}
@@ -70,7 +73,7 @@ extension ToolFormat {
                 let arguments = rawStringArguments ? (call.arguments.stringValue ?? call.arguments.spacedLine()) : call.arguments.spacedLine()
                 return "<tool_call>\n{\"name\": " + JSON.string(call.name).spacedLine() + ", \"arguments\": " + arguments + "}\n</tool_call>"
             }.joined(separator: "\n")
-        })
+        }, parsing: JSONObject([("style", "tagged"), ("open", "<tool_call>"), ("close", "</tool_call>"), ("name", "name"), ("arguments", "arguments")]))
     }
 }
 
@@ -98,7 +101,7 @@ extension ToolFormat {
             + "Action Input: the input to the tool, in a JSON format representing the kwargs (e.g. ```{\"input\": \"hello world\", \"num_beams\": 5}```)\n```\n"
     }, calls: { calls in
         calls.map { "Action: \($0.name)\nAction Input: \($0.arguments.spacedLine())" }.joined(separator: "\n")
-    })
+    }, parsing: JSONObject([("style", "action"), ("name", "name"), ("arguments", "arguments")]))
 
     /// LLaMA-Factory's "llama3" format (Llama 3.1's JSON tool calling with the tools in the system turn):
     /// the tools as 4-space-indented JSON after the knowledge and today's date — fixed to `date` (Llama 3.1's
@@ -113,7 +116,7 @@ extension ToolFormat {
         }, calls: { calls in
             let objects = calls.map { JSON.object(JSONObject([("name", .string($0.name)), ("parameters", $0.arguments)])) }
             return (objects.count == 1 ? objects[0] : .array(objects)).spacedLine()
-        })
+        }, parsing: JSONObject([("style", "json"), ("name", "name"), ("arguments", "parameters")]))
     }
 
     /// LLaMA-Factory's "mistral" format (Mistral v0.3's tool tokens): the tools as one JSON list in
@@ -122,7 +125,7 @@ extension ToolFormat {
         (prompt ?? "") + "[AVAILABLE_TOOLS] " + JSON.array(tools).spacedLine() + "[/AVAILABLE_TOOLS]"
     }, calls: { calls in
         JSON.array(calls.map { .object(JSONObject([("name", .string($0.name)), ("arguments", $0.arguments)])) }).spacedLine()
-    })
+    }, parsing: JSONObject([("style", "json"), ("prefix", "[TOOL_CALLS]"), ("name", "name"), ("arguments", "arguments")]))
 
     /// A JSON value as Python's str() shows a string (as itself) or json.dumps anything else.
     static func word(_ v: JSON) -> String { v.stringValue ?? v.spacedLine() }

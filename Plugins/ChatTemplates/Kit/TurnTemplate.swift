@@ -51,6 +51,8 @@ public struct TurnTemplate: Sendable {
     /// How the family writes tools and calls (the calls' text fills functionCallBody's {content}); nil: tools
     /// and function_call messages are refused, never rendered in a format the model was not trained on.
     public var toolFormat: ToolFormat? = nil
+    /// The markers of a reasoning block that opens an answer (Qwen3's "<think>", "</think>"); nil: none.
+    public var reasoning: (open: String, close: String)? = nil
     public var generationPrompt: String = ""
     /// Whitespace trimmed from every message's content (Llama 3, Gemma: Jinja's `| trim`).
     public var trimContent: Bool = false
@@ -169,5 +171,15 @@ extension String {
         while leading, let c = slice.first, characters.contains(c) { slice.removeFirst() }
         while trailing, let c = slice.last, characters.contains(c) { slice.removeLast() }
         return String(slice)
+    }
+}
+
+extension TurnTemplate {
+    /// How an answer reads back (ABI 1.8 output_format): the tool format's calls and the reasoning block.
+    public var outputFormat: JSON? {
+        var o = JSONObject()
+        if let parsing = toolFormat?.parsing { o["tool_calls"] = .object(parsing) }
+        if let r = reasoning { o["reasoning"] = .object(JSONObject([("open", .string(r.open)), ("close", .string(r.close))])) }
+        return o.count == 0 ? nil : .object(o)
     }
 }

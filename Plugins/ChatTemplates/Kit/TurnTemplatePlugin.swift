@@ -1,3 +1,4 @@
+import FactoryJSON
 import FactoryPluginKit
 
 /// A chat-template plugin whose rendering is a `TurnTemplate`: the class supplies its
@@ -11,6 +12,7 @@ extension TurnTemplatePlugin {
     public var stopWords: [String] { Self.format.stopWords }
     public var jinjaTemplate: String? { Self.format.jinja() }
     public var ollamaTemplate: String? { Self.format.ollama() }
+    public var outputFormat: JSON? { Self.format.outputFormat }
     public func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {
         try Self.format.render(messages, options: options)
     }

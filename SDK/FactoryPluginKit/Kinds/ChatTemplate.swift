@@ -77,11 +77,15 @@ public protocol ChatTemplatePlugin: PluginComponent {
     /// renders followed by the generation prompt, without the opening BOS; "{bos}" and "{eos}" in it stand
     /// for the tokenizer's texts. nil when it has none. The default is nil.
     var ollamaTemplate: String? { get }
+    /// How the model's answer reads back (ABI 1.8, chat_template.h's output_format): its tool calls and
+    /// reasoning, as that JSON object; nil when the template declares none. The default is nil.
+    var outputFormat: JSON? { get }
 }
 
 extension ChatTemplatePlugin {
     public var jinjaTemplate: String? { nil }
     public var ollamaTemplate: String? { nil }
+    public var outputFormat: JSON? { nil }
 }
 
 enum ChatTemplateBinding {
@@ -93,7 +97,8 @@ enum ChatTemplateBinding {
             default_system: box.memory.string(template.defaultSystem),
             stop_words: box.memory.stringList(template.stopWords),
             jinja_template: template.jinjaTemplate.map { box.memory.string($0) },
-            ollama_template: template.ollamaTemplate.map { box.memory.string($0) })
+            ollama_template: template.ollamaTemplate.map { box.memory.string($0) },
+            output_format: template.outputFormat.map { box.memory.string($0.serialized()) })
         box.info = UnsafeRawPointer(info)
         return box.makeTable(factory_chat_template_t.self) { t in
             t.pointee.info = { selfPtr in declaredInfo(selfPtr, as: factory_chat_template_info_t.self) }

@@ -24,7 +24,8 @@
  * 1.6 appended jinja_template to the chat template info; 1.7 appended ollama_template there and added the
  * model-family describe keys "gguf_architecture" and "gguf_metadata" (a 1.6 host refuses them);
  * 1.8 appended forward_rows to model families (each batch row at its own positions, for continuous
- * batching) and lets the host's rope take one position per row.
+ * batching), output_format to the chat template info (how answers' tool calls and reasoning read
+ * back), and lets the host's rope take one position per row.
  */
 #define FACTORY_ABI_MINOR 8
 /** Patch version: documentation and fixes, never a layout change. */

@@ -82,6 +82,38 @@ for t in threads: t.join()
 out["crowd"] = codes
 out["queue_after"] = metric("factory_queue_depth")
 
+# tool calls: a conversation that called get_weather once (rendered in the smollm2 template's tool format,
+# LLaMA-Factory's default Action / Action Input), then a new question: SmolLM2 calls the tool again, read back
+# as tool_calls whole and streamed (the name first, then the arguments in pieces)
+tools = [{"type": "function", "function": {"name": "get_weather", "description": "Get the current weather in a city",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city"}}, "required": ["city"]}}}]
+history = [{"role": "user", "content": "What is the weather in Berlin?"},
+           {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
+                                                                  "function": {"name": "get_weather", "arguments": "{\"city\": \"Berlin\"}"}}]},
+           {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 20 C"},
+           {"role": "assistant", "content": "It is sunny and 20 C in Berlin."},
+           {"role": "user", "content": "What is the weather in Paris?"}]
+r = client.chat.completions.create(model=model, messages=history, tools=tools, temperature=0, max_tokens=40)
+m = r.choices[0].message
+out["tool_call"] = {"finish": r.choices[0].finish_reason, "content": m.content,
+                    "calls": [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in m.tool_calls or []]}
+calls, finish, pieces, content = {}, None, 0, ""
+for chunk in client.chat.completions.create(model=model, messages=history, tools=tools, temperature=0, max_tokens=40, stream=True):
+    for c in chunk.choices:
+        content += c.delta.content or ""
+        finish = c.finish_reason or finish
+        for d in c.delta.tool_calls or []:
+            call = calls.setdefault(d.index, {"id": None, "name": None, "arguments": "", "name_first": None})
+            if d.id: call["id"] = d.id
+            if d.function and d.function.name:
+                call["name"] = d.function.name
+                if call["name_first"] is None: call["name_first"] = call["arguments"] == ""
+            if d.function and d.function.arguments:
+                call["arguments"] += d.function.arguments; pieces += 1
+out["tool_stream"] = {"finish": finish, "content": content, "calls": [calls[i] for i in sorted(calls)], "argument_pieces": pieces}
+out["tool_choice_none"] = client.chat.completions.create(model=model, messages=history, tools=tools, tool_choice="none", temperature=0,
+                                                         max_tokens=40).choices[0].message.content
+
 def status(call):
     try:
         call()
@@ -91,5 +123,6 @@ def status(call):
 out["wrong_key"] = status(lambda: openai.OpenAI(base_url=base, api_key="wrong", max_retries=0).chat.completions.create(model=model, messages=messages, max_tokens=2))
 out["unknown_model"] = status(lambda: client.chat.completions.create(model="no-such-model", messages=messages, max_tokens=2))
 out["bad_field"] = status(lambda: client.chat.completions.create(model=model, messages=messages, temperature=5))
+out["forced_tool"] = status(lambda: client.chat.completions.create(model=model, messages=messages, tools=tools, tool_choice="required", max_tokens=2))
 out["too_large"] = status(lambda: client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x" * (5 << 20)}], max_tokens=2))
 print(json.dumps(out))

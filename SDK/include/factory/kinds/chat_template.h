@@ -57,6 +57,20 @@ typedef struct factory_chat_template_info {
      * message may be left open: Ollama continues it), the opening BOS left out (Ollama's runner adds it); the texts "{bos}" and "{eos}" in it stand for the tokenizer's BOS
      * and EOS, which the host writes in. NULL when the template has no such form. */
     const char *ollama_template;
+    /* Since 1.8 (check struct_size): how to read the model's answer back, for `factory api`'s tool calls and
+     * reasoning_content — a JSON object, or NULL when the template declares nothing (then the API refuses
+     * `tools`, and the answer is all content):
+     *   "tool_calls"  optional: {"style": "tagged" | "json" | "action", "name": KEY, "arguments": KEY, ...}
+     *                 "tagged": each call is `open` + a JSON object + `close` ("open" and "close" required),
+     *                 after any content (Qwen's <tool_call> blocks);
+     *                 "json": the whole answer, after an optional `prefix` and whitespace, is one JSON object
+     *                 or a list of them (Llama 3.1, Mistral's "[TOOL_CALLS]");
+     *                 "action": LLaMA-Factory's default format, "Action: NAME" then "Action Input: JSON";
+     *                 "name" / "arguments": the keys of a call object (e.g. "name" and "parameters").
+     *   "reasoning"   optional: {"open": "<think>", "close": "</think>"}: an answer that starts with `open`
+     *                 reasons until `close`; that text is the reasoning, the rest the answer.
+     * Any other key is refused when the API starts. */
+    const char *output_format;
 } factory_chat_template_info_t;
 
 /** A chat template instance. Thread: [instance]. */

@@ -41,6 +41,10 @@ final class ExamplePlainTemplate: ChatTemplatePlugin {
             + "{{ if and (eq (len (slice $.Messages $i)) 1) (ne .Role \"assistant\") }}\(name): {{ end }}{{ end }}"
     }
 
+    // Optional (ABI 1.8): `var outputFormat: JSON?`, how `factory api` reads an answer back — tool calls
+    // ({"style": "tagged", "open": "<tool_call>", "close": "</tool_call>", "name": "name", "arguments": "arguments"})
+    // and a reasoning block ({"open": "<think>", "close": "</think>"}). Without tools, this one declares none.
+
     /// This template has no tool format, so it refuses tools and calls (the ABI's rule: a template writes
     /// them in its family's format or refuses them, never drops them).
     func render(_ messages: [ChatMessage], options: RenderOptions) throws -> [Segment] {
