@@ -122,6 +122,9 @@ public struct RunConfig: Equatable {
         return nil
     }
 
+    /// Any value, as it was given (a key of type any: a mapping, say).
+    public func value(_ key: String) -> ConfigValue? { values[key] }
+
     public func list(_ key: String) -> [String]? {
         if case .list(let l)? = values[key] { return l }
         return nil

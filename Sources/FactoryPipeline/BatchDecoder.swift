@@ -30,7 +30,11 @@ public final class BatchDecoder {
         let callbacks: Callbacks
         /// The token to feed next (chosen, not yet in the cache).
         var pending: Int
-        init(state: DecodingState, callbacks: Callbacks, pending: Int) { (self.state, self.callbacks, self.pending) = (state, callbacks, pending) }
+        /// The adapter it runs with (RowAdapters: 0 = the base alone).
+        let adapter: Int
+        init(state: DecodingState, callbacks: Callbacks, pending: Int, adapter: Int) {
+            (self.state, self.callbacks, self.pending, self.adapter) = (state, callbacks, pending, adapter)
+        }
     }
 
     /// nil when the model family cannot decode rows at different positions together (a family built
@@ -50,8 +54,11 @@ public final class BatchDecoder {
     public var hasRoom: Bool { active.count < maxSequences }
 
     /// Prefills `prompt` alone, chooses its first token and lets it join the batch (or ends it at once:
-    /// a stop token first, max_new_tokens 1). Errors in its prompt reach `callbacks.onEnd` too.
-    public func add(prompt: [Int], options: SamplingOptions, stopIDs: Set<Int>, stopStrings: [String], callbacks: Callbacks) {
+    /// a stop token first, max_new_tokens 1). Errors in its prompt reach `callbacks.onEnd` too. `adapter`:
+    /// which of several adapters over the base it runs with (RowAdapters; 0 = the model as loaded).
+    public func add(prompt: [Int], options: SamplingOptions, stopIDs: Set<Int>, stopStrings: [String], adapter: Int = 0, callbacks: Callbacks) {
+        RowAdapters.indices = adapter == 0 ? nil : [adapter]
+        defer { RowAdapters.indices = nil }
         do {
             guard hasRoom else { throw ConfigProblem("the batch is full (\(maxSequences) sequences)") }
             var state = try DecodingState(prompt: prompt, options: options, stopIDs: stopIDs, stopStrings: stopStrings, model: model)
@@ -61,7 +68,7 @@ public final class BatchDecoder {
             guard let (first, piece) = state.step(logits) else { return callbacks.onEnd(.success(state.generated)) }
             guard callbacks.onToken(first, piece), !state.finished else { return callbacks.onEnd(.success(state.generated)) }
             _ = try cache.add(prefill)
-            active.append(Sequence(state: state, callbacks: callbacks, pending: first))
+            active.append(Sequence(state: state, callbacks: callbacks, pending: first, adapter: adapter))
         } catch {
             callbacks.onEnd(.failure(error))
         }
@@ -73,6 +80,9 @@ public final class BatchDecoder {
         guard !active.isEmpty else { return }
         let logits: Tensor
         do {
+            let adapters = active.map(\.adapter)
+            RowAdapters.indices = adapters.contains { $0 != 0 } ? adapters : nil
+            defer { RowAdapters.indices = nil }
             logits = try GradMode.disabled { try model.decodeRows(ids: active.map(\.pending), seq: 1, cache: cache) }.contiguous()
         } catch {
             let failed = active

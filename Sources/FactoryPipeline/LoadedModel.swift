@@ -228,6 +228,15 @@ public final class LoadedModel {
         self.chatTemplate = chatTemplate
     }
 
+    /// The same model over a parameter store that shares every base tensor (not copies), for an adapter that
+    /// must not touch the others: several adapters served over one base (api_adapters).
+    public func sharingBase() -> LoadedModel {
+        let twin = LoadedModel(location: location, family: family, tokenizer: tokenizer, description: description, chatTemplate: chatTemplate,
+                               parameters: parameters.sharing())
+        (twin.stopIDs, twin.addedVocabulary, twin.packReport, twin.fileBlocksReport) = (stopIDs, addedVocabulary, packReport, fileBlocksReport)
+        return twin
+    }
+
     /// The final logit soft cap the family declared (describe's `final_logit_softcapping`; 0: none).
     /// The family returns its LM head's output as is; the host caps it (see `forward`) or fuses the cap into the loss.
     public var finalLogitSoftcap: Float { Float(description["final_logit_softcapping"]?.doubleValue ?? 0) }

@@ -43,8 +43,11 @@ public enum APIServer {
         public let keepAlive: AnyObject
         public let maxSequences: Int
         public let queueSize: Int
-        public init(session: ChatSession, keepAlive: AnyObject, maxSequences: Int?, queueSize: Int?) {
-            (self.session, self.keepAlive) = (session, keepAlive)
+        /// The adapters served over the base (api_adapters), by name: a request whose `model` is the i-th
+        /// runs with RowAdapters index i + 1 (the linear hook that reads it is installed by the caller).
+        public let adapters: [String]
+        public init(session: ChatSession, keepAlive: AnyObject, maxSequences: Int?, queueSize: Int?, adapters: [String] = []) {
+            (self.session, self.keepAlive, self.adapters) = (session, keepAlive, adapters)
             (self.maxSequences, self.queueSize) = (maxSequences ?? 8, queueSize ?? 32)
         }
     }
@@ -55,7 +58,10 @@ public enum APIServer {
         defer { worker.stop() }
         let completer = try worker.runAndWait { () -> Completer in
             let served = try load()
-            let completer = try Completer(session: served.session, keepAlive: served.keepAlive)
+            if let clash = served.adapters.first(where: { $0 == settings.modelName }) {
+                throw ConfigProblem("api_adapters: '\(clash)' is the base model's name (API_MODEL_NAME); name the adapter otherwise")
+            }
+            let completer = try Completer(session: served.session, keepAlive: served.keepAlive, adapters: served.adapters)
             let line = worker.serve(completer, maxSequences: served.maxSequences, queueSize: served.queueSize)
             FileHandle.standardError.write(Data((line + "\n").utf8))
             return completer

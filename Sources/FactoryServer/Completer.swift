@@ -3,6 +3,7 @@
 // `factory generate --prompt` does; decoded with the request's sampling and stop sequences — in the batch
 // decoder beside the other requests' choices, or alone when the model family cannot batch — and read back
 // by the template's answer format into reasoning, content and tool calls.
+import FactoryEngine
 import FactoryHost
 import FactoryPipeline
 
@@ -23,6 +24,8 @@ struct CompletionResult {
 struct ChoiceJob {
     let request: GenerationRequest
     let index: Int
+    /// The adapter the request's model names (0: the base as configured).
+    let adapter: Int
     let cancelled: () -> Bool
     let emit: (AnswerReader.Event) -> Void
     let finish: (Result<CompletionResult, Error>) -> Void
@@ -39,9 +42,12 @@ final class Completer: @unchecked Sendable {
     /// How the template's answers read back; nil when it declares nothing (no tools then).
     let answerFormat: AnswerFormat?
 
+    /// The adapters served over the base, by name (api_adapters); the i-th is RowAdapters index i + 1.
+    let adapters: [String]
+
     /// Fails when the template's answer format is malformed.
-    init(session: ChatSession, keepAlive: AnyObject) throws {
-        (model, renderer, defaults, self.keepAlive) = (session.model, session.renderer, session.options, keepAlive)
+    init(session: ChatSession, keepAlive: AnyObject, adapters: [String] = []) throws {
+        (model, renderer, defaults, self.keepAlive, self.adapters) = (session.model, session.renderer, session.options, keepAlive, adapters)
         answerFormat = try session.renderer.answerFormat()
     }
 
@@ -104,7 +110,7 @@ final class Completer: @unchecked Sendable {
         do {
             let prepared = try prepare(job)
             let output = Output(job, stops: prepared.stopWords, format: answerFormat)
-            decoder.add(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs, stopStrings: prepared.stopWords,
+            decoder.add(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs, stopStrings: prepared.stopWords, adapter: job.adapter,
                         callbacks: .init(onToken: { _, piece in output.take(piece) }, onEnd: { output.end($0, prepared: prepared) }))
         } catch {
             job.finish(.failure(error))
@@ -116,6 +122,8 @@ final class Completer: @unchecked Sendable {
         do {
             let prepared = try prepare(job)
             let output = Output(job, stops: prepared.stopWords, format: answerFormat)
+            RowAdapters.indices = job.adapter == 0 ? nil : [job.adapter]
+            defer { RowAdapters.indices = nil }
             let ids = Result {
                 try Generator(model: model).generate(prompt: prepared.prompt, options: prepared.options, stopIDs: prepared.stopIDs,
                                                      stopStrings: prepared.stopWords) { _, piece in output.take(piece) }

@@ -15,6 +15,8 @@ struct GenerationRequest {
     var readsToolCalls = false
     var prompt = ""
     var model: String?
+    /// The adapter `model` names among api_adapters (0: the base model).
+    var adapter = 0
     var sampling: SamplingOptions
     var stop: [String] = []
     var n = 1

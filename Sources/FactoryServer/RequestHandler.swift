@@ -31,10 +31,13 @@ struct RequestHandler: Sendable {
         return try body()
     }
 
+    /// The base model, then each adapter served over it.
     func models() -> Response {
-        let model = JSON.object(JSONObject([("id", .string(settings.modelName)), ("object", "model"), ("created", .int(Int64(Date().timeIntervalSince1970))),
-                                            ("owned_by", "factory")]))
-        return json(200, .object(JSONObject([("object", "list"), ("data", .array([model]))])))
+        let created = JSON.int(Int64(Date().timeIntervalSince1970))
+        let list = ([settings.modelName] + completer.adapters).map { name in
+            JSON.object(JSONObject([("id", .string(name)), ("object", "model"), ("created", created), ("owned_by", "factory")]))
+        }
+        return json(200, .object(JSONObject([("object", "list"), ("data", .array(list))])))
     }
 
     /// POST /v1/chat/completions (`chat`) or /v1/completions.
@@ -43,14 +46,17 @@ struct RequestHandler: Sendable {
         var request = incoming
         let path = request.uri.path
         if let key = settings.apiKey, request.headers[.authorization] != "Bearer " + key { return logged(error(.unauthorized), path, started) }
-        let parsed: GenerationRequest
+        var parsed: GenerationRequest
         do {
             let buffer: ByteBuffer
             do { buffer = try await request.collectBody(upTo: settings.maxBody) } catch { return logged(self.error(.tooLarge(settings.maxBody)), path, started) }
             let body: JSON
             do { body = try JSON.parse(bytes: Array(buffer.readableBytesView)) } catch { throw APIError.badRequest("the body is not valid JSON: \(error)") }
             parsed = try GenerationRequest(body, chat: chat, defaults: completer.defaults)
-            if let model = parsed.model, model != settings.modelName { throw APIError.modelNotFound(model, served: [settings.modelName]) }
+            if let model = parsed.model, model != settings.modelName {
+                guard let i = completer.adapters.firstIndex(of: model) else { throw APIError.modelNotFound(model, served: [settings.modelName] + completer.adapters) }
+                parsed.adapter = i + 1
+            }
             if !parsed.tools.isEmpty && completer.answerFormat?.toolCalls == nil {
                 throw APIError.badRequest("tools: the chat template declares no tool-call format to read calls back with; serve with a template that has one "
                                           + "(template: qwen, qwen3, llama3, mistral, chatml, …)", param: "tools")
@@ -71,7 +77,7 @@ struct RequestHandler: Sendable {
         let outcome: Result<[CompletionResult], Error> = await withCheckedContinuation { continuation in
             let group = ChoiceGroup(count: request.n)
             let jobs = (0..<request.n).map { index in
-                ChoiceJob(request: request, index: index, cancelled: { false }, emit: { _ in }) { result in
+                ChoiceJob(request: request, index: index, adapter: request.adapter, cancelled: { false }, emit: { _ in }) { result in
                     guard let all = group.finished(index, result) else { return }
                     continuation.resume(returning: all)
                 }
@@ -131,7 +137,7 @@ struct RequestHandler: Sendable {
         }
         let group = ChoiceGroup(count: request.n)
         let jobs = (0..<request.n).map { index in
-            ChoiceJob(request: request, index: index, cancelled: { cancelled.isSet }, emit: { event in
+            ChoiceJob(request: request, index: index, adapter: request.adapter, cancelled: { cancelled.isSet }, emit: { event in
                 switch event {
                 case .content(let piece): continuation.yield(chunk(index, delta: JSONObject([("content", .string(piece))]), text: piece, finish: nil))
                 case .reasoning(let piece): continuation.yield(chunk(index, delta: JSONObject([("reasoning_content", .string(piece))]), text: nil, finish: nil))

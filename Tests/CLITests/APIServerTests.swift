@@ -6,7 +6,8 @@ import XCTest
 /// greedy chat answer equal to `factory generate` on the same rendered prompt, the same answer streamed with
 /// usage, n = 2, a stop sequence cut from the answer, a raw completion, penalties, a client leaving
 /// mid-stream (its generation stops), a tool call read back whole and streamed (SmolLM2 calling get_weather in
-/// the smollm2 template's tool format), two requests decoding together with the answers each gives alone, a
+/// the smollm2 template's tool format), two requests decoding together with the answers each gives alone,
+/// two LoRA adapters served over the base (api_adapters) and mixed in one batch, a
 /// crowd beyond the rows and the queue refused with 503, /metrics, and 401 / 404 / 400 / 413 in OpenAI's
 /// error shape; SIGTERM then stops the server with exit status 0.
 final class APIServerTests: XCTestCase {
@@ -27,7 +28,9 @@ final class APIServerTests: XCTestCase {
         let port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: factory)
-        server.arguments = ["api", "model_name_or_path=\(model)", "template=smollm2", "api_max_sequences=2", "api_queue_size=2"]
+        let lora = CLI.repository + "/../shared/fixtures/smollm2/lora_sft"
+        server.arguments = ["api", "model_name_or_path=\(model)", "template=smollm2", "api_max_sequences=2", "api_queue_size=2",
+                            #"api_adapters={"identity": "\#(lora)/adapter_final", "untrained": "\#(lora)/adapter_init"}"#]
         var environment = ProcessInfo.processInfo.environment
         (environment["API_HOST"], environment["API_PORT"], environment["API_KEY"], environment["API_MODEL_NAME"]) = ("127.0.0.1", "\(port)", "secret", "smollm2")
         server.environment = environment
@@ -47,7 +50,7 @@ final class APIServerTests: XCTestCase {
         let run = try CLI.run([CLI.repository + "/Tests/CLITests/Scripts/openai_client.py", "http://127.0.0.1:\(port)/v1", "secret", "smollm2"], program: Self.python)
         XCTAssertEqual(run.status, 0, run.stderr)
         let out = try CLI.json(run.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any] ?? [:]
-        XCTAssertEqual(out["models"] as? [String], ["smollm2"])
+        XCTAssertEqual(out["models"] as? [String], ["smollm2", "identity", "untrained"])
         let chat = out["chat"] as? [String: Any] ?? [:], stream = out["stream"] as? [String: Any] ?? [:]
         let text = chat["text"] as? String ?? ""
         XCTAssertEqual(chat["finish"] as? String, "length")
@@ -67,6 +70,16 @@ final class APIServerTests: XCTestCase {
         let batched = out["batched"] as? [String: Any] ?? [:]
         XCTAssertEqual(batched["widest_batch"] as? Int, 2, "two requests decoded together")
         XCTAssertEqual(batched["together"] as? [String], batched["alone"] as? [String], "greedy answers in a batch equal those alone")
+        // several adapters over one base: the trained one answers as trained, the untrained one (B = 0) as the
+        // base, and the three asked at once (one batch, rows with different adapters) as each alone
+        let adapters = out["adapters"] as? [String: Any] ?? [:]
+        let alone = adapters["alone"] as? [String: String] ?? [:], together = adapters["together"] as? [String: String] ?? [:]
+        XCTAssertEqual(alone.count, 3)
+        XCTAssertEqual(together, alone, "rows with different adapters in one batch answer as each alone")
+        XCTAssertEqual(alone["untrained"], alone["smollm2"], "an adapter with B = 0 is the base")
+        XCTAssertNotEqual(alone["identity"], alone["smollm2"])
+        XCTAssertTrue(alone["identity"]?.contains("SmolLM") ?? false, "the identity adapter's answer: \(alone["identity"] ?? "")")
+        XCTAssertGreaterThanOrEqual(adapters["widest_batch"] as? Int ?? 0, 2)
         // tool calls read back with the template's format, whole and streamed
         let call = out["tool_call"] as? [String: Any] ?? [:], streamedCall = out["tool_stream"] as? [String: Any] ?? [:]
         XCTAssertEqual(call["finish"] as? String, "tool_calls")

@@ -33,6 +33,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public var rotaryPositions: [Int]?
     /// Per-row key counts of a batched decoding step (rows of different lengths), or nil (see RaggedKeys).
     public var keyLengths: [Int]?
+    /// Per-row adapter of the batch being run (several adapters over one base), or nil (see RowAdapters).
+    public var rowAdapters: [Int]?
     /// NEFTune's noise for the training forward being run, or nil.
     public var embeddingNoise: EmbeddingNoise?
     /// The seed of the training micro-batch being run (dropout masks, noise), or nil outside training.

@@ -39,6 +39,15 @@ public final class ParameterStore: @unchecked Sendable {
     }
 
     public var names: [String] { tensors.keys.sorted() }
+
+    /// A new store holding the same tensors and packed weights (not copies): another adapter over the same
+    /// base adds its own tensors there and leaves this one as it is.
+    public func sharing() -> ParameterStore {
+        let s = ParameterStore()
+        (s.tensors, s.registered, s.packed) = (tensors, registered, packed)
+        return s
+    }
+
     public func removeAll() {
         tensors.removeAll()
         registered.removeAll()

@@ -67,6 +67,20 @@ for t in threads: t.join()
 running[0] = False; watcher.join()
 out["batched"] = {"alone": alone, "together": together, "widest_batch": widest[0]}
 
+# several adapters over one base (the server's api_adapters): each alone, then the three at once
+names = [model, "identity", "untrained"]
+question = [{"role": "user", "content": "Who are you?"}]
+alone = {m: client.chat.completions.create(model=m, messages=question, temperature=0, max_tokens=24).choices[0].message.content for m in names}
+together, widest, running = {}, [0], [True]
+def ask_as(m):
+    together[m] = client.chat.completions.create(model=m, messages=question, temperature=0, max_tokens=24).choices[0].message.content
+threads = [threading.Thread(target=ask_as, args=(m,)) for m in names]
+watcher = threading.Thread(target=watch); watcher.start()
+for t in threads: t.start()
+for t in threads: t.join()
+running[0] = False; watcher.join()
+out["adapters"] = {"alone": alone, "together": together, "widest_batch": widest[0]}
+
 # back-pressure: 2 rows and 2 places in the queue (the server's config); 6 long requests at once: the ones
 # that find no place get 503 at once, in OpenAI's error shape
 codes = [None] * 6
