@@ -128,6 +128,19 @@ public enum DatasetReader {
 
     /// RFC 4180 CSV: quoted fields may hold commas, newlines and doubled quotes.
     static func csv(_ bytes: [UInt8], _ path: String) throws -> [Row] {
+        let records = try csvRecords(bytes, path)
+        guard let header = records.first else { return [] }
+        return try records.dropFirst().enumerated().compactMap { i, values in
+            if values == [""] { return nil }
+            guard values.count == header.count else { throw DataError("\(path):\(i + 2): \(values.count) fields, the header has \(header.count)") }
+            return Row(object: JSONObject(zip(header, values.map { JSON.string($0) }).map { ($0, $1) }), origin: "\(path):\(i + 2)")
+        }
+    }
+
+    /// The records of a CSV file as they are (a header, if the file has one, is the first), RFC 4180:
+    /// quoted fields may hold commas, newlines and doubled quotes. Text that is not UTF-8 is refused
+    /// naming the row and field.
+    public static func csvRecords(_ bytes: [UInt8], _ path: String) throws -> [[String]] {
         if let bad = UTF8Validation.firstInvalidByte(bytes) { throw csvInvalidUTF8(bytes, path, offset: bad) }
         let text = String(decoding: bytes, as: UTF8.self)
         var records: [[String]] = [], record: [String] = [], field = ""
@@ -152,12 +165,7 @@ public enum DatasetReader {
         }
         if quoted { throw DataError("\(path): a quoted field is not closed") }
         if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
-        guard let header = records.first else { return [] }
-        return try records.dropFirst().enumerated().compactMap { i, values in
-            if values == [""] { return nil }
-            guard values.count == header.count else { throw DataError("\(path):\(i + 2): \(values.count) fields, the header has \(header.count)") }
-            return Row(object: JSONObject(zip(header, values.map { JSON.string($0) }).map { ($0, $1) }), origin: "\(path):\(i + 2)")
-        }
+        return records
     }
 
     /// The row (1 = header) and column name holding byte `offset` of a CSV file that is not UTF-8.

@@ -8,7 +8,7 @@ struct FactoryCommand: ParsableCommand {
         commandName: "factory",
         abstract: "Fine-tune large language models; every model family, template, method, quantizer and attention kernel is a plugin.",
         version: "0.1.0",
-        subcommands: [Run.self, Export.self, Chat.self, API.self, Generate.self, Score.self, Tokenize.self, TemplateCommand.self, DataCommand.self, Plugins.self, ConfigCommand.self]
+        subcommands: [Run.self, Export.self, Chat.self, API.self, Eval.self, Generate.self, Score.self, Tokenize.self, TemplateCommand.self, DataCommand.self, Plugins.self, ConfigCommand.self]
     )
 
     static func main() {

@@ -17,6 +17,9 @@ struct Run: ParsableCommand {
         try guarded {
             let config = try RunConfig.load(arguments: options.arguments)
             config.applyThreadsAndPrintNotes()
+            if let task = config.string("task") {  // llamafactory-cli eval's YAML
+                throw ConfigProblem("task: \(task) is a benchmark evaluation: run it with factory eval (llamafactory-cli eval), not factory run")
+            }
             if config.isExportOnly {  // llamafactory-cli export's YAML: export_dir and nothing to train
                 try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)
                 return

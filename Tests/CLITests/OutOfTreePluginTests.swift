@@ -49,8 +49,8 @@ final class OutOfTreePluginTests: XCTestCase {
     }
 
     /// The model-family template builds against SDK/ alone and passes the family suite; the same source
-    /// built with its planted decoding bug (positions forgotten with the KV cache) fails exactly the
-    /// cached-decoding probe, with a non-zero exit.
+    /// built with its planted decoding bug (positions forgotten with the KV cache) fails exactly the two
+    /// probes that decode with the cache — alone and rows together (forward_rows) —, with a non-zero exit.
     func testModelFamilyTemplatePassesTheCheckAndABrokenCacheIsCaught() throws {
         let dir = try CLI.temporaryDirectory()
         _ = try CLI.sh("cp -R \(sdk)/templates/model-family/. \(dir)/ && rm -rf \(dir)/.build")
@@ -63,8 +63,9 @@ final class OutOfTreePluginTests: XCTestCase {
         let broken = try CLI.run(["plugins", "check", dir + "/.build-broken/debug/libExampleFamily.so"])
         XCTAssertEqual(broken.status, 1, broken.stdout)
         let failures = broken.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
-        XCTAssertEqual(failures.count, 1, broken.stdout)
+        XCTAssertEqual(failures.count, 2, broken.stdout)
         XCTAssertTrue(failures.first?.contains("decoding with the KV cache differs from the full forward") ?? false, broken.stdout)
+        XCTAssertTrue(failures.last?.contains("decoding rows at different positions together differs") ?? false, broken.stdout)
     }
 
     func testSwappingAQuantizerFileChangesBehaviourWithoutRebuildingTheHost() throws {
