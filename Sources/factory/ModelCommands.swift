@@ -1,5 +1,6 @@
 import ArgumentParser
 import FactoryConfig
+import FactoryData
 import FactoryEngine
 import FactoryHost
 import FactoryJSON
@@ -81,13 +82,19 @@ struct Score: ParsableCommand {
     @Option(help: "Token ids, comma-separated.") var ids: String?
     @Option(name: .customLong("dump-logits"), help: "Also write the logits to FILE: raw little-endian float32, [tokens, vocab], one row per position.")
     var dumpLogits: String?
+    @Option(help: "Perplexity over datasets (names from dataset_dir's dataset_info.json, comma-separated): each row rendered with the config's template, only its learned tokens scored (as the training loss counts them).")
+    var dataset: String?
     @Flag(help: "The reward of the text under a reward model (stage rm's value_head.safetensors beside the adapter or weights) instead of its log-probabilities; the text is tokenized as LLaMA-Factory's reward API does, without special tokens.")
     var reward = false
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
         try guarded {
-            let (config, loaded, _) = try model.load()
+            let (config, loaded, plugins) = try model.load(flags: dataset.map { [RunConfig.Flag(key: "dataset", text: $0, origin: "--dataset")] } ?? [])
+            if dataset != nil {
+                guard text == nil, ids == nil, !reward, dumpLogits == nil else { throw ConfigProblem("--dataset scores whole datasets: leave out --text, --ids, --reward and --dump-logits") }
+                return try scoreDatasets(config, loaded, plugins)
+            }
             if reward {
                 let head = try ValueHead.forScoring(config, model: loaded)
                 let tokens: [Int]
@@ -128,6 +135,39 @@ struct Score: ParsableCommand {
                 for i in 0..<logprobs.count { print("\(pieces[i + 1])\t\(logprobs[i])") }
                 print("loss \(loss)  perplexity \(exp(loss))")
             }
+        }
+    }
+
+    /// The perplexity of the config's datasets: every row encoded as training encodes it (template, cutoff_len,
+    /// train_on_prompt, mask_history), its learned tokens scored; the mean negative log-likelihood over all of
+    /// them (as the training loss averages), streamed row by row on stderr.
+    func scoreDatasets(_ config: RunConfig, _ loaded: LoadedModel, _ plugins: PluginSet) throws {
+        guard let templateName = config.string("template") else { throw ConfigProblem("--dataset: set template (the template plugin that marks the learned tokens)") }
+        let template = try ChatTemplateInstance(try plugins.registry(.chatTemplate).lookup(templateName))
+        let data = try DatasetLoader.load(config, template: template, tokenizer: loaded.tokenizer)
+        let examples = data.train + data.eval
+        var nll = 0.0, tokens = 0
+        let started = Date()
+        for (i, e) in examples.enumerated() {
+            if loaded.contextLength > 0 && e.inputIDs.count > loaded.contextLength {
+                throw ConfigProblem("--dataset: row \(i + 1) has \(e.inputIDs.count) tokens, the model's context is \(loaded.contextLength); lower cutoff_len")
+            }
+            let (logprobs, _) = try loaded.score(e.inputIDs, logits: try loaded.logits(e.inputIDs))
+            for t in logprobs.indices where e.labels[t + 1] != -100 {
+                nll -= logprobs[t]
+                tokens += 1
+            }
+            FileHandle.standardError.write(Data(String(format: "\rscored %d/%d rows, %d tokens, perplexity %.4f, %.1f rows/s", i + 1, examples.count, tokens,
+                                                       exp(nll / Double(max(tokens, 1))), Double(i + 1) / max(Date().timeIntervalSince(started), 1e-9)).utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        guard tokens > 0 else { throw ConfigProblem("--dataset: no learned tokens to score (every label is masked)") }
+        let loss = nll / Double(tokens)
+        if json {
+            print(JSON.object(JSONObject([("rows", .int(Int64(examples.count))), ("tokens", .int(Int64(tokens))), ("loss", .double(loss)),
+                                          ("perplexity", .double(exp(loss)))])).serialized())
+        } else {
+            print("rows \(examples.count)  tokens \(tokens)  loss \(loss)  perplexity \(exp(loss))")
         }
     }
 }

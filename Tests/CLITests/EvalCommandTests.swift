@@ -79,3 +79,34 @@ final class EvalCommandTests: XCTestCase {
         print("eval: \(r.stdout) transformers: \(reference.stdout)")
     }
 }
+
+/// `factory score --dataset`: the perplexity of a dataset's learned tokens, against the LoRA SFT fixture's
+/// losses (transformers + PEFT): the four examples' mean loss with the base (its initial adapter has B = 0)
+/// and with the trained adapter.
+final class ScoreDatasetTests: XCTestCase {
+    func testTheFixtureExamplesScoreAsTransformersLossesThem() throws {
+        let factory = CLI.repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
+        let fixture = CLI.repository + "/../shared/fixtures/smollm2/lora_sft"
+        let trajectory = try XCTUnwrap(try CLI.json(String(contentsOfFile: fixture + "/trajectory.json", encoding: .utf8)) as? [String: Any])
+        let examples = try XCTUnwrap(trajectory["examples"] as? [[String: Any]])
+        let dir = try CLI.temporaryDirectory()
+        let rows = examples.map { ["messages": $0["messages"] as Any] }
+        try JSONSerialization.data(withJSONObject: rows).write(to: URL(fileURLWithPath: dir + "/trajectory.json"))
+        try #"{"trajectory": {"file_name": "trajectory.json", "formatting": "sharegpt", "columns": {"messages": "messages"}, "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant", "system_tag": "system"}}}"#
+            .write(toFile: dir + "/dataset_info.json", atomically: true, encoding: .utf8)
+        func loss(_ extra: [String]) throws -> Double {
+            let r = try CLI.run(["score", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "template=smollm2", "dataset_dir=\(dir)", "--dataset", "trajectory", "--json"] + extra,
+                                program: factory)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let out = try XCTUnwrap(try CLI.json(r.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any])
+            XCTAssertEqual(out["rows"] as? Int, 4)
+            return out["loss"] as? Double ?? .nan
+        }
+        let before = try XCTUnwrap((trajectory["history"] as? [[String: Any]])?.first?["loss"] as? Double)
+        let after = try XCTUnwrap(trajectory["loss_after_training"] as? Double)
+        XCTAssertEqual(try loss([]), before, accuracy: 1e-4, "the base")
+        XCTAssertEqual(try loss(["adapter_name_or_path=\(fixture)/adapter_final"]), after, accuracy: 1e-4, "the trained adapter")
+        XCTAssertLessThan(after, before)
+    }
+}
