@@ -125,7 +125,7 @@ public struct AnswerReader {
                 pending = ""
                 return false
             }
-            let marker = t.style == .tagged ? t.open : "Action:"
+            let marker = t.marker
             if let range = pending.range(of: marker) {
                 emitContent(String(pending[..<range.lowerBound]), &events)
                 pending = String(pending[range.upperBound...])
@@ -141,13 +141,13 @@ public struct AnswerReader {
             let t = format.toolCalls!
             guard object.read(&pending, style: t.style, keys: (t.nameKey, t.argumentsKey), events: &events, calls: &calls) else {
                 if final, object.failed || !object.streamed {  // never completed: the text is content
-                    emitContent((t.style == .tagged ? t.open : "Action:") + object.text, &events)
+                    emitContent(t.marker + object.text, &events)
                     object = CallObject(index: calls.count)
                 }
                 return false
             }
             if object.failed {  // not a call after all: its text is content
-                emitContent((t.style == .tagged ? t.open : "Action:") + object.text, &events)
+                emitContent(t.marker + object.text, &events)
                 object = CallObject(index: calls.count)
                 phase = .content
                 return true
@@ -161,7 +161,7 @@ public struct AnswerReader {
                 pending = String(trimmed.dropFirst(t.close.count))
                 return true
             }
-            let marker = t.style == .tagged ? t.open : "Action:"
+            let marker = t.marker
             if trimmed.hasPrefix(marker) {
                 pending = String(trimmed.dropFirst(marker.count))
                 object = CallObject(index: calls.count)
@@ -230,6 +230,8 @@ struct CallObject {
     /// The call's own JSON: nesting, strings.
     private var depth = 0, inString = false, escaped = false, opened = false
     private var name: String?
+    /// The call does not start with its name: it is read whole, and the name is not looked for again.
+    private var readsWhole = false
     /// The arguments' value: where it starts and ends (scalar indices), and the scan of it.
     private var argumentsStart: Int?, argumentsEnd: Int?
     private var checked = 0, valueDepth = 0, valueInString = false, valueEscaped = false
@@ -254,7 +256,7 @@ struct CallObject {
         text += String(String.UnicodeScalarView(pending.unicodeScalars.prefix(used)))
         pending = String(String.UnicodeScalarView(pending.unicodeScalars.dropFirst(used)))
         if failed { return true }
-        if name == nil { findName(style: style, keys: keys) }
+        if name == nil && !readsWhole { findName(style: style, keys: keys) }
         if failed { return true }
         if argumentsStart != nil { scanValue(style: style) }
         if let name, !streamed {
@@ -368,17 +370,20 @@ struct CallObject {
             guard let open = expect("{") else { return }
             guard open else { failed = true; return }
             skipSpace()
-            guard let key = string(), key == keys.name else { return }
+            // nil: wait for more text; false: not this shape, read the call whole
+            func step(_ found: Bool?) -> Bool { if found == false { readsWhole = true }; return found == true }
+            guard step(string().map { $0 == keys.name }) else { return }
             skipSpace()
-            guard expect(":") == true else { return }
+            guard step(expect(":")) else { return }
             skipSpace()
-            guard let value = string(), let word = value else { return }
+            guard let value = string() else { return }
+            guard let word = value else { readsWhole = true; return }
             skipSpace()
-            guard expect(",") == true else { return }
+            guard step(expect(",")) else { return }
             skipSpace()
-            guard let second = string(), second == keys.arguments else { return }
+            guard step(string().map { $0 == keys.arguments }) else { return }
             skipSpace()
-            guard expect(":") == true else { return }
+            guard step(expect(":")) else { return }
             skipSpace()
             guard i < n else { return }
             (name, argumentsStart) = (word, i)
@@ -397,6 +402,11 @@ struct CallObject {
         events.append(.callArguments(index: index, arguments.spacedLine()))
         calls.append(AnswerReader.Call(name: name, arguments: arguments.spacedLine()))
     }
+}
+
+extension AnswerFormat.ToolCalls {
+    /// The text that opens a call: the open tag, or "Action:".
+    var marker: String { style == .tagged ? open : "Action:" }
 }
 
 extension String {

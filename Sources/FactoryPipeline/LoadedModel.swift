@@ -245,24 +245,26 @@ public final class LoadedModel {
     /// `headFused`: the LM head call was replaced by the fused loss (training), whose result is returned as is.
     public func forward(ids: [Int], batch: Int, seq: Int, positions: [Int], mask: Tensor? = nil, cache: KeyValueStore? = nil,
                         headFused: Bool = false) throws -> Tensor {
-        let previous = ParameterStore.active
-        ParameterStore.active = parameters
-        defer { ParameterStore.active = previous }
-        let out = try family.forward(ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
-        let cap = finalLogitSoftcap
-        return cap > 0 && !headFused ? softcap(out, cap: cap) : out
+        try withParameters(capped: !headFused) {
+            try family.forward(ids: ids, batch: batch, seq: seq, positions: positions, mask: mask, cache: cache)
+        }
     }
 
     /// One decoding step of several sequences in `cache`'s rows (continuous batching): `ids` [rows, seq],
     /// each row fed at its own end and attending over its own keys only. Logits [rows, seq, vocab]. Needs
     /// a family with forward_rows (ABI 1.8).
     public func decodeRows(ids: [Int], seq: Int, cache: BatchedKVCache) throws -> Tensor {
+        try withParameters(capped: true) { try family.decodeRows(ids: ids, seq: seq, cache: cache) }
+    }
+
+    /// `pass` with this model's parameters active; its logits capped by `finalLogitSoftcap` when `capped`.
+    private func withParameters(capped: Bool, _ pass: () throws -> Tensor) rethrows -> Tensor {
         let previous = ParameterStore.active
         ParameterStore.active = parameters
         defer { ParameterStore.active = previous }
-        let out = try family.decodeRows(ids: ids, seq: seq, cache: cache)
+        let out = try pass()
         let cap = finalLogitSoftcap
-        return cap > 0 ? softcap(out, cap: cap) : out
+        return cap > 0 && capped ? softcap(out, cap: cap) : out
     }
 
     /// Logits [seq, vocab] of one sequence (no cache), positions 0..<seq.

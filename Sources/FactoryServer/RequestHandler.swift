@@ -13,7 +13,9 @@ struct RequestHandler: Sendable {
     let metrics = ServerMetrics()
 
     func metricsText() -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text(queueDepth: worker.load.waiting, batchSize: worker.load.decoding))))
+        let load = worker.load
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: .init(byteBuffer: ByteBuffer(string: metrics.text(queueDepth: load.waiting, batchSize: load.decoding))))
     }
 
     func json(_ status: Int, _ body: JSON) -> Response {

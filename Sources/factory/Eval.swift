@@ -50,7 +50,7 @@ struct Eval: ParsableCommand {
                 if !order.contains(subject.category) { order.append(subject.category) }
                 results[subject.key] = .object(JSONObject(answers.enumerated().map { (String($0.offset), JSON.string($0.element.choice)) }))
                 FileHandle.standardError.write(Data(String(format: "\r%@ (%@): %.2f\n", subject.name, subject.category, Self.percent(marks)).utf8))
-                for (i, a) in answers.enumerated() {
+                for (i, a) in answers.enumerated() where prompts != nil {
                     lines.append(JSON.object(JSONObject([("subject", .string(subject.key)), ("index", .int(Int64(i))),
                                                          ("prompt", .array(a.prompt.map { .int(Int64($0)) })),
                                                          ("choice_logits", .array(a.logits.map { .double(Double($0)) })),
