@@ -100,10 +100,34 @@ public enum CrossKeyRules {
             guard c.string("ref_model") == nil, !unread.isEmpty else { return nil }
             return .note("\(unread.joined(separator: " and ")) \(unread.count == 1 ? "applies" : "apply") to ref_model, which is unset: the reference is the base with the adapter switched off (LoRA) or a frozen copy of the model")
         },
-        Rule(keys: ["do_train", "export_dir"],
-             summary: "do_train: false is an export (with export_dir); evaluation or prediction alone is not implemented (error otherwise)") { c in
-            guard c.bool("do_train") == false, c.string("export_dir") == nil else { return nil }
-            return .error(key: "do_train", "false: `factory run` trains, or with export_dir exports; evaluation or prediction alone is not implemented yet")
+        Rule(keys: ["do_train", "export_dir", "do_eval", "do_predict"],
+             summary: "do_train: false exports (with export_dir) or evaluates and predicts (do_eval, do_predict); with none of them there is nothing to do (error)") { c in
+            guard c.bool("do_train") == false, c.string("export_dir") == nil, c.bool("do_eval") != true, c.bool("do_predict") != true else { return nil }
+            return .error(key: "do_train", "false: nothing to do — set do_eval or do_predict (evaluation without training), or export_dir (an export)")
+        },
+        Rule(keys: ["do_predict", "predict_with_generate", "stage"],
+             summary: "do_predict writes generated predictions: stage sft needs predict_with_generate (error, as LLaMA-Factory)") { c in
+            guard c.bool("do_predict") == true, c.bool("predict_with_generate") != true else { return nil }
+            return .error(key: "do_predict", "true: set predict_with_generate: true to save model predictions (as LLaMA-Factory requires)")
+        },
+        Rule(keys: ["predict_with_generate", "do_train", "stage", "compute_accuracy"],
+             summary: "predict_with_generate: stage sft only, not while training, not with compute_accuracy (errors, as LLaMA-Factory)") { c in
+            guard c.bool("predict_with_generate") == true else { return nil }
+            if c.stage != .sft { return .error(key: "predict_with_generate", "true: it applies to stage sft only (this run: \(c.stage.rawValue))") }
+            if c.bool("do_train") == true { return .error(key: "predict_with_generate", "true: it cannot be set while training (do_train: true); predict in a run with do_predict and no do_train") }
+            if c.bool("compute_accuracy") == true { return .error(key: "predict_with_generate", "true: it cannot be used with compute_accuracy (one evaluation generates, the other scores the labels)") }
+            return nil
+        },
+        Rule(keys: ["do_eval", "do_predict", "predict_with_generate", "eval_dataset", "val_size"],
+             summary: "do_eval, do_predict and predict_with_generate need eval_dataset or val_size (error, as LLaMA-Factory)") { c in
+            let set = ["do_eval", "do_predict", "predict_with_generate"].filter { c.bool($0) == true }
+            guard let first = set.first, (c.list("eval_dataset") ?? []).isEmpty, (c.double("val_size") ?? 0) < 1e-6 else { return nil }
+            return .error(key: first, "true: there is nothing to evaluate; set eval_dataset (or val_size to hold part of dataset out)")
+        },
+        Rule(keys: ["compute_accuracy", "do_train", "do_eval"],
+             summary: "compute_accuracy applies to evaluation without training (do_eval alone); training runs evaluate the loss (error)") { c in
+            guard c.bool("compute_accuracy") == true, !c.isEvaluationOnly else { return nil }
+            return .error(key: "compute_accuracy", "true: Factory computes token accuracy when it evaluates without training (do_eval: true, do_train unset or false); a training run's evaluations report the loss")
         },
         Rule(keys: ["export_quantizer", "export_format"], summary: "export_quantizer packs a GGUF export: it needs export_format gguf (error otherwise)") { c in
             guard let quantizer = c.string("export_quantizer"), c.string("export_format") != "gguf" else { return nil }

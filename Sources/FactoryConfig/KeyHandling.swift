@@ -30,7 +30,6 @@ private let float32 = "training and inference run in float32 on this machine (mi
 private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
 private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
 private let noGPTQ = "GPTQ quantization while exporting is not implemented; `factory export` writes the merged model in infer_dtype"
-private let noPredict = "prediction and generation-based evaluation are not implemented yet"
 private let oneProcess = "Factory trains in one process (distributed training is not implemented)"
 private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
 /// "it applies to KEY, which Factory does not do".
@@ -90,7 +89,6 @@ public enum UnimplementedKeys {
         "use_adam_mini": refuse(unless: ["false"], "Adam-mini is not implemented; the optimizer is AdamW"),
         "freeze_vision_tower": note(unless: ["true"], noMultimodal), "freeze_multi_modal_projector": note(unless: ["true"], noMultimodal),
         "freeze_language_model": note(unless: ["false"], noMultimodal),
-        "compute_accuracy": refuse(unless: ["false"], "token accuracy in evaluation is not implemented yet"),
         "early_stopping_steps": refuse("early stopping is not implemented"),
         "include_effective_tokens_per_second": note(unless: ["false"], "trainer_log.jsonl records tokens per second at every logged step"),
         "loraplus_lr_embedding": note("Factory's LoRA adapts no embedding layer, so there is no embedding adapter to give this rate"),
@@ -115,11 +113,8 @@ public enum UnimplementedKeys {
         "max_length": note("max_new_tokens bounds generation, as it does whenever both are set in transformers"),
         "skip_special_tokens": refuse(unless: ["true"], "generated text always leaves special tokens out"),
         // training
-        "do_eval": note("evaluation runs whenever there is eval data (eval_dataset or val_size)"),
-        "do_predict": refuse(unless: ["false"], noPredict),
-        "predict_with_generate": refuse(unless: ["false"], noPredict),
-        "generation_max_length": note("it applies to predict_with_generate, which is not implemented yet"),
-        "generation_num_beams": note("it applies to predict_with_generate, which is not implemented yet"),
+        "generation_max_length": note("max_new_tokens bounds generation, as LLaMA-Factory passes it to generate and it takes precedence there"),
+        "generation_num_beams": refuse(unless: ["1"], "beam search is not implemented"),
         "prediction_loss_only": note("evaluation computes the loss only"),
         "eval_accumulation_steps": note("evaluation keeps no predictions to accumulate"),
         "lr_scheduler_kwargs": refuse(unless: ["{}"], "scheduler arguments are not implemented"),

@@ -77,40 +77,13 @@ public enum DatasetLoader {
         var result = PreparedDataset()
 
         func conversations(of name: String) throws -> [Conversation] {
-            let a = try info.attributes(name)
-            if a.ranking {
-                throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
-                                + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
-            }
-            if a.columns["kto_tag"] != nil {
-                throw DataError("\(info.path): dataset '\(name)' has a kto_tag column (answers labelled desirable or not): stage \(config.stage.rawValue) "
-                                + "would learn the undesirable answers too (LLaMA-Factory drops such rows); train on it with stage kto")
-            }
-            let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
-            var out: [Conversation] = []
-            var firstProblem: String?
-            for row in rows {
-                do { out.append(try DatasetConverter.convert(row, a)) } catch {
-                    guard skipBad else { throw error }
-                    result.skipped += 1
-                    firstProblem = firstProblem ?? "\(error)"
-                    if result.problems.count < 5 { result.problems.append("\(error)") }
-                }
-            }
-            if out.isEmpty, let firstProblem {
-                throw DataError("\(info.directory)/\(a.fileName): dataset '\(name)' has no usable row of its \(rows.count) (skip_bad_rows skipped them all; first: \(firstProblem))")
-            }
-            return out
+            let read = try readConversations(name, info: info, config: config, skipBad: skipBad)
+            result.skipped += read.skipped
+            result.problems += read.problems.prefix(max(0, 5 - result.problems.count))
+            return read.conversations
         }
 
-        let probabilities = try config.list("interleave_probs").map { list in
-            try list.map { item -> Double in
-                guard let p = Double(item) else { throw DataError("interleave_probs: '\(item)' is not a number") }
-                return p
-            }
-        }
-        var all = try Mixer.mix(try names.map { try conversations(of: $0) }, strategy: config.string("mix_strategy") ?? "concat",
-                                probabilities: probabilities, seed: UInt64(config.int("seed") ?? 42))
+        var all = try mixed(try names.map { try conversations(of: $0) }, config)
         var evalSet = try (config.list("eval_dataset") ?? []).flatMap { try conversations(of: $0) }
         let heldOut: [Conversation]
         (all, heldOut) = holdOut(all, config)
@@ -133,6 +106,65 @@ public enum DatasetLoader {
 }
 
 extension DatasetLoader {
+    /// One conversation dataset's rows converted; with skip_bad_rows the bad ones are counted (and the first
+    /// five problems kept) instead of stopping the run.
+    static func readConversations(_ name: String, info: DatasetInfo, config: RunConfig, skipBad: Bool) throws
+        -> (conversations: [Conversation], skipped: Int, problems: [String]) {
+        let a = try info.attributes(name)
+        if a.ranking {
+            throw DataError("\(info.path): dataset '\(name)' is a ranking dataset (chosen/rejected pairs): stage \(config.stage.rawValue) trains on "
+                            + "conversations; train on its pairs with stage dpo or rm (`factory data check` shows them)")
+        }
+        if a.columns["kto_tag"] != nil {
+            throw DataError("\(info.path): dataset '\(name)' has a kto_tag column (answers labelled desirable or not): stage \(config.stage.rawValue) "
+                            + "would learn the undesirable answers too (LLaMA-Factory drops such rows); train on it with stage kto")
+        }
+        let rows = try DatasetReader.rows(of: name, a, info: info, maxSamples: config.int("max_samples"))
+        var out: [Conversation] = [], skipped = 0, problems: [String] = []
+        for row in rows {
+            do { out.append(try DatasetConverter.convert(row, a)) } catch {
+                guard skipBad else { throw error }
+                skipped += 1
+                if problems.count < 5 { problems.append("\(error)") }
+            }
+        }
+        if out.isEmpty, let first = problems.first {
+            throw DataError("\(info.directory)/\(a.fileName): dataset '\(name)' has no usable row of its \(rows.count) (skip_bad_rows skipped them all; first: \(first))")
+        }
+        return (out, skipped, problems)
+    }
+
+    /// The datasets mixed as mix_strategy (and interleave_probs) say, with the run's seed.
+    static func mixed(_ datasets: [[Conversation]], _ config: RunConfig) throws -> [Conversation] {
+        let probabilities = try config.list("interleave_probs").map { list in
+            try list.map { item -> Double in
+                guard let p = Double(item) else { throw DataError("interleave_probs: '\(item)' is not a number") }
+                return p
+            }
+        }
+        return try Mixer.mix(datasets, strategy: config.string("mix_strategy") ?? "concat", probabilities: probabilities, seed: UInt64(config.int("seed") ?? 42))
+    }
+
+    /// What a run that does not train evaluates or predicts on (do_eval or do_predict alone): eval_dataset's
+    /// conversations, then — with val_size — the part of `dataset` held out, as LLaMA-Factory's split_dataset
+    /// takes it. Errors name the keys when there is neither.
+    public static func evaluationConversations(_ config: RunConfig) throws -> [Conversation] {
+        let evalNames = config.list("eval_dataset") ?? [], names = config.list("dataset") ?? []
+        let val = config.double("val_size") ?? 0
+        guard !evalNames.isEmpty || (val > 0 && !names.isEmpty) else {
+            throw DataError("nothing to evaluate: set eval_dataset (or dataset with val_size), as LLaMA-Factory requires for do_eval and do_predict")
+        }
+        let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
+        let skipBad = config.bool("skip_bad_rows") ?? false
+        var result = try evalNames.flatMap { try readConversations($0, info: info, config: config, skipBad: skipBad).conversations }
+        if val > 0, !names.isEmpty {
+            let all = try mixed(try names.map { try readConversations($0, info: info, config: config, skipBad: skipBad).conversations }, config)
+            result += holdOut(all, config).heldOut
+        }
+        guard !result.isEmpty else { throw DataError("nothing to evaluate: eval_dataset \(evalNames.joined(separator: ",")) has no rows") }
+        return result
+    }
+
     /// Examples shuffled with `seed` (unless disable_shuffling; always with val_size), and the last val_size of
     /// them (a fraction below 1, else a count) held out for evaluation: what every stage does with its examples.
     public static func holdOut<T>(_ items: [T], _ config: RunConfig) -> (train: [T], heldOut: [T]) {

@@ -105,6 +105,17 @@ public final class SupervisedEncoder {
         return (EncodedExample(inputIDs: ids, labels: labels), fullLength > options.cutoffLen)
     }
 
+    /// A conversation as LLaMA-Factory encodes it for generation (predict_with_generate: its unsupervised
+    /// processing, encode_oneturn): every turn before the last answer is the prompt, the last answer with the
+    /// template's end the label, the two cut to cutoff_len by infer_seqlen.
+    public func promptAndLabel(_ c: Conversation) throws -> (prompt: [Int], label: [Int]) {
+        let turns = try pairs(c)
+        guard let last = turns.last else { throw DataError("\(c.origin): the conversation has no assistant turn to predict") }
+        let prompt = turns.dropLast().flatMap { $0.source + $0.target } + last.source
+        let (sourceLen, targetLen) = SupervisedEncoder.inferSeqlen(source: prompt.count, target: last.target.count, cutoff: options.cutoffLen)
+        return (Array(prompt.prefix(sourceLen)), Array(last.target.prefix(targetLen)))
+    }
+
     /// LLaMA-Factory's infer_seqlen: how a turn's budget splits between source and target.
     public static func inferSeqlen(source: Int, target: Int, cutoff: Int) -> (Int, Int) {
         let maxTarget: Int

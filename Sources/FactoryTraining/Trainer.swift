@@ -174,7 +174,7 @@ public final class Trainer {
                               stepsDone: step - firstStep, tokens: tokensSeen, totalTokens: resumedTokens + tokensSeen)
                 sinceLog = []
             }
-            if let every = evalEvery, hasEvalSet, step % every == 0 || step == totalSteps {
+            if hasEvalSet, evalEvery.map({ step % $0 == 0 }) == true || (step == totalSteps && (evalEvery != nil || args.evaluateAtEnd)) {
                 let evalStart = Date()
                 let (loss, metrics) = try evaluateWithMetrics()
                 lastEval = (loss, Date().timeIntervalSince(evalStart))

@@ -28,6 +28,8 @@ public struct TrainingArguments {
     public var saveOnlyModel = false
     /// Evaluate every N steps (nil: no evaluation): eval_strategy steps with eval_steps (else logging_steps).
     public var evalSteps: Double? = nil
+    /// do_eval: evaluate after the last step too (LLaMA-Factory's workflow calls evaluate() after training).
+    public var evaluateAtEnd = false
     /// save_strategy: no — no checkpoints during training (the final save still happens).
     public var saveCheckpoints = true
     /// logging_first_step: the first step is logged as well.
@@ -75,6 +77,7 @@ public struct TrainingArguments {
             let key = c.string("eval_strategy") != nil ? "eval_strategy" : "evaluation_strategy"
             throw TrainingError("\(c.origin(of: key)) \(key): \(other) is not implemented (Factory evaluates by steps: steps or no)")
         }
+        evaluateAtEnd = c.bool("do_eval") ?? false
         switch c.string("save_strategy") {
         case "no"?: saveCheckpoints = false
         case "steps"?, nil: break

@@ -28,6 +28,13 @@ struct ModelArguments: ParsableArguments {
     /// The model named by the config, loaded with the registered family plugin.
     func load(flags: [RunConfig.Flag] = []) throws -> (RunConfig, LoadedModel, PluginSet) {
         let config = try config(flags: flags)
+        let (model, plugins) = try Self.loadModel(config, pluginOptions: pluginOptions)
+        return (config, model, plugins)
+    }
+
+    /// The config's model with its plugins, attention kernel, quantizer and adapters (merged with merge: true),
+    /// as chat, api, eval and `factory run` without training use it.
+    static func loadModel(_ config: RunConfig, pluginOptions: PluginOptions) throws -> (LoadedModel, PluginSet) {
         guard let request = config.string("model_name_or_path") else {
             throw ConfigProblem("no model: pass --model PATH or set model_name_or_path")
         }
@@ -47,7 +54,7 @@ struct ModelArguments: ParsableArguments {
         if adapted != nil && merge && quantizerItem.component != nil {
             fputs("merge: the adapted linear weights were dequantized to fp32 to merge the adapter into them\n", stderr)
         }
-        return (config, model, plugins)
+        return (model, plugins)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FactoryConfig
+import FactoryData
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
@@ -22,6 +23,19 @@ struct Run: ParsableCommand {
             }
             if config.isExportOnly {  // llamafactory-cli export's YAML: export_dir and nothing to train
                 try Export.export(config, pluginOptions: options.pluginOptions, dryRun: options.dryRun, json: options.json)
+                return
+            }
+            if config.isEvaluationOnly {  // do_eval / do_predict without training (LLaMA-Factory's do_train defaults to false)
+                if options.dryRun {
+                    let conversations = try DatasetLoader.evaluationConversations(config)
+                    print("evaluation without training: \(conversations.count) conversations; "
+                          + ["do_eval", "do_predict"].filter { config.bool($0) == true }.joined(separator: ", ")
+                          + " into \(config.string("output_dir") ?? "saves/" + (config.string("finetuning_type") ?? "lora") + "/sft")")
+                    return
+                }
+                let (model, plugins) = try ModelArguments.loadModel(config, pluginOptions: options.pluginOptions)
+                defer { plugins.shutdown() }
+                try EvaluationJob.run(config, model: model, plugins: plugins)
                 return
             }
             let plugins = try options.pluginOptions.load(extra: config.list("plugins") ?? [])

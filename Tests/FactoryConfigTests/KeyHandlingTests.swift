@@ -97,7 +97,9 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertThrowsError(try RunConfig.load(file: nil, overrides: ["use_galore=true"])) { error in
             XCTAssertEqual("\(error)", "override 'use_galore=true' use_galore: true — GaLore is not implemented")
         }
-        XCTAssertThrowsError(try RunConfig.load(file: nil, overrides: ["do_predict=true"]))
+        XCTAssertThrowsError(try RunConfig.load(file: nil, overrides: ["do_predict=true"])) { error in  // LLaMA-Factory's rule
+            XCTAssertTrue("\(error)".contains("do_predict: true: set predict_with_generate: true"), "\(error)")
+        }
         XCTAssertNoThrow(try RunConfig.load(file: nil, overrides: ["do_train=true", "report_to=none", "eval_strategy=steps", "save_strategy=no"]))
     }
 }
