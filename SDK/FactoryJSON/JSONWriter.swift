@@ -59,7 +59,8 @@ extension JSON {
         for _ in 0..<depth { out += indent }
     }
 
-    /// Appends `s` as a JSON string literal, escaping quotes, backslashes and control characters.
+    /// Appends `s` as a JSON string literal, escaping quotes, backslashes and control characters as Python's
+    /// json.dumps does (\b, \f, \n, \r, \t by name, the others as \u00XX); other characters as they are.
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
@@ -69,6 +70,8 @@ extension JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

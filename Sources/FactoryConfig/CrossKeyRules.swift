@@ -107,7 +107,7 @@ public enum CrossKeyRules {
         },
         Rule(keys: ["do_predict", "predict_with_generate", "stage"],
              summary: "do_predict writes generated predictions: stage sft needs predict_with_generate (error, as LLaMA-Factory)") { c in
-            guard c.bool("do_predict") == true, c.bool("predict_with_generate") != true else { return nil }
+            guard c.bool("do_predict") == true, c.stage == .sft, c.bool("predict_with_generate") != true else { return nil }
             return .error(key: "do_predict", "true: set predict_with_generate: true to save model predictions (as LLaMA-Factory requires)")
         },
         Rule(keys: ["predict_with_generate", "do_train", "stage", "compute_accuracy"],

@@ -99,7 +99,9 @@ public enum EvaluationJob {
             for word in stopWords where prediction.hasSuffix(word) { prediction.removeLast(word.count) }
             let label = tokenizer.decode(e.label, skipSpecial: true)
             scores.append(metric.score(prediction: prediction, label: label))
-            lines.append("{\"prompt\": \(pythonJSON(tokenizer.decode(e.prompt, skipSpecial: false))), \"predict\": \(pythonJSON(prediction)), \"label\": \(pythonJSON(label))}")
+            // json.dumps(…, ensure_ascii=False), as LLaMA-Factory's save_predictions writes each line
+            let row = JSONObject([("prompt", .string(tokenizer.decode(e.prompt, skipSpecial: false))), ("predict", .string(prediction)), ("label", .string(label))])
+            lines.append(JSON.object(row).spacedLine())
         }
         let seconds = Date().timeIntervalSince(started)
         var metrics = JSONObject()
@@ -128,25 +130,6 @@ public enum EvaluationJob {
         try AtomicFile.write(JSON.object(sorted(all)).prettyPrinted() + "\n", to: allPath)
     }
 
-    /// Python's json.dumps(text, ensure_ascii=False): quotes, backslashes and control characters escaped,
-    /// everything else as it is — LLaMA-Factory's generated_predictions.jsonl lines.
-    static func pythonJSON(_ text: String) -> String {
-        var out = "\""
-        for c in text.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// A running count on stderr ("\r<label> 12/40 …"), one line at the end.

@@ -3,7 +3,7 @@ import XCTest
 
 /// LLaMA-Factory 0.9.5's own example configs and demo data, from its source package on PyPI (fetched by
 /// the test, never committed): with the model swapped for the default GGUF (and the template for its
-/// own), every example Factory supports plans cleanly and trains 2 steps (or exports); every other one is refused
+/// own), every example Factory supports plans cleanly and trains 2 steps (or exports, or predicts); every other one is refused
 /// in one line that names the key or stage — none is "unknown". Skipped loudly when PyPI is out of reach.
 final class LLaMAFactoryExamplesTests: XCTestCase {
     static let version = "0.9.5"
@@ -25,6 +25,8 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
     /// Export configs (`llamafactory-cli export`'s YAML): `factory train` plans them as exports and writes the
     /// merged model (the LoRA ones with the adapter trained above).
     static let exports: Set<String> = ["merge_lora/qwen3_lora_sft.yaml", "merge_lora/qwen3_full_sft.yaml", "merge_lora/qwen3vl_lora_sft.yaml"]
+    /// Evaluation without training (do_predict + predict_with_generate): `factory train` predicts with the adapter trained above.
+    static let predictions: Set<String> = ["extras/nlg_eval/llama3_lora_predict.yaml"]
     static let inference: Set<String> = ["inference/qwen3.yaml", "inference/qwen3_full_sft.yaml", "inference/qwen3_lora_sft.yaml", "inference/qwen3vl.yaml"]
     /// Folders that hold configs of other programs (accelerate, DeepSpeed, Megatron, LLaMA-Factory's v1 trainer).
     static let otherPrograms = ["accelerate/", "deepspeed/", "megatron/", "v1/", "ktransformers/accelerate/"]
@@ -68,6 +70,9 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
             if Self.exports.contains(example) {
                 XCTAssertEqual(dry.status, 0, "\(example): \(dry.stdout)\(dry.stderr)")
                 XCTAssertTrue(dry.stdout.contains("export to "), "\(example): \(dry.stdout)")
+            } else if Self.predictions.contains(example) {
+                XCTAssertEqual(dry.status, 0, "\(example): \(dry.stdout)\(dry.stderr)")
+                XCTAssertTrue(dry.stdout.contains("evaluation without training: "), "\(example): \(dry.stdout)")
             } else if Self.supported.contains(example) {
                 XCTAssertEqual(dry.status, 0, "\(example): \(dry.stdout)\(dry.stderr)")
                 // 2 steps, kept short: few samples, short rows, no accumulation
@@ -105,7 +110,18 @@ final class LLaMAFactoryExamplesTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/merged/model.safetensors"), "\(example): \(export.stdout)")
             ran += 1
         }
+        // the prediction configs generate with the adapter trained above and score the answers
+        for example in Self.predictions.sorted() {
+            let out = try CLI.temporaryDirectory()
+            let predict = try CLI.run(["train", lf + "/examples/" + example] + swap + ["adapter_name_or_path=\(try XCTUnwrap(adapter))", "output_dir=\(out)/predict",
+                                                                               "max_samples=2", "max_new_tokens=8"], program: factory)
+            XCTAssertEqual(predict.status, 0, "\(example): \(predict.stderr)")
+            let lines = (try? String(contentsOfFile: out + "/predict/generated_predictions.jsonl", encoding: .utf8))?.split(separator: "\n") ?? []
+            XCTAssertEqual(lines.count, 4, "\(example): two rows of each of its two eval datasets")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/predict/predict_results.json"), "\(example): \(predict.stdout)")
+            ran += 1
+        }
         print("LLaMA-Factory \(Self.version) examples: \(ran) ran, \(refused) refused in one line")
-        XCTAssertEqual(ran, Self.supported.count + Self.inference.count + Self.exports.count)
+        XCTAssertEqual(ran, Self.supported.count + Self.inference.count + Self.exports.count + Self.predictions.count)
     }
 }

@@ -20,15 +20,12 @@ public struct JiebaSegmenter: Sendable {
     public func cut(_ text: String) -> [String] {
         var words: [String] = []
         let scalars = Array(text.unicodeScalars)
-        var i = 0
-        while i < scalars.count {
-            var end = i
-            let inBlock = Self.isBlockCharacter(scalars[i])
-            while end < scalars.count, Self.isBlockCharacter(scalars[end]) == inBlock { end += 1 }
+        for (run, inBlock) in Self.runs(scalars, Self.isBlockCharacter) {
             if inBlock {
-                cutBlock(scalars[i..<end], into: &words)
+                cutBlock(scalars[run], into: &words)
             } else {
-                var j = i  // re_skip: \r\n or one whitespace character; anything else one character at a time
+                var j = run.lowerBound  // re_skip: \r\n or one whitespace character; else one character at a time
+                let end = run.upperBound
                 while j < end {
                     if scalars[j] == "\r", j + 1 < end, scalars[j + 1] == "\n" {
                         words.append("\r\n")
@@ -39,9 +36,22 @@ public struct JiebaSegmenter: Sendable {
                     }
                 }
             }
-            i = end
         }
         return words
+    }
+
+    /// The maximal runs of `s` over which `test` gives the same answer, with that answer (re.split by a class).
+    static func runs(_ s: [Unicode.Scalar], _ test: (Unicode.Scalar) -> Bool) -> [(Range<Int>, Bool)] {
+        var result: [(Range<Int>, Bool)] = []
+        var i = 0
+        while i < s.count {
+            let value = test(s[i])
+            var end = i + 1
+            while end < s.count, test(s[end]) == value { end += 1 }
+            result.append((i..<end, value))
+            i = end
+        }
+        return result
     }
 
     /// re_han_default: [\u4E00-\u9FD5a-zA-Z0-9+#&._%-].
@@ -104,15 +114,12 @@ public struct JiebaSegmenter: Sendable {
     /// what lies between them as one piece.
     private func recognize(_ text: ArraySlice<Unicode.Scalar>, into words: inout [String]) {
         let s = Array(text)
-        var i = 0
-        while i < s.count {
-            var end = i
-            let han = Self.isHan(s[i])
-            while end < s.count, Self.isHan(s[end]) == han { end += 1 }
+        for (run, han) in Self.runs(s, Self.isHan) {
             if han {
-                viterbi(s[i..<end], into: &words)
+                viterbi(s[run], into: &words)
             } else {
-                var j = i, pending = i
+                var j = run.lowerBound, pending = run.lowerBound
+                let end = run.upperBound
                 while j < end {
                     if let length = Self.alphanumericRun(s, from: j, to: end) {
                         if pending < j { words.append(String(String.UnicodeScalarView(s[pending..<j]))) }
@@ -125,7 +132,6 @@ public struct JiebaSegmenter: Sendable {
                 }
                 if pending < end { words.append(String(String.UnicodeScalarView(s[pending..<end]))) }
             }
-            i = end
         }
     }
 

@@ -14,26 +14,17 @@ import glob, importlib.util, json, os, sys
 import jieba
 import numpy as np
 import torch
-from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
-from rouge_chinese import Rouge
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../FactoryTrainingTests/Fixtures/similarity"))
+from generate import scores as similarity_scores  # noqa: E402
 
 
 def compute_similarity(pairs):
-    """LLaMA-Factory's ComputeSimilarity (train/sft/metric.py) on decoded (prediction, label) pairs."""
-    score_dict = {"rouge-1": [], "rouge-2": [], "rouge-l": [], "bleu-4": []}
-    for pred, label in pairs:
-        hypothesis = list(jieba.cut(pred))
-        reference = list(jieba.cut(label))
-        if len(" ".join(hypothesis).split()) == 0 or len(" ".join(reference).split()) == 0:
-            result = {"rouge-1": {"f": 0.0}, "rouge-2": {"f": 0.0}, "rouge-l": {"f": 0.0}}
-        else:
-            result = Rouge().get_scores(" ".join(hypothesis), " ".join(reference))[0]
-        for k, v in result.items():
-            score_dict[k].append(round(v["f"] * 100, 4))
-        bleu_score = sentence_bleu([list(label)], list(pred), smoothing_function=SmoothingFunction().method3)
-        score_dict["bleu-4"].append(round(bleu_score * 100, 4))
-    return {k: float(np.mean(v)) for k, v in score_dict.items()}
+    """LLaMA-Factory's ComputeSimilarity on decoded (prediction, label) pairs: its per-pair scores (the fixture
+    generator's copy of LLaMA-Factory's code), averaged by numpy."""
+    rows = [similarity_scores(pred, label) for pred, label in pairs]
+    return {k: float(np.mean([r[k] for r in rows])) for k in ["rouge-1", "rouge-2", "rouge-l", "bleu-4"]}
 
 
 def load():
