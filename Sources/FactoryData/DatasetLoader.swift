@@ -148,7 +148,8 @@ extension DatasetLoader {
     /// What a run that does not train evaluates or predicts on (do_eval or do_predict alone): eval_dataset's
     /// conversations, then — with val_size — the part of `dataset` held out, as LLaMA-Factory's split_dataset
     /// takes it. Errors name the keys when there is neither.
-    public static func evaluationConversations(_ config: RunConfig) throws -> [Conversation] {
+    /// `report` gets one line when skip_bad_rows skipped rows.
+    public static func evaluationConversations(_ config: RunConfig, report: (String) -> Void = { _ in }) throws -> [Conversation] {
         let evalNames = config.list("eval_dataset") ?? [], names = config.list("dataset") ?? []
         let val = config.double("val_size") ?? 0
         guard !evalNames.isEmpty || (val > 0 && !names.isEmpty) else {
@@ -156,11 +157,16 @@ extension DatasetLoader {
         }
         let info = try DatasetInfo(directory: config.string("dataset_dir") ?? "data")
         let skipBad = config.bool("skip_bad_rows") ?? false
-        var result = try evalNames.flatMap { try readConversations($0, info: info, config: config, skipBad: skipBad).conversations }
-        if val > 0, !names.isEmpty {
-            let all = try mixed(try names.map { try readConversations($0, info: info, config: config, skipBad: skipBad).conversations }, config)
-            result += holdOut(all, config).heldOut
+        var skipped = 0, problems: [String] = []
+        func read(_ name: String) throws -> [Conversation] {
+            let r = try readConversations(name, info: info, config: config, skipBad: skipBad)
+            skipped += r.skipped
+            problems += r.problems
+            return r.conversations
         }
+        var result = try evalNames.flatMap { try read($0) }
+        if val > 0, !names.isEmpty { result += holdOut(try mixed(try names.map { try read($0) }, config), config).heldOut }
+        if skipped > 0 { report("skip_bad_rows: skipped \(skipped) rows of the eval data (first: \(problems.first ?? ""))") }
         guard !result.isEmpty else { throw DataError("nothing to evaluate: eval_dataset \(evalNames.joined(separator: ",")) has no rows") }
         return result
     }

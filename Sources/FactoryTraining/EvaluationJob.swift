@@ -15,16 +15,12 @@ public enum EvaluationJob {
 
     /// Runs do_eval, then do_predict, on `model` (its adapter already applied), writing into output_dir.
     public static func run(_ config: RunConfig, model: LoadedModel, plugins: PluginSet, print: @escaping (String) -> Void = { Swift.print($0) }) throws {
-        guard config.stage == .sft else {
-            throw TrainingError("stage \(config.stage.rawValue): do_eval and do_predict without training are implemented for stage sft")
-        }
-        guard let templateName = config.string("template") else {
-            throw TrainingError("set template: the chat-template plugin that renders the eval conversations (`factory plugins list` shows them)")
-        }
-        let outputDir = config.string("output_dir") ?? "saves/" + (config.string("finetuning_type") ?? "lora") + "/sft"
+        let templateName = try check(config)
+        let outputDir = self.outputDir(config)
         let output = try OutputDirectory(locking: outputDir)
         defer { withExtendedLifetime(output) {} }
-        _ = output.removeLeftovers()
+        let removed = output.removeLeftovers()
+        if !removed.isEmpty { print("removed what an interrupted run left in \(outputDir): \(removed.joined(separator: ", "))") }
         // with predict_with_generate, do_eval scores generated answers too (LLaMA-Factory's Seq2SeqTrainer
         // evaluates by generating then): one generation serves both
         let generate = config.bool("predict_with_generate") == true
@@ -37,7 +33,7 @@ public enum EvaluationJob {
         if let t = config.bool("train_on_prompt") { options.trainOnPrompt = t }
         if let m = config.bool("mask_history") { options.maskHistory = m }
         let encoder = SupervisedEncoder(template: template, tokenizer: model.tokenizer, options: options)
-        let conversations = try DatasetLoader.evaluationConversations(config)
+        let conversations = try DatasetLoader.evaluationConversations(config, report: print)
         let batchSize = config.int("per_device_eval_batch_size") ?? 8
         if let metric {
             let session = try ChatSession(model: model, config: config, plugins: plugins)
@@ -61,6 +57,23 @@ public enum EvaluationJob {
             print("eval on \(examples.count) examples: " + metrics.pairs.map { "\($0.0) \($0.1.doubleValue.map { String(format: "%.4f", $0) } ?? "")" }.joined(separator: ", ")
                   + " → \(outputDir)/eval_results.json")
         }
+    }
+
+    /// What must hold before the model loads: stage sft and a template (returned).
+    @discardableResult
+    public static func check(_ config: RunConfig) throws -> String {
+        guard config.stage == .sft else {
+            throw TrainingError("stage \(config.stage.rawValue): do_eval and do_predict without training are implemented for stage sft")
+        }
+        guard let templateName = config.string("template") else {
+            throw TrainingError("set template: the chat-template plugin that renders the eval conversations (`factory plugins list` shows them)")
+        }
+        return templateName
+    }
+
+    /// output_dir, or training's default for the method: saves/<finetuning_type>/sft.
+    public static func outputDir(_ config: RunConfig) -> String {
+        config.string("output_dir") ?? "saves/" + (config.string("finetuning_type") ?? "lora") + "/sft"
     }
 
     /// eval_loss, eval_accuracy (compute_accuracy), perplexity and the Trainer's speed fields.

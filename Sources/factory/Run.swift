@@ -26,11 +26,11 @@ struct Run: ParsableCommand {
                 return
             }
             if config.isEvaluationOnly {  // do_eval / do_predict without training (LLaMA-Factory's do_train defaults to false)
+                try EvaluationJob.check(config)
                 if options.dryRun {
-                    let conversations = try DatasetLoader.evaluationConversations(config)
+                    let conversations = try DatasetLoader.evaluationConversations(config) { print($0) }
                     print("evaluation without training: \(conversations.count) conversations; "
-                          + ["do_eval", "do_predict"].filter { config.bool($0) == true }.joined(separator: ", ")
-                          + " into \(config.string("output_dir") ?? "saves/" + (config.string("finetuning_type") ?? "lora") + "/sft")")
+                          + ["do_eval", "do_predict"].filter { config.bool($0) == true }.joined(separator: ", ") + " into \(EvaluationJob.outputDir(config))")
                     return
                 }
                 let (model, plugins) = try ModelArguments.loadModel(config, pluginOptions: options.pluginOptions)
