@@ -128,6 +128,22 @@ final class PredictCommandTests: XCTestCase {
         }
     }
 
+    /// Without jieba (here: a python3 that finds no package) predict_with_generate stops before generating, in one
+    /// line that names the package to install, and writes nothing.
+    func testPredictionWithoutJiebaStopsBeforeGenerating() throws {
+        let dir = try CLI.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\nexit 1\n".write(toFile: dir + "/bin/python3", atomically: true, encoding: .utf8)
+        chmod(dir + "/bin/python3", 0o755)
+        let r = try CLI.run(["run", "model_name_or_path=\(CLI.repository)/../shared/fixtures/tiny/llama", "template=chatml", "dataset_dir=examples/data",
+                             "eval_dataset=identity", "do_predict=true", "predict_with_generate=true", "output_dir=\(dir)/out"],
+                            environment: ["PATH": dir + "/bin:/usr/bin:/bin"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("comes from the PyPI package jieba: install it with `pip install jieba`"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/generated_predictions.jsonl"))
+    }
+
     /// do_train with do_eval and no eval_steps evaluates once, after the last step (LLaMA-Factory's workflow calls
     /// evaluate() after training); without do_eval such a run does not evaluate.
     func testTrainingWithDoEvalEvaluatesAfterTheLastStep() throws {
