@@ -124,10 +124,10 @@ public enum CrossKeyRules {
             guard let first = set.first, (c.list("eval_dataset") ?? []).isEmpty, (c.double("val_size") ?? 0) < 1e-6 else { return nil }
             return .error(key: first, "true: there is nothing to evaluate; set eval_dataset (or val_size to hold part of dataset out)")
         },
-        Rule(keys: ["compute_accuracy", "do_train", "do_eval"],
-             summary: "compute_accuracy applies to evaluation without training (do_eval alone); training runs evaluate the loss (error)") { c in
-            guard c.bool("compute_accuracy") == true, !c.isEvaluationOnly else { return nil }
-            return .error(key: "compute_accuracy", "true: Factory computes token accuracy when it evaluates without training (do_eval: true, do_train unset or false); a training run's evaluations report the loss")
+        Rule(keys: ["compute_accuracy", "stage"],
+             summary: "compute_accuracy is stage sft's token accuracy (error under another stage, whose evaluations have their own metrics)") { c in
+            guard c.bool("compute_accuracy") == true, c.stage != .sft else { return nil }
+            return .error(key: "compute_accuracy", "true: token accuracy is stage sft's evaluation metric (this run: stage \(c.stage.rawValue))")
         },
         Rule(keys: ["export_quantizer", "export_format"], summary: "export_quantizer packs a GGUF export: it needs export_format gguf (error otherwise)") { c in
             guard let quantizer = c.string("export_quantizer"), c.string("export_format") != "gguf" else { return nil }

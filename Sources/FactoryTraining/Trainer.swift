@@ -152,7 +152,7 @@ public final class Trainer {
         let print = self.print
         let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: { runningLog.append($0); print($0) },
                              keepingRecordsUpTo: firstStep)
-        var lastEval: (loss: Double, seconds: Double)?
+        var lastEval: (loss: Double, seconds: Double, metrics: [String: Double])?
         let start = Date()
         var sinceLog: [StepRecord] = []
         var tokensSeen = 0
@@ -177,7 +177,7 @@ public final class Trainer {
             if hasEvalSet, evalEvery.map({ step % $0 == 0 }) == true || (step == totalSteps && (evalEvery != nil || args.evaluateAtEnd)) {
                 let evalStart = Date()
                 let (loss, metrics) = try evaluateWithMetrics()
-                lastEval = (loss, Date().timeIntervalSince(evalStart))
+                lastEval = (loss, Date().timeIntervalSince(evalStart), metrics)
                 try log.writeEval(loss, metrics: metrics, step: step)
             }
             // every save_steps, and the last step whatever save_steps is, as transformers saves it
@@ -259,7 +259,13 @@ public final class Trainer {
     /// The evaluation loss and the stage's evaluation metrics (none for pt and sft).
     func evaluateWithMetrics() throws -> (Double, [String: Double]) {
         switch objective {
-        case .languageModel: return (try evaluate(), [:])
+        case .languageModel:
+            guard args.computeAccuracy else { return (try evaluate(), [:]) }
+            // the logits themselves, for their argmax: the model with the method's linears, unfused head
+            let result = try GradMode.disabled {
+                try adapted.withHooks(fusedHead: nil) { try TokenEvaluation.run(eval, model: adapted.model, batchSize: args.evalBatchSize) }
+            }
+            return (result.loss, ["accuracy": result.accuracy])
         case .preference(let data): return try evaluatePreference(data)
         case .reward(let data): return try evaluateReward(data)
         case .kto(let data): return try evaluateKTO(data)
@@ -277,18 +283,21 @@ public final class Trainer {
         return nil
     }
 
-    /// Mean loss over the evaluation set (no gradients).
+    /// The evaluation loss as the Hugging Face Trainer averages it (no gradients): each batch of
+    /// per_device_eval_batch_size examples gives its mean over its labelled tokens, and the batches are
+    /// averaged weighted by their examples (one batch: the token-weighted mean).
     public func evaluate() throws -> Double {
         try GradMode.disabled {
-            var sum = 0.0, count = 0
+            var weighted = 0.0, examples = 0
             for start in stride(from: 0, to: eval.count, by: args.evalBatchSize) {
-                let batch = MicroBatch(Array(eval[start..<min(eval.count, start + args.evalBatchSize)]), padID: padID)
+                let rows = Array(eval[start..<min(eval.count, start + args.evalBatchSize)])
+                let batch = MicroBatch(rows, padID: padID)
                 let n = batch.targets
                 guard n > 0 else { continue }
-                sum += Double(try microBatchLoss(batch, normalizer: 1).data[0])
-                count += n
+                weighted += Double(try microBatchLoss(batch, normalizer: 1).data[0]) / Double(n) * Double(rows.count)
+                examples += rows.count
             }
-            return count == 0 ? 0 : sum / Double(count)
+            return examples == 0 ? 0 : weighted / Double(examples)
         }
     }
 }

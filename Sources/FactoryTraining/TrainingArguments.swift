@@ -30,6 +30,8 @@ public struct TrainingArguments {
     public var evalSteps: Double? = nil
     /// do_eval: evaluate after the last step too (LLaMA-Factory's workflow calls evaluate() after training).
     public var evaluateAtEnd = false
+    /// compute_accuracy: stage sft's evaluations also report eval_accuracy (LLaMA-Factory's ComputeAccuracy).
+    public var computeAccuracy = false
     /// save_strategy: no — no checkpoints during training (the final save still happens).
     public var saveCheckpoints = true
     /// logging_first_step: the first step is logged as well.
@@ -78,6 +80,7 @@ public struct TrainingArguments {
             throw TrainingError("\(c.origin(of: key)) \(key): \(other) is not implemented (Factory evaluates by steps: steps or no)")
         }
         evaluateAtEnd = c.bool("do_eval") ?? false
+        computeAccuracy = c.bool("compute_accuracy") ?? false
         switch c.string("save_strategy") {
         case "no"?: saveCheckpoints = false
         case "steps"?, nil: break

@@ -16,8 +16,8 @@ public struct ModelCardInfo {
 /// The numbers of a finished run, as the final save reports them.
 struct FinishedRun {
     let steps: Int, meanLoss: Double, seconds: Double, tokens: Int
-    /// The evaluation at the last step: loss and its runtime.
-    let lastEval: (loss: Double, seconds: Double)?
+    /// The evaluation at the last step: loss, its runtime and the stage's metrics (saved with eval_ before them).
+    let lastEval: (loss: Double, seconds: Double, metrics: [String: Double])?
 }
 
 enum TrainingResults {
@@ -45,6 +45,7 @@ enum TrainingResults {
                 ("eval_steps_per_second", .double(rounded(batches / max(eval.seconds, 1e-9)))),
             ])
             if trainer.modelCard.stage == "pt" { metrics["perplexity"] = .double(exp(eval.loss)) }  // LLaMA-Factory's pt workflow adds it
+            for (key, value) in eval.metrics.sorted(by: { $0.key < $1.key }) { metrics["eval_" + key] = .double(value) }
             try save(metrics, directory + "/eval_results.json")
             for (k, v) in metrics.pairs { all[k] = v }
         }

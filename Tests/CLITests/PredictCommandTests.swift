@@ -116,7 +116,7 @@ final class PredictCommandTests: XCTestCase {
             (["do_eval=true"], "do_eval: true: there is nothing to evaluate; set eval_dataset"),
             (["do_train=false"], "do_train: false: nothing to do"),
             (["do_eval=true", "eval_dataset=identity", "predict_with_generate=true", "compute_accuracy=true"], "cannot be used with compute_accuracy"),
-            (["do_train=true", "dataset=identity", "compute_accuracy=true"], "compute_accuracy: true: Factory computes token accuracy when it evaluates without training"),
+            (["do_train=true", "dataset=identity", "compute_accuracy=true", "stage=rm"], "compute_accuracy: true: token accuracy is stage sft's evaluation metric"),
             (["do_eval=true", "eval_dataset=nosuch"], "nosuch"),
             (["do_eval=true", "eval_dataset=identity", "stage=dpo"], "stage dpo: do_eval and do_predict without training are implemented for stage sft"),
         ]
@@ -142,6 +142,27 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("comes from the PyPI package jieba: install it with `pip install jieba`"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/generated_predictions.jsonl"))
+    }
+
+    /// compute_accuracy in a training run: its evaluations log eval_accuracy, and the last one (eval_results.json)
+    /// equals do_eval alone on the saved adapter — loss and accuracy, with the Trainer's average over 2 batches.
+    func testTrainingEvaluationsReportAccuracyAsEvaluationAloneDoes() throws {
+        let dir = try CLI.temporaryDirectory()
+        let common = ["model_name_or_path=\(CLI.repository)/../shared/fixtures/tiny/llama", "template=chatml", "dataset_dir=examples/data",
+                      "eval_dataset=identity", "max_samples=5", "cutoff_len=64", "compute_accuracy=true", "per_device_eval_batch_size=3"]
+        let train = try CLI.run(["run"] + common + ["dataset=identity", "do_train=true", "do_eval=true", "max_steps=2", "learning_rate=1e-2",
+                                                    "output_dir=\(dir)/train"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("eval at step 2: eval_loss ") && train.stdout.contains("accuracy "), train.stdout)
+        let log = try String(contentsOfFile: dir + "/train/trainer_log.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.contains("\"eval_accuracy\""), log)
+        let during = try results(dir + "/train/eval_results.json")
+        let alone = try CLI.run(["run"] + common + ["do_eval=true", "adapter_name_or_path=\(dir)/train", "output_dir=\(dir)/alone"])
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        let after = try results(dir + "/alone/eval_results.json")
+        XCTAssertEqual(during["eval_loss"] ?? .nan, after["eval_loss"] ?? 0, accuracy: 1e-4)
+        XCTAssertEqual(during["eval_accuracy"] ?? .nan, after["eval_accuracy"] ?? 0, accuracy: 1e-9)
+        XCTAssertTrue((0...1).contains(after["eval_accuracy"] ?? -1))
     }
 
     /// do_train with do_eval and no eval_steps evaluates once, after the last step (LLaMA-Factory's workflow calls
