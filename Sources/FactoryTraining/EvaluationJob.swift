@@ -37,6 +37,7 @@ public enum EvaluationJob {
         let batchSize = config.int("per_device_eval_batch_size") ?? 8
         if let metric {
             let session = try ChatSession(model: model, config: config, plugins: plugins)
+            if let warning = session.templateWarning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             let encoded = try conversations.map { try encoder.promptAndLabel($0) }
             let prediction = try predict(encoded, model: model, session: session, metric: metric, batchSize: batchSize)
             for split in splits {
