@@ -256,7 +256,7 @@ public final class Trainer {
         }
     }
 
-    /// The evaluation loss and the stage's evaluation metrics (none for pt and sft).
+    /// The evaluation loss and the stage's evaluation metrics (sft: accuracy with compute_accuracy; pt: none).
     func evaluateWithMetrics() throws -> (Double, [String: Double]) {
         switch objective {
         case .languageModel:
