@@ -31,6 +31,7 @@ public enum KindSuites {
             ("round trip and row-range dequantization", quantizerRoundTrip),
             ("NULL buffers are an error", quantizerNullBuffers),
             ("matmul_rows matches the unpacked rows (if provided)", quantizerProduct),
+            ("matmul_rows_int8 stays within 8-bit input rounding, row by row as batched (if provided)", quantizerInt8Product),
         ],
         .attentionKernel: [
             ("declares a well-formed info struct", attentionInfo),
@@ -128,6 +129,68 @@ public enum KindSuites {
                 for j in count..<stride where !out[i * stride + j].isNaN { return (false, "wrote out[\(i), \(j)], beyond row_count \(count)") }
             }
             return (true, "[\(rows), \(cols)], \(n) inputs, rows \(first)..<\(first + count): error \(formatted(worst)) of Σ|w·x|")
+        }
+    }
+
+    /// The 1.9 contract: every output within Σ_b (step_b / 2)·Σ_{c in b} |w| of the unpacked rows' exact product
+    /// (step_b = max|x_b| / 127 of each 32-value input block; plus 1e-5 of Σ|w·x| for fp32 rounding), on a
+    /// row range with a wider out stride, each input's outputs bit-equal to those of the input alone, and
+    /// nothing written beyond row_count.
+    static func quantizerInt8Product(_ c: Component) -> Isolation.Outcome {
+        outcome {
+            let q = try QuantizerInstance(c)
+            guard q.multipliesInt8 else { return (true, "not provided: decoding keeps matmul_rows") }
+            let rows = 37, n = 3, first = 5, count = 20, stride = 23
+            let widths = [288, 320, 384, 768]
+            guard let cols = widths.first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
+                return (false, "packs none of " + widths.map { "[\(rows), \($0)]" }.joined(separator: ", "))
+            }
+            let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
+            let w = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            // inputs with an outlier per block in the first row, as a residual stream has
+            let x = sampleMatrix(rows: n, cols: cols).enumerated().map { i, v in v / 3 * (i < cols && i % 32 == 7 ? 40 : 1) }
+            guard let prepared = try packed.withUnsafeBytes({ try q.prepareRowsInt8($0, rows: rows, cols: cols) }) else {
+                return (true, "declined a [\(rows), \(cols)] matrix (FACTORY_ERR_UNSUPPORTED): decoding keeps matmul_rows")
+            }
+            func product(_ inputs: ArraySlice<Float>, _ k: Int) throws -> [Float] {
+                var out = [Float](repeating: .nan, count: k * stride)
+                try Array(inputs).withUnsafeBufferPointer { xp in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        try prepared.multiply(x: xp.baseAddress!, n: k, firstRow: first, rowCount: count, out: o.baseAddress!, outStride: stride)
+                    }
+                }
+                return out
+            }
+            let out = try product(x[...], n)
+            var worst = 0.0
+            for i in 0..<n {
+                let alone = try product(x[(i * cols)..<((i + 1) * cols)], 1)
+                for j in 0..<count where out[i * stride + j].bitPattern != alone[j].bitPattern {
+                    return (false, "input \(i), row \(first + j): \(out[i * stride + j]) among \(n) inputs, \(alone[j]) alone")
+                }
+                for r in first..<(first + count) {
+                    var exact = 0.0, magnitude = 0.0, bound = 0.0
+                    for b in 0..<(cols / 32) {
+                        var amax = 0.0, weights = 0.0
+                        for k in (32 * b)..<(32 * b + 32) {
+                            let t = Double(w[r * cols + k]) * Double(x[i * cols + k])
+                            exact += t
+                            magnitude += abs(t)
+                            amax = max(amax, abs(Double(x[i * cols + k])))
+                            weights += abs(Double(w[r * cols + k]))
+                        }
+                        bound += amax / 127 / 2 * weights
+                    }
+                    let got = Double(out[i * stride + r - first]), allowed = bound + 1e-5 * magnitude
+                    guard got.isFinite, abs(got - exact) <= allowed else {
+                        return (false, "input \(i), row \(r): \(got), the unpacked row gives \(exact), rounding 8-bit inputs allows ±\(allowed)")
+                    }
+                    worst = max(worst, abs(got - exact) / allowed)
+                }
+                for j in count..<stride where !out[i * stride + j].isNaN { return (false, "wrote out[\(i), \(j)], beyond row_count \(count)") }
+            }
+            return (true, "[\(rows), \(cols)], \(n) inputs, rows \(first)..<\(first + count): error at most \(formatted(worst)) of the rounding bound, "
+                + "\(prepared.bytes) bytes prepared")
         }
     }
 

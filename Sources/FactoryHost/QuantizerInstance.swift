@@ -89,6 +89,30 @@ public final class QuantizerInstance: ComponentInstance {
         }
     }
 
+    /// Whether the plugin has the 8-bit-input products (ABI 1.9: prepare_rows_int8, matmul_rows_int8 and
+    /// release_rows_int8 all in its table and non-NULL).
+    public var multipliesInt8: Bool {
+        has(factory_quantizer_t.self, \.release_rows_int8) && q.pointee.prepare_rows_int8 != nil && q.pointee.matmul_rows_int8 != nil
+            && q.pointee.release_rows_int8 != nil
+    }
+
+    /// The plugin's 8-bit-input layout of `packed` (read during the call only); nil when the plugin has
+    /// none or declines this matrix (FACTORY_ERR_UNSUPPORTED: the caller keeps matmul_rows).
+    public func prepareRowsInt8(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int) throws -> PreparedRowsInt8? {
+        guard multipliesInt8, let f = q.pointee.prepare_rows_int8 else { return nil }
+        var handle: UnsafeMutableRawPointer?
+        var bytes: UInt64 = 0
+        do {
+            try call("prepare_rows_int8") { err in
+                f(q, packed.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(packed.count), UInt64(rows), UInt64(cols), &handle, &bytes, err)
+            }
+        } catch let e as PluginCallError where e.status == FACTORY_ERR_UNSUPPORTED.rawValue {
+            return nil
+        }
+        guard let handle else { throw missing("a handle from prepare_rows_int8") }
+        return PreparedRowsInt8(self, handle: handle, rows: rows, bytes: Int(bytes))
+    }
+
     /// Calls quantize() with NULL buffers: a conforming plugin returns an error.
     package func quantizeWithNullBuffers(rows: Int, cols: Int) -> PluginCallError? {
         guard let f = q.pointee.quantize else { return missing("quantize") }
@@ -100,5 +124,38 @@ public final class QuantizerInstance: ComponentInstance {
 
     private func missing(_ what: String) -> PluginCallError {
         PluginCallError(component: component.name, call: what, status: FACTORY_ERR_INTERNAL.rawValue, message: "the plugin provides no \(what)")
+    }
+}
+
+/// A plugin's 8-bit-input layout of one packed matrix (prepare_rows_int8), released when the last
+/// reference goes. Keeps its quantizer instance (and so the plugin) alive. Thread: `multiply` from several
+/// threads at once on disjoint row ranges.
+public final class PreparedRowsInt8: @unchecked Sendable {
+    private let quantizer: QuantizerInstance
+    private let handle: UnsafeMutableRawPointer
+    public let rows: Int
+    /// Bytes the plugin says the layout holds.
+    public let bytes: Int
+
+    init(_ quantizer: QuantizerInstance, handle: UnsafeMutableRawPointer, rows: Int, bytes: Int) {
+        (self.quantizer, self.handle, self.rows, self.bytes) = (quantizer, handle, rows, bytes)
+    }
+    deinit { quantizer.releaseRowsInt8(handle) }
+
+    /// out[i, r − firstRow] ≈ x[i] · W[r] with x rounded to 8 bits per 32-value block (matmul_rows_int8).
+    public func multiply(x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) throws {
+        try quantizer.multiplyRowsInt8(handle, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
+    }
+}
+
+extension QuantizerInstance {
+    fileprivate func multiplyRowsInt8(_ handle: UnsafeMutableRawPointer, x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int,
+                                      out: UnsafeMutablePointer<Float>, outStride: Int) throws {
+        guard let f = q.pointee.matmul_rows_int8 else { throw missing("matmul_rows_int8") }
+        try call("matmul_rows_int8") { err in f(q, handle, x, UInt64(n), UInt64(firstRow), UInt64(rowCount), out, UInt64(outStride), err) }
+    }
+
+    fileprivate func releaseRowsInt8(_ handle: UnsafeMutableRawPointer) {
+        q.pointee.release_rows_int8?(q, handle)
     }
 }

@@ -106,14 +106,20 @@ public enum QuantizedBase {
     }
 
     /// A PackedWeight over `packed` bytes: tiles unpack through the plugin's dequantize_rows; few-row
-    /// inputs multiply through its matmul_rows when it has one.
+    /// inputs multiply through its 8-bit-input product (prepared on first use) or its matmul_rows.
     static func packedWeight(_ storage: PackedBytes, rows: Int, cols: Int, _ quantizer: QuantizerInstance) -> PackedWeight {
         let product: PackedWeight.RowProduct? = quantizer.multipliesPacked ? { x, n, first, count, out, stride in
             try quantizer.multiplyRows(storage.buffer, rows: rows, cols: cols, x: x, n: n, firstRow: first, rowCount: count, out: out, outStride: stride)
         } : nil
+        let prepareInt8: (() throws -> PackedWeight.RowProduct?)? = quantizer.multipliesInt8 ? {
+            guard let prepared = try quantizer.prepareRowsInt8(storage.buffer, rows: rows, cols: cols) else { return nil }
+            return { x, n, first, count, out, stride in
+                try prepared.multiply(x: x, n: n, firstRow: first, rowCount: count, out: out, outStride: stride)
+            }
+        } : nil
         return PackedWeight(rows: rows, cols: cols, bytes: storage.buffer.count, unpack: { first, count, into in
             try quantizer.dequantize(storage.buffer, rows: rows, cols: cols, firstRow: first, rowCount: count, into: into)
-        }, multiplyRows: product)
+        }, multiplyRows: product, prepareInt8: prepareInt8)
     }
 
     /// Packing while a model loads: each linear weight is packed as the family registers it. A

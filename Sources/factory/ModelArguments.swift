@@ -66,9 +66,11 @@ extension RunConfig {
         return try RunConfig.load(file: file, overrides: Array(arguments.dropFirst(file == nil ? 0 : 1)), flags: flags)
     }
 
-    /// `threads` to the engine (OpenBLAS's GEMM threads and the engine's loops alike), and the notes to stderr.
+    /// `threads` to the engine (OpenBLAS's GEMM threads and the engine's loops alike), `int8_activations` to
+    /// the packed products, and the notes to stderr.
     func applyThreadsAndPrintNotes() {
         if let threads = int("threads") { Threads.set(threads) }  // in range: the schema checked it
+        PackedWeight.roundsInputsTo8Bits = bool("int8_activations") ?? true
         for note in notes { printError("note: \(note)") }
     }
 }

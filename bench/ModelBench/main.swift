@@ -1,8 +1,9 @@
 // factory-model-bench: load time, prefill and decode speed and peak RSS of a
 // model through the real plugin path. One JSON object per line.
-//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense]
+//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense] [--exact]
 // --dense: a GGUF's weights all unpacked to fp32 (by default, with no quantizer, decoding multiplies
-// the file's own blocks, as `factory generate` does).
+// the file's own blocks, as `factory generate` does). --exact: packed products keep fp32 inputs
+// (`int8_activations: false`) instead of rounding them to 8 bits.
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
@@ -33,8 +34,9 @@ func stringOption(_ name: String) -> String? {
 }
 let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128)
 let quantizerName = stringOption("--quantizer")
-let dense = args.contains("--dense")
-args.removeAll { $0 == "--dense" }
+let dense = args.contains("--dense"), exact = args.contains("--exact")
+args.removeAll { $0 == "--dense" || $0 == "--exact" }
+PackedWeight.roundsInputsTo8Bits = !exact
 let request = args.first ?? "HuggingFaceTB/SmolLM2-135M-Instruct"
 Threads.set(Int(ProcessInfo.processInfo.environment["FACTORY_THREADS"] ?? "2") ?? 2)
 

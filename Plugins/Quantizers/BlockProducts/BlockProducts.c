@@ -8,6 +8,7 @@
 // exact int32 sums (|w| ≤ 4064 after a Q6_K sub-scale, four products per lane: no overflow), and
 // a stretch's product is scale·h·(Σ w·high + Σ w·low / 65534) + offset·Σ x.
 #include "BlockProducts.h"
+#include "HalfFloat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,27 +18,6 @@
 #include <immintrin.h>
 #define FBP_X86 1
 #endif
-
-static float half_to_float(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else {  // subnormal: normalise
-            exponent = 127 - 15 + 1;
-            while (!(mantissa & 0x400)) { mantissa <<= 1; exponent--; }
-            bits = sign | (exponent << 23) | ((mantissa & 0x3FF) << 13);
-        }
-    } else if (exponent == 31) {
-        bits = sign | 0x7F800000 | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 int fbp_supports(int type) {
     switch (type) {

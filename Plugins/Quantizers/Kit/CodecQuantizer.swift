@@ -84,4 +84,9 @@ open class GGMLQuantizer: CodecQuantizer {
     public var info: QuantizerInfo {
         QuantizerInfo(format: format.name, blockSize: format.blockValues, bitsPerWeight: format.bitsPerWeight, trainableBase: false, mergeable: true)
     }
+
+    /// The 8-bit-input layout (Int8RowMultiplying, declared by the plugins whose format has a kernel: q4_0, q4_1, q8_0).
+    public func prepareRowsInt8(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int) throws -> PreparedRowsInt8? {
+        BlockRowsInt8(format, packed: packed, rows: rows, cols: cols)
+    }
 }

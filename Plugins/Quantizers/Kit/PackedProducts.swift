@@ -6,6 +6,7 @@
 // blocks are split into two int16 parts each, the codes meet them in exact integer sums. int8 rows turn
 // their bytes into floats by the 2^23 trick; nf4/fp4 look their byte pairs up in a 256-entry table.
 import BlockProducts
+import CFactoryABI
 import FactoryPluginKit
 import GGMLBlocks
 
@@ -75,6 +76,37 @@ extension GGMLBlockFormat {
             multiplyUnpacked(packed, rows: firstRow + rowCount, cols: cols, x: x, n: n, firstRow: firstRow, rowCount: rowCount, out: out, outStride: outStride)
         }
     }
+}
+
+/// A GGUF block matrix repacked for 8-bit-input products (Int8Products.h): groups of 8 rows whose block
+/// scales sit side by side, the inputs rounded to int8 per 32-value block and met in integer dot products.
+public final class BlockRowsInt8: PreparedRowsInt8, @unchecked Sendable {
+    private let matrix: OpaquePointer
+    public let rows: Int
+    public var bytes: Int { fbp_int8_bytes(matrix) }
+
+    /// nil when the format has no 8-bit kernel, memory runs out or a scale does not fit the layout.
+    init?(_ format: GGMLBlockFormat, packed: UnsafeRawBufferPointer, rows: Int, cols: Int) {
+        guard cols % 32 == 0, cols > 0, rows > 0, rows <= Int(Int32.max), cols / 32 <= Int(Int32.max),
+              let m = fbp_int8_repack(Int32(format.type.rawValue), packed.baseAddress!, cols / format.blockValues * format.blockBytes,
+                                      Int32(rows), Int32(cols / 32)) else { return nil }
+        (matrix, self.rows) = (m, rows)
+    }
+    deinit { fbp_int8_free(matrix) }
+
+    public func multiply(x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) throws {
+        guard n <= Int(Int32.max) else { throw PluginError.invalidArgument("n \(n) is too large") }
+        switch fbp_int8_multiply(matrix, Int32(firstRow), Int32(rowCount), x, Int32(n), out, outStride, Int32(FBP_BEST)) {
+        case 0: return
+        case -1: throw PluginError.invalidArgument("rows [\(firstRow), \(firstRow + rowCount)) are outside a matrix of \(rows) rows")
+        default: throw PluginError(FACTORY_ERR_OUT_OF_MEMORY, "no memory for the rounded inputs of \(n) rows")
+        }
+    }
+}
+
+extension GGMLBlockFormat {
+    /// Whether Int8Products has an 8-bit-input kernel for this format (q4_0, q4_1, q8_0).
+    public var hasInt8Product: Bool { fbp_int8_supports(Int32(type.rawValue)) != 0 }
 }
 
 extension RowwiseInt8 {

@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_0Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
+final class Q4_0Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying, Int8RowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q4_0", name: "q4_0", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q4_0: 4-bit values offset by 8, f16 scale per block of 32")

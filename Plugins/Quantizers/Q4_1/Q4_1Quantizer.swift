@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q4_1Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
+final class Q4_1Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying, Int8RowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q4_1", name: "q4_1", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q4_1: 4-bit values, f16 scale and minimum per block of 32")

@@ -3,7 +3,7 @@ import CFactoryABI
 import FactoryPluginKit
 import QuantizerKit
 
-final class Q8_0Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying {
+final class Q8_0Quantizer: GGMLQuantizer, QuantizerPlugin, PackedRowMultiplying, Int8RowMultiplying {
     static let descriptor = ComponentDescriptor(
         id: "org.factory.quantizer.q8_0", name: "q8_0", version: "1.0.0", vendor: "Factory",
         summary: "GGUF Q8_0: int8 values, f16 scale per block of 32")

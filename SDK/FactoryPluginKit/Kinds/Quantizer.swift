@@ -39,6 +39,28 @@ public protocol PackedRowMultiplying {
                       out: UnsafeMutablePointer<Float>, outStride: Int) throws
 }
 
+/// A plugin's own layout of one packed matrix for products with 8-bit inputs (ABI 1.9): built once by
+/// `Int8RowMultiplying.prepareRowsInt8`, held by the host through an opaque handle until it releases it.
+/// Read-only once built: `multiply` runs from several threads at once on disjoint row ranges.
+public protocol PreparedRowsInt8: AnyObject {
+    /// Rows of the matrix it was built from.
+    var rows: Int { get }
+    /// Bytes the layout holds.
+    var bytes: Int { get }
+    /// out[i * outStride + (r − firstRow)] for i < n and r in [firstRow, firstRow + rowCount): x[i] · W[r] with
+    /// each 32-value block of x[i] rounded to int8 codes of step max|x| / 127 first (the bound in quantizer.h).
+    func multiply(x: UnsafePointer<Float>, n: Int, firstRow: Int, rowCount: Int, out: UnsafeMutablePointer<Float>, outStride: Int) throws
+}
+
+/// A quantizer with products whose inputs are rounded to 8 bits (ABI 1.9 `prepare_rows_int8`,
+/// `matmul_rows_int8`, `release_rows_int8`), as llama.cpp decodes; the host uses them for decoding unless
+/// the run says `int8_activations: false`.
+public protocol Int8RowMultiplying {
+    /// The layout for the packed [rows, cols] matrix (read during the call only); nil when this matrix
+    /// cannot have one (the host keeps matmul_rows for it).
+    func prepareRowsInt8(_ packed: UnsafeRawBufferPointer, rows: Int, cols: Int) throws -> PreparedRowsInt8?
+}
+
 enum QuantizerBinding {
     static func table(_ box: InstanceBox) throws -> UnsafePointer<factory_instance_t> {
         let q = try component(of: box, as: (any QuantizerPlugin).self)
@@ -90,6 +112,7 @@ enum QuantizerBinding {
                                          rowCount: n, into: UnsafeMutableBufferPointer(start: dst, count: values))
                 }
             }
+            if q is Int8RowMultiplying { bindInt8Products(t) }
             guard q is PackedRowMultiplying else { return }
             t.pointee.matmul_rows = { selfPtr, packed, packedSize, rows, cols, x, n, first, count, out, outStride, err in
                 reportingErrors(err) {
@@ -108,6 +131,45 @@ enum QuantizerBinding {
                                        rowCount: k, out: out, outStride: stride)
                 }
             }
+        }
+    }
+
+    /// The three 1.9 calls over an `Int8RowMultiplying` plugin: a handle is a retained `PreparedRowsInt8`.
+    static func bindInt8Products(_ t: UnsafeMutablePointer<factory_quantizer_t>) {
+        t.pointee.prepare_rows_int8 = { selfPtr, packed, packedSize, rows, cols, prepared, bytes, err in
+            reportingErrors(err) {
+                let q = try component(selfPtr, as: (any QuantizerPlugin).self)
+                guard let m = q as? Int8RowMultiplying else { throw PluginError.invalidArgument("no 8-bit-input products") }
+                let r = try checkedInt(rows, "rows"), c = try checkedInt(cols, "cols")
+                guard let packed, let prepared, let bytes else { throw PluginError.invalidArgument("packed, prepared or bytes is NULL") }
+                let need = try q.packedSize(rows: r, cols: c)
+                guard packedSize >= UInt64(need) else {
+                    throw PluginError.shapeMismatch("packed buffer holds \(packedSize) bytes, [\(r), \(c)] needs \(need)")
+                }
+                guard let layout = try m.prepareRowsInt8(UnsafeRawBufferPointer(start: packed, count: need), rows: r, cols: c) else {
+                    throw PluginError.unsupported("no 8-bit-input layout for a [\(r), \(c)] matrix")
+                }
+                prepared.pointee = Unmanaged.passRetained(layout as AnyObject).toOpaque()
+                bytes.pointee = UInt64(layout.bytes)
+            }
+        }
+        t.pointee.matmul_rows_int8 = { _, prepared, x, n, first, count, out, outStride, err in
+            reportingErrors(err) {
+                guard let prepared, let x, let out else { throw PluginError.invalidArgument("prepared, x or out is NULL") }
+                guard let layout = Unmanaged<AnyObject>.fromOpaque(prepared).takeUnretainedValue() as? PreparedRowsInt8 else {
+                    throw PluginError.invalidArgument("prepared is not a handle from prepare_rows_int8")
+                }
+                let inputs = try checkedInt(n, "n"), f = try checkedInt(first, "first_row"), k = try checkedInt(count, "row_count")
+                let stride = try checkedInt(outStride, "out_stride")
+                guard f <= layout.rows, k <= layout.rows - f else {
+                    throw PluginError.invalidArgument("rows [\(f), \(f + k)) are outside a matrix of \(layout.rows) rows")
+                }
+                guard stride >= k else { throw PluginError.invalidArgument("out_stride \(stride) is less than row_count \(k)") }
+                try layout.multiply(x: x, n: inputs, firstRow: f, rowCount: k, out: out, outStride: stride)
+            }
+        }
+        t.pointee.release_rows_int8 = { _, prepared in
+            prepared.map { Unmanaged<AnyObject>.fromOpaque($0).release() }
         }
     }
 }

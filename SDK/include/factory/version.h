@@ -25,9 +25,11 @@
  * model-family describe keys "gguf_architecture" and "gguf_metadata" (a 1.6 host refuses them);
  * 1.8 appended forward_rows to model families (each batch row at its own positions, for continuous
  * batching), output_format to the chat template info (how answers' tool calls and reasoning read
- * back), and lets the host's rope take one position per row.
+ * back), and lets the host's rope take one position per row;
+ * 1.9 appended prepare_rows_int8, matmul_rows_int8 and release_rows_int8 to quantizers (products with
+ * 8-bit inputs from a layout the plugin prepares).
  */
-#define FACTORY_ABI_MINOR 8
+#define FACTORY_ABI_MINOR 9
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

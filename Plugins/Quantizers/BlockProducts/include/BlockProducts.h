@@ -39,4 +39,6 @@ int fbp_multiply(int type, const void *packed, size_t rowBytes, int firstRow, in
 #ifdef __cplusplus
 }
 #endif
+
+#include "Int8Products.h"  // the 8-bit-input products, part of this module (the header above is its umbrella)
 #endif

@@ -10,6 +10,9 @@
  * few-row inputs of decoding (the host keeps the tile-and-sgemm path for
  * larger inputs and for backward). A host reads it only when the instance's
  * struct_size covers it, and a NULL pointer means "not provided".
+ * Since 1.9 three more follow (prepare_rows_int8, matmul_rows_int8, release_rows_int8): the
+ * same product from a layout the plugin builds once, with the inputs rounded to 8 bits per
+ * 32-value block as llama.cpp decodes, for the integer dot products of the CPU.
  */
 #ifndef FACTORY_KINDS_QUANTIZER_H
 #define FACTORY_KINDS_QUANTIZER_H
@@ -80,6 +83,40 @@ typedef struct factory_quantizer {
     factory_status_t (*matmul_rows)(const struct factory_quantizer *self, const uint8_t *packed, uint64_t packed_size,
                                     uint64_t rows, uint64_t cols, const float *x, uint64_t n, uint64_t first_row,
                                     uint64_t row_count, float *out, uint64_t out_stride, factory_error_t *err);
+
+    /* ---- since 1.9: products with 8-bit inputs, as llama.cpp decodes (all three or none) ---- */
+
+    /**
+     * Builds the plugin's own layout of a packed [rows, cols] matrix for matmul_rows_int8 (for
+     * example rows interleaved so that several rows' block scales form one vector) and returns
+     * it in `*prepared`, an opaque handle owned by the host until it passes it to
+     * release_rows_int8; `*bytes` receives the memory the handle holds. `packed`
+     * (`packed_size` bytes) is read during the call only. FACTORY_ERR_UNSUPPORTED for a
+     * matrix the plugin cannot prepare (the host then keeps matmul_rows). Optional (NULL: no
+     * 8-bit-input products). Thread: [thread-safe].
+     */
+    factory_status_t (*prepare_rows_int8)(const struct factory_quantizer *self, const uint8_t *packed, uint64_t packed_size,
+                                          uint64_t rows, uint64_t cols, void **prepared, uint64_t *bytes,
+                                          factory_error_t *err);
+
+    /**
+     * matmul_rows over a prepared matrix, with each 32-value block b of each input row first
+     * rounded to int8 codes of step s_b = max|x_b| / 127 (llama.cpp's q8 activations): every
+     * output lies within sum_b (s_b / 2) * sum_{c in b} |W[r, c]| of the exact product, plus fp32
+     * rounding (`factory plugins check` verifies this bound), and an input row's outputs do not
+     * depend on the other rows of the call (batched decoding equals one row at a time). An
+     * input block holding inf or nan gives nan. Buffers as matmul_rows; `prepared` is a handle
+     * from prepare_rows_int8 on this instance. Thread: [thread-safe] on disjoint row ranges.
+     */
+    factory_status_t (*matmul_rows_int8)(const struct factory_quantizer *self, const void *prepared, const float *x,
+                                         uint64_t n, uint64_t first_row, uint64_t row_count, float *out,
+                                         uint64_t out_stride, factory_error_t *err);
+
+    /**
+     * Frees a handle from prepare_rows_int8 (NULL is ignored). Thread: [instance] — no product on
+     * the handle may be running.
+     */
+    void (*release_rows_int8)(const struct factory_quantizer *self, void *prepared);
 } factory_quantizer_t;
 
 #ifdef __cplusplus
