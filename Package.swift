@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "factory", targets: ["factory"]),
         .executable(name: "factory-engine-bench", targets: ["EngineBench"]),
         .executable(name: "factory-model-bench", targets: ["ModelBench"]),
+        .executable(name: "factory-int8-agreement", targets: ["Int8Agreement"]),
         .executable(name: "factory-tokenizer-bench", targets: ["TokenizerBench"]),
         .executable(name: "factory-train-bench", targets: ["TrainBench"]),
         .executable(name: "factory-dpo-bench", targets: ["DPOBench"]),
@@ -121,6 +122,8 @@ let package = Package(
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",
                           swiftSettings: optimise),
+        .executableTarget(name: "Int8Agreement", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine", .product(name: "FactoryJSON", package: "SDK")],
+                          path: "bench/Int8Agreement", swiftSettings: optimise),
         .executableTarget(name: "QuantBench", dependencies: ["FactoryHost", "FactoryEngine"], path: "bench/QuantBench", swiftSettings: optimise),
         .executableTarget(name: "AttentionBench", dependencies: ["FactoryHost", "FactoryEngine"], path: "bench/AttentionBench", swiftSettings: optimise),
         .executableTarget(name: "TokenizerBench", dependencies: ["FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],

@@ -131,7 +131,8 @@ public final class LoadedModel {
             model.packReport = packing?.report
             model.addedVocabulary = addedVocabulary
             if fileBlocks && quantizer == nil {
-                model.fileBlocksReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, plugins: plugins)
+                model.fileBlocksReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, family: family,
+                                                                      plugins: plugins)
             }
             return model
         case .huggingface:

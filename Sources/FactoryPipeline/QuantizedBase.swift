@@ -42,10 +42,12 @@ public enum QuantizedBase {
     /// matrix, read whole for every decoded token: Gemma 3's 262k × 640) multiply straight from the file's
     /// own blocks when decoding, where a quantizer plugin of their type has a direct product. Only the
     /// file's exact bytes are used — the plugin must unpack them to the fp32 values loaded — never a
-    /// re-quantization (so a weight the family reordered, llama.cpp's q and k, stays fp32); the fp32 tensors
+    /// re-quantization; a weight the family reordered (llama.cpp's q and k rows) takes the file's rows in
+    /// the loaded order (ReorderedFileBlocks), one it transformed otherwise stays fp32. The fp32 tensors
     /// stay for products of many rows (prefill, scoring: sgemm is faster there), the embedding lookup (a
     /// tied head) and anything that reads a weight itself. nil: nothing done.
-    static func keepOwnBlocks(_ store: ParameterStore, description: JSON, checkpoint: GGUFCheckpoint, plugins: PluginSet) -> String? {
+    static func keepOwnBlocks(_ store: ParameterStore, description: JSON, checkpoint: GGUFCheckpoint, family: ModelFamilyInstance,
+                              plugins: PluginSet) -> String? {
         var quantizers: [String: QuantizerInstance?] = [:]
         func quantizer(_ format: String) -> QuantizerInstance? {
             if let known = quantizers[format] { return known }
@@ -54,19 +56,30 @@ public enum QuantizedBase {
             return quantizers[format] ?? nil
         }
         var report = Report(weights: 0, parameters: 0, fp32Bytes: 0, packedBytes: 0)
-        var formats = Set<String>()
+        var formats = Set<String>(), reordered = 0
+        lazy var fileTensors = ReorderedFileBlocks.byParameter(checkpoint.file, family: family)
         for name in linearWeights(description) + ["lm_head.weight"] {
-            guard let w = store[name], w.rank == 2, let format = checkpoint.fileFormat(of: w), let q = quantizer(format),
-                  let own = checkpoint.ownBlocks(of: w, format: format) else { continue }
+            guard let w = store[name], w.rank == 2 else { continue }
             let before = report.fromFile
-            guard let packed = try? pack(w, q, fileBlocks: own, into: &report), report.fromFile == before + 1 else { continue }
+            var packed: PackedWeight?, format: String?
+            if let f = checkpoint.fileFormat(of: w), let q = quantizer(f), let own = checkpoint.ownBlocks(of: w, format: f) {
+                packed = try? pack(w, q, fileBlocks: own, into: &report)
+                format = f
+            } else if let info = fileTensors[name], info.shape == w.shape, let q = quantizer(info.type.description.lowercased()),
+                      let rows = ReorderedFileBlocks.rowsInLoadedOrder(w, checkpoint.file.bytes(info), q) {
+                packed = try? pack(w, q, fileBlocks: rows.buffer, into: &report)
+                format = info.type.description.lowercased()
+                if report.fromFile == before + 1 { reordered += 1 }
+            }
+            guard let packed, let format, report.fromFile == before + 1 else { continue }
             packed.dense = w  // many-row inputs keep sgemm on the fp32 weight
             store.packed[name] = packed
             formats.insert(format)
         }
         guard report.weights > 0 else { return nil }
-        return "decoding multiplies \(report.weights) weights from the file's own \(formats.sorted().joined(separator: "/")) blocks: "
-            + "\(report.fp32Bytes >> 20) MiB fp32 → \(report.packedBytes >> 20) MiB read per token"
+        return "decoding multiplies \(report.weights) weights from the file's own \(formats.sorted().joined(separator: "/")) blocks"
+            + (reordered > 0 ? " (\(reordered) with their rows in the loaded order)" : "")
+            + ": \(report.fp32Bytes >> 20) MiB fp32 → \(report.packedBytes >> 20) MiB read per token"
     }
 
     /// The weights a quantizer packs: what the family marks as linear, except the LM head.
