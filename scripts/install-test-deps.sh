@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peers the tests compare Factory against, each only when it is missing: Go (its
 # text/template renders the Ollama Modelfile an export writes, as Ollama does) from Debian, and from PyPI
-# torch (the CPU wheel pip's find-links serves), transformers, safetensors, gguf, numpy,
+# torch (the CPU wheel pip's find-links serves), transformers (with accelerate, which it needs to read a GGUF), safetensors, gguf, numpy,
 # llama-cpp-python (built from its source package), nltk and rouge-chinese (LLaMA-Factory's predict
 # metrics); and the official `openai` client in a throwaway virtual
 # environment, .build/openai-venv (the API server's tests drive `factory api` with it). The tests that need
@@ -18,7 +18,7 @@ if ! command -v go >/dev/null; then
 fi
 
 missing=()
-for pair in torch:torch transformers:transformers safetensors:safetensors gguf:gguf numpy:numpy llama_cpp:llama-cpp-python nltk:nltk rouge_chinese:rouge-chinese; do
+for pair in torch:torch transformers:transformers accelerate:accelerate safetensors:safetensors gguf:gguf numpy:numpy llama_cpp:llama-cpp-python nltk:nltk rouge_chinese:rouge-chinese; do
   module=${pair%%:*} package=${pair#*:}
   python3 -c "import $module" >/dev/null 2>&1 || missing+=("$package")
 done

@@ -25,7 +25,8 @@ final class PredictCommandTests: XCTestCase {
     func testPredictionsAreTransformersGreedyAnswersScoredAsLLaMAFactoryScoresThem() throws {
         try requireReleaseAndPython("jieba, nltk, rouge_chinese, torch, transformers")
         let dir = try CLI.temporaryDirectory()
-        let common = ["run", "examples/smollm2_lora_predict.yaml", "adapter_name_or_path=", "max_new_tokens=32"]
+        // exact products (int8_activations=false): the answers are compared with transformers' fp32 greedy ones
+        let common = ["run", "examples/smollm2_lora_predict.yaml", "adapter_name_or_path=", "max_new_tokens=32", "int8_activations=false"]
         let r = try CLI.run(common + ["output_dir=\(dir)/batched", "per_device_eval_batch_size=4"], program: factory)
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOfFile: dir + "/batched/generated_predictions.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
@@ -60,6 +61,16 @@ final class PredictCommandTests: XCTestCase {
         let aloneResults = try results(dir + "/alone/predict_results.json")
         for name in ["bleu-4", "rouge-1", "rouge-2", "rouge-l"] { XCTAssertEqual(aloneResults["predict_" + name], predicted["predict_" + name], name) }
         print("predict: \(r.stdout) transformers: \(out["same"] ?? 0)/12 the same")
+
+        // the default 8-bit-input products: also the same file in batches of 4 and one row at a time
+        let int8 = ["run", "examples/smollm2_lora_predict.yaml", "adapter_name_or_path=", "max_new_tokens=16"]
+        for (name, batch) in [("int8_batched", 4), ("int8_alone", 1)] {
+            let run = try CLI.run(int8 + ["output_dir=\(dir)/\(name)", "per_device_eval_batch_size=\(batch)"], program: factory)
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let int8Batched = try String(contentsOfFile: dir + "/int8_batched/generated_predictions.jsonl", encoding: .utf8)
+        XCTAssertEqual(int8Batched.split(separator: "\n").count, 12)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/int8_alone/generated_predictions.jsonl", encoding: .utf8), int8Batched)
     }
 
     func testEvalAloneAveragesBatchesAsTheTrainerDoes() throws {

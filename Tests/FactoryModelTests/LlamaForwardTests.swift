@@ -240,31 +240,49 @@ extension LlamaForwardTests {
 
 extension LlamaForwardTests {
     /// Inference on a GGUF decodes from the file's own blocks (the tiny Llama's output.weight is Q8_0, its
-    /// other linears Q4_1; q and k are reordered on load, so they stay fp32): the same greedy tokens as
-    /// fp32, decode-step logits within 1e-4, and many-row inputs still on the fp32 weights (bit for bit).
+    /// other linears Q4_1; q and k, reordered on load, take the file's rows in the loaded order): the same
+    /// greedy tokens as fp32, decode-step logits within 1e-4 with exact products and within the 8-bit
+    /// inputs' error with the default ones, and many-row inputs still on the fp32 weights (bit for bit).
     func testAGGUFDecodesFromItsOwnBlocks() throws {
         let file = Self.fixtures + "/tiny/llama_gguf/tiny-llama-q4_1.gguf"
         let dense = try LoadedModel.load(file, plugins: try plugins())
         let packed = try LoadedModel.load(file, plugins: try plugins(), fileBlocks: true)
         XCTAssertNil(dense.fileBlocksReport)
         XCTAssertTrue(packed.fileBlocksReport?.contains("weights from the file's own q4_1/q8_0 blocks") ?? false, packed.fileBlocksReport ?? "nil")
+        XCTAssertTrue(packed.fileBlocksReport?.contains("with their rows in the loaded order") ?? false, packed.fileBlocksReport ?? "nil")
         XCTAssertNotNil(packed.parameters.packed["lm_head.weight"])
         XCTAssertNotNil(packed.parameters.packed["model.layers.0.mlp.down_proj.weight"])
-        XCTAssertNil(packed.parameters.packed["model.layers.0.self_attn.q_proj.weight"], "a reordered weight is not the file's bytes")
+        for name in ["model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight"] {
+            let reordered = try XCTUnwrap(packed.parameters.packed[name], "\(name): the file's rows in the loaded order")
+            let loaded = try XCTUnwrap(dense.parameters[name])
+            XCTAssertEqual(try reordered.unpacked().values.map(\.bitPattern), loaded.values.map(\.bitPattern), "\(name) unpacks to the loaded weight")
+        }
+        let before = PackedWeight.roundsInputsTo8Bits
+        defer { PackedWeight.roundsInputsTo8Bits = before }
         var greedy = SamplingOptions()
         (greedy.doSample, greedy.maxNewTokens, greedy.ignoreEOS) = (false, 12, true)
         let prompt = [342, 223, 361, 460]
-        XCTAssertEqual(try Generator(model: packed).generate(prompt: prompt, options: greedy, stopIDs: []),
-                       try Generator(model: dense).generate(prompt: prompt, options: greedy, stopIDs: []))
         // one decode step (a single row: the packed product) against the fp32 head
         func step(_ m: LoadedModel) throws -> [Float] {
             let cache = KVCache(layers: m.layers, capacity: 8)
             _ = try GradMode.disabled { try m.forward(ids: prompt, batch: 1, seq: 4, positions: Array(0..<4), cache: cache) }
             return try GradMode.disabled { try m.forward(ids: [77], batch: 1, seq: 1, positions: [4], cache: cache) }.values
         }
-        let (a, b) = (try step(packed), try step(dense))
-        XCTAssertEqual(a.count, 512)
-        XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max() ?? .infinity, 1e-4)
+        let reference = try step(dense)
+        var errors: [Bool: Float] = [:]
+        for int8 in [false, true] {
+            PackedWeight.roundsInputsTo8Bits = int8
+            XCTAssertEqual(try Generator(model: packed).generate(prompt: prompt, options: greedy, stopIDs: []),
+                           try Generator(model: dense).generate(prompt: prompt, options: greedy, stopIDs: []), "int8 inputs: \(int8)")
+            let a = try step(packed)
+            XCTAssertEqual(a.count, 512)
+            errors[int8] = zip(a, reference).map { abs($0 - $1) }.max() ?? .infinity
+        }
+        XCTAssertLessThanOrEqual(errors[false]!, 1e-4, "exact products")
+        // 8-bit inputs move each product by about 1%: the logits by a few percent of their spread at most
+        let spread = (reference.max() ?? 0) - (reference.min() ?? 0)
+        XCTAssertLessThanOrEqual(errors[true]!, 0.03 * spread, "8-bit inputs, logits spanning \(spread)")
+        XCTAssertGreaterThan(errors[true]!, errors[false]!, "the 8-bit products ran")
         // more rows than PackedWeight.directRows: the fp32 twin, bit for bit
         let long = Array(repeating: prompt, count: 3).flatMap { $0 }
         XCTAssertGreaterThan(long.count, PackedWeight.directRows)

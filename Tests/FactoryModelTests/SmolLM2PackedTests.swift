@@ -28,8 +28,23 @@ final class SmolLM2PackedTests: XCTestCase {
         // A 6-token prompt takes the direct product (≤ 8 rows); the dense model multiplies the same values by sgemv/sgemm.
         let ids = try packed.tokenizer.encode("The capital of France is")
         XCTAssertLessThanOrEqual(ids.count, PackedWeight.directRows)
-        let a = try packed.logits(ids).values, b = try dense.logits(ids).values
+        let before = PackedWeight.roundsInputsTo8Bits
+        defer { PackedWeight.roundsInputsTo8Bits = before }
+        PackedWeight.roundsInputsTo8Bits = false  // int8_activations: false, the exact products
+        let b = try dense.logits(ids).values, a = try packed.logits(ids).values
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 1
-        XCTAssertLessThanOrEqual(worst, 2e-3, "logits of the packed and the dense model")
+        XCTAssertLessThanOrEqual(worst, 2e-3, "logits of the packed (exact products) and the dense model")
+        // the default products round their inputs to 8 bits: each position's logits move by a small part of their
+        // spread and its top token stays the dense model's
+        PackedWeight.roundsInputsTo8Bits = true
+        let c = try packed.logits(ids).values, V = b.count / ids.count
+        for p in 0..<ids.count {
+            let (exact, rounded) = (Array(b[(p * V)..<((p + 1) * V)]), Array(c[(p * V)..<((p + 1) * V)]))
+            let spread = exact.max()! - exact.min()!, moved = zip(exact, rounded).map { abs($0 - $1) }.max()!
+            print("position \(p): logits span \(spread), 8-bit inputs move them by at most \(moved)")
+            XCTAssertLessThanOrEqual(moved, 0.1 * spread, "position \(p)")
+            XCTAssertGreaterThan(moved, worst, "position \(p): the 8-bit products ran")
+            XCTAssertEqual(rounded.indices.max { rounded[$0] < rounded[$1] }, exact.indices.max { exact[$0] < exact[$1] }, "position \(p): top token")
+        }
     }
 }

@@ -160,6 +160,13 @@ I8_AVX2 static inline __m256i sum_nibble_chunks(const __m256i s[4]) {
     return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
 }
 
+/// Asks for the cache lines `I8_AHEAD` bytes past a block of `bytes` (the matrix is one sequential stream:
+/// groups follow each other). A prefetch never faults, so the end of the matrix needs no test.
+#define I8_AHEAD 2048
+static inline void prefetch_ahead(const uint8_t *block, size_t bytes) {
+    for (size_t line = 0; line < bytes; line += 64) _mm_prefetch((const char *)(block + I8_AHEAD + line), _MM_HINT_T0);
+}
+
 #define I8_NIBBLE_KERNEL(isa, TARGET, CHUNK_SUM)                                                                      \
     TARGET static void nibbles_##isa(const fbp_int8_matrix *m, int g, const rounded_inputs *in, int first, int n,    \
                                      float *result) {                                                                 \
@@ -168,6 +175,7 @@ I8_AVX2 static inline __m256i sum_nibble_chunks(const __m256i s[4]) {
         for (int i = 0; i < n; i++) acc[i] = _mm256_setzero_ps();                                                     \
         for (int k = 0; k < m->blocks; k++) {                                                                         \
             const uint8_t *block = block_at(m, g, k);                                                                 \
+            prefetch_ahead(block, 160);                                                                               \
             __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)block));                         \
             __m256 off = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(block + 16)));                \
             __m256i lo[4], hi[4];                                                                                     \
@@ -197,6 +205,7 @@ I8_AVX2 static inline __m256i sum_nibble_chunks(const __m256i s[4]) {
         for (int i = 0; i < n; i++) acc[i] = _mm256_setzero_ps();                                                     \
         for (int k = 0; k < m->blocks; k++) {                                                                         \
             const uint8_t *block = block_at(m, g, k);                                                                 \
+            prefetch_ahead(block, 288);                                                                               \
             __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)block));                         \
             __m256i u[8];                                                                                             \
             for (int r = 0; r < 8; r++) u[r] = _mm256_load_si256((const __m256i *)(const void *)(block + 32 + 32 * r)); \

@@ -1,7 +1,7 @@
 """llama.cpp (PyPI's llama-cpp-python, built from its source package) on the same GGUF and the same token
 counts as factory-model-bench: prefill of N tokens (median of 3, a fresh context each), then greedy decode
 of M tokens after an 8-token prompt. One JSON object per line, the fields factory-model-bench prints.
-Run: python3 bench/gemma3_llamacpp.py MODEL.gguf --prefill N --decode M   (2 threads unless FACTORY_THREADS)"""
+Run: python3 bench/llamacpp_model.py MODEL.gguf --prefill N --decode M   (2 threads unless FACTORY_THREADS)"""
 import argparse, json, os, resource, time
 
 from llama_cpp import Llama
@@ -15,7 +15,7 @@ threads = int(os.environ.get("FACTORY_THREADS", "2"))
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 llm = Llama(model_path=a.model, n_ctx=max(a.prefill, 8 + a.decode) + 8, n_threads=threads, n_threads_batch=threads,
-            n_batch=max(a.prefill, 64), verbose=False, logits_all=False)
+            n_batch=max(a.prefill, 8 + a.decode, 64), verbose=False, logits_all=False)
 print(json.dumps({"op": "load", "seconds": time.perf_counter() - t0, "peak_rss_mib": rss()}))
 text = "The quick brown fox jumps over the lazy dog. " * 200
 ids = llm.tokenize(text.encode(), add_bos=False)[: a.prefill]
