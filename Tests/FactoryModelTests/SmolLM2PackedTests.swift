@@ -42,7 +42,7 @@ final class SmolLM2PackedTests: XCTestCase {
             let (exact, rounded) = (Array(b[(p * V)..<((p + 1) * V)]), Array(c[(p * V)..<((p + 1) * V)]))
             let spread = exact.max()! - exact.min()!, moved = zip(exact, rounded).map { abs($0 - $1) }.max()!
             print("position \(p): logits span \(spread), 8-bit inputs move them by at most \(moved)")
-            XCTAssertLessThanOrEqual(moved, 0.1 * spread, "position \(p)")
+            XCTAssertLessThanOrEqual(moved, 0.05 * spread, "position \(p)")  // measured: at most 0.026; 0.078 when offsets met the exact sum
             XCTAssertGreaterThan(moved, worst, "position \(p): the 8-bit products ran")
             XCTAssertEqual(rounded.indices.max { rounded[$0] < rounded[$1] }, exact.indices.max { exact[$0] < exact[$1] }, "position \(p): top token")
         }

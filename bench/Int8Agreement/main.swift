@@ -4,7 +4,8 @@
 // products, then feeds the same tokens through the 8-bit products (teacher forcing) and compares the two
 // logit vectors at every step: how many argmaxes differ, the exact top-two margin where they do, and the
 // error the 8-bit inputs put on that margin everywhere. It also decodes freely with 8-bit inputs and counts
-// the prompts whose text is identical. One JSON object on stdout.
+// the prompts whose text is identical. One JSON object on stdout (with each prompt's ids and both greedy
+// continuations, which bench/int8_agreement_llamacpp.py compares with llama.cpp's).
 //   factory-int8-agreement MODEL.gguf ALPACA.json [--prompts 32] [--tokens 64]
 import FactoryEngine
 import FactoryHost
@@ -66,6 +67,7 @@ func topTwo(_ l: [Float]) -> (Int, Int) {
 }
 
 var marginErrors: [Double] = [], flips: [[String: Any]] = [], identical = 0, steps = 0
+var runs: [[String: Any]] = []  // per prompt: its ids and both greedy continuations
 for (p, prompt) in prompts.enumerated() {
     PackedWeight.roundsInputsTo8Bits = false
     let exact = try decode(prompt, fed: nil)
@@ -73,6 +75,12 @@ for (p, prompt) in prompts.enumerated() {
     let forced = try decode(prompt, fed: exact.tokens)
     let free = try decode(prompt, fed: nil)
     if free.tokens == exact.tokens { identical += 1 }
+    var tops: [[Double]] = []  // per step: the exact logits' top two tokens and their margin
+    for t in 0..<tokens {
+        let (a, b) = topTwo(exact.logits[t])
+        tops.append([Double(a), Double(b), Double(exact.logits[t][a] - exact.logits[t][b])])
+    }
+    runs.append(["prompt_ids": prompt, "exact": exact.tokens, "int8": free.tokens, "top_two": tops])
     for t in 0..<tokens {
         let (e, q) = (exact.logits[t], forced.logits[t])
         let (a, b) = topTwo(e)
@@ -90,6 +98,6 @@ func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(q * Doub
 let fields: [String: Any] = [
     "prompts": prompts.count, "tokens": tokens, "steps": steps, "argmax_differs": flips.count, "identical_texts": identical,
     "margin_error_median": quantile(0.5), "margin_error_p99": quantile(0.99), "margin_error_max": sorted.last ?? 0,
-    "flips": flips,
+    "flips": flips, "runs": runs,
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))
