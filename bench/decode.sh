@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Decoding SmolLM2-135M-Instruct (the pip package's Q4_1 GGUF) from fp32 weights, from the file's own
-# blocks (no quantizer: what `factory generate` does) and from each quantizer's packed weights: load,
+# blocks (no quantizer: what `factory generate` does) and from each quantizer's packed weights (the LM head from
+# the file's Q8_0 blocks, which a quantizer leaves alone): load,
 # prefill, decode tokens/s and peak RSS.  bench/decode.sh [--decode N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,10 @@ d = {x["op"]: x for x in map(json.loads, open(f"/tmp/factory-decode-{sys.argv[1]
 tps = d["decode"]["tokens_per_second"]
 base = float(os.environ["FP32"]) if os.environ.get("FP32") else tps
 packed = d["load"]["packed"].split("packed: ")[-1] if "packed: " in d["load"]["packed"] else "-"
-if d["load"].get("file_blocks", "none") != "none":
-    packed = d["load"]["file_blocks"].replace("decoding multiplies ", "")
+blocks = d["load"].get("file_blocks", "none")
+if blocks != "none":
+    blocks = blocks.replace("decoding multiplies ", "")
+    packed = blocks if sys.argv[1] == "file" else packed + "; LM head: " + blocks.split(":")[0]
 print(f'{tps:.1f}|| {sys.argv[1]} | {d["load"]["seconds"]:.2f} | {d["prefill"]["tokens_per_second"]:.0f} | {tps:.1f} | {tps / base:.2f}x | {d["decode"]["peak_rss_mib"]:.0f} | {packed} |')
 PY
 )

@@ -92,8 +92,9 @@ public final class LoadedModel {
     /// Loads a model whose files were already located. With a `quantizer` its linear weights are
     /// packed one by one as the family registers them (see QuantizedBase); `packReport` says what. With
     /// `ropeScaling` (LLaMA-Factory's key) the config the family reads is rewritten first, with a line on stderr.
-    /// `fileBlocks` (inference with the base as it is: no adapter, no quantizer): a GGUF's linear weights and
-    /// LM head also multiply from the file's own blocks when decoding (QuantizedBase.keepOwnBlocks).
+    /// `fileBlocks` (inference with the base as it is: no adapter): a GGUF's linear weights and LM head — with a
+    /// quantizer, what it left fp32 (the head) — also multiply from the file's own blocks when decoding
+    /// (QuantizedBase.keepOwnBlocks).
     /// `vocabulary`: tokens added to the tokenizer and the embeddings grown for them (VocabularyChange).
     public static func load(_ location: LocatedModel, plugins: PluginSet, quantizer: QuantizerInstance? = nil,
                             ropeScaling: RopeScalingOverride? = nil, fileBlocks: Bool = false, vocabulary: VocabularyChange? = nil) throws -> LoadedModel {
@@ -130,7 +131,7 @@ public final class LoadedModel {
             model.stopIDs = Set(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { file.metadata.int($0) })
             model.packReport = packing?.report
             model.addedVocabulary = addedVocabulary
-            if fileBlocks && quantizer == nil {
+            if fileBlocks {  // with a quantizer: what it left fp32 (the LM head)
                 model.fileBlocksReport = QuantizedBase.keepOwnBlocks(store, description: model.description, checkpoint: checkpoint, family: family,
                                                                       plugins: plugins)
             }
