@@ -21,7 +21,7 @@ packed = d["load"]["packed"].split("packed: ")[-1] if "packed: " in d["load"]["p
 blocks = d["load"].get("file_blocks", "none")
 if blocks != "none":
     blocks = blocks.replace("decoding multiplies ", "")
-    packed = blocks if sys.argv[1] == "file" else packed + "; LM head: " + blocks.split(":")[0]
+    packed = blocks if sys.argv[1] == "file" else packed + "; LM head " + blocks.split(":")[0].replace("1 weights ", "")
 print(f'{tps:.1f}|| {sys.argv[1]} | {d["load"]["seconds"]:.2f} | {d["prefill"]["tokens_per_second"]:.0f} | {tps:.1f} | {tps / base:.2f}x | {d["decode"]["peak_rss_mib"]:.0f} | {packed} |')
 PY
 )

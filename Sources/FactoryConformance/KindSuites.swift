@@ -95,13 +95,7 @@ public enum KindSuites {
             let q = try QuantizerInstance(c)
             guard q.multipliesPacked else { return (true, "not provided: the host unpacks tiles for every product") }
             let rows = 37, n = 3, first = 5, count = 20, stride = 23
-            // an odd number of blocks where the format allows it (768: three super-blocks of 256)
-            let widths = [288, 320, 384, 768]
-            guard let cols = widths.first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
-                return (false, "packs none of " + widths.map { "[\(rows), \($0)]" }.joined(separator: ", "))
-            }
-            let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
-            let w = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            guard let (cols, packed, w) = try probeMatrix(q, rows: rows) else { return (false, packsNone(rows)) }
             let x = sampleMatrix(rows: n, cols: cols).map { $0 / 3 }
             var out = [Float](repeating: .nan, count: n * stride)
             try packed.withUnsafeBytes { p in
@@ -141,12 +135,7 @@ public enum KindSuites {
             let q = try QuantizerInstance(c)
             guard q.multipliesInt8 else { return (true, "not provided: decoding keeps matmul_rows") }
             let rows = 37, n = 3, first = 5, count = 20, stride = 23
-            let widths = [288, 320, 384, 768]
-            guard let cols = widths.first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else {
-                return (false, "packs none of " + widths.map { "[\(rows), \($0)]" }.joined(separator: ", "))
-            }
-            let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
-            let w = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+            guard let (cols, packed, w) = try probeMatrix(q, rows: rows) else { return (false, packsNone(rows)) }
             // inputs with an outlier per block in the first row, as a residual stream has
             let x = sampleMatrix(rows: n, cols: cols).enumerated().map { i, v in v / 3 * (i < cols && i % 32 == 7 ? 40 : 1) }
             guard let prepared = try packed.withUnsafeBytes({ try q.prepareRowsInt8($0, rows: rows, cols: cols) }) else {
@@ -193,6 +182,20 @@ public enum KindSuites {
                 + "\(prepared.bytes) bytes prepared")
         }
     }
+
+    /// Widths the product probes try, in order: an odd number of blocks where the format allows it (768: three
+    /// super-blocks of 256).
+    static let probeWidths = [288, 320, 384, 768]
+
+    /// The matrix the product probes multiply: sampleMatrix [rows, cols] at the first width the plugin packs,
+    /// packed and unpacked again by it; nil when it packs none.
+    static func probeMatrix(_ q: QuantizerInstance, rows: Int) throws -> (cols: Int, packed: [UInt8], w: [Float])? {
+        guard let cols = probeWidths.first(where: { (try? q.packedSize(rows: rows, cols: $0)) != nil }) else { return nil }
+        let packed = try q.quantize(sampleMatrix(rows: rows, cols: cols), rows: rows, cols: cols)
+        return (cols, packed, try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows))
+    }
+
+    static func packsNone(_ rows: Int) -> String { "packs none of " + probeWidths.map { "[\(rows), \($0)]" }.joined(separator: ", ") }
 
     static func quantizerNullBuffers(_ c: Component) -> Isolation.Outcome {
         outcome {
