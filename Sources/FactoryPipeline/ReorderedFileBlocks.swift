@@ -42,12 +42,12 @@ enum ReorderedFileBlocks {
         }
         var order = [Int](repeating: -1, count: rows)
         for r in 0..<rows {
-            let row = loaded.data + r * cols
+            let row = loaded.data + r * cols, hash = rowHash(row)
             let found = fileValues.withUnsafeBufferPointer { f -> Int? in
-                guard var list = candidates[rowHash(row)] else { return nil }
+                guard var list = candidates[hash] else { return nil }
                 guard let i = list.firstIndex(where: { c in (0..<cols).allSatisfy { f[c * cols + $0].bitPattern == row[$0].bitPattern } }) else { return nil }
                 let match = list.remove(at: i)
-                candidates[rowHash(row)] = list  // each file row serves one loaded row
+                candidates[hash] = list  // each file row serves one loaded row
                 return match
             }
             guard let found else { return nil }

@@ -104,11 +104,6 @@ public final class BlockRowsInt8: PreparedRowsInt8, @unchecked Sendable {
     }
 }
 
-extension GGMLBlockFormat {
-    /// Whether Int8Products has an 8-bit-input kernel for this format (q4_0, q4_1, q8_0).
-    public var hasInt8Product: Bool { fbp_int8_supports(Int32(type.rawValue)) != 0 }
-}
-
 extension RowwiseInt8 {
     /// int8 rows with one scale each, over 32-value groups: each int8 v is read as the byte v + 128 and
     /// turned into a float exactly by the 2^23 trick (bits 0x4B000000 | b are the float 2^23 + b), so
