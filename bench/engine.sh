@@ -19,8 +19,8 @@ import json
 ours = [json.loads(l) for l in open("/tmp/factory-engine-bench.jsonl")]
 torch = {d["op"]: d for d in map(json.loads, open("/tmp/factory-engine-torch.jsonl"))}
 print(f"threads: {ours[0]['threads']}")
-print("| op | shape | Factory | raw sgemm | Factory / raw | PyTorch | Factory time / PyTorch time |")
-print("|---|---|---|---|---|---|---|")
+print("| op | shape | row kernels | Factory | raw sgemm | Factory / raw | PyTorch | Factory time / PyTorch time |")
+print("|---|---|---|---|---|---|---|---|")
 for d in ours:
     t = torch.get(d["op"])
     if "gflops" in d:
@@ -31,5 +31,5 @@ for d in ours:
         ours_s, raw, ratio = f"{d['ns_per_element']:.2f} ns/elem", "", ""
         theirs = f"{t['ns_per_element']:.2f} ns/elem" if t else "-"
     rel = f"{d['seconds'] / t['seconds']:.2f}" if t else "-"
-    print(f"| {d['op']} | {d['shape']} | {ours_s} | {raw} | {ratio} | {theirs} | {rel} |")
+    print(f"| {d['op']} | {d['shape']} | {d.get('kernels', '')} | {ours_s} | {raw} | {ratio} | {theirs} | {rel} |")
 PY

@@ -75,7 +75,7 @@ public enum LossHead {
                         if let tanhs { capLogits(row, tanhs.data + r * V, V, cap: cap) }
                         let lse = logSumExp(row, V)
                         lossPtr[r] = Double(lse - row[target])
-                        softmaxGradient(row, V, lse: lse, scale: inverse)
+                        expShiftScale(row, shift: lse, scale: inverse, row, V)
                         row[target] -= inverse
                         if let tanhs { uncapGradient(row, tanhs.data + r * V, V) }
                     }
@@ -127,41 +127,5 @@ public enum LossHead {
     /// row ← row · (1 − tanh²): the gradient through the cap.
     static func uncapGradient(_ row: UnsafeMutablePointer<Float>, _ tanhs: UnsafePointer<Float>, _ n: Int) {
         for i in 0..<n { row[i] *= 1 - tanhs[i] * tanhs[i] }
-    }
-
-    /// log Σ exp(row) with the maximum subtracted first.
-    @inline(__always)
-    static func logSumExp(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        var m8 = F8(repeating: -.infinity)
-        var i = 0
-        while i + 8 <= n {
-            m8 = pointwiseMax(m8, UnsafeRawPointer(row + i).loadUnaligned(as: F8.self))
-            i += 8
-        }
-        var m = m8.max()
-        while i < n { m = max(m, row[i]); i += 1 }
-        var s8 = F8(repeating: 0)
-        let mm = F8(repeating: m)
-        i = 0
-        while i + 8 <= n {
-            s8 += exp8(UnsafeRawPointer(row + i).loadUnaligned(as: F8.self) - mm)
-            i += 8
-        }
-        var s = s8.sum()
-        while i < n { s += expf(row[i] - m); i += 1 }
-        return m + logf(s)
-    }
-
-    /// row ← exp(row - lse) · scale: the softmax, scaled.
-    @inline(__always)
-    static func softmaxGradient(_ row: UnsafeMutablePointer<Float>, _ n: Int, lse: Float, scale: Float) {
-        let l8 = F8(repeating: lse), s8 = F8(repeating: scale)
-        var i = 0
-        while i + 8 <= n {
-            let p = UnsafeMutableRawPointer(row + i)
-            p.storeBytes(of: exp8(p.loadUnaligned(as: F8.self) - l8) * s8, as: F8.self)
-            i += 8
-        }
-        while i < n { row[i] = expf(row[i] - lse) * scale; i += 1 }
     }
 }

@@ -71,10 +71,10 @@ public enum SequenceLogProbs {
                     for r in range {
                         let row = logits.data + r * V, target = t.targets[selected[start + r]], s = scale(start + r)
                         if let tanhs { LossHead.capLogits(row, tanhs.data + r * V, V, cap: cap) }
-                        let lse = LossHead.logSumExp(row, V)
+                        let lse = logSumExp(row, V)
                         out[start + r] = Double(row[target] - lse)
                         guard needsGradient else { continue }
-                        LossHead.softmaxGradient(row, V, lse: lse, scale: s)
+                        expShiftScale(row, shift: lse, scale: s, row, V)
                         row[target] -= s
                         if let tanhs { LossHead.uncapGradient(row, tanhs.data + r * V, V) }
                     }

@@ -48,11 +48,16 @@ final class ElementwiseTests: XCTestCase {
 
     func testActivations() {
         func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        onEveryRowKernelPath { path in
+            for n in [1, 3, 17, 64, 577] {
+                let wide: (Int, Double) -> Double = { _, x in x * 6 }
+                checkOp(OpCase(name: "silu (\(path))", shapes: [[n]], engine: { silu($0[0]) }, reference: { $0[0].map { $0 * sigmoid($0) } }, domain: wide))
+                checkOp(OpCase(name: "swiglu (\(path))", shapes: [[n], [n]], engine: { swiglu($0[0], $0[1]) },
+                               reference: { zip($0[0], $0[1]).map { $0 * sigmoid($0) * $1 } }, domain: wide))
+            }
+        }
         for n in [1, 3, 17, 64, 577] {
             let wide: (Int, Double) -> Double = { _, x in x * 6 }
-            checkOp(OpCase(name: "silu", shapes: [[n]], engine: { silu($0[0]) }, reference: { $0[0].map { $0 * sigmoid($0) } }, domain: wide))
-            checkOp(OpCase(name: "swiglu", shapes: [[n], [n]], engine: { swiglu($0[0], $0[1]) },
-                           reference: { zip($0[0], $0[1]).map { $0 * sigmoid($0) * $1 } }, domain: wide))
             checkOp(OpCase(name: "gelu_tanh", shapes: [[n]], engine: { geluTanh($0[0]) }, reference: {
                 $0[0].map { x in 0.5 * x * (1 + Foundation.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
             }, domain: wide))

@@ -8,13 +8,15 @@ final class NormSoftmaxTests: XCTestCase {
     }
 
     func testRMSNorm() {
-        for D in [1, 3, 17, 64, 577] {
-            checkOp(OpCase(name: "rms_norm", shapes: [[3, D], [D]], engine: { rmsNorm($0[0], weight: $0[1], eps: 1e-5) }, reference: { x in
-                self.rows(x[0], D) { r in
-                    let rs = 1 / (r.reduce(0) { $0 + $1 * $1 } / Double(D) + 1e-5).squareRoot()
-                    return r.enumerated().map { $0.element * rs * x[1][$0.offset] }
-                }
-            }, forwardTolerance: 1e-5, gradientTolerance: 5e-4))
+        onEveryRowKernelPath { path in
+            for D in [1, 3, 17, 64, 577] {
+                checkOp(OpCase(name: "rms_norm (\(path))", shapes: [[3, D], [D]], engine: { rmsNorm($0[0], weight: $0[1], eps: 1e-5) }, reference: { x in
+                    self.rows(x[0], D) { r in
+                        let rs = 1 / (r.reduce(0) { $0 + $1 * $1 } / Double(D) + 1e-5).squareRoot()
+                        return r.enumerated().map { $0.element * rs * x[1][$0.offset] }
+                    }
+                }, forwardTolerance: 1e-5, gradientTolerance: 5e-4))
+            }
         }
     }
 
@@ -39,29 +41,33 @@ final class NormSoftmaxTests: XCTestCase {
     }
 
     func testSoftmaxAndLogSoftmax() {
-        for D in [1, 3, 17, 64, 577] {
-            let wide: (Int, Double) -> Double = { _, x in x * 8 }
-            checkOp(OpCase(name: "softmax", shapes: [[4, D]], engine: { softmax($0[0]) }, reference: { x in self.rows(x[0], D, self.softmaxRef) },
-                           domain: wide, forwardTolerance: 1e-6))
-            checkOp(OpCase(name: "log_softmax", shapes: [[4, D]], engine: { logSoftmax($0[0]) }, reference: { x in
-                self.rows(x[0], D) { r in self.softmaxRef(r).map { Foundation.log($0) } }
-            }, domain: wide, forwardTolerance: 1e-6))
+        onEveryRowKernelPath { path in
+            for D in [1, 3, 17, 64, 577] {
+                let wide: (Int, Double) -> Double = { _, x in x * 8 }
+                checkOp(OpCase(name: "softmax (\(path))", shapes: [[4, D]], engine: { softmax($0[0]) }, reference: { x in self.rows(x[0], D, self.softmaxRef) },
+                               domain: wide, forwardTolerance: 1e-6))
+                checkOp(OpCase(name: "log_softmax (\(path))", shapes: [[4, D]], engine: { logSoftmax($0[0]) }, reference: { x in
+                    self.rows(x[0], D) { r in self.softmaxRef(r).map { Foundation.log($0) } }
+                }, domain: wide, forwardTolerance: 1e-6))
+            }
         }
     }
 
     func testCrossEntropyIgnoresMinus100AndAveragesTheRest() {
-        for V in [1, 3, 17, 577] {
-            let labels = [0, ignoreIndex, V - 1, V / 2, ignoreIndex]
-            checkOp(OpCase(name: "cross_entropy", shapes: [[5, V]], engine: { crossEntropy($0[0], labels: labels) }, reference: { x in
-                var total = 0.0, n = 0.0
-                for (row, label) in labels.enumerated() where label != ignoreIndex {
-                    let r = x[0][(row * V)..<(row * V + V)]
-                    let m = r.max()!
-                    total += m + Foundation.log(r.reduce(0) { $0 + Foundation.exp($1 - m) }) - r[r.startIndex + label]
-                    n += 1
-                }
-                return [total / n]
-            }, domain: { _, x in x * 5 }, forwardTolerance: 1e-6))
+        onEveryRowKernelPath { path in
+            for V in [1, 3, 17, 577] {
+                let labels = [0, ignoreIndex, V - 1, V / 2, ignoreIndex]
+                checkOp(OpCase(name: "cross_entropy (\(path))", shapes: [[5, V]], engine: { crossEntropy($0[0], labels: labels) }, reference: { x in
+                    var total = 0.0, n = 0.0
+                    for (row, label) in labels.enumerated() where label != ignoreIndex {
+                        let r = x[0][(row * V)..<(row * V + V)]
+                        let m = r.max()!
+                        total += m + Foundation.log(r.reduce(0) { $0 + Foundation.exp($1 - m) }) - r[r.startIndex + label]
+                        n += 1
+                    }
+                    return [total / n]
+                }, domain: { _, x in x * 5 }, forwardTolerance: 1e-6))
+            }
         }
         let allIgnored = Tensor(shape: [2, 4], values: [Float](repeating: 1, count: 8)).requiringGrad()
         let loss = crossEntropy(allIgnored, labels: [ignoreIndex, ignoreIndex])

@@ -108,3 +108,17 @@ func referenceBroadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int], 
         return f(a[ia], b[ib])
     }
 }
+
+/// Runs `body` on the portable SIMD8 row kernels, then on the AVX-512 ones where the CPU has them (saying
+/// so loudly where it does not), with the path's name ("simd8", "avx512"); leaves the default on.
+func onEveryRowKernelPath(_ body: (String) -> Void) {
+    defer { RowKernels.usesWide = true }
+    RowKernels.usesWide = false
+    body(RowKernels.name)
+    guard RowKernels.wideAvailable else {
+        print("NOTE: this CPU has no AVX-512 F/DQ: the AVX-512 row kernels are not tested on this machine")
+        return
+    }
+    RowKernels.usesWide = true
+    body(RowKernels.name)
+}

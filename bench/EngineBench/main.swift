@@ -83,26 +83,30 @@ let elementwise: [(String, () -> Tensor)] = [
     ("softmax", { softmax(a) }),
     ("cross_entropy", { crossEntropy(a, labels: labels) }),
 ]
-for (name, op) in elementwise {
-    let seconds = time { _ = op() }
-    emit(["op": name, "shape": "[4096x1024]", "seconds": seconds, "ns_per_element": seconds / Double(n) * 1e9, "threads": threads])
-}
-// forward + backward of the same ops
-for (name, op) in elementwise {
-    let xa = a.detached().requiringGrad(), xb = b.detached().requiringGrad()
-    let run: () -> Void = {
-        let y: Tensor
-        switch name {
-        case "rms_norm": y = rmsNorm(xa, weight: weight, eps: 1e-5)
-        case "silu_mul": y = swiglu(xa, xb)
-        case "softmax": y = softmax(xa)
-        default: y = crossEntropy(xa, labels: labels)
-        }
-        y.backward(y.count == 1 ? nil : Tensor.full(y.shape, 1))
-        xa.zeroGrad()
-        xb.zeroGrad()
+// Both row-kernel paths in the same sitting: the portable SIMD8 loops, then AVX-512 where the CPU has it.
+for wide in RowKernels.wideAvailable ? [false, true] : [false] {
+    RowKernels.usesWide = wide
+    for (name, op) in elementwise {
+        let seconds = time { _ = op() }
+        emit(["op": name, "shape": "[4096x1024]", "seconds": seconds, "ns_per_element": seconds / Double(n) * 1e9, "threads": threads, "kernels": RowKernels.name])
     }
-    let seconds = time(runs: 7) { run() }
-    emit(["op": name + "_forward_backward", "shape": "[4096x1024]", "seconds": seconds, "ns_per_element": seconds / Double(n) * 1e9,
-          "threads": threads])
+    // forward + backward of the same ops
+    for (name, op) in elementwise {
+        let xa = a.detached().requiringGrad(), xb = b.detached().requiringGrad()
+        let run: () -> Void = {
+            let y: Tensor
+            switch name {
+            case "rms_norm": y = rmsNorm(xa, weight: weight, eps: 1e-5)
+            case "silu_mul": y = swiglu(xa, xb)
+            case "softmax": y = softmax(xa)
+            default: y = crossEntropy(xa, labels: labels)
+            }
+            y.backward(y.count == 1 ? nil : Tensor.full(y.shape, 1))
+            xa.zeroGrad()
+            xb.zeroGrad()
+        }
+        let seconds = time(runs: 7) { run() }
+        emit(["op": name + "_forward_backward", "shape": "[4096x1024]", "seconds": seconds, "ns_per_element": seconds / Double(n) * 1e9,
+              "threads": threads, "kernels": RowKernels.name])
+    }
 }

@@ -1,3 +1,4 @@
+import CRowKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +10,14 @@ public func silu(_ x: Tensor) -> Tensor {
     let src = x.contiguous()
     let out = Tensor(shape: x.shape)
     let p = src.data, o = out.data
-    parallelFor(out.count) { r in map8(p, o, r) { $0 * sigmoid8($0) } }
+    parallelFor(out.count) { r in
+        if RowKernels.usesWide { return frk_silu(p + r.lowerBound, o + r.lowerBound, r.count) }
+        map8(p, o, r) { $0 * sigmoid8($0) }
+    }
     return out.recorded("silu", [src]) { g in
         let gc = g.contiguous(), dx = Tensor(shape: src.shape), p = src.data
         parallelFor(dx.count) { r in
+            if RowKernels.usesWide { return frk_silu_backward(p + r.lowerBound, gc.data + r.lowerBound, dx.data + r.lowerBound, r.count) }
             map8(p, gc.data, dx.data, r) { x, g in
                 let s = sigmoid8(x)
                 return g * s * (1 + x * (1 - s))
@@ -28,11 +33,18 @@ public func swiglu(_ gate: Tensor, _ up: Tensor) -> Tensor {
     let a = gate.contiguous(), b = up.contiguous()
     let out = Tensor(shape: gate.shape)
     let pa = a.data, pb = b.data, o = out.data
-    parallelFor(out.count) { r in map8(pa, pb, o, r) { g, u in g * sigmoid8(g) * u } }
+    parallelFor(out.count) { r in
+        if RowKernels.usesWide { return frk_swiglu(pa + r.lowerBound, pb + r.lowerBound, o + r.lowerBound, r.count) }
+        map8(pa, pb, o, r) { g, u in g * sigmoid8(g) * u }
+    }
     return out.recorded("swiglu", [a, b]) { g in
         let gc = g.contiguous(), pa = a.data, pb = b.data
         let da = Tensor(shape: a.shape), db = Tensor(shape: b.shape)
         parallelFor(da.count) { r in
+            if RowKernels.usesWide {
+                let i = r.lowerBound
+                return frk_swiglu_backward(pa + i, pb + i, gc.data + i, da.data + i, db.data + i, r.count)
+            }
             map8(pa, pb, gc.data, da.data, r) { x, u, g in
                 let s = sigmoid8(x)
                 return g * u * s * (1 + x * (1 - s))

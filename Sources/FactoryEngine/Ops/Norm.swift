@@ -1,3 +1,5 @@
+import CRowKernels
+
 // RMSNorm (LLaMA: x · rsqrt(mean(x²) + eps) · w, computed in fp32 in that order)
 // and LayerNorm (biased variance), over the last dimension.
 
@@ -13,6 +15,10 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
     parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
         for row in rr {
             let xr = p + row * D
+            if RowKernels.usesWide {
+                rp[row] = frk_rms_norm_row(xr, wp, eps, o + row * D, D)
+                continue
+            }
             let ms = sum8(xr, 0..<D) { $0 * $0 } / Float(D)
             let r = 1 / (ms + eps).squareRoot()
             rp[row] = r
@@ -30,6 +36,10 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
             parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
                 for row in rr {
                     let xr = p + row * D, gr = gp + row * D, r = rp[row]
+                    if RowKernels.usesWide {
+                        frk_rms_norm_backward_row(gr, wp, xr, r, dp + row * D, D)
+                        continue
+                    }
                     // dot = Σ (g·w)·x̂ / D
                     var acc = F8()
                     var i = 0
@@ -47,6 +57,10 @@ public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) -> Tensor {
             let d = Tensor(shape: [D], zeroed: true)
             let dp = d.data
             for row in 0..<rows {
+                if RowKernels.usesWide {
+                    frk_rms_norm_weight_grad_row(gp + row * D, p + row * D, rp[row], dp, D)
+                    continue
+                }
                 let rv = F8(repeating: rp[row])
                 map8(dp, gp + row * D, p + row * D, dp, 0..<D) { acc, g, x in acc + g * x * rv }
             }

@@ -1,3 +1,4 @@
+import CRowKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,6 +23,10 @@ public func softmax(_ x: Tensor) -> Tensor {
         parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
             for row in rr {
                 let y = o + row * D, gr = gp + row * D
+                if RowKernels.usesWide {
+                    frk_softmax_backward_row(y, gr, dp + row * D, D)
+                    continue
+                }
                 var acc = F8(), i = 0
                 while i + 8 <= D { acc += load8(y + i) * load8(gr + i); i += 8 }
                 var dot = acc.sum()
@@ -34,9 +39,10 @@ public func softmax(_ x: Tensor) -> Tensor {
     }
 }
 
-/// One row: out = exp(x - max) / Σ exp(x - max). A row of all -inf gives zeros.
+/// One row: out = exp(x - max) / Σ exp(x - max). A row of all -inf gives zeros. out may be x.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+    if RowKernels.usesWide { return frk_softmax_row(x, out, n) }
     let m = max8(x, 0..<n)
     if m == -.infinity {
         out.update(repeating: 0, count: n)
@@ -63,15 +69,6 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
     map8(out, out, 0..<n) { $0 * inv }
 }
 
-/// log(Σ exp(x)) of one row, stable.
-@inline(__always)
-func logSumExpRow(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    let m = max8(x, 0..<n)
-    if m == -.infinity { return m }
-    let mv = F8(repeating: m)
-    return m + logf(sum8(x, 0..<n) { exp8($0 - mv) })
-}
-
 /// log-softmax over the last dimension.
 public func logSoftmax(_ x: Tensor) -> Tensor {
     let D = x.shape[x.rank - 1]
@@ -81,7 +78,7 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     let p = src.data, o = out.data
     parallelFor(rows, grain: max(1, 8192 / max(D, 1))) { rr in
         for row in rr {
-            let lse = F8(repeating: logSumExpRow(p + row * D, D))
+            let lse = F8(repeating: logSumExp(p + row * D, D))
             map8(p + row * D, o + row * D, 0..<D) { $0 - lse }
         }
     }
@@ -119,7 +116,7 @@ public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
                 parallelFor(rows, grain: max(1, 8192 / max(V, 1))) { rr in
                     for row in rr where lab[row] != ignoreIndex {
                         precondition(lab[row] >= 0 && lab[row] < V, "label \(lab[row]) outside the vocabulary of \(V)")
-                        let lse = logSumExpRow(p + row * V, V)
+                        let lse = logSumExp(p + row * V, V)
                         lsep[row] = lse
                         lossp[row] = lse - p[row * V + lab[row]]
                     }
@@ -141,8 +138,7 @@ public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
                 let lsep = sp.baseAddress!
                 parallelFor(rows, grain: max(1, 8192 / max(V, 1))) { rr in
                     for row in rr where lab[row] != ignoreIndex {
-                        let lse = F8(repeating: lsep[row]), s = F8(repeating: scaleFactor)
-                        map8(p + row * V, dp + row * V, 0..<V) { exp8($0 - lse) * s }
+                        expShiftScale(p + row * V, shift: lsep[row], scale: scaleFactor, dp + row * V, V)
                         dp[row * V + lab[row]] -= scaleFactor
                     }
                 }
