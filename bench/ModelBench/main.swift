@@ -1,6 +1,8 @@
 // factory-model-bench: load time, prefill and decode speed and peak RSS of a
 // model through the real plugin path. One JSON object per line.
-//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense] [--exact]
+//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense] [--exact] [--rows R]
+// --rows R: also decode R sequences together (BatchDecoder, as `factory api` batches them): the time of one
+// step of R rows against one row's, without prefills or HTTP.
 // --dense: a GGUF's weights all unpacked to fp32 (by default, with no quantizer, decoding multiplies
 // the file's own blocks, as `factory generate` does). --exact: packed products keep fp32 inputs
 // (`int8_activations: false`) instead of rounding them to 8 bits.
@@ -32,7 +34,7 @@ func stringOption(_ name: String) -> String? {
     defer { args.removeSubrange(i...(i + 1)) }
     return args[i + 1]
 }
-let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128)
+let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128), batchRows = option("--rows", 0)
 let quantizerName = stringOption("--quantizer")
 let dense = args.contains("--dense"), exact = args.contains("--exact")
 args.removeAll { $0 == "--dense" || $0 == "--exact" }
@@ -75,3 +77,19 @@ let firstToken = stamps[0] - start
 let decodeSeconds = stamps.last! - stamps[0]
 emit(["op": "decode", "tokens": stamps.count - 1, "seconds": decodeSeconds, "tokens_per_second": decodeSeconds > 0 ? Double(stamps.count - 1) / decodeSeconds : 0,
       "first_token_seconds": firstToken, "peak_rss_mib": peakRSSMiB()])
+
+// Batched decode: R sequences (prompts of 8 tokens from different offsets) join, then step together.
+if batchRows > 0, let batch = BatchDecoder(model: model, maxSequences: batchRows) {
+    let allIDs = try model.tokenizer.encode(text)
+    for r in 0..<batchRows {
+        batch.add(prompt: Array(allIDs[(r * 8 % 2000)..<(r * 8 % 2000 + 8)]), options: options, stopIDs: [], stopStrings: [],
+                  callbacks: .init(onToken: { _, _ in true }, onEnd: { _ in }))
+    }
+    let steps = max(1, decodeTokens - 2)
+    batch.step()  // warm-up: the first batched step sizes the buffers
+    let s = now()
+    for _ in 0..<(steps - 1) { batch.step() }
+    let seconds = (now() - s) / Double(max(1, steps - 1))
+    emit(["op": "decode_rows", "rows": batch.count, "step_seconds": seconds, "tokens_per_second": Double(batch.count) / seconds,
+          "one_row_step_seconds": decodeSeconds / Double(max(1, stamps.count - 1)), "peak_rss_mib": peakRSSMiB()])
+}
