@@ -1,7 +1,9 @@
 """transformers (+ PEFT) on the same training workload as factory-train-bench: SmolLM2-135M-Instruct
 from the pip package's GGUF (fp32), batches of B x T tokens cut from alpaca_en_demo, every token
-labelled, AdamW lr 1e-4, no gradient checkpointing, N steps after one warm-up step.
-Usage: python3 bench/train_transformers.py GGUF SHARED_DIR METHOD(lora|full) TARGETS [B] [T] [STEPS]"""
+labelled, AdamW lr 1e-4, no gradient checkpointing, N steps after one warm-up step. PRECISION bf16 runs the
+forward under torch.autocast(bfloat16) with fp32 weights and optimizer, as the Trainer does for `bf16: true` on CPU.
+Usage: python3 bench/train_transformers.py GGUF SHARED_DIR METHOD(lora|full) TARGETS [B] [T] [STEPS] [PRECISION(fp32|bf16)]"""
+import contextlib
 import json, os, resource, sys, time
 
 import torch
@@ -12,6 +14,8 @@ gguf, shared, method, targets = sys.argv[1:5]
 B = int(sys.argv[5]) if len(sys.argv) > 5 else 4
 T = int(sys.argv[6]) if len(sys.argv) > 6 else 512
 steps = int(sys.argv[7]) if len(sys.argv) > 7 else 5
+precision = sys.argv[8] if len(sys.argv) > 8 else "fp32"
+autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if precision == "bf16" else contextlib.nullcontext
 
 t0 = time.perf_counter()
 directory, file = os.path.dirname(gguf), os.path.basename(gguf)
@@ -33,7 +37,8 @@ optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad]
 times, first = [], 0.0
 for i, ids in enumerate(batches):
     start = time.perf_counter()
-    loss = model(input_ids=ids, labels=ids).loss
+    with autocast():
+        loss = model(input_ids=ids, labels=ids).loss
     loss.backward()
     optimizer.step()
     optimizer.zero_grad()
@@ -43,6 +48,6 @@ for i, ids in enumerate(batches):
         times.append(time.perf_counter() - start)
 seconds = sum(times) / len(times)
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-print(json.dumps({"framework": "transformers", "method": method, "targets": targets, "tokens_per_second": B * T / seconds,
+print(json.dumps({"framework": "transformers", "precision": precision, "method": method, "targets": targets, "tokens_per_second": B * T / seconds,
                   "seconds_per_step": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "first_step_seconds": first, "trainable": trainable}))
