@@ -22,7 +22,8 @@ public final class SpinningWorkers: @unchecked Sendable {
 
     /// Bumped once per job: what helpers wait for.
     private let generation = Atomic<Int>(0)
-    /// The current job's claims: its generation (low 32 bits) << 32 | its part count << 16 | next part.
+    /// The current job's claims: its generation (low 31 bits, so the word stays positive) << 32 | its part
+    /// count << 16 | next part.
     private let claims = Atomic<Int>(0)
     /// Parts of the current job finished.
     private let done = Atomic<Int>(0)
@@ -56,7 +57,7 @@ public final class SpinningWorkers: @unchecked Sendable {
             job = body
             done.store(0, ordering: .relaxed)
             let g = generation.load(ordering: .relaxed) &+ 1  // only the caller holding `busy` changes it
-            claims.store((g & 0xFFFF_FFFF) << 32 | n << 16 | 1, ordering: .releasing)  // part 0 is the caller's
+            claims.store((g & 0x7FFF_FFFF) << 32 | n << 16 | 1, ordering: .releasing)  // part 0 is the caller's
             generation.store(g, ordering: .sequentiallyConsistent)
             pthread_mutex_lock(&mutex)
             if sleepers > 0 { pthread_cond_broadcast(&wake) }
@@ -77,11 +78,15 @@ public final class SpinningWorkers: @unchecked Sendable {
         }
     }
 
+    /// Tests: numbers the next jobs from `g` on, to cross the claims word's 31-bit wrap without running 2³¹
+    /// jobs first. Call only while no job runs.
+    func continueNumbering(from g: Int) { generation.store(g, ordering: .sequentiallyConsistent) }
+
     /// The next unstarted part of job `generation` (and the job's part count), now claimed by the caller;
     /// nil when every part is taken or that job is over.
     private func claim(generation g: Int) -> (part: Int, parts: Int)? {
         var c = claims.load(ordering: .acquiring)
-        while c >> 32 == g & 0xFFFF_FFFF, c & 0xFFFF < (c >> 16) & 0xFFFF {
+        while c >> 32 == g & 0x7FFF_FFFF, c & 0xFFFF < (c >> 16) & 0xFFFF {
             let (claimed, current) = claims.compareExchange(expected: c, desired: c + 1, successOrdering: .acquiring, failureOrdering: .acquiring)
             if claimed { return (c & 0xFFFF, (c >> 16) & 0xFFFF) }
             c = current
