@@ -52,7 +52,8 @@ emit(["op": "load", "seconds": loadSeconds, "peak_rss_mib": peakRSSMiB(), "model
 
 // Prefill: one forward of N tokens (no cache), median of 3.
 let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 200)
-let ids = Array(try model.tokenizer.encode(text).prefix(prefillTokens))
+let allIDs = try model.tokenizer.encode(text)  // ~2,000 tokens: the prefill, the cold prompt and --rows prompts come from it
+let ids = Array(allIDs.prefix(prefillTokens))
 var samples: [Double] = []
 for _ in 0..<3 {
     let s = now()
@@ -77,7 +78,7 @@ var warmOptions = options
 warmOptions.maxNewTokens = 2
 let coldStart = now()
 var coldFirst: Double?
-try Generator(model: model).generate(prompt: Array(ids[8..<16]), options: warmOptions, stopIDs: []) { _, _ in
+try Generator(model: model).generate(prompt: Array(allIDs[8..<16]), options: warmOptions, stopIDs: []) { _, _ in
     if coldFirst == nil { coldFirst = now() - coldStart }
     return true
 }
@@ -90,17 +91,18 @@ emit(["op": "decode", "tokens": stamps.count - 1, "seconds": decodeSeconds, "tok
       "first_token_seconds": firstToken, "cold_first_token_seconds": coldFirst ?? 0, "peak_rss_mib": peakRSSMiB()])
 
 // Batched decode: R sequences (prompts of 8 tokens from different offsets) join, then step together.
-if batchRows > 0, let batch = BatchDecoder(model: model, maxSequences: batchRows) {
-    let allIDs = try model.tokenizer.encode(text)
+if batchRows > 0 {
+    guard batchRows * 8 <= allIDs.count else { fatalError("--rows \(batchRows): at most \(allIDs.count / 8) prompts of 8 tokens") }
+    guard let batch = BatchDecoder(model: model, maxSequences: batchRows) else { fatalError("--rows: this model family cannot decode rows together") }
     for r in 0..<batchRows {
-        batch.add(prompt: Array(allIDs[(r * 8 % 2000)..<(r * 8 % 2000 + 8)]), options: options, stopIDs: [], stopStrings: [],
+        batch.add(prompt: Array(allIDs[(r * 8)..<(r * 8 + 8)]), options: options, stopIDs: [], stopStrings: [],
                   callbacks: .init(onToken: { _, _ in true }, onEnd: { _ in }))
     }
-    let steps = max(1, decodeTokens - 2)
+    let timedSteps = max(1, decodeTokens - 3)  // each sequence stops after decodeTokens tokens
     batch.step()  // warm-up: the first batched step sizes the buffers
     let s = now()
-    for _ in 0..<(steps - 1) { batch.step() }
-    let seconds = (now() - s) / Double(max(1, steps - 1))
+    for _ in 0..<timedSteps { batch.step() }
+    let seconds = (now() - s) / Double(timedSteps)
     emit(["op": "decode_rows", "rows": batch.count, "step_seconds": seconds, "tokens_per_second": Double(batch.count) / seconds,
           "one_row_step_seconds": decodeSeconds / Double(max(1, stamps.count - 1)), "peak_rss_mib": peakRSSMiB()])
 }
