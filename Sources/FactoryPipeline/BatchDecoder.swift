@@ -83,7 +83,7 @@ public final class BatchDecoder {
             let adapters = active.map(\.adapter)
             RowAdapters.indices = adapters.contains { $0 != 0 } ? adapters : nil
             defer { RowAdapters.indices = nil }
-            logits = try GradMode.disabled { try model.decodeRows(ids: active.map(\.pending), seq: 1, cache: cache) }.contiguous()
+            logits = try PackedWeight.generating { try model.decodeRows(ids: active.map(\.pending), seq: 1, cache: cache) }.contiguous()
         } catch {
             let failed = active
             active = []

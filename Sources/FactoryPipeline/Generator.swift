@@ -48,7 +48,7 @@ public final class Generator {
 
     /// Logits of the last position after feeding `ids` at positions start..<start+count.
     func lastLogits(_ ids: [Int], start: Int, cache: KVCache) throws -> [Float] {
-        let out = try GradMode.disabled {
+        let out = try PackedWeight.generating {
             try model.forward(ids: ids, batch: 1, seq: ids.count, positions: Array(start..<(start + ids.count)), cache: cache)
         }
         let V = out.shape[out.rank - 1]

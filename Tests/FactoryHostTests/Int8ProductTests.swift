@@ -150,4 +150,46 @@ final class Int8ProductTests: XCTestCase {
         let (a, b) = (try packedLinear(many, weight).values, linear(many, dense).values)
         XCTAssertLessThanOrEqual(zip(a, b).map { abs($0 - $1) }.max() ?? 1, 1e-4, "more rows than directRows keep the tiles and sgemm, exact")
     }
+
+    /// Inside `PackedWeight.generating` (a generation's prompt or step), inputs of up to `generatingRows` rows
+    /// take the 8-bit product too; one row more, or the same rows outside a generation (training, loss
+    /// evaluation) or with int8_activations false, keep the exact sgemm path.
+    func testGenerationsTakeThe8BitProductUpToGeneratingRows() throws {
+        let plugins = try PluginSet.load(explicit: [], includeDefaults: true, includeEnvironment: false)
+        let q = try QuantizerInstance(try plugins.registry(.quantizer).lookup("q4_0"))
+        let (rows, cols) = (48, 96)
+        var rng = SplitMix64(seed: 23)
+        let packed = try q.quantize((0..<(rows * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }, rows: rows, cols: cols)
+        let prepared = try XCTUnwrap(packed.withUnsafeBytes { try q.prepareRowsInt8($0, rows: rows, cols: cols) })
+        let values = try q.dequantize(packed, rows: rows, cols: cols, firstRow: 0, rowCount: rows)
+        let weight = PackedWeight(rows: rows, cols: cols, bytes: packed.count, unpack: { first, count, into in
+            values.withUnsafeBufferPointer { into.update(from: $0.baseAddress! + first * cols, count: count * cols) }
+        }, prepareInt8: {
+            { x, n, first, count, out, stride in try prepared.multiply(x: x, n: n, firstRow: first, rowCount: count, out: out, outStride: stride) }
+        })
+        let dense = Tensor(shape: [rows, cols], values: values)
+        let before = PackedWeight.roundsInputsTo8Bits
+        defer { PackedWeight.roundsInputsTo8Bits = before }
+        PackedWeight.roundsInputsTo8Bits = true
+        for n in [PackedWeight.directRows + 1, PackedWeight.generatingRows, PackedWeight.generatingRows + 1] {
+            let xValues = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let x = Tensor(shape: [n, cols], values: xValues)
+            var int8 = [Float](repeating: 0, count: n * rows)
+            try prepared.multiply(x: xValues, n: n, firstRow: 0, rowCount: rows, out: &int8, outStride: rows)
+            let exact = linear(x, dense).values
+            let closeToExact = { (got: [Float]) in zip(got, exact).allSatisfy { abs($0 - $1) <= 1e-4 } }
+            XCTAssertFalse(closeToExact(int8), "\(n) rows: 8-bit inputs visibly change the product")
+            let generated = try PackedWeight.generating { try packedLinear(x, weight).values }
+            if n <= PackedWeight.generatingRows {
+                XCTAssertEqual(generated, int8, "\(n) rows in a generation: the 8-bit product")
+            } else {
+                XCTAssertTrue(closeToExact(generated), "\(n) rows in a generation: more than generatingRows keep sgemm")
+            }
+            XCTAssertTrue(closeToExact(try GradMode.disabled { try packedLinear(x, weight).values }), "\(n) rows outside a generation: exact")
+            PackedWeight.roundsInputsTo8Bits = false
+            XCTAssertTrue(closeToExact(try PackedWeight.generating { try packedLinear(x, weight).values }), "\(n) rows, int8_activations false: exact")
+            PackedWeight.roundsInputsTo8Bits = true
+        }
+        XCTAssertFalse(ExecutionContext.current.generating, "the scope ends with its body")
+    }
 }

@@ -43,7 +43,7 @@ func decode(_ prompt: [Int], fed: [Int]?) throws -> (tokens: [Int], logits: [[Fl
     let cache = KVCache(layers: model.layers, capacity: prompt.count + tokens + 1)
     var (input, start, out, all) = (prompt, 0, [Int](), [[Float]]())
     for step in 0..<tokens {
-        let logits = try GradMode.disabled {
+        let logits = try PackedWeight.generating {  // as Generator runs a prompt and each step
             try model.forward(ids: input, batch: 1, seq: input.count, positions: Array(start..<(start + input.count)), cache: cache)
         }.contiguous()
         let V = logits.shape[logits.rank - 1]

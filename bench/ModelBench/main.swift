@@ -1,11 +1,12 @@
 // factory-model-bench: load time, prefill and decode speed and peak RSS of a
 // model through the real plugin path. One JSON object per line.
-//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense] [--exact] [--rows R]
+//   factory-model-bench [MODEL] [--prefill N] [--decode N] [--quantizer NAME] [--dense] [--exact] [--rows R] [--prompt P]
 // --rows R: also decode R sequences together (BatchDecoder, as `factory api` batches them): the time of one
 // step of R rows against one row's, without prefills or HTTP.
 // --dense: a GGUF's weights all unpacked to fp32 (by default, with no quantizer, decoding multiplies
 // the file's own blocks, as `factory generate` does). --exact: packed products keep fp32 inputs
-// (`int8_activations: false`) instead of rounding them to 8 bits.
+// (`int8_activations: false`) instead of rounding them to 8 bits. --prompt P: the timed generation's prompt
+// length (default 8); its first token is the prompt's prefill.
 import FactoryEngine
 import FactoryHost
 import FactoryPipeline
@@ -35,6 +36,7 @@ func stringOption(_ name: String) -> String? {
     return args[i + 1]
 }
 let prefillTokens = option("--prefill", 512), decodeTokens = option("--decode", 128), batchRows = option("--rows", 0)
+let promptTokens = option("--prompt", 8)
 let quantizerName = stringOption("--quantizer")
 let dense = args.contains("--dense"), exact = args.contains("--exact")
 args.removeAll { $0 == "--dense" || $0 == "--exact" }
@@ -70,7 +72,8 @@ var options = SamplingOptions()
 options.doSample = false
 options.ignoreEOS = true
 options.maxNewTokens = decodeTokens
-let prompt = Array(ids.prefix(8))
+guard promptTokens >= 1, 2 * promptTokens <= allIDs.count else { fatalError("--prompt \(promptTokens): from 1 to \(allIDs.count / 2) tokens") }
+let prompt = Array(allIDs.prefix(promptTokens))
 // A first, cold generation of 2 tokens from another prompt: it pays the one-time work of a model's first
 // decoding (the quantizers' 8-bit layouts are built on first use, buffers for decoding's shapes), reported
 // apart; the timed decode below starts warm, as a server's requests after the first do.
@@ -78,7 +81,7 @@ var warmOptions = options
 warmOptions.maxNewTokens = 2
 let coldStart = now()
 var coldFirst: Double?
-try Generator(model: model).generate(prompt: Array(allIDs[8..<16]), options: warmOptions, stopIDs: []) { _, _ in
+try Generator(model: model).generate(prompt: Array(allIDs[promptTokens..<(2 * promptTokens)]), options: warmOptions, stopIDs: []) { _, _ in
     if coldFirst == nil { coldFirst = now() - coldStart }
     return true
 }

@@ -35,6 +35,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public var keyLengths: [Int]?
     /// Per-row adapter of the batch being run (several adapters over one base), or nil (see RowAdapters).
     public var rowAdapters: [Int]?
+    /// Whether a generation's forward runs (a prompt or a decoding step; see `PackedWeight.generating`).
+    public var generating = false
     /// NEFTune's noise for the training forward being run, or nil.
     public var embeddingNoise: EmbeddingNoise?
     /// The seed of the training micro-batch being run (dropout masks, noise), or nil outside training.

@@ -7,6 +7,7 @@ import Synchronization
 // Inputs of a few rows (decoding) go to the quantizer's own product straight from the packed rows
 // when it has one, split by output rows across the engine's threads: by default its 8-bit-input
 // product (ABI 1.9, built on first use from a layout the plugin prepares), else the exact one.
+// A generation's prompts of up to `generatingRows` rows take the 8-bit product as well.
 
 /// A frozen weight [rows = out, cols = in] held in a quantizer's format.
 public final class PackedWeight {
@@ -41,6 +42,22 @@ public final class PackedWeight {
 
     /// Inputs of at most this many rows use `multiplyRows` (decoding); larger ones unpack tiles for sgemm.
     public static let directRows = 8
+    /// Inside `generating`, inputs of up to this many rows (a chat prompt, a batched step of many sequences)
+    /// use the 8-bit-input product when there is one. On SmolLM2's Q4_1 file the first token of a 16-token
+    /// prompt takes 32 ms against sgemm's 127, of 32 tokens 63 against 100-108, of 64 tokens 120-131
+    /// against 131-159, where the two meet (`factory-model-bench --prompt P`, docs/performance.md).
+    public static let generatingRows = 64
+
+    /// Runs `body` as a generation's forward (Generator, BatchDecoder): no gradients, and inputs of up to
+    /// `generatingRows` rows through the 8-bit-input product. Training and loss evaluation stay outside,
+    /// so their numbers never depend on how many rows a batch has.
+    public static func generating<T>(_ body: () throws -> T) rethrows -> T {
+        let context = ExecutionContext.current
+        let saved = context.generating
+        context.generating = true
+        defer { context.generating = saved }
+        return try GradMode.disabled(body)
+    }
     /// Multiply-adds from which a direct product is split across threads.
     public static let parallelWork = 1 << 16
 
@@ -55,8 +72,13 @@ public final class PackedWeight {
     /// The product for an input of a few rows: the 8-bit-input one when allowed and available (prepared
     /// here the first time, under a lock), else the exact one; nil when the quantizer has neither.
     func fewRowProduct() throws -> RowProduct? {
-        guard Self.roundsInputsTo8Bits, let prepareInt8 else { return multiplyRows }
-        let product: RowProduct? = try int8.withLock { state in
+        try int8Product() ?? multiplyRows
+    }
+
+    /// The 8-bit-input product when `roundsInputsTo8Bits` allows it and the quantizer has one, else nil.
+    func int8Product() throws -> RowProduct? {
+        guard Self.roundsInputsTo8Bits, let prepareInt8 else { return nil }
+        return try int8.withLock { state in
             switch state {
             case .ready(let product): return product
             case .unavailable: return nil
@@ -66,7 +88,6 @@ public final class PackedWeight {
                 return product
             }
         }
-        return product ?? multiplyRows
     }
 
     /// Rows per tile: about 256 KB of fp32 (an L2-sized buffer), at least 16.
@@ -90,10 +111,12 @@ public final class PackedWeight {
 public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) throws -> Tensor {
     guard x.rank >= 1, x.shape[x.rank - 1] == w.cols else { throw HookError("packed linear: input \(x.shape) does not fit weight [\(w.rows), \(w.cols)]") }
     let n = x.count / w.cols
-    if n > PackedWeight.directRows, let dense = w.dense { return linear(x, dense, bias: bias) }
+    let generating = n > PackedWeight.directRows && n <= PackedWeight.generatingRows && ExecutionContext.current.generating && !GradMode.isEnabled
+    let product = try generating ? w.int8Product() : n <= PackedWeight.directRows ? w.fewRowProduct() : nil
+    if product == nil, n > PackedWeight.directRows, let dense = w.dense { return linear(x, dense, bias: bias) }
     let xc = x.contiguous()
     let out = Tensor(shape: Array(x.shape.dropLast()) + [w.rows])
-    if n <= PackedWeight.directRows, let product = try w.fewRowProduct() {
+    if let product {
         try multiplyDirect(xc, n, w, product, into: out)
         return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
     }
