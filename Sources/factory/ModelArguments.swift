@@ -40,7 +40,9 @@ struct ModelArguments: ParsableArguments {
         }
         let plugins = try pluginOptions.load(extra: config.list("plugins") ?? [])
         let attention = try AttentionSelection.install(config, plugins: plugins)
-        if config.string("attention_kernel") != nil || config.string("flash_attn") != nil { fputs(attention + "\n", stderr) }
+        if config.string("attention_kernel") != nil || config.string("flash_attn") != nil {
+            fputs(attention + "; a generation's decoding steps read the KV cache with the host's decode attention (docs/attention.md)\n", stderr)
+        }
         let quantizerItem = RunPlanner.quantizerItem(config, plugins)
         if let problem = quantizerItem.problem { throw ConfigProblem(problem) }
         // the base as it is (no adapter): a GGUF's weights may multiply from their own blocks when decoding

@@ -50,7 +50,10 @@ struct Run: ParsableCommand {
                 return
             }
             if let first = plan.problems.first { throw ConfigProblem(first) }
-            if let item = PlanItem.first(.attention, in: plan.items) { print(try AttentionSelection.install(item)) }
+            if let item = PlanItem.first(.attention, in: plan.items) {
+                let generates = config.bool("predict_with_generate") ?? false
+                print(try AttentionSelection.install(item) + (generates ? "; predict_with_generate's decoding steps read the KV cache with the host's decode attention (docs/attention.md)" : ""))
+            }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }
     }

@@ -96,9 +96,14 @@ public enum EngineHooks {
         set { ExecutionContext.current.attention = newValue }
     }
 
-    /// `attention`, except in a batched decoding step (RaggedKeys.lengths set): there each row attends over
-    /// its own keys only, exactly as when it is decoded alone, whatever the kernel and its sliding window.
+    /// `attention`, except in a generation's decoding step (one query per row: DecodeAttention, reading the
+    /// KV cache in place, whatever kernel is installed) and in a batched step the decode attention cannot
+    /// serve (RaggedKeys.lengths set): there each row attends over its own keys only, exactly as when it is
+    /// decoded alone, whatever the kernel and its sliding window.
     public static func attentionByRow(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ mask: Tensor?, _ p: AttentionParams) throws -> Tensor {
+        if DecodeAttention.serves(q: q, k: k, v: v, mask: mask, lengths: RaggedKeys.lengths) {
+            return DecodeAttention.attention(q: q, k: k, v: v, lengths: RaggedKeys.lengths, params: p)
+        }
         guard let lengths = RaggedKeys.lengths else { return try attention(q, k, v, mask, p) }
         guard q.rank == 4, k.rank == 4, v.rank == 4, lengths.count == q.shape[0], k.shape[2] == lengths.max() else {
             throw HookError("attention in a batched decoding step must read the KV cache's keys: q \(q.shape), k \(k.shape), \(lengths.count) rows")
