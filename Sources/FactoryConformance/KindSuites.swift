@@ -17,6 +17,10 @@ public enum KindSuites {
         table[kind] ?? []
     }
 
+    /// Whether `kind`'s probes run in the checking process, in order, rather than each in a forked child:
+    /// a communicator joins its run once per process, and all ranks must call the same collectives.
+    static func runsInProcess(_ kind: PluginKind) -> Bool { kind == .communicator }
+
     static let table: [PluginKind: [(String, Probe)]] = [
         .modelFamily: [
             ("describe() keeps the contract (every key present and well-typed)", ModelFamilyConformance.describes),
@@ -37,6 +41,13 @@ public enum KindSuites {
             ("declares a well-formed info struct", attentionInfo),
             ("forward and backward match the host's reference attention", attentionConformance),
             ("an unsupported head layout is refused with a message", attentionBadProblem),
+        ],
+        .communicator: [
+            ("joins the run: every rank reports its own number", CommunicatorConformance.joins),
+            ("allreduce sums and averages, the same bits on every rank", CommunicatorConformance.sums),
+            ("allreduce_start and wait equal the blocking allreduce, two in flight", CommunicatorConformance.startsAndWaits),
+            ("broadcast, allgather and barrier", CommunicatorConformance.broadcastsAndGathers),
+            ("bad arguments are errors with messages", CommunicatorConformance.refusesBadArguments),
         ],
         .chatTemplate: [
             ("declares a well-formed info struct", templateInfo),

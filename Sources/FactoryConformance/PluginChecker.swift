@@ -38,7 +38,7 @@ public enum PluginChecker {
                 expectCreateFailure(component, name: component.name, config: "{\"factory_check_unknown_key\": 1}")
             })
             for (name, probe) in KindSuites.probes(for: component.kind) {
-                record("\(label): \(name)", Isolation.run { probe(component) })
+                record("\(label): \(name)", KindSuites.runsInProcess(component.kind) ? probe(component) : Isolation.run { probe(component) })
             }
         }
         return results

@@ -1,6 +1,6 @@
 import CFactoryABI
 
-/// The five kinds of plugin component, with their ABI ids and the config
+/// The six kinds of plugin component, with their ABI ids and the config
 /// key that selects one (for messages).
 public enum PluginKind: String, CaseIterable, Sendable, Comparable {
     case modelFamily = "model-family"
@@ -8,6 +8,8 @@ public enum PluginKind: String, CaseIterable, Sendable, Comparable {
     case finetuningMethod = "finetuning-method"
     case quantizer = "quantizer"
     case attentionKernel = "attention-kernel"
+    /// Collectives for data-parallel training (ABI 1.10).
+    case communicator = "communicator"
 
     /// The id passed to the entry's get_factory().
     public var abiID: String {
@@ -17,6 +19,7 @@ public enum PluginKind: String, CaseIterable, Sendable, Comparable {
         case .finetuningMethod: return FACTORY_KIND_FINETUNING_METHOD
         case .quantizer: return FACTORY_KIND_QUANTIZER
         case .attentionKernel: return FACTORY_KIND_ATTENTION_KERNEL
+        case .communicator: return FACTORY_KIND_COMMUNICATOR
         }
     }
 

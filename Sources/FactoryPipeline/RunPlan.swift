@@ -4,7 +4,7 @@ import FactoryJSON
 
 /// What a plan item decides; the raw value is its name in the printed and JSON plan.
 public enum PlanRole: String, Sendable, CaseIterable {
-    case stage, model, threads, dataset, capability, quantizer, attention
+    case stage, model, threads, dataset, capability, quantizer, attention, communicator
     case modelFamily = "model-family", chatTemplate = "chat-template", templateCheck = "template-check"
     case finetuningMethod = "finetuning-method"
 
@@ -16,6 +16,7 @@ public enum PlanRole: String, Sendable, CaseIterable {
         case .finetuningMethod: self = .finetuningMethod
         case .quantizer: self = .quantizer
         case .attentionKernel: self = .attention
+        case .communicator: self = .communicator
         }
     }
 }

@@ -36,6 +36,7 @@ extern "C" {
 #define FACTORY_KIND_FINETUNING_METHOD "factory.finetuning-method/1"
 #define FACTORY_KIND_QUANTIZER "factory.quantizer/1"
 #define FACTORY_KIND_ATTENTION_KERNEL "factory.attention-kernel/1"
+#define FACTORY_KIND_COMMUNICATOR "factory.communicator/1" /* since 1.10 */
 
 /** The exported entry table. Static, owned by the plugin, valid while it is loaded. */
 typedef struct factory_entry {

@@ -23,5 +23,6 @@
 #include "kinds/finetuning_method.h"
 #include "kinds/quantizer.h"
 #include "kinds/attention_kernel.h"
+#include "kinds/communicator.h"
 
 #endif /* FACTORY_FACTORY_H */

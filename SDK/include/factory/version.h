@@ -27,9 +27,11 @@
  * batching), output_format to the chat template info (how answers' tool calls and reasoning read
  * back), and lets the host's rope take one position per row;
  * 1.9 appended prepare_rows_int8, matmul_rows_int8 and release_rows_int8 to quantizers (products with
- * 8-bit inputs from a layout the plugin prepares).
+ * 8-bit inputs from a layout the plugin prepares);
+ * 1.10 added a sixth kind, communicators (kinds/communicator.h: the collectives of data-parallel
+ * training); no existing layout changed, so plugins built for 1.0–1.9 load as before.
  */
-#define FACTORY_ABI_MINOR 9
+#define FACTORY_ABI_MINOR 10
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 
