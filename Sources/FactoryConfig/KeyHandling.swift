@@ -30,7 +30,7 @@ private let float32 = "training and inference run in float32 on this machine (mi
 private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
 private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
 private let noGPTQ = "GPTQ quantization while exporting is not implemented; `factory export` writes the merged model in infer_dtype"
-private let oneProcess = "Factory trains in one process (distributed training is not implemented)"
+private let oneProcess = "Factory's distributed training is data parallelism on Open MPI (mpirun -np N factory run; docs/distributed.md)"
 private let noTracker = "Factory logs to trainer_log.jsonl and contacts no tracker"
 /// "it applies to KEY, which Factory does not do".
 private func appliesTo(_ key: String) -> String { "it applies to \(key), which Factory does not do" }
@@ -82,7 +82,7 @@ public enum UnimplementedKeys {
         "eval_on_each_dataset": refuse(unless: ["false"], "evaluation runs over the eval datasets together"),
         "tool_format": refuse("a template writes tools in its own family's format (qwen, qwen3: Qwen's); choosing another is not implemented"),
         "enable_thinking": refuse(unless: ["true"], "use the template qwen3_nothink for Qwen3 without thinking"),
-        "data_shared_file_system": note("Factory runs in one process"),
+        "data_shared_file_system": note("every rank of an mpirun run reads the dataset itself; rank 0 alone writes output_dir"),
         // finetuning
         "pure_bf16": note(unless: ["false"], float32),
         "use_llama_pro": refuse(unless: ["false"], "LLaMA Pro (block expansion) is not implemented"),
@@ -132,8 +132,8 @@ public enum UnimplementedKeys {
         "greater_is_better": note("it applies to load_best_model_at_end, which is not implemented"),
         "report_to": note(unless: ["none", "[]"], "Factory logs to trainer_log.jsonl and contacts no tracker"),
         "gradient_checkpointing": note("gradient checkpointing follows disable_gradient_checkpointing (on by default, as in LLaMA-Factory)"),
-        "ddp_timeout": note("Factory runs in one process"),
-        "deepspeed": note("Factory runs in one process; DeepSpeed is not used (see distributed training)"),
+        "ddp_timeout": note("not used: data-parallel runs use Open MPI, whose own timeouts apply; a lost rank stops the run (docs/distributed.md)"),
+        "deepspeed": note("DeepSpeed is not used: data-parallel training runs on Open MPI (mpirun -np N factory run; docs/distributed.md)"),
         "run_name": note("it names a tracker run; Factory contacts no tracker"),
         "include_num_input_tokens_seen": note(unless: ["false"], "trainer_log.jsonl records the tokens seen at every logged step"),
         "torch_compile": note(unless: ["false"], "Factory has no torch to compile; its kernels are compiled ahead of time"),

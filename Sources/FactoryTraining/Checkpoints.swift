@@ -91,6 +91,7 @@ enum Checkpoints {
             ("global_step", .int(Int64(step))), ("optimizer_step", .int(Int64(trainer.optimizer.stepCount))),
             ("total_steps", .int(Int64(trainer.totalSteps))), ("seed", .int(Int64(trainer.args.seed))),
             ("epoch", .double(trainer.plan.epoch(afterSteps: step))), ("has_optimizer", .bool(!trainer.args.saveOnlyModel)),
+            ("world_size", .int(Int64(trainer.parallel.worldSize))), ("global_batch_size", .int(Int64(trainer.plan.batchSize))),
             ("log_history", .array(history.map { r in
                 .object(JSONObject([("step", .int(Int64(r.step))), ("loss", .double(r.loss)), ("grad_norm", .double(r.gradNorm)),
                                     ("learning_rate", .double(r.learningRate)), ("tokens", .int(Int64(r.tokens))), ("seconds", .double(r.seconds))]))
@@ -108,6 +109,11 @@ enum Checkpoints {
     static func load(_ path: String, into trainer: Trainer) throws -> (step: Int, history: [StepRecord]) {
         let state = try state(path)
         let step = state["global_step"]!.intValue!
+        // a data-parallel run's data position is its global batch's: another world size resumes only with the same one
+        let savedWorld = Int(state["world_size"]?.intValue ?? 1), world = trainer.parallel.worldSize
+        if savedWorld != world, let saved = state["global_batch_size"]?.intValue, Int(saved) != trainer.plan.batchSize {
+            throw TrainingError("\(path): saved by a run of \(savedWorld) process(es) with a global batch of \(saved) examples; this run has \(world) with \(trainer.plan.batchSize): resume with per_device_train_batch_size × processes = \(saved), or with \(savedWorld) process(es)")
+        }
         let peft = trainer.adapted.declaration.adapterFormat == "peft"
         let weights = try SafetensorsFile(path: path + (peft ? "/adapter_model.safetensors" : "/model.safetensors"))
         for t in trainer.adapted.trainable {

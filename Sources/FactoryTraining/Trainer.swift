@@ -62,6 +62,8 @@ public final class Trainer {
     public var stopAfter: Int? = nil
     /// Datasets, stage and method for the README.md model card of the final save.
     public var modelCard = ModelCardInfo()
+    /// The ranks of a data-parallel run (DataParallel.swift); one process by default.
+    public let parallel: DataParallel
 
     let optimizer: AdamW
     let plan: BatchPlan
@@ -72,7 +74,11 @@ public final class Trainer {
 
     /// `objective` .preference trains on its pairs (train and eval then stay empty).
     public init(adapted: AdaptedModel, args: TrainingArguments, train: [EncodedExample], eval: [EncodedExample] = [], padID: Int,
-                baseModel: String, objective: TrainingObjective = .languageModel) throws {
+                baseModel: String, objective: TrainingObjective = .languageModel, parallel: DataParallel = DataParallel()) throws {
+        guard parallel.worldSize == 1 || { if case .languageModel = objective { return true } else { return false } }() else {
+            throw TrainingError("data-parallel training (\(parallel.worldSize) ranks) trains stages pt and sft for now; run this stage in one process")
+        }
+        self.parallel = parallel
         self.adapted = adapted
         self.args = args
         self.train = train
@@ -99,7 +105,8 @@ public final class Trainer {
             optimizer.add(head.weight, lrScale: 1, weightDecay: args.weightDecay)
             optimizer.add(head.bias, lrScale: 1, weightDecay: 0)
         }
-        plan = BatchPlan(count: count, batchSize: args.batchSize, accumulation: args.gradientAccumulation,
+        // a data-parallel step is the one a single process takes with per_device_train_batch_size × ranks
+        plan = BatchPlan(count: count, batchSize: args.batchSize * parallel.worldSize, accumulation: args.gradientAccumulation,
                          seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
         totalSteps = args.maxSteps > 0 ? args.maxSteps : max(1, Int((args.epochs * Double(plan.stepsPerEpoch)).rounded(.up)))
         referenceCache = ReferenceCache(plan: plan, totalSteps: totalSteps)
@@ -134,7 +141,8 @@ public final class Trainer {
     /// Runs (or resumes) training to the end and saves the result into output_dir.
     @discardableResult
     public func run() throws -> TrainResult {
-        try FileSystem.createDirectory(args.outputDir)
+        let main = parallel.isMain  // the other ranks of a data-parallel run train, and write or print nothing
+        if main { try FileSystem.createDirectory(args.outputDir) }
         var firstStep = 0
         var history: [StepRecord] = []
         if let checkpoint = try Checkpoints.toResume(args) {
@@ -143,13 +151,15 @@ public final class Trainer {
                                                      outputDir: args.outputDir) { throw refusal }
             firstStep = state.step
             history = state.history
-            print(firstStep == totalSteps ? "\(checkpoint) is at the last step; its run stopped before the final save: saving the final results from it"
-                                          : "resuming from \(checkpoint) at step \(firstStep)")
+            if main {
+                print(firstStep == totalSteps ? "\(checkpoint) is at the last step; its run stopped before the final save: saving the final results from it"
+                                              : "resuming from \(checkpoint) at step \(firstStep)")
+            }
         }
         // the previous trainer_log.jsonl stays as it is until this run logs a step (then only its
         // records up to the resumed step are kept, so no step is logged twice)
         var runningLog: [String] = []  // what this invocation printed: running_log.txt
-        let print = self.print
+        let print = main ? self.print : { _ in }
         let log = TrainerLog(directory: args.outputDir, total: totalSteps, plan: plan, print: { runningLog.append($0); print($0) },
                              keepingRecordsUpTo: firstStep)
         var lastEval: (loss: Double, seconds: Double, metrics: [String: Double])?
@@ -166,8 +176,8 @@ public final class Trainer {
             tokensSeen += record.tokens
             step += 1
             onStep?(record)
-            if liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
-            if step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1) {
+            if main && liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
+            if main && (step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1)) {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 // the learning rate as the Hugging Face Trainer logs it: the scheduler's value after this step
                 try log.write(sinceLog, step: step, learningRate: learningRate(atStep: step), elapsed: Date().timeIntervalSince(start),
@@ -178,27 +188,31 @@ public final class Trainer {
                 let evalStart = Date()
                 let (loss, metrics) = try evaluateWithMetrics()
                 lastEval = (loss, Date().timeIntervalSince(evalStart), metrics)
-                try log.writeEval(loss, metrics: metrics, step: step)
+                if main { try log.writeEval(loss, metrics: metrics, step: step) }
             }
             // every save_steps, and the last step whatever save_steps is, as transformers saves it
             if args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps) {
-                try Checkpoints.save(self, step: step, history: history)
+                let step = step, history = history
+                _ = try parallel.onMain("saving checkpoint-\(step)") { try Checkpoints.save(self, step: step, history: history) }
             }
         }
         let seconds = Date().timeIntervalSince(start)
         let mean = history.isEmpty ? 0 : history.map(\.loss).reduce(0, +) / Double(history.count)
         if step == totalSteps {
-            // every file is written into a staging folder first, then renamed into output_dir: a save that
-            // fails (a full disk) replaces none of the previous run's results
-            let staging = args.outputDir + "/final.partial"
-            try? FileManager.default.removeItem(atPath: staging)
-            try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
-            try valueHead?.save(to: staging)
-            let logged = TrainerLog.records(in: args.outputDir)  // read once for the state, the card and the plots
-            try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
-                                      logged: logged, runningLog: runningLog, to: staging)
-            if args.plotLoss { try LossPlot.writeAll(logged, into: staging) }
-            try OutputDirectory.moveContents(of: staging, into: args.outputDir)
+            let (step, runningLog, lastEval, tokensSeen) = (step, runningLog, lastEval, tokensSeen)
+            _ = try parallel.onMain("saving the final results") {
+                // every file is written into a staging folder first, then renamed into output_dir: a save that
+                // fails (a full disk) replaces none of the previous run's results
+                let staging = args.outputDir + "/final.partial"
+                try? FileManager.default.removeItem(atPath: staging)
+                try AdapterFiles.save(adapted, to: staging, baseModel: baseModel)
+                try valueHead?.save(to: staging)
+                let logged = TrainerLog.records(in: args.outputDir)  // read once for the state, the card and the plots
+                try TrainingResults.write(self, FinishedRun(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, lastEval: lastEval),
+                                          logged: logged, runningLog: runningLog, to: staging)
+                if args.plotLoss { try LossPlot.writeAll(logged, into: staging) }
+                try OutputDirectory.moveContents(of: staging, into: args.outputDir)
+            }
         }
         return TrainResult(steps: step, meanLoss: mean, seconds: seconds, tokens: tokensSeen, history: history)
     }
@@ -209,11 +223,13 @@ public final class Trainer {
         if case .reward(let data) = objective { return try rewardStep(step, data) }
         if case .kto(let data) = objective { return try ktoStep(step, data) }
         let started = Date()
-        let batches = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }
-        let normalizer = batches.reduce(0) { $0 + $1.targets }
+        let whole = plan.microBatches(ofStep: step).map { MicroBatch($0.map { train[$0] }, padID: padID) }  // every rank's rows
+        let normalizer = whole.reduce(0) { $0 + $1.targets }
         guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
+        let batches = parallel.worldSize == 1 ? whole
+            : plan.microBatches(ofStep: step).map { MicroBatch(parallel.share($0).map { train[$0] }, padID: padID) }
         var loss = 0.0
-        for (m, batch) in batches.enumerated() {
+        for (m, batch) in batches.enumerated() where batch.batch > 0 {
             // one seed per (seed, step, micro-batch) for dropout masks and NEFTune noise, held through the
             // backward pass (checkpointed layers run again there): a resumed run draws the same
             TrainingRandomness.seed = microBatchSeed(step: step, micro: m)
@@ -224,8 +240,9 @@ public final class Trainer {
             l.backward()
             if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
         }
+        loss = try parallel.sum(gradientsOf: adapted.trainable.map(\.tensor), scalars: [loss])[0]
         let (norm, lr) = update(step)
-        return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: batches.reduce(0) { $0 + $1.tokens },
+        return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: whole.reduce(0) { $0 + $1.tokens },
                           seconds: Date().timeIntervalSince(started))
     }
 

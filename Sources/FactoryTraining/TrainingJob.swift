@@ -16,7 +16,7 @@ public enum TrainingJob {
     /// happens in an ExecutionContext of its own (derived from the current one, so it keeps the chosen
     /// attention kernel): its parameters, hooks and checkpointing mode go when it ends.
     public static func run(_ config: RunConfig, plugins: PluginSet, located: LocatedModel? = nil,
-                           print: @escaping (String) -> Void = { Swift.print($0) }) throws {
+                           print printLine: @escaping (String) -> Void = { Swift.print($0) }) throws {
         let stage = config.stage
         guard stages.contains(stage) else {
             throw TrainingError("stage '\(stage.rawValue)' is not implemented in this build (it trains: \(stages.map(\.rawValue).sorted().joined(separator: ", ")))")
@@ -24,7 +24,16 @@ public enum TrainingJob {
         guard let request = config.string("model_name_or_path") else { throw TrainingError("no model: set model_name_or_path") }
         var args = try TrainingArguments(config)
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage.rawValue }
-        let output = try claimOutputDirectory(args, print: print)  // one run per output_dir, until this function returns
+        let parallel = try DataParallel.join(config, plugins: plugins)
+        let print = parallel.isMain ? printLine : { _ in }  // rank 0 speaks for a data-parallel run
+        if parallel.worldSize > 1 {
+            guard stage == .sft || stage == .pt else {
+                throw TrainingError("data-parallel training (\(parallel.worldSize) ranks) trains stages pt and sft for now; run stage \(stage.rawValue) in one process")
+            }
+            print("data parallel: \(parallel.worldSize) ranks (\(parallel.communicator.transport)), \(Threads.count) thread(s) each; each step is that of one process with per_device_train_batch_size \(args.batchSize * parallel.worldSize)")
+        }
+        // one run per output_dir, until this function returns: rank 0 claims it, the others learn whether it could
+        let output = try parallel.onMain("claiming output_dir \(args.outputDir)") { try claimOutputDirectory(args, print: print) } ?? nil
         defer { withExtendedLifetime(output) {} }
         let context = ExecutionContext.current.derived()
         try context.run {
@@ -53,7 +62,8 @@ public enum TrainingJob {
                                     rowsPerExample: rowsPerExample)
             let ownData = pairwise || stage == .kto  // the objective holds the stage's examples
             let trainer = try Trainer(adapted: adapted, args: args, train: ownData ? [] : train, eval: ownData ? [] : eval,
-                                      padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective)
+                                      padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective,
+                                      parallel: parallel)
             trainer.print = print
             trainer.modelCard.datasets = config.list("dataset") ?? []
             trainer.modelCard.stage = stage.rawValue

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FactoryConfig
 import FactoryData
 import FactoryEngine
@@ -52,7 +53,8 @@ struct Run: ParsableCommand {
             if let first = plan.problems.first { throw ConfigProblem(first) }
             if let item = PlanItem.first(.attention, in: plan.items) {
                 let generates = config.bool("predict_with_generate") ?? false
-                print(try AttentionSelection.install(item) + (generates ? "; predict_with_generate's decoding steps read the KV cache with the host's decode attention (docs/attention.md)" : ""))
+                let line = try AttentionSelection.install(item) + (generates ? "; predict_with_generate's decoding steps read the KV cache with the host's decode attention (docs/attention.md)" : "")
+                if (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0" { print(line) }  // rank 0 speaks for mpirun's ranks
             }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }

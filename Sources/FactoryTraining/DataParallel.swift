@@ -1,0 +1,108 @@
+// Data-parallel training over a communicator plugin (issue 23): `mpirun -np N factory run config.yaml`
+// starts N ranks; every rank loads the model and the whole dataset, and each optimizer step is the one a
+// single process would take with per_device_train_batch_size × N: every micro-batch of that plan is cut
+// into N contiguous shares, each rank runs forward and backward on its share with the loss normalised by
+// the whole step's labelled tokens, and the gradients are summed over the ranks — the single process's
+// gradient, summed in another order — before every rank clips and applies the same AdamW step. Rank 0
+// alone writes output_dir and prints.
+import FactoryConfig
+import FactoryEngine
+import FactoryHost
+import FactoryPipeline
+import Foundation
+
+/// The ranks of a training run and what they share. One process: the host's LocalCommunicator.
+public final class DataParallel {
+    public let communicator: Communicator
+    public var rank: Int { communicator.rank }
+    public var worldSize: Int { communicator.worldSize }
+    /// Rank 0: the one that prints, logs and writes output_dir.
+    public var isMain: Bool { rank == 0 }
+
+    public init(_ communicator: Communicator = LocalCommunicator()) {
+        self.communicator = communicator
+    }
+
+    /// The environment Open MPI's launcher gives every rank.
+    static let launchedByMPI = "OMPI_COMM_WORLD_SIZE"
+
+    /// This process's place in the run: the `communicator` key's plugin when named, the `mpi` plugin when
+    /// mpirun started the process, else one process. Under mpirun with world size > 1 each rank takes
+    /// cores / (ranks on this machine) threads unless `threads` says otherwise.
+    public static func join(_ config: RunConfig, plugins: PluginSet) throws -> DataParallel {
+        let environment = ProcessInfo.processInfo.environment
+        let named = config.string("communicator")
+        guard named != nil || environment[launchedByMPI] != nil else { return DataParallel() }
+        if named == "local" {
+            if let size = environment[launchedByMPI], size != "1" {
+                throw ConfigProblem("communicator: local under mpirun with \(size) processes: each would train alone and write the same output_dir; drop the key or name a communicator plugin")
+            }
+            return DataParallel()
+        }
+        let name = named ?? "mpi"
+        let component: Component
+        do { component = try plugins.registry(.communicator).lookup(name) } catch {
+            throw ConfigProblem("communicator: \(error)" + (named == nil ? " (mpirun started this process: Factory needs the mpi communicator plugin, libFactoryPluginCommunicatorMPI.so)" : ""))
+        }
+        let parallel = DataParallel(try CommunicatorInstance(component))
+        if parallel.worldSize > 1, config.int("threads") == nil, parallel.communicator.localSize > 1 {
+            Threads.set(max(1, ProcessInfo.processInfo.activeProcessorCount / parallel.communicator.localSize))
+        }
+        return parallel
+    }
+
+    /// This rank's examples of a micro-batch: contiguous shares in rank order, the first ranks one more
+    /// when the count does not divide (a rank may get none at the end of an epoch).
+    public func share<T>(_ items: [T]) -> [T] {
+        let (base, extra) = items.count.quotientAndRemainder(dividingBy: worldSize)
+        let start = rank * base + min(rank, extra), count = base + (rank < extra ? 1 : 0)
+        return Array(items[start..<(start + count)])
+    }
+
+    /// Sums every tensor's gradient (a missing one counts as zeros) and `scalars` over the ranks, in one
+    /// allreduce; the gradients are replaced by the sums, the summed scalars returned. Every rank gets the
+    /// same bits. One process: nothing moves.
+    public func sum(gradientsOf tensors: [Tensor], scalars: [Double]) throws -> [Double] {
+        guard worldSize > 1 else { return scalars }
+        let total = tensors.reduce(0) { $0 + $1.count } + scalars.count
+        var buffer = [Float](repeating: 0, count: total)
+        var offset = 0
+        for t in tensors {
+            if let g = t.grad {
+                let gc = g.contiguous()
+                buffer.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<Float>) in
+                    (b.baseAddress! + offset).update(from: gc.data, count: t.count)
+                }
+            }
+            offset += t.count
+        }
+        for (i, s) in scalars.enumerated() { buffer[offset + i] = Float(s) }
+        try buffer.withUnsafeMutableBufferPointer { try communicator.allreduce($0, .sum) }
+        offset = 0
+        for t in tensors {
+            let g = Tensor(shape: t.shape)
+            buffer.withUnsafeBufferPointer { b in g.data.update(from: b.baseAddress! + offset, count: t.count) }
+            t.grad = g
+            offset += t.count
+        }
+        return (0..<scalars.count).map { Double(buffer[offset + $0]) }
+    }
+
+    /// Rank 0 runs `body`; every rank then learns whether it succeeded (the others throw rank 0's failure
+    /// as theirs, in one line), so no rank waits for a rank that stopped.
+    public func onMain<T>(_ what: String, _ body: () throws -> T) throws -> T? {
+        guard worldSize > 1 else { return try body() }
+        var result: T?, failure: Error?
+        if isMain {
+            do { result = try body() } catch { failure = error }
+        }
+        var message = Array((failure.map { "\($0)" } ?? "").utf8.prefix(1024))
+        var length = Int32(message.count)
+        try withUnsafeMutableBytes(of: &length) { try communicator.broadcast($0, root: 0) }
+        if !isMain { message = [UInt8](repeating: 0, count: Int(length)) }
+        try message.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        if let failure { throw failure }
+        if length > 0 { throw TrainingError("rank 0 stopped (\(what)): \(String(decoding: message, as: UTF8.self))") }
+        return result
+    }
+}
