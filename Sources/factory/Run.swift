@@ -17,7 +17,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let config = try RunConfig.load(arguments: options.arguments)
+            let config = try RunConfig.load(arguments: options.arguments)  // a config that does not load is refused before any launch
+            if !options.dryRun { try MPILaunch.replaceIfAsked() }  // NPROC_PER_NODE > 1: mpirun with this same command
             config.applyThreadsAndPrintNotes()
             if let task = config.string("task") {  // llamafactory-cli eval's YAML
                 throw ConfigProblem("task: \(task) is a benchmark evaluation: run it with factory eval (llamafactory-cli eval), not factory run")

@@ -80,4 +80,60 @@ final class DataParallelTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("data-parallel training (2 ranks) trains stages pt and sft for now; run stage dpo in one process"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/dpo"), "nothing written")
     }
+
+    /// Killing one rank stops the run within seconds with mpirun naming the lost rank; the last checkpoint
+    /// is whole, and resuming from it on two ranks gives the uninterrupted run's adapter bit for bit.
+    func testALostRankStopsTheRunWithinSecondsAndItsLastCheckpointResumes() throws {
+        let dir = try CLI.temporaryDirectory()
+        let extra = ["lora_target=all", "learning_rate=1e-3", "max_steps=60", "save_steps=4", "logging_steps=4"]
+        let whole = try twoRanks(config(dir + "/whole", batch: 2, extra))
+        XCTAssertEqual(whole.status, 0, whole.stdout + whole.stderr)
+
+        let mpirun = Process()
+        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        mpirun.arguments = ["-np", "2", CLI.binary] + config(dir + "/cut", batch: 2, extra)
+        mpirun.currentDirectoryURL = URL(fileURLWithPath: CLI.repository)
+        mpirun.environment = ProcessInfo.processInfo.environment.merging(CommunicatorTests.mpiEnvironment) { $1 }
+        let output = Pipe()
+        (mpirun.standardOutput, mpirun.standardError) = (output, output)
+        try mpirun.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: dir + "/cut/checkpoint-8") && mpirun.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(mpirun.isRunning, "the run ended before its rank could be killed")
+        let ranks = try CLI.sh("pgrep -P \(mpirun.processIdentifier) -f 'factory run'").split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(ranks.count, 2, "mpirun's two ranks")
+        let killed = Date()
+        kill(ranks[ranks.count - 1], SIGKILL)
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        mpirun.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(killed), 10, "the surviving rank stops within 10 s")
+        XCTAssertNotEqual(mpirun.terminationStatus, 0)
+        XCTAssertTrue(log.contains("mpirun noticed that process rank") && log.contains("exited on signal 9"), log)
+
+        let saved = try FileManager.default.contentsOfDirectory(atPath: dir + "/cut").filter { $0.hasPrefix("checkpoint-") && !$0.hasSuffix(".partial") }
+        let last = try XCTUnwrap(saved.compactMap { Int($0.dropFirst("checkpoint-".count)) }.max())
+        XCTAssertLessThan(last, 60, "stopped before the end")
+        let resumed = try twoRanks(config(dir + "/cut", batch: 2, extra + ["resume_from_checkpoint=\(dir)/cut/checkpoint-\(last)"]))
+        XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+        let (a, b) = (try Data(contentsOf: URL(fileURLWithPath: dir + "/whole/adapter_model.safetensors")),
+                      try Data(contentsOf: URL(fileURLWithPath: dir + "/cut/adapter_model.safetensors")))
+        XCTAssertEqual(a, b, "resumed from checkpoint-\(last): the uninterrupted adapter, bit for bit")
+    }
+
+    /// NPROC_PER_NODE=2 (LLaMA-Factory's torchrun variable) starts mpirun with the same command; NNODES > 1 and
+    /// a count that is not one are refused in one line.
+    func testNprocPerNodeStartsMpirunItself() throws {
+        let dir = try CLI.temporaryDirectory()
+        let args = config(dir + "/n", batch: 2, ["lora_target=all", "save_strategy=no"])
+        let r = try CLI.run(args, environment: CommunicatorTests.mpiEnvironment.merging(["NPROC_PER_NODE": "2"]) { $1 })
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("NPROC_PER_NODE=2: ") && r.stderr.contains("mpirun -np 2 "), r.stderr)
+        XCTAssertTrue(r.stdout.contains("data parallel: 2 ranks"), r.stdout)
+        XCTAssertEqual(try steps(dir + "/n").count, 4)
+        let nodes = try CLI.run(args, environment: ["NPROC_PER_NODE": "2", "NNODES": "2"])
+        XCTAssertEqual(nodes.status, 1)
+        XCTAssertEqual(nodes.stderr, "factory: error: NNODES=2: Factory runs several machines through mpirun itself; start it with a hostfile (docs/distributed.md), not NNODES\n")
+        let bad = try CLI.run(args, environment: ["NPROC_PER_NODE": "two"])
+        XCTAssertEqual(bad.stderr, "factory: error: NPROC_PER_NODE=two: give the number of processes, 1 to 4096\n")
+    }
 }
