@@ -18,6 +18,8 @@ public final class DataParallel {
     public var worldSize: Int { communicator.worldSize }
     /// Rank 0: the one that prints, logs and writes output_dir.
     public var isMain: Bool { rank == 0 }
+    /// Time spent in the gradient allreduce (waiting for the other ranks included), and bytes reduced, so far.
+    public private(set) var reduceSeconds = 0.0, reducedBytes = 0, reductions = 0
 
     public init(_ communicator: Communicator = LocalCommunicator()) {
         self.communicator = communicator
@@ -77,7 +79,9 @@ public final class DataParallel {
             offset += t.count
         }
         for (i, s) in scalars.enumerated() { buffer[offset + i] = Float(s) }
+        let started = Date()
         try buffer.withUnsafeMutableBufferPointer { try communicator.allreduce($0, .sum) }
+        (reduceSeconds, reducedBytes, reductions) = (reduceSeconds + Date().timeIntervalSince(started), reducedBytes + 4 * total, reductions + 1)
         offset = 0
         for t in tensors {
             let g = Tensor(shape: t.shape)
@@ -86,6 +90,12 @@ public final class DataParallel {
             offset += t.count
         }
         return (0..<scalars.count).map { Double(buffer[offset + $0]) }
+    }
+
+    /// One line on the gradient allreduces so far (rank 0 prints it at the end of a data-parallel run).
+    public var summary: String {
+        String(format: "data parallel: %d allreduce(s) of %.2f MB each took %.2f s on rank %d (%.1f ms per step, waiting for the slowest rank included)",
+               reductions, Double(reducedBytes) / Double(max(reductions, 1)) / 1e6, reduceSeconds, rank, 1000 * reduceSeconds / Double(max(reductions, 1)))
     }
 
     /// Rank 0 runs `body`; every rank then learns whether it succeeded (the others throw rank 0's failure

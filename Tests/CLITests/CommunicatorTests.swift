@@ -21,4 +21,21 @@ final class CommunicatorTests: XCTestCase {
             XCTAssertTrue(r.stdout.contains("over 2 rank(s), the same bits on every rank"), r.stdout)
         }
     }
+
+    /// SDK/templates/communicator builds against the SDK alone, passes the communicator suite, and a run names it.
+    func testTheCommunicatorTemplateBuildsPassesTheSuiteAndServesARun() throws {
+        let dir = try CLI.temporaryDirectory()
+        _ = try CLI.sh("make -s -C \(CLI.repository)/SDK/templates/communicator FACTORY_SDK=\(CLI.repository)/SDK OUT=\(dir)/c.so")
+        let check = try CLI.run(["plugins", "check", dir + "/c.so"])
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains(": 10 passed, 0 failed"), check.stdout)
+        let run = try CLI.run(["run", "model_name_or_path=\(CLI.repository)/../shared/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                               "dataset=factory_demo", "dataset_dir=examples/data", "cutoff_len=32", "max_steps=1", "save_strategy=no",
+                               "communicator=example_local", "output_dir=\(dir)/out", "--plugins", dir + "/c.so"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let missing = try CLI.run(["run", "model_name_or_path=\(CLI.repository)/../shared/fixtures/tiny/llama", "template=chatml", "allow_template_mismatch=true",
+                                   "dataset=factory_demo", "dataset_dir=examples/data", "max_steps=1", "communicator=nccl", "output_dir=\(dir)/out2"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.hasPrefix("factory: error: communicator: ") && missing.stderr.contains("nccl"), missing.stderr)
+    }
 }
