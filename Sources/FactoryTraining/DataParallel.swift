@@ -1,7 +1,7 @@
 // Data-parallel training over a communicator plugin (issue 23): `mpirun -np N factory run config.yaml`
 // starts N ranks; every rank loads the model and the whole dataset, and each optimizer step is the one a
-// single process would take with per_device_train_batch_size × N: every micro-batch of that plan is cut
-// into N contiguous shares, each rank runs forward and backward on its share with the loss normalised by
+// single process would take with per_device_train_batch_size × N: every micro-batch of that plan is shared
+// among the N ranks by padded length, each rank runs forward and backward on its share with the loss normalised by
 // the whole step's labelled tokens, and the gradients are summed over the ranks — the single process's
 // gradient, summed in another order — before every rank clips and applies the same AdamW step. Rank 0
 // alone writes output_dir and prints.
@@ -53,12 +53,23 @@ public final class DataParallel {
         return parallel
     }
 
-    /// This rank's examples of a micro-batch: contiguous shares in rank order, the first ranks one more
-    /// when the count does not divide (a rank may get none at the end of an epoch).
-    public func share<T>(_ items: [T]) -> [T] {
-        let (base, extra) = items.count.quotientAndRemainder(dividingBy: worldSize)
-        let start = rank * base + min(rank, extra), count = base + (rank < extra ? 1 : 0)
-        return Array(items[start..<(start + count)])
+    /// This rank's examples of a micro-batch, shared by padded length: longest first, each example goes to
+    /// the rank whose padded tokens (rows × its longest row, what its forward and backward cost) would grow
+    /// least, the lowest rank on a tie. No rank pads more than ⌈n / N⌉ rows of the longest example, so none
+    /// needs more memory than per_device_train_batch_size rows; counts may differ, and a rank may get none.
+    /// Any sharing sums to the same gradient; this one keeps the ranks from waiting for each other.
+    public func share(_ examples: [Int], length: (Int) -> Int) -> [Int] {
+        let sorted = examples.enumerated().map { ($0.element, length($0.element), $0.offset) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.2 < $1.2 }
+        var rows = [Int](repeating: 0, count: worldSize), longest = [Int](repeating: 0, count: worldSize)
+        var mine: [Int] = []
+        for (example, n, _) in sorted {
+            let grown = (0..<worldSize).map { (rows[$0] + 1) * max(longest[$0], n) }
+            let r = grown.indices.min { grown[$0] != grown[$1] ? grown[$0] < grown[$1] : $0 < $1 } ?? 0
+            (rows[r], longest[r]) = (rows[r] + 1, max(longest[r], n))
+            if r == rank { mine.append(example) }
+        }
+        return mine
     }
 
     /// Sums every tensor's gradient (a missing one counts as zeros) and `scalars` over the ranks, in one
@@ -92,10 +103,16 @@ public final class DataParallel {
         return (0..<scalars.count).map { Double(buffer[offset + $0]) }
     }
 
-    /// One line on the gradient allreduces so far (rank 0 prints it at the end of a data-parallel run).
-    public var summary: String {
-        String(format: "data parallel: %d allreduce(s) of %.2f MB each took %.2f s on rank %d (%.1f ms per step, waiting for the slowest rank included)",
-               reductions, Double(reducedBytes) / Double(max(reductions, 1)) / 1e6, reduceSeconds, rank, 1000 * reduceSeconds / Double(max(reductions, 1)))
+    /// One line on the gradient allreduces so far, with every rank's time in them (waiting for the slowest
+    /// rank included): a collective, so every rank calls it; rank 0 prints it at the end of a run.
+    public func summary() throws -> String {
+        var seconds = reduceSeconds
+        let all = try communicator.allgather(withUnsafeBytes(of: &seconds) { Array($0) }).map { bytes in
+            bytes.withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
+        }
+        return String(format: "data parallel: %d allreduce(s) of %.2f MB per step; time in them (waiting for the slowest rank included) by rank: %@",
+                      reductions, Double(reducedBytes) / Double(max(reductions, 1)) / 1e6,
+                      all.map { String(format: "%.2f s (%.0f ms per step)", $0, 1000 * $0 / Double(max(reductions, 1))) }.joined(separator: ", "))
     }
 
     /// Rank 0 runs `body`; every rank then learns whether it succeeded (the others throw rank 0's failure

@@ -227,7 +227,7 @@ public final class Trainer {
         let normalizer = whole.reduce(0) { $0 + $1.targets }
         guard normalizer > 0 else { throw TrainingError("step \(step + 1): no token of its batch carries a label (every answer was cut?)") }
         let batches = parallel.worldSize == 1 ? whole
-            : plan.microBatches(ofStep: step).map { MicroBatch(parallel.share($0).map { train[$0] }, padID: padID) }
+            : plan.microBatches(ofStep: step).map { MicroBatch(parallel.share($0) { train[$0].inputIDs.count }.map { train[$0] }, padID: padID) }
         var loss = 0.0
         for (m, batch) in batches.enumerated() where batch.batch > 0 {
             // one seed per (seed, step, micro-batch) for dropout masks and NEFTune noise, held through the

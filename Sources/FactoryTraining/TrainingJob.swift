@@ -78,7 +78,7 @@ public enum TrainingJob {
             let result = try trainer.run()
             print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
                          result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))
-            if parallel.worldSize > 1 { print(parallel.summary) }
+            if parallel.worldSize > 1 { print(try parallel.summary()) }  // every rank takes part
         }
     }
 

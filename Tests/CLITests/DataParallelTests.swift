@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 
-/// `mpirun -np 2 factory run` (issue 23): two ranks train exactly what one process trains with the same global
-/// batch — per-step losses and gradient norms, and the saved weights within 1e-5 — over Open MPI's default
-/// transports and over TCP alone; rank 0 alone writes output_dir and prints.
+/// `mpirun -np 2 factory run` (issue 23): two ranks train what one process trains with the same global batch —
+/// per-step losses and gradient norms within 1e-5, full fine-tuning's weights within 1e-5, a LoRA adapter within
+/// 1e-3 (see `check`) — over Open MPI's default transports and over TCP alone; rank 0 alone writes and prints.
 final class DataParallelTests: XCTestCase {
     static let shared = CLI.repository + "/../shared"
 
@@ -38,13 +38,18 @@ final class DataParallelTests: XCTestCase {
         return try XCTUnwrap(Double(out.trimmingCharacters(in: .whitespacesAndNewlines)), out)
     }
 
-    func check(_ name: String, single: String, ranks: String, weights: String) throws {
+    /// `weightsBound`: 1e-5 where the weights start trained (full fine-tuning). A LoRA adapter's B starts at
+    /// zero, and Adam's first update of an element is ±lr whatever its gradient's size: where a gradient sums
+    /// to about zero, its sign comes from rounding, and two summation orders (one process's rows in one product,
+    /// the ranks' partial products summed) differ there by up to 2·lr — on SmolLM2 one element of 12,288 moves
+    /// the worst tensor by 2.2e-4 (docs/distributed.md). The losses and gradient norms hold 1e-5 either way.
+    func check(_ name: String, single: String, ranks: String, weights: String, weightsBound: Double) throws {
         let (one, two) = (try steps(single), try steps(ranks))
         XCTAssertEqual(one.count, 4, name)
         XCTAssertEqual(one.map(\.0), two.map(\.0), "\(name): the logged losses")
         for (a, b) in zip(one, two) { XCTAssertEqual(b.1, a.1, accuracy: 1e-5 * a.1, "\(name): gradient norms") }
         let worst = try worstRelativeDifference(single + "/" + weights, ranks + "/" + weights)
-        XCTAssertLessThanOrEqual(worst, 1e-5, "\(name): the saved \(weights)")
+        XCTAssertLessThanOrEqual(worst, weightsBound, "\(name): the saved \(weights)")
         XCTAssertGreaterThan(worst, 0, "\(name): the ranks sum in another order than one process; identical bits would mean one rank did all the work")
     }
 
@@ -55,7 +60,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         let two = try twoRanks(config(dir + "/two", batch: 2, lora))
         XCTAssertEqual(two.status, 0, two.stdout + two.stderr)
-        try check("LoRA", single: dir + "/one", ranks: dir + "/two", weights: "adapter_model.safetensors")
+        try check("LoRA", single: dir + "/one", ranks: dir + "/two", weights: "adapter_model.safetensors", weightsBound: 1e-3)
         XCTAssertTrue(two.stdout.contains("data parallel: 2 ranks (Open MPI"), two.stdout)
         XCTAssertEqual(two.stdout.components(separatedBy: "lora on sft: ").count - 1, 1, "rank 0 alone prints\n\(two.stdout)")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir + "/two").filter { $0.hasPrefix("checkpoint-") }.sorted()
@@ -70,7 +75,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(try CLI.run(config(dir + "/full-one", batch: 6, full)).status, 0)
         let tcp = try twoRanks(config(dir + "/full-two", batch: 3, full), transport: ["--mca", "btl", "tcp,self"])
         XCTAssertEqual(tcp.status, 0, tcp.stdout + tcp.stderr)
-        try check("full over TCP", single: dir + "/full-one", ranks: dir + "/full-two", weights: "model.safetensors")
+        try check("full over TCP", single: dir + "/full-one", ranks: dir + "/full-two", weights: "model.safetensors", weightsBound: 1e-5)
     }
 
     func testStagesBeyondPtAndSftAreRefusedUnderMpirunInOneLine() throws {
