@@ -25,8 +25,10 @@ public final class DataParallel {
         self.communicator = communicator
     }
 
-    /// The environment Open MPI's launcher gives every rank.
-    static let launchedByMPI = "OMPI_COMM_WORLD_SIZE"
+    /// Whether Open MPI's mpirun started this process (it gives every rank OMPI_COMM_WORLD_SIZE).
+    public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
+    /// Whether this process prints for the run before it joins it (notes, the plan): not under mpirun, or its rank 0.
+    public static var speaksForTheRun: Bool { (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0" }
 
     /// This process's place in the run: the `communicator` key's plugin when named, the `mpi` plugin when
     /// mpirun started the process, else one process. Under mpirun with world size > 1 each rank takes
@@ -34,9 +36,9 @@ public final class DataParallel {
     public static func join(_ config: RunConfig, plugins: PluginSet) throws -> DataParallel {
         let environment = ProcessInfo.processInfo.environment
         let named = config.string("communicator")
-        guard named != nil || environment[launchedByMPI] != nil else { return DataParallel() }
+        guard named != nil || launchedByMPI else { return DataParallel() }
         if named == "local" {
-            if let size = environment[launchedByMPI], size != "1" {
+            if let size = environment["OMPI_COMM_WORLD_SIZE"], size != "1" {
                 throw ConfigProblem("communicator: local under mpirun with \(size) processes: each would train alone and write the same output_dir; drop the key or name a communicator plugin")
             }
             return DataParallel()

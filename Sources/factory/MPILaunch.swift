@@ -1,4 +1,5 @@
 import FactoryPipeline
+import FactoryTraining
 import Foundation
 
 /// `NPROC_PER_NODE=N factory run ...`: as LLaMA-Factory starts torchrun itself, Factory starts Open MPI's
@@ -9,7 +10,7 @@ enum MPILaunch {
     /// more than one process and mpirun did not start this one; returns when nothing is to be launched.
     static func replaceIfAsked() throws {
         let environment = ProcessInfo.processInfo.environment
-        guard let value = environment["NPROC_PER_NODE"], environment["OMPI_COMM_WORLD_SIZE"] == nil else { return }
+        guard let value = environment["NPROC_PER_NODE"], !DataParallel.launchedByMPI else { return }
         guard let count = Int(value), count >= 1, count <= 4096 else {
             throw ConfigProblem("NPROC_PER_NODE=\(value): give the number of processes, 1 to 4096")
         }

@@ -73,7 +73,7 @@ extension RunConfig {
     func applyThreadsAndPrintNotes() {
         if let threads = int("threads") { Threads.set(threads) }  // in range: the schema checked it
         PackedWeight.roundsInputsTo8Bits = bool("int8_activations") ?? true
-        guard (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0" else { return }  // rank 0 speaks for mpirun's ranks
+        guard DataParallel.speaksForTheRun else { return }  // rank 0 speaks for mpirun's ranks
         for note in notes { printError("note: \(note)") }
     }
 }

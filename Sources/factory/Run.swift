@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
             if let item = PlanItem.first(.attention, in: plan.items) {
                 let generates = config.bool("predict_with_generate") ?? false
                 let line = try AttentionSelection.install(item) + (generates ? "; predict_with_generate's decoding steps read the KV cache with the host's decode attention (docs/attention.md)" : "")
-                if (ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") == "0" { print(line) }  // rank 0 speaks for mpirun's ranks
+                if DataParallel.speaksForTheRun { print(line) }
             }
             try TrainingJob.run(config, plugins: plugins, located: plan.model)
         }
