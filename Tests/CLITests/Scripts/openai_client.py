@@ -54,8 +54,12 @@ alone = [client.chat.completions.create(model=model, messages=[{"role": "user", 
          .choices[0].message.content for q in questions]
 together, widest, running = [None, None], [0], [True]
 def ask(i):
-    together[i] = client.chat.completions.create(model=model, messages=[{"role": "user", "content": questions[i]}], temperature=0,
-                                                 max_tokens=48).choices[0].message.content
+    try:
+        together[i] = client.chat.completions.create(model=model, messages=[{"role": "user", "content": questions[i]}], temperature=0,
+                                                     max_tokens=48).choices[0].message.content
+    except Exception as e:  # a thread's exception would vanish: keep it, so the failing comparison shows why
+        together[i] = f"request failed: {e!r}"
+
 def watch():
     while running[0]:
         widest[0] = max(widest[0], metric("factory_batch_size"))
@@ -73,7 +77,11 @@ question = [{"role": "user", "content": "Who are you?"}]
 alone = {m: client.chat.completions.create(model=m, messages=question, temperature=0, max_tokens=24).choices[0].message.content for m in names}
 together, widest, running = {}, [0], [True]
 def ask_as(m):
-    together[m] = client.chat.completions.create(model=m, messages=question, temperature=0, max_tokens=24).choices[0].message.content
+    try:
+        together[m] = client.chat.completions.create(model=m, messages=question, temperature=0, max_tokens=24).choices[0].message.content
+    except Exception as e:  # a thread's exception would vanish: keep it, so the failing comparison shows why
+        together[m] = f"request failed: {e!r}"
+
 threads = [threading.Thread(target=ask_as, args=(m,)) for m in names]
 watcher = threading.Thread(target=watch); watcher.start()
 for t in threads: t.start()
