@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every peer side by side, in one script and one sitting (issue 22), on SmolLM2-135M-Instruct with 2 threads:
 #   training (batches of 4 × 512 tokens from alpaca_en_demo; LoRA q,v; LoRA all; full):
-#     Factory (fp32) against transformers + PEFT in fp32 and with bf16 autocast (what `bf16: true` runs);
+#     Factory (fp32, and with `bf16: true`'s bf16 products where the CPU has AVX512_BF16 or AMX) against
+#     transformers + PEFT in fp32 and with bf16 autocast (what `bf16: true` runs there);
 #     tokens/s and peak RSS, each configuration in its own process;
 #   inference (prefill of 512 tokens, greedy decode of 128 after an 8-token prompt, time to first token):
 #     Factory against llama.cpp (llama-cpp-python) on the pip package's Q4_1 GGUF and on the Q8_0 and F32
@@ -42,6 +43,9 @@ for line in sys.stdin:
 for config in "lora q_proj,v_proj" "lora all" "full all"; do
   set -- $config
   "$bin/factory-train-bench" ../shared "$1" "$2" 4 512 "$steps" 2>/dev/null | tag factory "$1 $2" >> "$work/train.jsonl"
+  if grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo; then  # elsewhere oneDNN only emulates bf16 (bench/bf16_loss.sh measures it)
+    "$bin/factory-train-bench" ../shared "$1" "$2" 4 512 "$steps" bf16 2>/dev/null | tag "factory bf16" "$1 $2" >> "$work/train.jsonl"
+  fi
   for precision in fp32 bf16; do
     python3 bench/train_transformers.py "$gguf" ../shared "$1" "$2" 4 512 "$steps" "$precision" 2>/dev/null \
       | tag "transformers $precision" "$1 $2" >> "$work/train.jsonl"
@@ -79,6 +83,15 @@ for workload in ["lora q_proj,v_proj", "lora all", "full all"]:
     rss = lambda r: r["peak_rss_mib"] if r else None
     print(f"| {workload} | {cell(tps(f), '{:.0f}')} | {cell(tps(t32), '{:.0f}')} | {cell(tps(t16), '{:.0f}')} | {ratio(tps(f), tps(t32))} | "
           f"{ratio(tps(f), tps(t16))} | {cell(rss(f), '{:.0f}')} | {ratio(rss(f), rss(t32))} | {ratio(rss(f), rss(t16))} |")
+if any(r["peer"] == "factory bf16" for r in train):
+    print("\nWith bf16 on both sides (Factory `bf16: true`, native bf16 products; transformers + PEFT bf16 autocast):")
+    print("| workload | Factory bf16 tok/s | transformers bf16 | Factory / transformers | Factory RSS MiB | RSS / transformers |")
+    print("|---|---|---|---|---|---|")
+    for workload in ["lora q_proj,v_proj", "lora all", "full all"]:
+        f, t16 = one("factory bf16", workload), one("transformers bf16", workload)
+        tps = lambda r: r["tokens_per_second"] if r else None
+        rss = lambda r: r["peak_rss_mib"] if r else None
+        print(f"| {workload} | {cell(tps(f), '{:.0f}')} | {cell(tps(t16), '{:.0f}')} | {ratio(tps(f), tps(t16))} | {cell(rss(f), '{:.0f}')} | {ratio(rss(f), rss(t16))} |")
 print(f"\nInference, medians of {rounds} alternating rounds (prefill 512 tokens; decode 128 after an 8-token prompt):")
 print("| file | peer | prefill tok/s | decode tok/s | first token (s) | peak RSS MiB | Factory prefill / peer | Factory decode / peer | Factory TTFT / peer (lower is better) |")
 print("|---|---|---|---|---|---|---|---|---|")

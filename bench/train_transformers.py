@@ -34,12 +34,13 @@ for row in rows:
     stream += tokenizer.encode(row["instruction"] + "\n" + row["output"], add_special_tokens=False)
 batches = [torch.tensor(stream[i * B * T:(i + 1) * B * T]).view(B, T) for i in range(steps + 1)]
 optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-times, first = [], 0.0
+times, first, losses = [], 0.0, []
 for i, ids in enumerate(batches):
     start = time.perf_counter()
     with autocast():
         loss = model(input_ids=ids, labels=ids).loss
     loss.backward()
+    losses.append(loss.item())
     optimizer.step()
     optimizer.zero_grad()
     if i == 0:
@@ -50,4 +51,4 @@ seconds = sum(times) / len(times)
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 print(json.dumps({"framework": "transformers", "precision": precision, "method": method, "targets": targets, "tokens_per_second": B * T / seconds,
                   "seconds_per_step": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "first_step_seconds": first, "trainable": trainable}))
+                  "first_step_seconds": first, "trainable": trainable, "losses": losses}))

@@ -8,7 +8,7 @@ set -euo pipefail
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(libopenblas-dev libyaml-dev libjson-c-dev libffi-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config make gcc)
+packages=(libopenblas-dev libdnnl-dev libyaml-dev libjson-c-dev libffi-dev zlib1g-dev libopenmpi-dev openmpi-bin pkg-config make gcc)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -26,7 +26,7 @@ func note(unless quiet: [String] = [], _ message: String) -> KeyHandling { KeyHa
 
 /// Phrases shared by several entries.
 private let noDownload = "Factory reads local files only and downloads nothing, so it is not used"
-private let float32 = "training and inference run in float32 on this machine (mixed precision is not implemented)"
+private let float32 = "Factory computes in float32 here; its mixed precision is bf16: true (bf16 products on CPUs with AVX512_BF16 or AMX)"
 private let cpuOnly = "Factory runs on the CPU with its own kernels (same math), so it is not used"
 private let noMultimodal = "no multimodal model family exists yet, so it has no effect"
 private let noGPTQ = "GPTQ quantization while exporting is not implemented; `factory export` writes the merged model in infer_dtype"
@@ -84,7 +84,6 @@ public enum UnimplementedKeys {
         "enable_thinking": refuse(unless: ["true"], "use the template qwen3_nothink for Qwen3 without thinking"),
         "data_shared_file_system": note("every rank of an mpirun run reads the dataset itself; rank 0 alone writes output_dir"),
         // finetuning
-        "pure_bf16": note(unless: ["false"], float32),
         "use_llama_pro": refuse(unless: ["false"], "LLaMA Pro (block expansion) is not implemented"),
         "use_adam_mini": refuse(unless: ["false"], "Adam-mini is not implemented; the optimizer is AdamW"),
         "freeze_vision_tower": note(unless: ["true"], noMultimodal), "freeze_multi_modal_projector": note(unless: ["true"], noMultimodal),
@@ -123,7 +122,7 @@ public enum UnimplementedKeys {
         "logging_strategy": refuse(unless: ["steps"], "logging happens every logging_steps"),
         "save_safetensors": note(unless: ["true"], "Factory saves safetensors"),
         "data_seed": note("the data order follows seed"),
-        "bf16": note(unless: ["false"], float32), "fp16": note(unless: ["false"], float32), "tf32": note(unless: ["false"], float32),
+        "fp16": note(unless: ["false"], float32), "tf32": note(unless: ["false"], float32),
         "dataloader_num_workers": note("batches are built in the training process"),
         "disable_tqdm": note("Factory prints one line per logged step"),
         "remove_unused_columns": note("only the columns the dataset's formatting names are read"),

@@ -13,7 +13,6 @@
 // A final soft cap (Gemma 2: logits → cap · tanh(logits / cap), what the model family declares as
 // `final_logit_softcapping`) applies to each chunk's logits before the loss, and its derivative
 // 1 − tanh² to their gradient.
-import COpenBLAS
 import Glibc
 import FactoryEngine
 
@@ -82,11 +81,9 @@ public enum LossHead {
                 }
             }
             for r in 0..<c { total += rowLoss[r] }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(H), Int32(V), 1, logits.data, Int32(V),
-                        w.data, Int32(H), 0, dH.data + start * H, Int32(H))
+            gemm(transA: false, transB: false, M: c, N: H, K: V, logits.data, lda: V, w.data, ldb: H, dH.data + start * H, ldc: H, bOwner: w)
             if let dW {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(V), Int32(H), Int32(c), 1, logits.data, Int32(V),
-                            rowsBuffer.data, Int32(H), 1, dW.data, Int32(H))
+                gemm(transA: true, transB: false, M: V, N: H, K: c, logits.data, lda: V, rowsBuffer.data, ldb: H, beta: 1, dW.data, ldc: H)
             }
         }
         let out = Tensor(shape: [1], values: [Float(total / Double(t.normalizer))])
@@ -111,8 +108,7 @@ public enum LossHead {
     static func chunkLogits(_ h: Tensor, _ w: Tensor, _ positions: ArraySlice<Int>, rows: Tensor, into logits: Tensor) {
         let H = w.shape[1], V = w.shape[0], c = positions.count
         for (r, p) in positions.enumerated() { (rows.data + r * H).update(from: h.data + p * H, count: H) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(V), Int32(H), 1, rows.data, Int32(H),
-                    w.data, Int32(H), 0, logits.data, Int32(V))
+        gemm(transA: false, transB: true, M: c, N: V, K: H, rows.data, lda: H, w.data, ldb: H, logits.data, ldc: V, bOwner: w)
     }
 
     /// row ← cap · tanh(row / cap), keeping tanh(row / cap) in `tanhs` for the gradient.

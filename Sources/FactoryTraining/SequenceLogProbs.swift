@@ -8,7 +8,6 @@
 // forward keeps each position's weight · (onehot − softmax) · W as its hidden-state gradient, and backward
 // scales it by the incoming gradient of the position's row. A trainable head weight gets its gradient in
 // backward by computing each chunk's softmax again (the row gradients are only known there).
-import COpenBLAS
 import FactoryEngine
 
 /// The labelled positions of one batch of rows, with their weights.
@@ -86,8 +85,7 @@ public enum SequenceLogProbs {
             let c = min(chunk, N - start)
             gradientRows(start, c) { -t.weights[selected[$0]] }
             guard needsGradient else { continue }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(H), Int32(V), 1, logits.data, Int32(V),
-                        w.data, Int32(H), 0, dH.data + start * H, Int32(H))
+            gemm(transA: false, transB: false, M: c, N: H, K: V, logits.data, lda: V, w.data, ldb: H, dH.data + start * H, ldc: H, bOwner: w)
         }
         var sums = [Double](repeating: 0, count: t.rows)
         for (i, position) in selected.enumerated() { sums[position / t.seq] += Double(t.weights[position]) * positionLogProb[i] }
@@ -108,8 +106,7 @@ public enum SequenceLogProbs {
             for start in stride(from: 0, to: N, by: chunk) {
                 let c = min(chunk, N - start)
                 gradientRows(start, c) { -t.weights[selected[$0]] * gc.data[selected[$0] / t.seq] / divisors[selected[$0] / t.seq] }
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(V), Int32(H), Int32(c), 1, logits.data, Int32(V),
-                            rowsBuffer.data, Int32(H), 1, gw.data, Int32(H))
+                gemm(transA: true, transB: false, M: V, N: H, K: c, logits.data, lda: V, rowsBuffer.data, ldb: H, beta: 1, gw.data, ldc: H)
             }
             return [gh, gw]
         }

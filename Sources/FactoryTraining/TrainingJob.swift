@@ -75,6 +75,7 @@ public enum TrainingJob {
                          model.parameterCount, 100 * Double(adapted.trainableCount) / Double(max(model.parameterCount, 1)),
                          Date().timeIntervalSince(started)))
             print("gradient checkpointing: " + configureCheckpointing(context, config, quantizedBase: quantizer != nil))
+            if let line = try MixedPrecision.configure(context, config, adapted: adapted, warn: { fputs($0 + "\n", stderr) }) { print(line) }
             let result = try trainer.run()
             print(String(format: "trained %d steps in %.1f s (%.0f tokens/s), mean loss %.4f; saved to %@", result.steps, result.seconds,
                          result.seconds > 0 ? Double(result.tokens) / result.seconds : 0, result.meanLoss, args.outputDir))

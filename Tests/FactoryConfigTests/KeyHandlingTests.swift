@@ -91,9 +91,10 @@ final class KeyHandlingTests: XCTestCase {
     }
 
     func testTypicalLLaMAFactoryKeys() throws {
-        let notes = try RunConfig.load(file: nil, overrides: ["bf16=true", "report_to=wandb", "deepspeed=ds_z3.json", "use_galore=false"]).notes
+        let notes = try RunConfig.load(file: nil, overrides: ["bf16=true", "fp16=true", "report_to=wandb", "deepspeed=ds_z3.json", "use_galore=false"]).notes
         XCTAssertEqual(notes.count, 3, "\(notes)")
-        XCTAssertTrue(notes.contains { $0.hasSuffix("bf16: true — training and inference run in float32 on this machine (mixed precision is not implemented)") })
+        XCTAssertTrue(notes.contains { $0.hasSuffix("fp16: true — Factory computes in float32 here; its mixed precision is bf16: true (bf16 products on CPUs with AVX512_BF16 or AMX)") })
+        XCTAssertFalse(notes.contains { $0.contains("'bf16=true'") }, "bf16 is implemented (MixedPrecisionTests): \(notes)")
         XCTAssertThrowsError(try RunConfig.load(file: nil, overrides: ["use_galore=true"])) { error in
             XCTAssertEqual("\(error)", "override 'use_galore=true' use_galore: true — GaLore is not implemented")
         }

@@ -37,6 +37,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public var rowAdapters: [Int]?
     /// Whether a generation's forward runs (a prompt or a decoding step; see `PackedWeight.generating`).
     public var generating = false
+    /// bf16 products for the run (`bf16: true`), or nil: products in fp32 (see BF16Products).
+    public var bf16: BF16Products?
     /// NEFTune's noise for the training forward being run, or nil.
     public var embeddingNoise: EmbeddingNoise?
     /// The seed of the training micro-batch being run (dropout masks, noise), or nil outside training.

@@ -1,7 +1,7 @@
 import COpenBLAS
 
 // matmul: [..., M, K] · [..., K, N] (or · [K, N] shared by every batch) through
-// cblas_sgemm. A transposed view is passed with the Trans flag and its leading
+// cblas_sgemm (or, in a run with bf16 products, `gemm`'s bf16 path). A transposed view is passed with the Trans flag and its leading
 // dimension, never copied. Backward: dA = dC · Bᵀ, dB = Aᵀ · dC (summed over
 // the batch when B is shared), both again through the flags.
 
@@ -109,7 +109,6 @@ func sgemm(_ A: GemmOperand, _ B: GemmOperand, _ C: UnsafeMutablePointer<Float>,
                     B.tensor.data + bOffset, Int32(B.ld), x, incX, 0, C, 1)
         return
     }
-    cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans,
-                Int32(M), Int32(N), Int32(K), 1, A.tensor.data + aOffset, Int32(A.ld), B.tensor.data + bOffset, Int32(B.ld),
-                0, C, Int32(N))
+    gemm(transA: A.trans, transB: B.trans, M: M, N: N, K: K, A.tensor.data + aOffset, lda: A.ld, B.tensor.data + bOffset, ldb: B.ld,
+         C, ldc: N, aOwner: A.tensor, bOwner: B.tensor)
 }

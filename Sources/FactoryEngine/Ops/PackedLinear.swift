@@ -121,8 +121,7 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
         return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
     }
     try w.forEachTile { first, count, tile in
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(w.cols), 1, xc.data, Int32(w.cols),
-                    tile, Int32(w.cols), 0, out.data + first, Int32(w.rows))
+        gemm(transA: false, transB: true, M: n, N: count, K: w.cols, xc.data, lda: w.cols, tile, ldb: w.cols, out.data + first, ldc: w.rows)
     }
     return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
 }
@@ -154,8 +153,8 @@ func recordPackedLinear(_ out: Tensor, _ x: Tensor, _ w: PackedWeight) -> Tensor
         let dx = Tensor(shape: xc.shape, zeroed: true)
         do {
             try w.forEachTile { first, count, tile in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(w.cols), Int32(count), 1, gc.data + first, Int32(w.rows),
-                            tile, Int32(w.cols), 1, dx.data, Int32(w.cols))
+                gemm(transA: false, transB: false, M: n, N: w.cols, K: count, gc.data + first, lda: w.rows, tile, ldb: w.cols, beta: 1,
+                     dx.data, ldc: w.cols)
             }
         } catch {
             if GradMode.backwardFailure == nil { GradMode.backwardFailure = "packed linear: \(error)" }
