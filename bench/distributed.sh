@@ -4,7 +4,8 @@
 #   1 process × 2 threads (per_device_train_batch_size 4)  against  mpirun -np 2, 1 thread each (batch 2 per rank).
 # Prints tokens/s, peak RSS per process, the allreduce's time per step (waiting for the other rank included) and
 # the bytes reduced per step, with the CPU flags. Release build; Open MPI from Debian.
-# Usage: bench/distributed.sh [STEPS=8]
+# Then full fine-tuning on 2 ranks without and with zero_stage 1 (peak RSS per rank; the weights compared bit for bit).
+# Usage: bench/distributed.sh [STEPS=8]  (FULL_STEPS=2 for the full fine-tuning part)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-8}
@@ -24,3 +25,10 @@ echo "== 1 process x 2 threads, batch 4"
 echo "== mpirun -np 2, 1 thread each, batch 2 per rank"
 mpirun -np 2 --bind-to core /usr/bin/time -f "peak RSS %M KiB" "$bin/factory" run "${common[@]}" threads=1 per_device_train_batch_size=2 \
   output_dir="$out/two" 2>&1 | grep -E "^trained|^data parallel|peak RSS"
+echo "== full fine-tuning, mpirun -np 2, 1 thread each, batch 2 per rank, ${FULL_STEPS:-2} steps: without and with zero_stage 1"
+for zero in 0 1; do
+  mpirun -np 2 --bind-to core /usr/bin/time -f "peak RSS %M KiB" "$bin/factory" run "${common[@]}" finetuning_type=full max_steps="${FULL_STEPS:-2}" \
+    logging_steps="${FULL_STEPS:-2}" threads=1 per_device_train_batch_size=2 zero_stage=$zero output_dir="$out/full-zero$zero" 2>&1 \
+    | grep -E "^trained|^zero_stage|peak RSS"
+done
+cmp "$out/full-zero0/model.safetensors" "$out/full-zero1/model.safetensors" && echo "zero_stage 1: the same weights, bit for bit"

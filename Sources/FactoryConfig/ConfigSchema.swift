@@ -138,7 +138,7 @@ public enum ConfigSchema {
             key("plugins", .list), key("quantizer", .string), key("attention_kernel", .string), key("threads", .int, .within(1, threadLimit)),
             key("allow_template_mismatch", .bool), key("skip_bad_rows", .bool), key("merge", .bool), key("recompute_linears", .bool),
             key("api_max_sequences", .int, .within(1, 64)), key("api_queue_size", .int, .within(1, 100_000)), key("api_adapters", .any),
-            key("int8_activations", .bool), key("communicator", .string),
+            key("int8_activations", .bool), key("communicator", .string), key("zero_stage", .int, .within(0, 3)),
         ]),
     ]
 

@@ -132,7 +132,7 @@ public enum UnimplementedKeys {
         "report_to": note(unless: ["none", "[]"], "Factory logs to trainer_log.jsonl and contacts no tracker"),
         "gradient_checkpointing": note("gradient checkpointing follows disable_gradient_checkpointing (on by default, as in LLaMA-Factory)"),
         "ddp_timeout": note("not used: data-parallel runs use Open MPI, whose own timeouts apply; a lost rank stops the run (docs/distributed.md)"),
-        "deepspeed": note("DeepSpeed is not used: data-parallel training runs on Open MPI (mpirun -np N factory run; docs/distributed.md)"),
+        "deepspeed": note("DeepSpeed is not used: data-parallel training runs on Open MPI (mpirun -np N factory run; docs/distributed.md), and zero_stage: 1 shards the optimizer state as ZeRO-1 does"),
         "run_name": note("it names a tracker run; Factory contacts no tracker"),
         "include_num_input_tokens_seen": note(unless: ["false"], "trainer_log.jsonl records the tokens seen at every logged step"),
         "torch_compile": note(unless: ["false"], "Factory has no torch to compile; its kernels are compiled ahead of time"),

@@ -72,7 +72,8 @@ enum Checkpoints {
         }
     }
 
-    static func save(_ trainer: Trainer, step: Int, history: [StepRecord]) throws {
+    /// `moments`: every optimizer parameter's moments gathered from the ranks (ZeRO-1), else the optimizer's own.
+    static func save(_ trainer: Trainer, step: Int, history: [StepRecord], moments gathered: [(m: Tensor, v: Tensor)]? = nil) throws {
         let final = trainer.args.outputDir + "/" + prefix + String(step)
         let partial = final + ".partial"
         let fm = FileManager.default
@@ -81,9 +82,10 @@ enum Checkpoints {
         try trainer.valueHead?.save(to: partial)
         if !trainer.args.saveOnlyModel {
             var moments: [(String, Tensor)] = []
-            for (p, name) in zip(trainer.optimizer.parameters, trainer.momentNames) {
-                moments.append((name + ".exp_avg", p.moments.m))
-                moments.append((name + ".exp_avg_sq", p.moments.v))
+            for (i, (p, name)) in zip(trainer.optimizer.parameters, trainer.momentNames).enumerated() {
+                let (m, v) = gathered?[i] ?? p.moments
+                moments.append((name + ".exp_avg", m))
+                moments.append((name + ".exp_avg_sq", v))
             }
             try AdapterFiles.writeTensors(moments, to: partial + "/optimizer.safetensors")
         }
@@ -132,7 +134,7 @@ enum Checkpoints {
         }
         if state["has_optimizer"]?.boolValue ?? true {
             let moments = try SafetensorsFile(path: path + "/optimizer.safetensors")
-            for (p, name) in zip(trainer.optimizer.parameters, trainer.momentNames) {
+            for (p, name) in zip(trainer.optimizer.parameters, trainer.momentNames) where p.owned {  // ZeRO-1: this rank's share
                 try copy(try moments.float32(name + ".exp_avg"), into: p.moments.m)
                 try copy(try moments.float32(name + ".exp_avg_sq"), into: p.moments.v)
             }

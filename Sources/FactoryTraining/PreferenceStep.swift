@@ -44,7 +44,7 @@ extension Trainer {
             outcome.loss.backward(Tensor(shape: [1], values: [1 / Float(micro.count)]))
             if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
         }
-        let (norm, lr) = update(step)
+        let (norm, lr) = try update(step)
         var record = StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: tokens, seconds: Date().timeIntervalSince(started))
         record.metrics = TrainerLog.mean(metrics)
         return record

@@ -66,6 +66,8 @@ public final class Trainer {
     public let parallel: DataParallel
 
     let optimizer: AdamW
+    /// ZeRO-1's owners of the optimizer's parameters (zero_stage: 1 with several ranks), or nil.
+    let shards: OptimizerShards?
     let plan: BatchPlan
     public let totalSteps: Int
     /// Stages dpo and kto: reference values kept across epochs, and those of the evaluation batches.
@@ -105,6 +107,7 @@ public final class Trainer {
             optimizer.add(head.weight, lrScale: 1, weightDecay: args.weightDecay)
             optimizer.add(head.bias, lrScale: 1, weightDecay: 0)
         }
+        shards = args.zeroStage == 1 && parallel.worldSize > 1 ? OptimizerShards(optimizer.parameters, parallel: parallel) : nil
         // a data-parallel step is the one a single process takes with per_device_train_batch_size × ranks
         plan = BatchPlan(count: count, batchSize: args.batchSize * parallel.worldSize, accumulation: args.gradientAccumulation,
                          seed: UInt64(truncatingIfNeeded: args.seed), shuffle: !args.disableShuffling)
@@ -193,7 +196,8 @@ public final class Trainer {
             // every save_steps, and the last step whatever save_steps is, as transformers saves it
             if args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps) {
                 let step = step, history = history
-                _ = try parallel.onMain("saving checkpoint-\(step)") { try Checkpoints.save(self, step: step, history: history) }
+                let moments = args.saveOnlyModel ? nil : try shards?.gatherMoments(optimizer.parameters)  // a collective: every rank
+                _ = try parallel.onMain("saving checkpoint-\(step)") { try Checkpoints.save(self, step: step, history: history, moments: moments) }
             }
         }
         let seconds = Date().timeIntervalSince(start)
@@ -241,19 +245,20 @@ public final class Trainer {
             if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
         }
         loss = try parallel.sum(gradientsOf: adapted.trainable.map(\.tensor), scalars: [loss])[0]
-        let (norm, lr) = update(step)
+        let (norm, lr) = try update(step)
         return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: whole.reduce(0) { $0 + $1.tokens },
                           seconds: Date().timeIntervalSince(started))
     }
 
     /// The end of every optimizer step: gradients reported, clipped, applied, cleared. Returns the norm and the rate.
-    func update(_ step: Int) -> (norm: Double, lr: Double) {
+    func update(_ step: Int) throws -> (norm: Double, lr: Double) {
         onGradients?(step + 1)
         let tensors = adapted.trainable.map(\.tensor) + (valueHead.map { [$0.weight, $0.bias] } ?? [])
         let norm = clipGradNorm(tensors, maxNorm: args.maxGradNorm > 0 ? args.maxGradNorm : .infinity)
         let lr = learningRate(atStep: step)
         optimizer.lr = lr
         optimizer.step()
+        try shards?.shareUpdates(optimizer.parameters)  // ZeRO-1: each rank updated its own tensors
         optimizer.zeroGrad()
         return (norm, lr)
     }

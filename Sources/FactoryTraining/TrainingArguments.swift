@@ -26,6 +26,8 @@ public struct TrainingArguments {
     public var saveSteps = 500.0
     public var saveTotalLimit: Int? = nil
     public var saveOnlyModel = false
+    /// ZeRO stage (`zero_stage`, a Factory key): 1 shards AdamW's moments across a data-parallel run's ranks.
+    public var zeroStage = 0
     /// Evaluate every N steps (nil: no evaluation): eval_strategy steps with eval_steps (else logging_steps).
     public var evalSteps: Double? = nil
     /// do_eval: evaluate after the last step too (LLaMA-Factory's workflow calls evaluate() after training).
@@ -69,6 +71,12 @@ public struct TrainingArguments {
         if let v = c.double("save_steps") { saveSteps = v }
         saveTotalLimit = c.int("save_total_limit")
         if let v = c.bool("save_only_model") { saveOnlyModel = v }
+        if let v = c.int("zero_stage") {
+            guard v <= 1 else {
+                throw TrainingError("\(c.origin(of: "zero_stage")) zero_stage: \(v) is not implemented (ZeRO-2 and ZeRO-3 shard gradients and weights); zero_stage: 1 shards the optimizer state")
+            }
+            zeroStage = v
+        }
         // transformers: eval_strategy "steps" evaluates every eval_steps (logging_steps when unset), "no" never;
         // without eval_strategy Factory evaluates every eval_steps when they are given (CrossKeyRules notes it)
         switch c.string("eval_strategy") ?? c.string("evaluation_strategy") {

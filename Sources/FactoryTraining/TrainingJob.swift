@@ -65,6 +65,13 @@ public enum TrainingJob {
                                       padID: model.tokenizer.eosID ?? model.stopIDs.min() ?? 0, baseModel: request, objective: objective,
                                       parallel: parallel)
             trainer.print = print
+            if let shards = trainer.shards {
+                let (mine, all) = shards.ownedElements(trainer.optimizer.parameters)
+                print(String(format: "zero_stage 1: AdamW's moments sharded over %d ranks; rank 0 keeps them for %d of %d trained elements (%.1f%%)",
+                             parallel.worldSize, mine, all, 100 * Double(mine) / Double(max(all, 1))))
+            } else if args.zeroStage == 1 {
+                print("zero_stage: 1 has no effect in one process (it shards the optimizer state across the ranks of mpirun -np N)")
+            }
             trainer.modelCard.datasets = config.list("dataset") ?? []
             trainer.modelCard.stage = stage.rawValue
             trainer.modelCard.finetuningType = config.string("finetuning_type") ?? "lora"

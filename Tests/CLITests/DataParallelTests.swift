@@ -141,4 +141,31 @@ final class DataParallelTests: XCTestCase {
         let bad = try CLI.run(args, environment: ["NPROC_PER_NODE": "two"])
         XCTAssertEqual(bad.stderr, "factory: error: NPROC_PER_NODE=two: give the number of processes, 1 to 4096\n")
     }
+
+    /// zero_stage: 1 shards AdamW's moments: the weights and the checkpoint's optimizer file are those of the
+    /// unsharded run bit for bit (each element takes the same update), a sharded checkpoint resumes to the
+    /// uninterrupted weights, and one process says the key has no effect there; ZeRO-2/3 are refused in one line.
+    func testZeroStageOneShardsTheMomentsAndChangesNoBit() throws {
+        let dir = try CLI.temporaryDirectory()
+        let full = ["finetuning_type=full", "learning_rate=1e-4", "save_steps=2"]
+        let data = try twoRanks(config(dir + "/dp", batch: 2, full))
+        XCTAssertEqual(data.status, 0, data.stdout + data.stderr)
+        let zero = try twoRanks(config(dir + "/zero", batch: 2, full + ["zero_stage=1"]))
+        XCTAssertEqual(zero.status, 0, zero.stdout + zero.stderr)
+        XCTAssertTrue(zero.stdout.contains("zero_stage 1: AdamW's moments sharded over 2 ranks; rank 0 keeps them for "), zero.stdout)
+        func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: dir + "/" + path)) }
+        for file in ["model.safetensors", "checkpoint-2/optimizer.safetensors", "checkpoint-4/optimizer.safetensors"] {
+            XCTAssertEqual(try bytes("dp/" + file), try bytes("zero/" + file), file)
+        }
+        let resumed = try twoRanks(config(dir + "/resumed", batch: 2, full + ["zero_stage=1", "resume_from_checkpoint=\(dir)/zero/checkpoint-2"]))
+        XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+        XCTAssertEqual(try bytes("resumed/model.safetensors"), try bytes("zero/model.safetensors"), "resumed from a sharded checkpoint")
+
+        let one = try CLI.run(config(dir + "/one", batch: 4, full + ["zero_stage=1", "max_steps=1"]))
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("zero_stage: 1 has no effect in one process (it shards the optimizer state across the ranks of mpirun -np N)"), one.stdout)
+        let three = try CLI.run(config(dir + "/three", batch: 4, full + ["zero_stage=3"]))
+        XCTAssertEqual(three.status, 1)
+        XCTAssertTrue(three.stderr.contains("zero_stage: 3 is not implemented (ZeRO-2 and ZeRO-3 shard gradients and weights); zero_stage: 1 shards the optimizer state"), three.stderr)
+    }
 }

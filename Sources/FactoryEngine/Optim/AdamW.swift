@@ -10,18 +10,19 @@ public final class OptimizedParameter {
     public let tensor: Tensor
     public var lrScale: Double
     public var weightDecay: Double
-    let m: Tensor
-    let v: Tensor
+    /// Whether this process updates the tensor and keeps its moments (false: another rank of a ZeRO-1 run
+    /// does, and sends the updated tensor; its moments are never allocated here).
+    public var owned = true
+    private(set) lazy var m = Tensor(shape: tensor.shape, zeroed: true)
+    private(set) lazy var v = Tensor(shape: tensor.shape, zeroed: true)
 
     init(_ tensor: Tensor, lrScale: Double, weightDecay: Double) {
         self.tensor = tensor
         self.lrScale = lrScale
         self.weightDecay = weightDecay
-        m = Tensor(shape: tensor.shape, zeroed: true)
-        v = Tensor(shape: tensor.shape, zeroed: true)
     }
 
-    /// The first and second moments (for checkpoints).
+    /// The first and second moments (for checkpoints), allocated (zero) on first use.
     public var moments: (m: Tensor, v: Tensor) { (m, v) }
 }
 
@@ -45,13 +46,13 @@ public final class AdamW {
         parameters.append(OptimizedParameter(tensor, lrScale: lrScale, weightDecay: weightDecay))
     }
 
-    /// One update of every parameter that has a gradient.
+    /// One update of every owned parameter that has a gradient.
     public func step() {
         stepCount += 1
         let t = Double(stepCount)
         let bc1 = 1 - pow(beta1, t), bc2Sqrt = (1 - pow(beta2, t)).squareRoot()
         let oneMinusB1 = Float(1 - beta1), b2 = Float(beta2), oneMinusB2 = Float(1 - beta2), e = Float(eps)
-        for p in parameters {
+        for p in parameters where p.owned {
             guard let grad = p.tensor.grad else { continue }
             let lr = self.lr * p.lrScale
             let decay = Float(1 - lr * p.weightDecay)
