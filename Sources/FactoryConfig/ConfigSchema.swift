@@ -103,7 +103,7 @@ public enum ConfigSchema {
             key("bf16", .bool), key("fp16", .bool), key("tf32", .bool), key("eval_steps", .float, .above(0, max: countLimit)), key("dataloader_num_workers", .int, .atLeast(0, max: threadLimit)),
             key("disable_tqdm", .bool), key("remove_unused_columns", .bool), key("load_best_model_at_end", .bool),
             key("metric_for_best_model", .string), key("greater_is_better", .bool), key("optim", .string), key("report_to", .list),
-            key("resume_from_checkpoint", .string), key("gradient_checkpointing", .bool), key("ddp_timeout", .int, .atLeast(1)), key("deepspeed", .string),
+            key("resume_from_checkpoint", .string), key("gradient_checkpointing", .bool), key("ddp_timeout", .int, .atLeast(1)), key("ddp_bucket_cap_mb", .float, .above(0, max: 65536)), key("deepspeed", .string),
             key("run_name", .string), key("predict_with_generate", .bool), key("generation_max_length", .int, .atLeast(1, max: tokenLimit)), key("generation_num_beams", .int, .atLeast(1, max: beamLimit)),
             key("neftune_noise_alpha", .float, .atLeast(0)), key("include_num_input_tokens_seen", .bool), key("torch_compile", .bool),
             key("push_to_hub", .bool), key("hub_model_id", .string), key("use_cpu", .bool),

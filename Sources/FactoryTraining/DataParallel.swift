@@ -21,8 +21,32 @@ public final class DataParallel {
     /// Time spent in the gradient allreduce (waiting for the other ranks included), and bytes reduced, so far.
     public private(set) var reduceSeconds = 0.0, reducedBytes = 0, reductions = 0
 
+    /// The largest bucket of gradients reduced at once while backward runs (`ddp_bucket_cap_mb`, 25 MB as in torch).
+    public var bucketCapBytes = 25 << 20
+    private var buckets: GradientBuckets?
+
     public init(_ communicator: Communicator = LocalCommunicator()) {
         self.communicator = communicator
+    }
+
+    /// Runs one micro-batch's backward of `tensors`' gradients; on the step's last micro-batch of this rank,
+    /// buckets of finished gradients start their allreduce while backward goes on (GradientBuckets).
+    public func backward(of tensors: [Tensor], last: Bool, _ body: () throws -> Void) throws {
+        guard worldSize > 1 else { return try body() }
+        if buckets == nil { buckets = GradientBuckets(tensors, capBytes: bucketCapBytes, communicator: communicator) }
+        try buckets!.backward(last: last, body)
+    }
+
+    /// Ends a step's reduction: every gradient of `tensors` (a missing one counts as zeros) and `scalars`
+    /// summed over the ranks, from the buckets `backward` started (or, before any backward, in one
+    /// allreduce). Returns the summed scalars. One process: nothing moves.
+    public func finishStep(gradientsOf tensors: [Tensor], scalars: [Double]) throws -> [Double] {
+        guard worldSize > 1 else { return scalars }
+        if buckets == nil { buckets = GradientBuckets(tensors, capBytes: bucketCapBytes, communicator: communicator) }
+        let started = Date()
+        let sums = try buckets!.finish(scalars: scalars) { try sum(gradientsOf: tensors, scalars: $0) }
+        (reduceSeconds, reducedBytes, reductions) = (reduceSeconds + Date().timeIntervalSince(started), reducedBytes + 4 * buckets!.elements, reductions + 1)
+        return sums
     }
 
     /// Whether Open MPI's mpirun started this process (it gives every rank OMPI_COMM_WORLD_SIZE).
@@ -112,8 +136,9 @@ public final class DataParallel {
         let all = try communicator.allgather(withUnsafeBytes(of: &seconds) { Array($0) }).map { bytes in
             bytes.withUnsafeBytes { $0.loadUnaligned(as: Double.self) }
         }
-        return String(format: "data parallel: %d allreduce(s) of %.2f MB per step; time in them (waiting for the slowest rank included) by rank: %@",
-                      reductions, Double(reducedBytes) / Double(max(reductions, 1)) / 1e6,
+        let early = buckets.map { String(format: " in %d bucket(s), %d of %d started while backward ran", $0.bucketCount, $0.startedEarly, $0.bucketCount * reductions) } ?? ""
+        return String(format: "data parallel: %d step reduction(s) of %.2f MB%@; time after backward until the sums arrived (waiting for the slowest rank included) by rank: %@",
+                      reductions, Double(reducedBytes) / Double(max(reductions, 1)) / 1e6, early,
                       all.map { String(format: "%.2f s (%.0f ms per step)", $0, 1000 * $0 / Double(max(reductions, 1))) }.joined(separator: ", "))
     }
 

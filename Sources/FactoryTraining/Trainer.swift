@@ -233,6 +233,7 @@ public final class Trainer {
         let batches = parallel.worldSize == 1 ? whole
             : plan.microBatches(ofStep: step).map { MicroBatch(parallel.share($0) { train[$0].inputIDs.count }.map { train[$0] }, padID: padID) }
         var loss = 0.0
+        let trained = adapted.trainable.map(\.tensor), lastMicroBatch = batches.lastIndex { $0.batch > 0 }
         for (m, batch) in batches.enumerated() where batch.batch > 0 {
             // one seed per (seed, step, micro-batch) for dropout masks and NEFTune noise, held through the
             // backward pass (checkpointed layers run again there): a resumed run draws the same
@@ -241,10 +242,10 @@ public final class Trainer {
             let l = try microBatchLoss(batch, normalizer: Float(normalizer))
             loss += Double(l.data[0])
             GradMode.backwardFailure = nil
-            l.backward()
+            try parallel.backward(of: trained, last: m == lastMicroBatch) { l.backward() }
             if let failure = GradMode.backwardFailure { throw TrainingError("step \(step + 1): backward failed: \(failure)") }
         }
-        loss = try parallel.sum(gradientsOf: adapted.trainable.map(\.tensor), scalars: [loss])[0]
+        loss = try parallel.finishStep(gradientsOf: trained, scalars: [loss])[0]
         let (norm, lr) = try update(step)
         return StepRecord(step: step + 1, loss: loss, gradNorm: norm, learningRate: lr, tokens: whole.reduce(0) { $0 + $1.tokens },
                           seconds: Date().timeIntervalSince(started))

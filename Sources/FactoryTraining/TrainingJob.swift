@@ -25,6 +25,10 @@ public enum TrainingJob {
         var args = try TrainingArguments(config)
         if config.string("output_dir") == nil { args.outputDir = "saves/" + (config.string("finetuning_type") ?? "lora") + "/" + stage.rawValue }
         let parallel = try DataParallel.join(config, plugins: plugins)
+        if let mb = config.double("ddp_bucket_cap_mb") {
+            parallel.bucketCapBytes = max(4, Int(mb * 1_048_576))  // MiB, as torch reads it
+            if parallel.worldSize == 1 { printLine("ddp_bucket_cap_mb: no effect in one process (it sizes the gradient buckets of mpirun -np N)") }
+        }
         let print = parallel.isMain ? printLine : { _ in }  // rank 0 speaks for a data-parallel run
         if parallel.worldSize > 1 {
             guard stage == .sft || stage == .pt else {

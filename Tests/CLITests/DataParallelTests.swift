@@ -168,4 +168,26 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(three.status, 1)
         XCTAssertTrue(three.stderr.contains("zero_stage: 3 is not implemented (ZeRO-2 and ZeRO-3 shard gradients and weights); zero_stage: 1 shards the optimizer state"), three.stderr)
     }
+
+    /// Buckets of ddp_bucket_cap_mb start their allreduce while the step's last backward runs (checkpointed
+    /// layers, gradient accumulation 2, so even the first step knows each tensor's additions); each element's sum is the one the single allreduce gave: the same weights
+    /// bit for bit. In one process the key says it has no effect.
+    func testGradientBucketsStartDuringBackwardAndChangeNoBit() throws {
+        let dir = try CLI.temporaryDirectory()
+        let full = ["finetuning_type=full", "learning_rate=1e-4", "gradient_accumulation_steps=2", "save_strategy=no"]
+        let whole = try twoRanks(config(dir + "/whole", batch: 2, full + ["ddp_bucket_cap_mb=1000"]))
+        XCTAssertEqual(whole.status, 0, whole.stdout + whole.stderr)
+        XCTAssertTrue(whole.stdout.contains("in 1 bucket(s), 4 of 4 started while backward ran"), whole.stdout)
+        let small = try twoRanks(config(dir + "/small", batch: 2, full + ["ddp_bucket_cap_mb=0.05"]))
+        XCTAssertEqual(small.status, 0, small.stdout + small.stderr)
+        let line = try XCTUnwrap(small.stdout.split(separator: "\n").first { $0.hasPrefix("data parallel: 4 step reduction(s)") }, small.stdout)
+        let counts = line.split(separator: " ").compactMap { Int($0) }  // 4, buckets, started early, buckets × steps
+        XCTAssertGreaterThan(counts[1], 5, String(line))
+        XCTAssertEqual(counts[2], 4 * counts[1], "every bucket leaves while backward runs (the first micro-batch of a step shows each tensor's additions): \(line)")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/whole/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: dir + "/small/model.safetensors")))
+        let one = try CLI.run(config(dir + "/one", batch: 4, ["lora_target=all", "max_steps=1", "ddp_bucket_cap_mb=10"]))
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("ddp_bucket_cap_mb: no effect in one process (it sizes the gradient buckets of mpirun -np N)"), one.stdout)
+    }
 }

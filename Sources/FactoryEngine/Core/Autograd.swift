@@ -126,6 +126,7 @@ extension Tensor {
         } else {
             grad = g.contiguousCopy()
         }
+        ExecutionContext.current.gradientAccumulated?(self)
     }
 
     /// Clears the accumulated gradient.

@@ -37,6 +37,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public var rowAdapters: [Int]?
     /// Whether a generation's forward runs (a prompt or a decoding step; see `PackedWeight.generating`).
     public var generating = false
+    /// Called with a leaf after backward added into its gradient (data-parallel buckets watch it), or nil.
+    public var gradientAccumulated: ((Tensor) -> Void)?
     /// bf16 products for the run (`bf16: true`), or nil: products in fp32 (see BF16Products).
     public var bf16: BF16Products?
     /// NEFTune's noise for the training forward being run, or nil.
