@@ -88,6 +88,8 @@ public enum HostServices {
 
     /// Marks the run as cancelled (SIGINT); plugins see it through is_cancelled().
     public static func cancel() { cancelled = true }
+    /// Whether SIGINT asked the run to stop (a training run then saves a checkpoint after its step).
+    public static var isCancelled: Bool { cancelled }
 }
 
 /// The version of this host program.

@@ -129,6 +129,14 @@ public final class DataParallel {
         return (0..<scalars.count).map { Double(buffer[offset + $0]) }
     }
 
+    /// Whether `flag` holds on any rank (a collective: every rank calls it at the same point).
+    public func anyRank(_ flag: Bool) throws -> Bool {
+        guard worldSize > 1 else { return flag }
+        var value: [Float] = [flag ? 1 : 0]
+        try value.withUnsafeMutableBufferPointer { try communicator.allreduce($0, .sum) }
+        return value[0] > 0
+    }
+
     /// One line on the gradient allreduces so far, with every rank's time in them (waiting for the slowest
     /// rank included): a collective, so every rank calls it; rank 0 prints it at the end of a run.
     public func summary() throws -> String {

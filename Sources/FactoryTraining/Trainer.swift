@@ -5,6 +5,7 @@
 // (pt, sft), or a preference loss over pairs (dpo: PreferenceStep.swift).
 import FactoryData
 import FactoryEngine
+import FactoryHost
 import FactoryFormats
 import FactoryJSON
 import Foundation
@@ -179,8 +180,10 @@ public final class Trainer {
             tokensSeen += record.tokens
             step += 1
             onStep?(record)
+            // SIGINT (Ctrl-C, the web UI's stop): log and checkpoint this step, then stop; every rank agrees when
+            let stopping = try step < totalSteps && parallel.anyRank(HostServices.isCancelled)
             if main && liveProgress { log.live(record, step: step, elapsed: Date().timeIntervalSince(start), stepsDone: step - firstStep, tokens: tokensSeen) }
-            if main && (step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1)) {
+            if main && (step % logEvery == 0 || step == totalSteps || (args.logFirstStep && step == 1) || (stopping && !sinceLog.isEmpty)) {
                 if liveProgress { fputs("\r\u{1B}[K", stderr) }
                 // the learning rate as the Hugging Face Trainer logs it: the scheduler's value after this step
                 try log.write(sinceLog, step: step, learningRate: learningRate(atStep: step), elapsed: Date().timeIntervalSince(start),
@@ -194,10 +197,14 @@ public final class Trainer {
                 if main { try log.writeEval(loss, metrics: metrics, step: step) }
             }
             // every save_steps, and the last step whatever save_steps is, as transformers saves it
-            if args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps) {
+            if (args.saveCheckpoints && (step % saveEvery == 0 || step == totalSteps)) || stopping {
                 let step = step, history = history
                 let moments = args.saveOnlyModel ? nil : try shards?.gatherMoments(optimizer.parameters)  // a collective: every rank
                 _ = try parallel.onMain("saving checkpoint-\(step)") { try Checkpoints.save(self, step: step, history: history, moments: moments) }
+            }
+            if stopping {
+                let saved = args.outputDir + "/" + Checkpoints.prefix + String(step)
+                throw TrainingError("stopped by SIGINT after step \(step) of \(totalSteps) and saved \(saved); set resume_from_checkpoint: \(saved) to continue")
             }
         }
         let seconds = Date().timeIntervalSince(start)

@@ -44,7 +44,12 @@ func printError(_ line: String) {
 
 /// Runs a command body; any error becomes one line on stderr and exit status 1.
 func guarded(_ body: () throws -> Void) throws {
-    signal(SIGINT) { _ in HostServices.cancel() }
+    // the first SIGINT asks the run to stop where it can (a training run: after its step, with a checkpoint);
+    // a second one ends the process at once
+    signal(SIGINT) { _ in
+        if HostServices.isCancelled { _exit(130) }
+        HostServices.cancel()
+    }
     do {
         try body()
     } catch let exit as ExitCode {
