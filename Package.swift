@@ -120,7 +120,9 @@ let package = Package(
                                                       .product(name: "FactoryJSON", package: "SDK")], swiftSettings: optimise),
         .target(name: "FactoryServer", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryConfig", .product(name: "FactoryJSON", package: "SDK"),
                                                       .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: optimise),
-        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryServer", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FactoryWebUI", dependencies: [.product(name: "FactoryJSON", package: "SDK"), .product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: optimise),
+        .executableTarget(name: "factory", dependencies: ["FactoryPipeline", "FactoryTraining", "FactoryExport", "FactoryServer", "FactoryWebUI", "FactoryConformance", "FactoryEngine", "FactoryTokenizers", "FactoryData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
 
         .executableTarget(name: "ModelBench", dependencies: ["FactoryPipeline", "FactoryHost", "FactoryEngine"], path: "bench/ModelBench",

@@ -33,3 +33,17 @@ if ! "$venv/bin/python" -c "import openai" >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q openai
 fi
+
+# The web UI's tests drive `factory webui` in a real browser: Debian's chromium and chromium-driver, and
+# Selenium from PyPI in a throwaway virtual environment, .build/selenium-venv.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "==> apt-get install chromium chromium-driver (the web UI tests' browser)"
+  sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+venv=.build/selenium-venv
+if ! "$venv/bin/python" -c "import selenium" >/dev/null 2>&1; then
+  echo "==> python3 -m venv $venv; pip install selenium (the web UI tests' driver)"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q selenium
+fi

@@ -1,0 +1,159 @@
+// `factory webui`: a LlamaBoard-style page served by the same binary on Hummingbird (issue 24). The page is
+// static HTML, CSS and JavaScript compiled into the binary (WebUIPage), no network needed; everything it does
+// goes through the JSON routes below, which run factory's own commands as processes, as LlamaBoard runs
+// llamafactory-cli: GET /api/plugins (`factory plugins list --json`), GET /api/folders?path= and
+// /api/datasets?dir= (inside WEBUI_ROOTS only), POST /api/preview (the YAML of the Train tab), POST /api/runs
+// (start), GET /api/runs, GET /api/runs/{id}/events (server-sent events: the run's output lines, its
+// trainer_log.jsonl records, its status), POST /api/runs/{id}/stop (SIGINT). With WEBUI_TOKEN set every
+// request carries it (Authorization: Bearer, or ?token= where a browser cannot set headers).
+import FactoryJSON
+import Foundation
+import Hummingbird
+
+public enum WebUIServer {
+    /// Serves until SIGTERM or SIGINT.
+    public static func run(_ settings: WebUISettings) async throws {
+        let folders = Folders(roots: settings.roots)
+        let runs = try WebRuns(binary: settings.binary, stateDirectory: settings.stateDirectory)
+        let router = Router()
+        let guarded = { (request: Request, body: () async throws -> Response) async -> Response in
+            if let token = settings.token, request.headers[.authorization] != "Bearer " + token,
+               request.uri.queryParameters.get("token") != token {
+                return json(401, ["error": "this web UI asks for its WEBUI_TOKEN (Authorization: Bearer …, or ?token=)"])
+            }
+            do { return try await body() } catch let e as WebUIError { return json(e.status, ["error": e.message]) } catch {
+                return json(500, ["error": "\(error)"])
+            }
+        }
+        router.get("/") { _, _ in page(WebUIPage.html, "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in page(WebUIPage.script, "text/javascript; charset=utf-8") }
+        router.get("/style.css") { _, _ in page(WebUIPage.style, "text/css; charset=utf-8") }
+        router.get("/api/plugins") { request, _ in
+            await guarded(request) {
+                let listed = try command(settings.binary, ["plugins", "list", "--json"])
+                guard listed.status == 0 else { throw WebUIError(500, "factory plugins list: \(listed.error)") }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: listed.output)))
+            }
+        }
+        router.get("/api/folders") { request, _ in
+            await guarded(request) { try answer(folders.listing(request.uri.queryParameters.get("path"))) }
+        }
+        router.get("/api/datasets") { request, _ in
+            await guarded(request) { try answer(folders.datasets(request.uri.queryParameters.get("dir") ?? "data")) }
+        }
+        router.post("/api/preview") { request, _ in
+            await guarded(request) {
+                let (fields, extra) = try await form(request)
+                return json(200, .object(JSONObject([("yaml", .string(try RunForm.yaml(fields, extra: extra)))])))
+            }
+        }
+        router.post("/api/runs") { request, _ in
+            await guarded(request) {
+                let (fields, extra) = try await form(request)
+                guard let output = fields["output_dir"]?.stringValue, !output.isEmpty else { throw WebUIError(400, "output_dir: where the run writes (required)") }
+                let run = try runs.start(yaml: try RunForm.yaml(fields, extra: extra), outputDir: output)
+                FileHandle.standardError.write(Data("run \(run.id): factory run \(run.config) (pid \(run.pid))\n".utf8))
+                return json(200, run.json)
+            }
+        }
+        router.get("/api/runs") { request, _ in
+            await guarded(request) { json(200, .array(runs.all.map(\.json))) }
+        }
+        router.post("/api/runs/{id}/stop") { request, context in
+            await guarded(request) {
+                guard let id = context.parameters.get("id", as: Int.self) else { throw WebUIError(400, "run id: a number") }
+                try runs.stop(id)
+                return json(200, ["stopping": "SIGINT sent: the run saves a checkpoint after its current step"])
+            }
+        }
+        router.get("/api/runs/{id}/events") { request, context in
+            await guarded(request) {
+                guard let id = context.parameters.get("id", as: Int.self), runs.run(id) != nil else { throw WebUIError(404, "no such run") }
+                return events(runs, id)
+            }
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "factory-webui"))
+        FileHandle.standardError.write(Data("factory webui on http://\(settings.host):\(settings.port)/\(settings.token == nil ? "" : " (WEBUI_TOKEN required)"); folders: \(settings.roots.joined(separator: ":"))\n".utf8))
+        try await app.runService()
+        runs.stopAll()  // no run trains on unwatched: each saves a checkpoint and stops
+    }
+
+    /// A run's events as they happen: `output` (a line the run printed), `step` (a trainer_log.jsonl record),
+    /// `status` (the run's record when it changes), until the run ended and everything was sent.
+    static func events(_ runs: WebRuns, _ id: Int) -> Response {
+        let body = ResponseBody { writer in
+            var outputOffset: UInt64 = 0, stepsOffset: UInt64 = 0, lastStatus = ""
+            while let run = runs.run(id) {
+                let ended = run.exitStatus != nil
+                for line in newLines(run.log, from: &outputOffset) { try await writer.write(ByteBuffer(string: sse("output", .string(line)))) }
+                for line in newLines(run.outputDir + "/trainer_log.jsonl", from: &stepsOffset) {
+                    if let record = try? JSON.parse(line) { try await writer.write(ByteBuffer(string: sse("step", record))) }
+                }
+                let status = run.json.serialized()
+                if status != lastStatus {
+                    try await writer.write(ByteBuffer(string: sse("status", run.json)))
+                    lastStatus = status
+                }
+                if ended { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            try await writer.write(ByteBuffer(string: "event: end\ndata: {}\n\n"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// Whole lines added to `path` since `offset` (which moves past them).
+    static func newLines(_ path: String, from offset: inout UInt64) -> [String] {
+        guard let file = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? file.close() }
+        guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.readToEnd(), let end = data.lastIndex(of: 10) else { return [] }
+        let complete = data[data.startIndex...end]
+        offset += UInt64(complete.count)
+        return String(decoding: complete, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    static func sse(_ event: String, _ data: JSON) -> String { "event: \(event)\ndata: \(data.serialized())\n\n" }
+
+    static func form(_ request: Request) async throws -> (JSONObject, String) {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        guard let body = try? JSON.parse(bytes: Array(buffer.readableBytesView)), let object = body.objectValue else {
+            throw WebUIError(400, "the body must be a JSON object {fields: {…}, extra: \"…\"}")
+        }
+        guard let fields = object["fields"]?.objectValue else { throw WebUIError(400, "fields: an object of config keys") }
+        return (fields, object["extra"]?.stringValue ?? "")
+    }
+
+    static func answer(_ result: Result<JSON, FolderRefusal>) throws -> Response {
+        switch result {
+        case .success(let body): return json(200, body)
+        case .failure(let refusal): throw WebUIError(refusal.status, refusal.message)
+        }
+    }
+
+    static func json(_ status: Int, _ body: JSON) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body.serialized() + "\n")))
+    }
+
+    static func json(_ status: Int, _ fields: [String: String]) -> Response {
+        json(status, .object(JSONObject(fields.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })))
+    }
+
+    static func page(_ text: String, _ type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Runs the factory binary with `arguments`; its output and its error output, whole.
+    static func command(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let (out, err) = (Pipe(), Pipe())
+        (process.standardOutput, process.standardError) = (out, err)
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+}

@@ -1,0 +1,121 @@
+"""Drives `factory webui` in headless Chromium through Selenium (issue 24): the Plugins tab, a 3-step LoRA run
+filled in on the Train tab and watched to its end on the chart, a picker path outside WEBUI_ROOTS refused, a
+long run reattached after a page reload, a second start into its output_dir refused, and Stop (SIGINT).
+Usage: webui_browser.py URL TINY_MODEL OUT_DIR [SCREENSHOT_DIR]. Prints one JSON line of what it saw; exits
+non-zero, naming the step, on the first failure."""
+import json, sys, time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+url, model, out = sys.argv[1:4]
+shots = sys.argv[4] if len(sys.argv) > 4 else None
+options = webdriver.ChromeOptions()
+for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400"]:
+    options.add_argument(flag)
+options.binary_location = "/usr/bin/chromium"
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+seen = {}
+
+
+def wait(what, condition, seconds=120):
+    def holds(_):
+        try:
+            return condition()
+        except Exception:  # an element replaced while it was read: ask again
+            return False
+    try:
+        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(holds)
+    except Exception:
+        sys.exit(f"webui_browser: timed out waiting for {what}; status: {status()!r}; log: {driver.find_element(By.ID, 'log').text[-800:]!r}")
+
+
+def status():
+    e = driver.find_element(By.ID, "run-status")
+    return e.get_attribute("data-status"), e.text
+
+
+def fill(element_id, value):
+    e = driver.find_element(By.ID, element_id)
+    e.clear()
+    e.send_keys(str(value))
+
+
+def points():
+    return len(driver.find_elements(By.CSS_SELECTOR, "#chart circle.point"))
+
+
+def shot(name):
+    if shots:
+        driver.save_screenshot(f"{shots}/webui-{name}.png")
+
+
+try:
+    started = time.time()
+    driver.get(url)
+    wait("the page to load", lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60)
+    seen["interactive_seconds"] = round(time.time() - started, 3)
+    seen["page_bytes"] = driver.execute_script(
+        "return performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
+        ".filter(e => !e.name.includes('/api/')).reduce((s, e) => s + (e.transferSize || e.encodedBodySize || 0), 0)")
+
+    driver.find_element(By.ID, "tab-plugins").click()
+    rows = driver.find_elements(By.CSS_SELECTOR, "#plugin-table tbody tr")
+    kinds = {r.find_elements(By.TAG_NAME, "td")[0].text for r in rows}
+    assert {"model-family", "chat-template", "finetuning-method", "quantizer", "attention-kernel"} <= kinds, kinds
+    seen["plugins"] = len(rows)
+    shot("plugins")
+    driver.find_element(By.ID, "tab-train").click()
+
+    fill("model_name_or_path", model)
+    Select(driver.find_element(By.ID, "template")).select_by_value("chatml")
+    fill("dataset_dir", "examples/data")
+    driver.find_element(By.ID, "load-datasets").click()
+    wait("the dataset list", lambda: any(o.get_attribute("value") == "factory_demo" for o in driver.find_elements(By.CSS_SELECTOR, "#dataset option")))
+    Select(driver.find_element(By.ID, "dataset")).select_by_value("factory_demo")
+    for key, value in [("cutoff_len", 64), ("max_steps", 3), ("per_device_train_batch_size", 2), ("logging_steps", 1),
+                       ("learning_rate", 0.001), ("output_dir", out + "/short")]:
+        fill(key, value)
+    fill("extra", "allow_template_mismatch: true")
+    driver.find_element(By.ID, "preview-button").click()
+    wait("the preview", lambda: "max_steps: 3" in driver.find_element(By.ID, "preview").text)
+    assert 'dataset: "factory_demo"' in driver.find_element(By.ID, "preview").text
+    driver.find_element(By.ID, "start").click()
+    wait("the short run to finish", lambda: status()[0] == "finished")
+    wait("three points on the chart", lambda: points() == 3, 10)
+    seen["short_run"] = status()[1]
+    shot("train")
+
+    driver.execute_script("window.factoryBrowse('/etc')")
+    wait("the picker's refusal", lambda: "outside the folders" in driver.find_element(By.ID, "picker-error").text, 10)
+    seen["refused"] = driver.find_element(By.ID, "picker-error").text
+    shot("picker")
+    driver.find_element(By.ID, "picker-close").click()
+
+    fill("max_steps", 3000)
+    fill("save_steps", 100000)
+    fill("output_dir", out + "/long")
+    driver.find_element(By.ID, "start").click()
+    wait("the long run's second step", lambda: points() >= 2)
+    run_id = driver.find_element(By.ID, "run-status").get_attribute("data-run")
+    driver.refresh()
+    wait("the reloaded page", lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60)
+    wait("the reattached run", lambda: driver.find_element(By.ID, "run-status").get_attribute("data-run") == run_id and status()[0] == "running", 20)
+    before = points()
+    wait("more steps after the reload", lambda: points() > max(before, 2), 60)
+    seen["reattached"] = {"run": run_id, "points_after_reload": points()}
+    # a second start into the same output_dir is refused while the run trains
+    driver.execute_script("document.getElementById('start').disabled = false")
+    driver.find_element(By.ID, "start").click()
+    wait("the refusal of a second run", lambda: "is still training into" in status()[1], 10)
+    seen["second_start"] = status()[1]
+    driver.execute_script("document.getElementById('stop').disabled = false")
+    driver.find_element(By.ID, "stop").click()
+    wait("the stopped run", lambda: status()[0] == "stopped", 60)
+    wait("the stop line in the log", lambda: "stopped by SIGINT" in driver.find_element(By.ID, "log").text, 10)
+    seen["stopped"] = status()[1]
+    print(json.dumps(seen))
+finally:
+    driver.quit()

@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+
+/// `factory webui` (issue 24) in a real browser: Debian's headless Chromium driven by Selenium from
+/// .build/selenium-venv (scripts/install-test-deps.sh installs both; skipped loudly without them) runs
+/// Tests/CLITests/Scripts/webui_browser.py against a server on a loopback port; and the token rules over HTTP.
+final class WebUITests: XCTestCase {
+    static let python = CLI.repository + "/.build/selenium-venv/bin/python"
+
+    /// A `factory webui` on a free loopback port, ready; stopped (SIGTERM) by the caller through the process.
+    func startServer(_ environment: [String: String], offset: Int) throws -> (Process, Int, Pipe) {
+        let port = 21000 + offset + Int(ProcessInfo.processInfo.processIdentifier % 20000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CLI.binary)
+        server.arguments = ["webui"]
+        server.currentDirectoryURL = URL(fileURLWithPath: CLI.repository)
+        server.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["WEBUI_PORT": "\(port)"]) { $1 }) { $1 }
+        let log = Pipe()
+        (server.standardOutput, server.standardError) = (log, log)
+        try server.run()
+        var ready = false
+        for _ in 0..<100 where !ready && server.isRunning {
+            ready = (try? CLI.run(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/style.css"], program: "/usr/bin/curl"))?.stdout == "200"
+            if !ready { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        XCTAssertTrue(ready, "the web UI answers")
+        return (server, port, log)
+    }
+
+    func testTheBrowserTrainsWatchesReattachesAndStops() throws {
+        for needed in ["/usr/bin/chromium", "/usr/bin/chromedriver", Self.python] where !FileManager.default.isExecutableFile(atPath: needed) {
+            print("SKIPPED \(name): \(needed) is missing (scripts/install-test-deps.sh installs chromium, chromium-driver and .build/selenium-venv)")
+            throw XCTSkip("\(needed) is missing")
+        }
+        let dir = try CLI.temporaryDirectory()
+        let shared = Folders.resolved(CLI.repository + "/../shared")
+        let (server, port, _) = try startServer(["WEBUI_ROOTS": "\(CLI.repository):\(shared)", "WEBUI_STATE": dir + "/state"], offset: 0)
+        defer { if server.isRunning { server.terminate() } }
+        let shots = ProcessInfo.processInfo.environment["FACTORY_WEBUI_SCREENSHOTS"] ?? (dir + "/shots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let run = try CLI.run([CLI.repository + "/Tests/CLITests/Scripts/webui_browser.py", "http://127.0.0.1:\(port)/",
+                               shared + "/fixtures/tiny/llama", dir + "/out", shots], program: Self.python)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        let seen = try CLI.json(run.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any] ?? [:]
+        XCTAssertTrue((seen["refused"] as? String ?? "").hasPrefix("/etc is outside the folders the web UI may read"), "\(seen)")
+        XCTAssertTrue((seen["second_start"] as? String ?? "").contains("is still training into"), "\(seen)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/short/adapter_model.safetensors"), "the short run's adapter")
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/long").filter { $0.hasPrefix("checkpoint-") }
+        XCTAssertEqual(checkpoints.count, 1, "Stop (SIGINT) leaves one checkpoint: \(checkpoints)")
+        XCTAssertTrue(try String(contentsOfFile: dir + "/state/run-1.yaml", encoding: .utf8).contains("max_steps: 3"))
+        for tab in ["plugins", "train", "picker"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }
+        print("webui: \(seen)")
+        server.terminate()
+        server.waitUntilExit()
+    }
+
+    func testTheTokenGuardsEveryRouteAndBeyondLoopbackIsRequired() throws {
+        let open = try CLI.run(["webui"], environment: ["WEBUI_HOST": "0.0.0.0", "WEBUI_PORT": "1"])
+        XCTAssertEqual(open.status, 1)
+        XCTAssertEqual(open.stderr, "factory: error: WEBUI_HOST=0.0.0.0 serves the web UI beyond this machine: set WEBUI_TOKEN, which every request must then carry\n")
+        let (server, port, _) = try startServer(["WEBUI_TOKEN": "secret", "WEBUI_STATE": try CLI.temporaryDirectory()], offset: 1)
+        defer { server.terminate(); server.waitUntilExit() }
+        func status(_ path: String, _ header: String = "") throws -> String {
+            try CLI.sh("curl -s -o /dev/null -w '%{http_code}' \(header) 'http://127.0.0.1:\(port)\(path)'")
+        }
+        XCTAssertEqual(try status("/api/runs"), "401")
+        XCTAssertEqual(try status("/api/runs?token=wrong"), "401")
+        XCTAssertEqual(try status("/api/runs?token=secret"), "200")
+        XCTAssertEqual(try status("/api/runs", "-H 'Authorization: Bearer secret'"), "200")
+        XCTAssertEqual(try status("/api/folders?path=/etc&token=secret"), "403")
+        XCTAssertEqual(try status("/api/folders?path=Sources/../..&token=secret"), "403", "no way out through ..")
+        XCTAssertEqual(try status("/api/folders?path=Sources/../examples&token=secret"), "200")
+        XCTAssertEqual(try status("/api/runs/1/stop?token=secret", "-X POST"), "404")
+    }
+}
+
+enum Folders {
+    static func resolved(_ path: String) -> String {
+        guard let r = realpath(path, nil) else { return path }
+        defer { free(r) }
+        return String(cString: r)
+    }
+}
