@@ -9,6 +9,7 @@ enum WebUIPage {
     <body>
     <header><h1>Factory</h1><nav>
       <button class="tab active" data-tab="train" id="tab-train">Train</button>
+      <button class="tab" data-tab="chat" id="tab-chat">Chat</button>
       <button class="tab" data-tab="plugins" id="tab-plugins">Plugins</button>
     </nav></header>
     <main>
@@ -64,6 +65,28 @@ enum WebUIPage {
         <pre id="log"></pre>
       </div>
     </section>
+    <section id="chat" class="panel">
+      <form id="chat-form" onsubmit="return false">
+        <fieldset><legend>Model</legend>
+          <label>Model <input id="chat-model" size="60"></label>
+          <label>Adapter <input id="chat-adapter" size="50" list="chat-adapters" placeholder="none, or a run's output folder"><datalist id="chat-adapters"></datalist></label>
+          <label>Template <select id="chat-template"><option value="">(the model's own)</option></select></label>
+          <label>More keys (YAML) <input id="chat-extra" size="40" placeholder="e.g. allow_template_mismatch: true"></label>
+          <button type="button" id="chat-load">Load</button> <button type="button" id="chat-unload">Unload</button>
+          <span id="chat-status" data-state="empty">no model loaded</span>
+        </fieldset>
+        <fieldset><legend>Conversation</legend>
+          <label>System prompt <input id="chat-system" size="70"></label><br>
+          <label>Temperature <input id="chat-temperature" type="number" step="0.05" value="0"></label>
+          <label>Top p <input id="chat-top-p" type="number" step="0.05" value="1"></label>
+          <label>Max new tokens <input id="chat-max-tokens" type="number" value="64"></label><br>
+          <label>Tools (JSON list, OpenAI's shape) <textarea id="chat-tools" rows="2" cols="70"></textarea></label>
+        </fieldset>
+      </form>
+      <div id="chat-transcript"></div>
+      <div class="actions"><input id="chat-input" size="80" placeholder="Message"> <button type="button" id="chat-send" class="primary">Send</button>
+        <button type="button" id="chat-stop" disabled>Stop</button> <button type="button" id="chat-clear">Clear</button></div>
+    </section>
     <section id="plugins" class="panel"><table id="plugin-table"><thead><tr><th>kind</th><th>name</th><th>version</th><th>file</th><th>description</th></tr></thead><tbody></tbody></table>
       <ul id="plugin-notices"></ul></section>
     </main>
@@ -92,6 +115,8 @@ enum WebUIPage {
     progress { width: 600px; }
     table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; }
     .error { color: #b00020; }
+    #chat-transcript { max-width: 60em; } .message { margin: 0.4em 0; padding: 0.4em 0.6em; border-radius: 6px; white-space: pre-wrap; }
+    .message.user { background: #e8f0fe; } .message.assistant { background: #f1f3f4; } .message.error { color: #b00020; }
     dialog li { cursor: pointer; } dialog li.folder::before { content: "📁 "; } dialog li.model { font-weight: bold; }
     """
 
@@ -219,6 +244,72 @@ enum WebUIPage {
     };
     $('stop').onclick = async () => { try { await api('/api/runs/' + $('run-status').dataset.run + '/stop', {}); } catch (e) { $('run-status').textContent = 'error: ' + e.message; } };
 
+    // Chat: a model loaded into its own `factory api` process; answers stream back over the web UI
+    let history = [], chatAbort = null;
+    function chatMessage(role, text) {
+      const div = document.createElement('div');
+      div.className = 'message ' + role; div.textContent = text; $('chat-transcript').append(div);
+      return div;
+    }
+    function showChat(state) {
+      $('chat-status').dataset.state = state.loaded ? 'ready' : 'empty';
+      $('chat-status').textContent = state.loaded ? 'ready: ' + state.model_name_or_path + (state.adapter_name_or_path ? ' + ' + state.adapter_name_or_path : '') : 'no model loaded';
+    }
+    $('chat-load').onclick = async () => {
+      const fields = { model_name_or_path: $('chat-model').value };
+      if ($('chat-adapter').value) fields.adapter_name_or_path = $('chat-adapter').value;
+      if ($('chat-template').value) fields.template = $('chat-template').value;
+      $('chat-status').dataset.state = 'loading'; $('chat-status').textContent = 'loading…';
+      try { showChat(await api('/api/chat/load', { fields, extra: $('chat-extra').value.replace(/;\\s*/g, '\\n') })); }
+      catch (e) { $('chat-status').dataset.state = 'failed'; $('chat-status').textContent = 'error: ' + e.message; }
+    };
+    $('chat-unload').onclick = async () => showChat(await api('/api/chat/unload', {}));
+    $('chat-clear').onclick = () => { history = []; $('chat-transcript').innerHTML = ''; };
+    $('chat-stop').onclick = () => { if (chatAbort) chatAbort.abort(); };
+    $('chat-send').onclick = async () => {
+      const text = $('chat-input').value; if (!text) return;
+      $('chat-input').value = '';
+      chatMessage('user', text); history.push({ role: 'user', content: text });
+      const messages = ($('chat-system').value ? [{ role: 'system', content: $('chat-system').value }] : []).concat(history);
+      const request = { model: 'webui', messages, stream: true, temperature: Number($('chat-temperature').value), top_p: Number($('chat-top-p').value),
+                        max_tokens: Number($('chat-max-tokens').value) };
+      if ($('chat-tools').value.trim()) {
+        try { request.tools = JSON.parse($('chat-tools').value); } catch (e) { chatMessage('error', 'tools: ' + e.message); return; }
+      }
+      const answer = chatMessage('assistant', ''); answer.dataset.state = 'streaming';
+      chatAbort = new AbortController(); $('chat-stop').disabled = false; $('chat-send').disabled = true;
+      let content = '', calls = [];
+      try {
+        const response = await fetch('/api/chat/completions', { method: 'POST', signal: chatAbort.signal,
+          headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(request) });
+        if (!response.ok) { const e = await response.json(); throw new Error(e.error && e.error.message || e.error || response.statusText); }
+        const reader = response.body.getReader(), decoder = new TextDecoder();
+        let pending = '';
+        for (;;) {
+          const { value, done } = await reader.read(); if (done) break;
+          pending += decoder.decode(value, { stream: true });
+          let end;
+          while ((end = pending.indexOf('\\n\\n')) >= 0) {
+            const event = pending.slice(0, end); pending = pending.slice(end + 2);
+            const data = event.replace(/^data: /, '');
+            if (data === '[DONE]') continue;
+            const delta = ((JSON.parse(data).choices || [])[0] || {}).delta || {};
+            if (delta.content) content += delta.content;
+            for (const call of delta.tool_calls || []) {
+              calls[call.index] = calls[call.index] || { name: '', arguments: '' };
+              if (call.function && call.function.name) calls[call.index].name += call.function.name;
+              if (call.function && call.function.arguments) calls[call.index].arguments += call.function.arguments;
+            }
+            answer.textContent = content + calls.map(c => `\\n[tool call] ${c.name}(${c.arguments})`).join('');
+          }
+        }
+        answer.dataset.state = 'done';
+      } catch (e) { answer.dataset.state = e.name === 'AbortError' ? 'stopped' : 'failed'; if (e.name !== 'AbortError') chatMessage('error', e.message); }
+      history.push({ role: 'assistant', content });
+      $('chat-stop').disabled = true; $('chat-send').disabled = false; chatAbort = null;
+    };
+    $('chat-input').addEventListener('keydown', e => { if (e.key === 'Enter') $('chat-send').click(); });
+
     async function loadPlugins() {
       const listed = await api('/api/plugins'), body = document.querySelector('#plugin-table tbody');
       body.innerHTML = '';
@@ -228,6 +319,7 @@ enum WebUIPage {
         body.append(tr);
         const target = { 'chat-template': 'template', 'quantizer': 'quantizer', 'attention-kernel': 'attention_kernel' }[c.kind];
         if (target) $(target).add(new Option(c.name, c.name));
+        if (c.kind === 'chat-template') $('chat-template').add(new Option(c.name, c.name));
       }
       $('plugin-notices').innerHTML = '';
       for (const n of listed.notices || []) { const li = document.createElement('li'); li.textContent = typeof n === 'string' ? n : JSON.stringify(n); $('plugin-notices').append(li); }
@@ -259,6 +351,8 @@ enum WebUIPage {
       restoreForm();
       await loadDatasets();
       const runs = await api('/api/runs').catch(() => []);
+      for (const r of runs) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
+      showChat(await api('/api/chat').catch(() => ({})));
       const latest = runs.filter(r => r.status === 'running').pop() || runs.pop();
       if (latest) attach(latest);
       document.body.dataset.ready = 'true';

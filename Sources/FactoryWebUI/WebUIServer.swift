@@ -4,7 +4,9 @@
 // llamafactory-cli: GET /api/plugins (`factory plugins list --json`), GET /api/folders?path= and
 // /api/datasets?dir= (inside WEBUI_ROOTS only), POST /api/preview (the YAML of the Train tab), POST /api/runs
 // (start), GET /api/runs, GET /api/runs/{id}/events (server-sent events: the run's output lines, its
-// trainer_log.jsonl records, its status), POST /api/runs/{id}/stop (SIGINT). With WEBUI_TOKEN set every
+// trainer_log.jsonl records, its status), POST /api/runs/{id}/stop (SIGINT); GET /api/chat, POST
+// /api/chat/load and /api/chat/unload (the Chat tab's model: a `factory api` process, ChatBackend) and POST
+// /api/chat/completions (OpenAI's chat request, forwarded to it and its answer streamed back). With WEBUI_TOKEN set every
 // request carries it (Authorization: Bearer, or ?token= where a browser cannot set headers).
 import FactoryJSON
 import Foundation
@@ -72,10 +74,47 @@ public enum WebUIServer {
                 return events(runs, id)
             }
         }
+        let chat = ChatBackend(binary: settings.binary, stateDirectory: settings.stateDirectory)
+        router.get("/api/chat") { request, _ in await guarded(request) { json(200, chat.status) } }
+        router.post("/api/chat/load") { request, _ in
+            await guarded(request) {
+                let (fields, extra) = try await form(request)
+                guard fields["model_name_or_path"]?.stringValue?.isEmpty == false else { throw WebUIError(400, "model_name_or_path: the model to chat with") }
+                return json(200, try await chat.load(yaml: try RunForm.yaml(fields, extra: extra), description: fields))
+            }
+        }
+        router.post("/api/chat/unload") { request, _ in
+            await guarded(request) {
+                chat.unload()
+                return json(200, chat.status)
+            }
+        }
+        router.post("/api/chat/completions") { request, _ in
+            await guarded(request) {
+                guard let (port, key) = chat.current else { throw WebUIError(409, "no model is loaded: load one on the Chat tab first") }
+                var request = request
+                let body = Data(try await request.collectBody(upTo: 4 << 20).readableBytesView)
+                let streamed = (try? JSON.parse(bytes: Array(body)))?["stream"]?.boolValue ?? false
+                let proxy = ChatProxy()
+                let status = await proxy.send(port: port, key: key, path: "/v1/chat/completions", body: body)
+                let answer = ResponseBody { writer in
+                    do {
+                        for try await chunk in proxy.chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                        try await writer.finish(nil)
+                    } catch {
+                        proxy.cancel()  // the page stopped reading: the model's server frees the answer's slot
+                        throw error
+                    }
+                }
+                return Response(status: .init(code: status), headers: [.contentType: streamed && status == 200 ? "text/event-stream" : "application/json",
+                                                                        .cacheControl: "no-cache"], body: answer)
+            }
+        }
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "factory-webui"))
         FileHandle.standardError.write(Data("factory webui on http://\(settings.host):\(settings.port)/\(settings.token == nil ? "" : " (WEBUI_TOKEN required)"); folders: \(settings.roots.joined(separator: ":"))\n".utf8))
         try await app.runService()
         runs.stopAll()  // no run trains on unwatched: each saves a checkpoint and stops
+        chat.unload()
     }
 
     /// A run's events as they happen: `output` (a line the run printed), `step` (a trainer_log.jsonl record),

