@@ -12,6 +12,8 @@ public final class WebRuns: Sendable {
     /// One started run.
     public struct Run: Sendable {
         public let id: Int
+        /// The factory subcommand: run (training), eval or export.
+        public let command: String
         public let outputDir: String
         public let config: String
         public let log: String
@@ -22,7 +24,7 @@ public final class WebRuns: Sendable {
         public var stopRequested = false
 
         public var json: JSON {
-            .object(JSONObject([("id", .int(Int64(id))), ("output_dir", .string(outputDir)), ("config", .string(config)), ("log", .string(log)),
+            .object(JSONObject([("id", .int(Int64(id))), ("command", .string(command)), ("output_dir", .string(outputDir)), ("config", .string(config)), ("log", .string(log)),
                                 ("status", .string(exitStatus == nil ? "running" : exitStatus == 0 ? "finished" : stopRequested ? "stopped" : "failed")),
                                 ("exit_status", exitStatus.map { .int(Int64($0)) } ?? .null), ("started", .double(started.timeIntervalSince1970))]))
         }
@@ -41,12 +43,12 @@ public final class WebRuns: Sendable {
     public var all: [Run] { runs.withLock { $0 } }
     public func run(_ id: Int) -> Run? { runs.withLock { $0.first { $0.id == id } } }
 
-    /// Writes `yaml` as the next run's config and starts `factory run` on it. Refused (409) while a run the
-    /// page started is still writing `outputDir`.
-    public func start(yaml: String, outputDir: String) throws -> Run {
+    /// Writes `yaml` as the next run's config and starts `factory <command>` on it (run, eval or export). Refused
+    /// (409) while a job the page started is still writing `outputDir`.
+    public func start(_ command: String = "run", yaml: String, outputDir: String) throws -> Run {
         let absoluteOutput = outputDir.hasPrefix("/") ? outputDir : FileManager.default.currentDirectoryPath + "/" + outputDir
         if let busy = runs.withLock({ $0.first { $0.outputDir == absoluteOutput && $0.exitStatus == nil } }) {
-            throw WebUIError(409, "run \(busy.id) is still training into \(outputDir): stop it or choose another output_dir")
+            throw WebUIError(409, "run \(busy.id) is still \(busy.command == "run" ? "training" : "writing") into \(outputDir): stop it or choose another output folder")
         }
         let id = runs.withLock { ($0.map(\.id).max() ?? 0) + 1 }
         let config = "\(directory)/run-\(id).yaml", log = "\(directory)/run-\(id).log"
@@ -55,10 +57,10 @@ public final class WebRuns: Sendable {
         guard let output = FileHandle(forWritingAtPath: log) else { throw WebUIError(500, "\(log): cannot be written") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", config]
+        process.arguments = [command, config]
         (process.standardOutput, process.standardError) = (output, output)
         try process.run()
-        let run = Run(id: id, outputDir: absoluteOutput, config: config, log: log, pid: process.processIdentifier, started: Date())
+        let run = Run(id: id, command: command, outputDir: absoluteOutput, config: config, log: log, pid: process.processIdentifier, started: Date())
         runs.withLock { $0.append(run) }
         Thread.detachNewThread { [weak self] in
             process.waitUntilExit()

@@ -10,6 +10,8 @@ enum WebUIPage {
     <header><h1>Factory</h1><nav>
       <button class="tab active" data-tab="train" id="tab-train">Train</button>
       <button class="tab" data-tab="chat" id="tab-chat">Chat</button>
+      <button class="tab" data-tab="evaluate" id="tab-evaluate">Evaluate</button>
+      <button class="tab" data-tab="export" id="tab-export">Export</button>
       <button class="tab" data-tab="plugins" id="tab-plugins">Plugins</button>
     </nav></header>
     <main>
@@ -18,6 +20,7 @@ enum WebUIPage {
         <fieldset><legend>Model</legend>
           <label>Model <input id="model_name_or_path" name="model_name_or_path" size="60"> <button type="button" id="browse-model">Browse…</button></label>
           <label>Template <select id="template" name="template"><option value="">(the model's own)</option></select></label>
+          <button type="button" id="template-check">Check template</button> <span id="template-summary"></span>
           <label>Quantizer <select id="quantizer" name="quantizer"><option value="">none</option></select></label>
           <label>Attention kernel <select id="attention_kernel" name="attention_kernel"><option value="">auto</option></select></label>
         </fieldset>
@@ -36,6 +39,7 @@ enum WebUIPage {
           <label>Dataset folder <input id="dataset_dir" name="dataset_dir" value="data"> <button type="button" id="load-datasets">List datasets</button></label>
           <label>Datasets <select id="dataset" name="dataset" multiple size="4"></select></label>
           <label>Cutoff length <input id="cutoff_len" name="cutoff_len" type="number" value="1024"></label>
+          <button type="button" id="data-check">Preview data</button>
         </fieldset>
         <fieldset><legend>Hyperparameters</legend>
           <label>Learning rate <input id="learning_rate" name="learning_rate" type="number" step="any" value="0.0001"></label>
@@ -58,6 +62,8 @@ enum WebUIPage {
         </div>
       </form>
       <pre id="preview" hidden></pre>
+      <pre id="template-details" hidden></pre>
+      <pre id="data-preview" hidden></pre>
       <div id="run">
         <div id="run-status">no run yet</div>
         <progress id="progress" max="1" value="0"></progress>
@@ -86,6 +92,37 @@ enum WebUIPage {
       <div id="chat-transcript"></div>
       <div class="actions"><input id="chat-input" size="80" placeholder="Message"> <button type="button" id="chat-send" class="primary">Send</button>
         <button type="button" id="chat-stop" disabled>Stop</button> <button type="button" id="chat-clear">Clear</button></div>
+    </section>
+
+    <section id="evaluate" class="panel">
+      <form onsubmit="return false"><fieldset><legend>factory eval (multiple-choice benchmarks, LLaMA-Factory's task folders)</legend>
+        <label>Model <input id="eval-model_name_or_path" size="50"></label>
+        <label>Adapter <input id="eval-adapter_name_or_path" size="40" list="chat-adapters"></label>
+        <label>Template <select id="eval-template" class="templates"><option value="">(the model's own)</option></select></label><br>
+        <label>Task <input id="eval-task" value="minimmlu_test"></label>
+        <label>Task folder <input id="eval-task_dir" value="examples/eval"></label>
+        <label>Shots <input id="eval-n_shot" type="number" value="5"></label>
+        <label>Language <select id="eval-lang"><option>en</option><option>zh</option></select></label>
+        <label>Batch size <input id="eval-batch_size" type="number" value="4"></label>
+        <label>Results folder <input id="eval-save_dir" value="saves/webui-eval" size="30"></label>
+        <label>More keys (YAML) <input id="eval-extra" size="30"></label>
+      </fieldset>
+      <div class="actions"><button type="button" id="eval-start" class="primary">Evaluate</button> <button type="button" id="eval-stop" disabled>Stop</button></div></form>
+      <div id="eval-status">no evaluation yet</div><pre id="eval-log"></pre>
+    </section>
+    <section id="export" class="panel">
+      <form onsubmit="return false"><fieldset><legend>factory export (adapters merged; a Hugging Face folder or a GGUF)</legend>
+        <label>Model <input id="export-model_name_or_path" size="50"></label>
+        <label>Adapter <input id="export-adapter_name_or_path" size="40" list="chat-adapters"></label>
+        <label>Template <select id="export-template" class="templates"><option value="">(the model's own)</option></select></label><br>
+        <label>Format <select id="export-export_format"><option>hf</option><option>gguf</option><option>gguf_lora</option></select></label>
+        <label>dtype <select id="export-infer_dtype"><option>auto</option><option>float32</option><option>float16</option><option>bfloat16</option></select></label>
+        <label>Shard size (GB) <input id="export-export_size" type="number" step="any"></label>
+        <label>Export folder <input id="export-export_dir" value="saves/webui-export" size="30"></label>
+        <label>More keys (YAML) <input id="export-extra" size="30" placeholder="e.g. export_quantizer: q8_0"></label>
+      </fieldset>
+      <div class="actions"><button type="button" id="export-start" class="primary">Export</button> <button type="button" id="export-stop" disabled>Stop</button></div></form>
+      <div id="export-status">no export yet</div><pre id="export-log"></pre>
     </section>
     <section id="plugins" class="panel"><table id="plugin-table"><thead><tr><th>kind</th><th>name</th><th>version</th><th>file</th><th>description</th></tr></thead><tbody></tbody></table>
       <ul id="plugin-notices"></ul></section>
@@ -117,6 +154,7 @@ enum WebUIPage {
     .error { color: #b00020; }
     #chat-transcript { max-width: 60em; } .message { margin: 0.4em 0; padding: 0.4em 0.6em; border-radius: 6px; white-space: pre-wrap; }
     .message.user { background: #e8f0fe; } .message.assistant { background: #f1f3f4; } .message.error { color: #b00020; }
+    mark { background: #d4f5d4; } #template-summary.same { color: #1a7f37; } #template-summary.different { color: #b00020; }
     dialog li { cursor: pointer; } dialog li.folder::before { content: "📁 "; } dialog li.model { font-weight: bold; }
     """
 
@@ -310,6 +348,57 @@ enum WebUIPage {
     };
     $('chat-input').addEventListener('keydown', e => { if (e.key === 'Enter') $('chat-send').click(); });
 
+    // the Train tab's checks
+    $('data-check').onclick = async () => {
+      const out = $('data-preview'); out.hidden = false; out.textContent = 'checking…';
+      try {
+        const r = await api('/api/data-check', fields());
+        out.innerHTML = '';
+        const parts = r.text.split(/(«[^»]*»)/);
+        for (const part of parts) {
+          if (part.startsWith('«') && part.endsWith('»')) { const m = document.createElement('mark'); m.textContent = part.slice(1, -1); out.append(m); }
+          else out.append(document.createTextNode(part));
+        }
+        out.dataset.state = r.ok ? 'ok' : 'failed';
+      } catch (e) { out.textContent = 'error: ' + e.message; out.dataset.state = 'failed'; }
+    };
+    $('template-check').onclick = async () => {
+      const summary = $('template-summary');
+      summary.textContent = 'checking…'; summary.className = '';
+      try {
+        const r = await api('/api/template-check', { fields: { model_name_or_path: $('model_name_or_path').value, template: $('template').value } });
+        summary.textContent = r.summary; summary.className = / 0 different/.test(r.summary) ? 'same' : 'different';
+        $('template-details').textContent = r.text; $('template-details').hidden = false;
+      } catch (e) { summary.textContent = 'error: ' + e.message; summary.className = 'different'; }
+    };
+
+    // Evaluate and Export: factory eval / factory export as jobs, followed like a run
+    const jobKeys = { eval: ['model_name_or_path', 'adapter_name_or_path', 'template', 'task', 'task_dir', 'n_shot', 'lang', 'batch_size', 'save_dir'],
+                      export: ['model_name_or_path', 'adapter_name_or_path', 'template', 'export_format', 'infer_dtype', 'export_size', 'export_dir'] };
+    const jobSources = {};
+    function followJob(prefix, run) {
+      if (jobSources[prefix]) jobSources[prefix].close();
+      $(prefix + '-log').textContent = ''; $(prefix + '-status').dataset.run = run.id;
+      const source = jobSources[prefix] = new EventSource(withToken('/api/runs/' + run.id + '/events'));
+      source.addEventListener('output', e => { $(prefix + '-log').textContent += JSON.parse(e.data) + '\\n'; });
+      source.addEventListener('status', e => {
+        const r = JSON.parse(e.data);
+        $(prefix + '-status').textContent = `${r.command} ${r.id}: ${r.status}` + (r.exit_status !== null ? ` (exit ${r.exit_status})` : '') + ` — ${r.output_dir}`;
+        $(prefix + '-status').dataset.status = r.status;
+        $(prefix + '-stop').disabled = r.status !== 'running';
+      });
+      source.addEventListener('end', () => source.close());
+    }
+    for (const [prefix, command] of [['eval', 'eval'], ['export', 'export']]) {
+      $(prefix + '-start').onclick = async () => {
+        const out = {};
+        for (const key of jobKeys[command]) { const e = $(prefix + '-' + key), v = e.value; if (v !== '') out[key] = e.type === 'number' ? Number(v) : v; }
+        try { followJob(prefix, await api('/api/' + command, { fields: out, extra: $(prefix + '-extra').value.replace(/;\\s*/g, '\\n') })); }
+        catch (e) { $(prefix + '-status').textContent = 'error: ' + e.message; $(prefix + '-status').dataset.status = 'refused'; }
+      };
+      $(prefix + '-stop').onclick = () => api('/api/runs/' + $(prefix + '-status').dataset.run + '/stop', {}).catch(e => $(prefix + '-status').textContent = 'error: ' + e.message);
+    }
+
     async function loadPlugins() {
       const listed = await api('/api/plugins'), body = document.querySelector('#plugin-table tbody');
       body.innerHTML = '';
@@ -319,7 +408,7 @@ enum WebUIPage {
         body.append(tr);
         const target = { 'chat-template': 'template', 'quantizer': 'quantizer', 'attention-kernel': 'attention_kernel' }[c.kind];
         if (target) $(target).add(new Option(c.name, c.name));
-        if (c.kind === 'chat-template') $('chat-template').add(new Option(c.name, c.name));
+        if (c.kind === 'chat-template') for (const id of ['chat-template', 'eval-template', 'export-template']) $(id).add(new Option(c.name, c.name));
       }
       $('plugin-notices').innerHTML = '';
       for (const n of listed.notices || []) { const li = document.createElement('li'); li.textContent = typeof n === 'string' ? n : JSON.stringify(n); $('plugin-notices').append(li); }
@@ -351,9 +440,11 @@ enum WebUIPage {
       restoreForm();
       await loadDatasets();
       const runs = await api('/api/runs').catch(() => []);
-      for (const r of runs) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
+      for (const r of runs.filter(r => r.command === 'run')) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
+      for (const prefix of ['eval', 'export']) { const last = runs.filter(r => r.command === prefix).pop(); if (last) followJob(prefix, last); }
       showChat(await api('/api/chat').catch(() => ({})));
-      const latest = runs.filter(r => r.status === 'running').pop() || runs.pop();
+      const trainingRuns = runs.filter(r => r.command === 'run');
+      const latest = trainingRuns.filter(r => r.status === 'running').pop() || trainingRuns.pop();
       if (latest) attach(latest);
       document.body.dataset.ready = 'true';
     })();

@@ -58,6 +58,40 @@ public enum WebUIServer {
                 return json(200, run.json)
             }
         }
+        // eval and export run as jobs beside the training runs: the same log, status and stop
+        for (command, folderKey) in [("eval", "save_dir"), ("export", "export_dir")] {
+            router.post("/api/\(command)") { request, _ in
+                await guarded(request) {
+                    let (fields, extra) = try await form(request)
+                    guard let folder = fields[folderKey]?.stringValue, !folder.isEmpty else { throw WebUIError(400, "\(folderKey): where \(command) writes (required)") }
+                    let run = try runs.start(command, yaml: try RunForm.yaml(fields, extra: extra), outputDir: folder)
+                    FileHandle.standardError.write(Data("run \(run.id): factory \(command) \(run.config) (pid \(run.pid))\n".utf8))
+                    return json(200, run.json)
+                }
+            }
+        }
+        // the Train tab's checks: the data as factory data check renders it, the template against the model's own
+        router.post("/api/data-check") { request, _ in
+            await guarded(request) {
+                let (fields, extra) = try await form(request)
+                let config = settings.stateDirectory + "/data-check.yaml"
+                try RunForm.yaml(fields, extra: extra).write(toFile: config, atomically: true, encoding: .utf8)
+                let checked = try command(settings.binary, ["data", "check", config, "--samples", "3"])
+                return json(200, .object(JSONObject([("ok", .bool(checked.status == 0)), ("text", .string(checked.status == 0 ? checked.output : checked.error))])))
+            }
+        }
+        router.post("/api/template-check") { request, _ in
+            await guarded(request) {
+                let (fields, _) = try await form(request)
+                guard let model = fields["model_name_or_path"]?.stringValue, !model.isEmpty, let template = fields["template"]?.stringValue, !template.isEmpty else {
+                    throw WebUIError(400, "choose a model and a template to check")
+                }
+                let checked = try command(settings.binary, ["template", "check", "--template", template, "--model", model])
+                let text = checked.output + checked.error
+                let summary = text.split(separator: "\n").last.map(String.init) ?? ""
+                return json(200, .object(JSONObject([("ok", .bool(checked.status == 0)), ("summary", .string(summary)), ("text", .string(text))])))
+            }
+        }
         router.get("/api/runs") { request, _ in
             await guarded(request) { json(200, .array(runs.all.map(\.json))) }
         }

@@ -82,6 +82,12 @@ try:
                        ("learning_rate", 0.001), ("output_dir", out + "/short")]:
         fill(key, value)
     fill("extra", "allow_template_mismatch: true")
+    driver.find_element(By.ID, "data-check").click()
+    wait("the data preview", lambda: driver.find_element(By.ID, "data-preview").get_attribute("data-state") in ("ok", "failed"), 60)
+    assert driver.find_element(By.ID, "data-preview").get_attribute("data-state") == "ok", driver.find_element(By.ID, "data-preview").text
+    marked = driver.find_elements(By.CSS_SELECTOR, "#data-preview mark")
+    assert marked and "train rows 32" in driver.find_element(By.ID, "data-preview").text, driver.find_element(By.ID, "data-preview").text[:300]
+    seen["data_preview_marks"] = len(marked)
     driver.find_element(By.ID, "preview-button").click()
     wait("the preview", lambda: "max_steps: 3" in driver.find_element(By.ID, "preview").text)
     assert 'dataset: "factory_demo"' in driver.find_element(By.ID, "preview").text
@@ -96,6 +102,31 @@ try:
     seen["refused"] = driver.find_element(By.ID, "picker-error").text
     shot("picker")
     driver.find_element(By.ID, "picker-close").click()
+
+    if identity:  # SmolLM2's own template against the smollm2 plugin: all the same
+        fill("model_name_or_path", "HuggingFaceTB/SmolLM2-135M-Instruct")
+        Select(driver.find_element(By.ID, "template")).select_by_value("smollm2")
+        driver.find_element(By.ID, "template-check").click()
+        wait("the template check", lambda: driver.find_element(By.ID, "template-summary").get_attribute("class") in ("same", "different"), 120)
+        seen["template_check"] = driver.find_element(By.ID, "template-summary").text
+        assert driver.find_element(By.ID, "template-summary").get_attribute("class") == "same", seen["template_check"]
+        fill("model_name_or_path", model)
+        Select(driver.find_element(By.ID, "template")).select_by_value("chatml")
+
+    for tab, fields in [("export", {"export-model_name_or_path": model, "export-adapter_name_or_path": out + "/short", "export-export_dir": out + "/export",
+                                    "export-extra": "allow_template_mismatch: true"}),
+                        ("evaluate", {"eval-model_name_or_path": model, "eval-task": "minimmlu_test", "eval-task_dir": "examples/eval", "eval-n_shot": 0,
+                                      "eval-save_dir": out + "/eval", "eval-extra": "allow_template_mismatch: true"})]:
+        driver.find_element(By.ID, "tab-" + tab).click()
+        for key, value in fields.items():
+            fill(key, value)
+        prefix = "eval" if tab == "evaluate" else tab
+        Select(driver.find_element(By.ID, prefix + "-template")).select_by_value("chatml")
+        driver.find_element(By.ID, prefix + "-start").click()
+        wait(tab + " to finish", lambda: driver.find_element(By.ID, prefix + "-status").get_attribute("data-status") in ("finished", "failed", "refused"), 300)
+        assert driver.find_element(By.ID, prefix + "-status").get_attribute("data-status") == "finished", driver.find_element(By.ID, prefix + "-log").text[-600:]
+        seen[tab] = driver.find_element(By.ID, prefix + "-status").text
+        shot(tab)
 
     driver.find_element(By.ID, "tab-chat").click()
 
