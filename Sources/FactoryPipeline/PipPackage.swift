@@ -22,7 +22,10 @@ public enum PipPackage {
         process.waitUntilExit()
         guard process.terminationStatus == 0,
               let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Location:") }) else {
-            throw PipPackageError(description: hint)
+            // mpirun started by its absolute path puts its own bin folder first on PATH (Open MPI's --prefix
+            // behaviour), which can hide the python3 (pyenv, a virtualenv) that has the package
+            let underMPI = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
+            throw PipPackageError(description: hint + (underMPI ? " (or, under mpirun, python3 on the ranks' PATH is another one: mpirun started by its full path puts its own folder first; add --noprefix)" : ""))
         }
         return line.dropFirst("Location:".count).trimmingCharacters(in: .whitespaces)
     }

@@ -38,7 +38,7 @@ public struct Folders: Sendable {
 
     private func entry(_ path: String, name: String) -> JSON {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let model = isDirectory.boolValue ? FileManager.default.fileExists(atPath: path + "/config.json") : name.hasSuffix(".gguf")
         return .object(JSONObject([("name", .string(name)), ("path", .string(path)), ("folder", .bool(isDirectory.boolValue)), ("model", .bool(model))]))
     }

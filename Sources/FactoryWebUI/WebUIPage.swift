@@ -19,7 +19,7 @@ enum WebUIPage {
       <form id="train-form" onsubmit="return false">
         <fieldset><legend>Model</legend>
           <label>Model <input id="model_name_or_path" name="model_name_or_path" size="60"> <button type="button" id="browse-model">Browse…</button></label>
-          <label>Template <select id="template" name="template"><option value="">(the model's own)</option></select></label>
+          <label>Template <select id="template" name="template"><option value="">(choose, or pick a model to match)</option></select></label>
           <button type="button" id="template-check">Check template</button> <span id="template-summary"></span>
           <label>Quantizer <select id="quantizer" name="quantizer"><option value="">none</option></select></label>
           <label>Attention kernel <select id="attention_kernel" name="attention_kernel"><option value="">auto</option></select></label>
@@ -234,7 +234,7 @@ enum WebUIPage {
           const li = document.createElement('li');
           li.textContent = entry.name; li.dataset.path = entry.path;
           li.className = (entry.folder ? 'folder' : '') + (entry.model ? ' model' : '');
-          li.onclick = () => { if (entry.model) { $('model_name_or_path').value = entry.path; $('picker').close(); } else if (entry.folder) browse(entry.path); };
+          li.onclick = () => { if (entry.model) { $('model_name_or_path').value = entry.path; $('picker').close(); keepForm(); matchTemplate(); } else if (entry.folder) browse(entry.path); };
           list.append(li);
         }
       } catch (e) { $('picker-error').textContent = e.message; }
@@ -362,6 +362,18 @@ enum WebUIPage {
         out.dataset.state = r.ok ? 'ok' : 'failed';
       } catch (e) { out.textContent = 'error: ' + e.message; out.dataset.state = 'failed'; }
     };
+    // a model picked or typed: the template plugin that renders as its own chat template is preselected
+    async function matchTemplate() {
+      const model = $('model_name_or_path').value, summary = $('template-summary');
+      if (!model) return;
+      summary.textContent = 'finding the template that matches the model…'; summary.className = '';
+      try {
+        const r = await api('/api/template-match?model=' + encodeURIComponent(model));
+        if (r.match) { $('template').value = r.match; keepForm(); summary.textContent = r.match + ' renders as the model\\'s own chat template'; summary.className = 'same'; }
+        else { summary.textContent = 'no template plugin renders as this model\\'s own template: choose one (Check template shows the differences)'; summary.className = 'different'; }
+      } catch (e) { summary.textContent = 'error: ' + e.message; summary.className = 'different'; }
+    }
+    $('model_name_or_path').addEventListener('change', matchTemplate);
     $('template-check').onclick = async () => {
       const summary = $('template-summary');
       summary.textContent = 'checking…'; summary.className = '';

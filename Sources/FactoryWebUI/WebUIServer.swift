@@ -92,6 +92,24 @@ public enum WebUIServer {
                 return json(200, .object(JSONObject([("ok", .bool(checked.status == 0)), ("summary", .string(summary)), ("text", .string(text))])))
             }
         }
+        // the template plugin that renders as the model's own chat template: each one checked in turn, the first
+        // with no difference preselected by the page (a model without its own template matches none)
+        router.get("/api/template-match") { request, _ in
+            await guarded(request) {
+                guard let model = request.uri.queryParameters.get("model"), !model.isEmpty else { throw WebUIError(400, "model: the model to match") }
+                let listed = try command(settings.binary, ["plugins", "list", "--json"])
+                let names = ((try? JSON.parse(listed.output))?["components"]?.arrayValue ?? [])
+                    .filter { $0["kind"]?.stringValue == "chat-template" }.compactMap { $0["name"]?.stringValue }
+                var results: [JSON] = [], match: String?
+                for name in names where match == nil {
+                    let checked = try command(settings.binary, ["template", "check", "--template", name, "--model", model])
+                    let summary = (checked.output + checked.error).split(separator: "\n").last.map(String.init) ?? ""
+                    if checked.status == 0 && summary.hasSuffix(" 0 different") { match = name }
+                    results.append(.object(JSONObject([("template", .string(name)), ("summary", .string(summary))])))
+                }
+                return json(200, .object(JSONObject([("match", match.map { .string($0) } ?? .null), ("checked", .array(results))])))
+            }
+        }
         router.get("/api/runs") { request, _ in
             await guarded(request) { json(200, .array(runs.all.map(\.json))) }
         }

@@ -22,7 +22,9 @@ enum MPILaunch {
             throw ConfigProblem("NPROC_PER_NODE=\(count) needs Open MPI's mpirun on PATH (Debian: apt-get install openmpi-bin)")
         }
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var arguments = [mpirun, "-np", String(count)]
+        // --noprefix: started by its full path, mpirun would put its own folder first on the ranks' PATH, hiding the
+        // python3 (pyenv, a virtualenv) that finds a pip-shipped model
+        var arguments = [mpirun, "--noprefix", "-np", String(count)]
         if geteuid() == 0 && environment["OMPI_ALLOW_RUN_AS_ROOT"] == nil {
             arguments.append("--allow-run-as-root")  // Open MPI refuses root unless told; the user asked for the run
             fputs("NPROC_PER_NODE=\(count): running mpirun as root (--allow-run-as-root)\n", stderr)

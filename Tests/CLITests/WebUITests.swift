@@ -56,7 +56,10 @@ final class WebUITests: XCTestCase {
         XCTAssertFalse((seen["chat_tiny"] as? String ?? "").isEmpty, "the tiny model with the new adapter answers: \(seen)")
         if smollm2 { XCTAssertTrue((seen["chat_identity"] as? String ?? "").contains("SmolLM"), "the identity adapter's answer: \(seen)") }
         XCTAssertGreaterThan(seen["data_preview_marks"] as? Int ?? 0, 0, "trained tokens marked in the data preview")
-        if smollm2 { XCTAssertEqual(seen["template_check"] as? String, "smollm2 vs the model's template: 8 same, 0 different") }
+        if smollm2 {
+            XCTAssertEqual(seen["template_match"] as? String, "smollm2 renders as the model's own chat template")
+            XCTAssertEqual(seen["template_check"] as? String, "smollm2 vs the model's template: 8 same, 0 different")
+        }
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/export/model.safetensors"), "the Export tab's merged model")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/eval/results.json"), "the Evaluate tab's results")
         for tab in ["plugins", "train", "picker", "chat", "export", "evaluate"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }

@@ -10,6 +10,7 @@ import json, sys, time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 url, model, out = sys.argv[1:4]
@@ -103,10 +104,16 @@ try:
     shot("picker")
     driver.find_element(By.ID, "picker-close").click()
 
-    if identity:  # SmolLM2's own template against the smollm2 plugin: all the same
+    if identity:  # SmolLM2 typed in: the smollm2 plugin is preselected as its own template's match, and checks the same
+        Select(driver.find_element(By.ID, "template")).select_by_value("")
         fill("model_name_or_path", "HuggingFaceTB/SmolLM2-135M-Instruct")
-        Select(driver.find_element(By.ID, "template")).select_by_value("smollm2")
+        driver.find_element(By.ID, "model_name_or_path").send_keys(Keys.TAB)
+        wait("the template match", lambda: driver.find_element(By.ID, "template-summary").get_attribute("class") in ("same", "different"), 120)
+        seen["template_match"] = driver.find_element(By.ID, "template-summary").text
+        assert Select(driver.find_element(By.ID, "template")).first_selected_option.get_attribute("value") == "smollm2", seen["template_match"]
         driver.find_element(By.ID, "template-check").click()
+        wait("the template check to start", lambda: "checking" in driver.find_element(By.ID, "template-summary").text or
+             driver.find_element(By.ID, "template-summary").text.startswith("smollm2 vs"), 10)
         wait("the template check", lambda: driver.find_element(By.ID, "template-summary").get_attribute("class") in ("same", "different"), 120)
         seen["template_check"] = driver.find_element(By.ID, "template-summary").text
         assert driver.find_element(By.ID, "template-summary").get_attribute("class") == "same", seen["template_check"]
