@@ -33,8 +33,7 @@ public final class DataParallel {
     /// buckets of finished gradients start their allreduce while backward goes on (GradientBuckets).
     public func backward(of tensors: [Tensor], last: Bool, _ body: () throws -> Void) throws {
         guard worldSize > 1 else { return try body() }
-        if buckets == nil { buckets = GradientBuckets(tensors, capBytes: bucketCapBytes, communicator: communicator) }
-        try buckets!.backward(last: last, body)
+        try buckets(of: tensors).backward(last: last, body)
     }
 
     /// Ends a step's reduction: every gradient of `tensors` (a missing one counts as zeros) and `scalars`
@@ -42,11 +41,18 @@ public final class DataParallel {
     /// allreduce). Returns the summed scalars. One process: nothing moves.
     public func finishStep(gradientsOf tensors: [Tensor], scalars: [Double]) throws -> [Double] {
         guard worldSize > 1 else { return scalars }
-        if buckets == nil { buckets = GradientBuckets(tensors, capBytes: bucketCapBytes, communicator: communicator) }
-        let started = Date()
-        let sums = try buckets!.finish(scalars: scalars) { try sum(gradientsOf: tensors, scalars: $0) }
-        (reduceSeconds, reducedBytes, reductions) = (reduceSeconds + Date().timeIntervalSince(started), reducedBytes + 4 * buckets!.elements, reductions + 1)
+        let reducing = buckets(of: tensors), started = Date()
+        let sums = try reducing.finish(scalars: scalars) { try sum(gradientsOf: tensors, scalars: $0) }
+        (reduceSeconds, reducedBytes, reductions) = (reduceSeconds + Date().timeIntervalSince(started), reducedBytes + 4 * reducing.elements, reductions + 1)
         return sums
+    }
+
+    /// The run's gradient buckets, cut at the first step (the trained tensors do not change during a run).
+    private func buckets(of tensors: [Tensor]) -> GradientBuckets {
+        if let made = buckets { return made }
+        let made = GradientBuckets(tensors, capBytes: bucketCapBytes, communicator: communicator)
+        buckets = made
+        return made
     }
 
     /// Whether Open MPI's mpirun started this process (it gives every rank OMPI_COMM_WORLD_SIZE).

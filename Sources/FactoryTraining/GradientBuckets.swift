@@ -23,13 +23,15 @@ final class GradientBuckets {
     private let tensors: [Tensor]
     private let communicator: Communicator
     private var buckets: [Bucket] = []
-    private var bucketOf: [ObjectIdentifier: (bucket: Int, member: Int)] = [:]
+    /// Each trained tensor's index in `tensors`, and the bucket of each index.
+    private var indexOf: [ObjectIdentifier: Int] = [:]
+    private var bucketOf: [Int]
     /// Additions each tensor receives in one backward, once a backward has shown them.
     private var expected: [Int]?
     private var counts: [Int]
     private var nextToStart = 0
     private var late = false
-    /// Buckets started while backward ran, in the last step (for the run's summary).
+    /// Buckets started while backward ran, over the run so far (for the run's summary).
     private(set) var startedEarly = 0
 
     var bucketCount: Int { buckets.count }
@@ -39,6 +41,7 @@ final class GradientBuckets {
         self.tensors = tensors
         self.communicator = communicator
         counts = [Int](repeating: 0, count: tensors.count)
+        bucketOf = [Int](repeating: 0, count: tensors.count)
         var current: [Int] = [], size = 0
         for i in tensors.indices.reversed() {  // the model registers its first layer first; backward reaches it last
             if !current.isEmpty && size + 4 * tensors[i].count > capBytes {
@@ -50,7 +53,7 @@ final class GradientBuckets {
         }
         if !current.isEmpty { buckets.append(Bucket(members: current, buffer: .allocate(capacity: size / 4))) }
         for (b, bucket) in buckets.enumerated() {
-            for (k, i) in bucket.members.enumerated() { bucketOf[ObjectIdentifier(tensors[i])] = (b, k) }
+            for i in bucket.members { (indexOf[ObjectIdentifier(tensors[i])], bucketOf[i]) = (i, b) }
         }
     }
 
@@ -68,11 +71,10 @@ final class GradientBuckets {
             for i in tensors.indices where expected![i] == 0 { markReady(i) }
         }
         context.gradientAccumulated = { [unowned self] t in
-            guard let (b, _) = self.bucketOf[ObjectIdentifier(t)] else { return }
-            let i = self.buckets[b].members[self.bucketOf[ObjectIdentifier(t)]!.member]
+            guard let i = self.indexOf[ObjectIdentifier(t)] else { return }
             self.counts[i] += 1
             guard armed else { return }
-            if b < self.nextToStart || self.counts[i] > self.expected![i] {
+            if self.bucketOf[i] < self.nextToStart || self.counts[i] > self.expected![i] {
                 self.late = true  // an addition after its bucket left: the step is reduced again at the end
             } else if self.counts[i] == self.expected![i] {
                 self.markReady(i)
@@ -84,8 +86,7 @@ final class GradientBuckets {
     }
 
     private func markReady(_ i: Int) {
-        let (b, _) = bucketOf[ObjectIdentifier(tensors[i])]!
-        buckets[b].readyMembers += 1
+        buckets[bucketOf[i]].readyMembers += 1
         while nextToStart < buckets.count && buckets[nextToStart].readyMembers == buckets[nextToStart].members.count {
             try? start(nextToStart)  // a failure shows again, and is thrown, when finish() starts or waits
             if buckets[nextToStart].pending == nil { return }

@@ -7,9 +7,18 @@ import FactoryConfig
 import FactoryEngine
 import Foundation
 
-enum MixedPrecision {
+public enum MixedPrecision {
     /// What FACTORY_BF16 may say.
     enum Override: String { case emulate, off }
+
+    /// bf16 products for a run of `adapted` in `context`: the parameters nothing trains (none sharing a trained
+    /// tensor's storage) are the ones rounded once and kept.
+    public static func products(for adapted: AdaptedModel, in context: ExecutionContext, warn: @escaping @Sendable (String) -> Void) -> BF16Products {
+        let trainable = Set(adapted.trainable.map { ObjectIdentifier($0.tensor.storage) })
+        let frozen = context.parameters.names.compactMap { context.parameters[$0] }
+            .filter { !$0.requiresGrad && !trainable.contains(ObjectIdentifier($0.storage)) }
+        return BF16Products(frozen: frozen, warn: warn)
+    }
 
     /// Gives `context` bf16 products when the config asks for bf16 and the CPU or FACTORY_BF16 allows it,
     /// with the run's frozen parameters copied to bf16 once. Returns the line that says what the run does,
@@ -35,10 +44,7 @@ enum MixedPrecision {
         case (_, .off?):
             return "bf16: FACTORY_BF16=off, so this run trains in float32"
         case (true, _), (false, .emulate?):
-            let trainable = Set(adapted.trainable.map { ObjectIdentifier($0.tensor.storage) })
-            let frozen = context.parameters.names.compactMap { context.parameters[$0] }
-                .filter { !$0.requiresGrad && !trainable.contains(ObjectIdentifier($0.storage)) }
-            context.bf16 = BF16Products(frozen: frozen, warn: warn)
+            context.bf16 = products(for: adapted, in: context, warn: warn)
             return native
                 ? "bf16: matrix products in bf16 with float32 accumulation (oneDNN, native on this CPU); \(float32Rest)"
                 : "bf16: emulated by oneDNN (this CPU has no AVX512_BF16 or AMX; FACTORY_BF16=emulate), slower than float32: matrix products in bf16 with float32 accumulation; \(float32Rest)"

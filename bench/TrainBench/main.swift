@@ -67,10 +67,7 @@ args.disableShuffling = true
 args.loggingSteps = 1000
 args.saveSteps = 1_000_000
 if precision == "bf16" {
-    let trainable = Set(adapted.trainable.map { ObjectIdentifier($0.tensor.storage) })
-    let store = ExecutionContext.current.parameters
-    let frozen = store.names.compactMap { store[$0] }.filter { !$0.requiresGrad && !trainable.contains(ObjectIdentifier($0.storage)) }
-    ExecutionContext.current.bf16 = BF16Products(frozen: frozen, warn: { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) })
+    ExecutionContext.current.bf16 = MixedPrecision.products(for: adapted, in: .current, warn: { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) })
 }
 let trainer = try Trainer(adapted: adapted, args: args, train: examples, padID: 2, baseModel: "bench")
 trainer.print = { _ in }
