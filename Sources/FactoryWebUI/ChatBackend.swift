@@ -54,13 +54,18 @@ public final class ChatBackend: Sendable {
             try? output.close()
         }
         let deadline = Date().addingTimeInterval(300)
-        while Date() < deadline {
+        var ready = false
+        while !ready {
             if !process.isRunning {
                 let last = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? "no output"
                 throw WebUIError(422, "the model did not load: \(last)")
             }
-            if await Self.healthy(port) { break }
-            try await Task.sleep(nanoseconds: 200_000_000)
+            guard Date() < deadline else {
+                process.terminate()
+                throw WebUIError(504, "the model did not answer within 300 s of starting (its output: \(log))")
+            }
+            ready = await Self.healthy(port)
+            if !ready { try await Task.sleep(nanoseconds: 200_000_000) }
         }
         var shown = description
         shown["loaded"] = .bool(true)
