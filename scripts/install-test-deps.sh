@@ -34,12 +34,13 @@ if ! "$venv/bin/python" -c "import openai" >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q openai
 fi
 
-# The web UI's tests drive `factory webui` in a real browser: Debian's chromium and chromium-driver, and
-# Selenium from PyPI in a throwaway virtual environment, .build/selenium-venv.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  echo "==> apt-get install chromium chromium-driver (the web UI tests' browser)"
+# The web UI's tests drive `factory webui` in a real browser: Debian's chromium and chromium-driver (with a
+# CJK font, so that the screenshots of the Chinese, Japanese and Korean page are readable), and Selenium from
+# PyPI in a throwaway virtual environment, .build/selenium-venv.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+  echo "==> apt-get install chromium chromium-driver fonts-wqy-zenhei (the web UI tests' browser)"
   sudo_if_needed apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei >/dev/null
 fi
 venv=.build/selenium-venv
 if ! "$venv/bin/python" -c "import selenium" >/dev/null 2>&1; then

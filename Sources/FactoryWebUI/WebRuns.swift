@@ -12,8 +12,10 @@ public final class WebRuns: Sendable {
     /// One started run.
     public struct Run: Sendable {
         public let id: Int
-        /// The factory subcommand: run (training), eval or export.
+        /// The factory subcommand: run, eval or export.
         public let command: String
+        /// What the page started: train, predict (a `factory run` with do_predict), eval or export.
+        public let job: String
         public let outputDir: String
         public let config: String
         public let log: String
@@ -24,7 +26,7 @@ public final class WebRuns: Sendable {
         public var stopRequested = false
 
         public var json: JSON {
-            .object(JSONObject([("id", .int(Int64(id))), ("command", .string(command)), ("output_dir", .string(outputDir)), ("config", .string(config)), ("log", .string(log)),
+            .object(JSONObject([("id", .int(Int64(id))), ("command", .string(command)), ("job", .string(job)), ("output_dir", .string(outputDir)), ("config", .string(config)), ("log", .string(log)),
                                 ("status", .string(exitStatus == nil ? "running" : exitStatus == 0 ? "finished" : stopRequested ? "stopped" : "failed")),
                                 ("exit_status", exitStatus.map { .int(Int64($0)) } ?? .null), ("started", .double(started.timeIntervalSince1970))]))
         }
@@ -43,12 +45,13 @@ public final class WebRuns: Sendable {
     public var all: [Run] { runs.withLock { $0 } }
     public func run(_ id: Int) -> Run? { runs.withLock { $0.first { $0.id == id } } }
 
-    /// Writes `yaml` as the next run's config and starts `factory <command>` on it (run, eval or export). Refused
-    /// (409) while a job the page started is still writing `outputDir`.
-    public func start(_ command: String = "run", yaml: String, outputDir: String) throws -> Run {
+    /// Writes `yaml` as the next run's config and starts `factory <command>` on it (run, eval or export) as the
+    /// page's `job` (train, predict, eval, export; the command's name by default). Refused (409) while a job the
+    /// page started is still writing `outputDir`.
+    public func start(_ command: String = "run", job: String? = nil, yaml: String, outputDir: String) throws -> Run {
         let absoluteOutput = outputDir.hasPrefix("/") ? outputDir : FileManager.default.currentDirectoryPath + "/" + outputDir
         if let busy = runs.withLock({ $0.first { $0.outputDir == absoluteOutput && $0.exitStatus == nil } }) {
-            throw WebUIError(409, "run \(busy.id) is still \(busy.command == "run" ? "training" : "writing") into \(outputDir): stop it or choose another output folder")
+            throw WebUIError(409, "run \(busy.id) is still \(busy.job == "train" ? "training" : "writing") into \(outputDir): stop it or choose another output folder")
         }
         let id = runs.withLock { ($0.map(\.id).max() ?? 0) + 1 }
         let config = "\(directory)/run-\(id).yaml", log = "\(directory)/run-\(id).log"
@@ -60,7 +63,7 @@ public final class WebRuns: Sendable {
         process.arguments = [command, config]
         (process.standardOutput, process.standardError) = (output, output)
         try process.run()
-        let run = Run(id: id, command: command, outputDir: absoluteOutput, config: config, log: log, pid: process.processIdentifier, started: Date())
+        let run = Run(id: id, command: command, job: job ?? (command == "run" ? "train" : command), outputDir: absoluteOutput, config: config, log: log, pid: process.processIdentifier, started: Date())
         runs.withLock { $0.append(run) }
         Thread.detachNewThread { [weak self] in
             process.waitUntilExit()

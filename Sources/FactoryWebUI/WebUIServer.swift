@@ -1,10 +1,12 @@
 // `factory webui`: a LlamaBoard-style page served by the same binary on Hummingbird (issue 24). The page is
-// static HTML, CSS and JavaScript compiled into the binary (WebUIPage), no network needed; everything it does
+// static HTML, CSS, JavaScript and translations compiled into the binary (WebUIPage: /, /style.css, /app.js,
+// /locales.js), no network needed; everything it does
 // goes through the JSON routes below, which run factory's own commands as processes, as LlamaBoard runs
 // llamafactory-cli: GET /api/plugins (`factory plugins list --json`), GET /api/folders?path= and
 // /api/datasets?dir= (inside WEBUI_ROOTS only), POST /api/preview (the YAML of the Train tab), POST /api/runs
-// (start), GET /api/runs, GET /api/runs/{id}/events (server-sent events: the run's output lines, its
-// trainer_log.jsonl records, its status), POST /api/runs/{id}/stop (SIGINT); GET /api/chat, POST
+// (start), POST /api/eval, /api/predict and /api/export (the other jobs), GET /api/runs, GET
+// /api/runs/{id}/events (server-sent events, RunEvents), GET /api/runs/{id}/results (the scores and predictions
+// a finished job wrote), POST /api/runs/{id}/stop (SIGINT); GET /api/chat, POST
 // /api/chat/load and /api/chat/unload (the Chat tab's model: a `factory api` process, ChatBackend) and POST
 // /api/chat/completions (OpenAI's chat request, forwarded to it and its answer streamed back). With WEBUI_TOKEN set every
 // request carries it (Authorization: Bearer, or ?token= where a browser cannot set headers).
@@ -30,6 +32,8 @@ public enum WebUIServer {
         router.get("/") { _, _ in page(WebUIPage.html, "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in page(WebUIPage.script, "text/javascript; charset=utf-8") }
         router.get("/style.css") { _, _ in page(WebUIPage.style, "text/css; charset=utf-8") }
+        let locales = "const locales = " + WebUIPage.locales + ";\n"
+        router.get("/locales.js") { _, _ in page(locales, "text/javascript; charset=utf-8") }
         router.get("/api/plugins") { request, _ in
             await guarded(request) {
                 let listed = try command(settings.binary, ["plugins", "list", "--json"])
@@ -68,6 +72,27 @@ public enum WebUIServer {
                     FileHandle.standardError.write(Data("run \(run.id): factory \(command) \(run.config) (pid \(run.pid))\n".utf8))
                     return json(200, run.json)
                 }
+            }
+        }
+        // predict (the Evaluate tab): `factory run` with do_predict and predict_with_generate on the chosen model,
+        // as LlamaBoard's Evaluate & Predict tab runs llamafactory-cli train with do_predict
+        router.post("/api/predict") { request, _ in
+            await guarded(request) {
+                var (fields, extra) = try await form(request)
+                guard let output = fields["output_dir"]?.stringValue, !output.isEmpty else { throw WebUIError(400, "output_dir: where the predictions are written (required)") }
+                guard fields["eval_dataset"]?.arrayValue?.isEmpty == false || fields["eval_dataset"]?.stringValue?.isEmpty == false else {
+                    throw WebUIError(400, "eval_dataset: choose the datasets to predict on")
+                }
+                for (key, value) in [("stage", JSON.string("sft")), ("do_predict", .bool(true)), ("predict_with_generate", .bool(true))] { fields[key] = value }
+                let run = try runs.start("run", job: "predict", yaml: try RunForm.yaml(fields, extra: extra), outputDir: output)
+                FileHandle.standardError.write(Data("run \(run.id): factory run \(run.config) (predict, pid \(run.pid))\n".utf8))
+                return json(200, run.json)
+            }
+        }
+        router.get("/api/runs/{id}/results") { request, context in
+            await guarded(request) {
+                guard let id = context.parameters.get("id", as: Int.self), let run = runs.run(id) else { throw WebUIError(404, "no such run") }
+                return json(200, RunEvents.results(of: run))
             }
         }
         // the Train tab's checks: the data as factory data check renders it, the template against the model's own
@@ -123,7 +148,7 @@ public enum WebUIServer {
         router.get("/api/runs/{id}/events") { request, context in
             await guarded(request) {
                 guard let id = context.parameters.get("id", as: Int.self), runs.run(id) != nil else { throw WebUIError(404, "no such run") }
-                return events(runs, id)
+                return RunEvents.response(runs, id)
             }
         }
         let chat = ChatBackend(binary: settings.binary, stateDirectory: settings.stateDirectory)
@@ -168,43 +193,6 @@ public enum WebUIServer {
         runs.stopAll()  // no run trains on unwatched: each saves a checkpoint and stops
         chat.unload()
     }
-
-    /// A run's events as they happen: `output` (a line the run printed), `step` (a trainer_log.jsonl record),
-    /// `status` (the run's record when it changes), until the run ended and everything was sent.
-    static func events(_ runs: WebRuns, _ id: Int) -> Response {
-        let body = ResponseBody { writer in
-            var outputOffset: UInt64 = 0, stepsOffset: UInt64 = 0, lastStatus = ""
-            while let run = runs.run(id) {
-                let ended = run.exitStatus != nil
-                for line in newLines(run.log, from: &outputOffset) { try await writer.write(ByteBuffer(string: sse("output", .string(line)))) }
-                for line in newLines(run.outputDir + "/trainer_log.jsonl", from: &stepsOffset) {
-                    if let record = try? JSON.parse(line) { try await writer.write(ByteBuffer(string: sse("step", record))) }
-                }
-                let status = run.json.serialized()
-                if status != lastStatus {
-                    try await writer.write(ByteBuffer(string: sse("status", run.json)))
-                    lastStatus = status
-                }
-                if ended { break }
-                try await Task.sleep(nanoseconds: 200_000_000)
-            }
-            try await writer.write(ByteBuffer(string: "event: end\ndata: {}\n\n"))
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
-    }
-
-    /// Whole lines added to `path` since `offset` (which moves past them).
-    static func newLines(_ path: String, from offset: inout UInt64) -> [String] {
-        guard let file = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? file.close() }
-        guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.readToEnd(), let end = data.lastIndex(of: 10) else { return [] }
-        let complete = data[data.startIndex...end]
-        offset += UInt64(complete.count)
-        return String(decoding: complete, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-    }
-
-    static func sse(_ event: String, _ data: JSON) -> String { "event: \(event)\ndata: \(data.serialized())\n\n" }
 
     static func form(_ request: Request) async throws -> (JSONObject, String) {
         var request = request

@@ -61,10 +61,63 @@ final class WebUITests: XCTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/export/model.safetensors"), "the Export tab's merged model")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/eval/results.json"), "the Evaluate tab's results")
-        for tab in ["plugins", "train", "picker", "chat", "export", "evaluate"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }
+        // Predict: the page shows the rows and the scores the run wrote, and counted the examples as they were generated
+        let written = try String(contentsOfFile: dir + "/out/predict/generated_predictions.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try CLI.json(String($0)) as? [String: Any] ?? [:] }
+        XCTAssertEqual(written.count, 6, "max_samples 6")
+        let shown = seen["predict_rows"] as? [[String]] ?? []
+        XCTAssertEqual(shown.count, written.count, "\(seen)")
+        for (row, file) in zip(shown, written) {
+            XCTAssertEqual(row, ["prompt", "predict", "label"].map { (file[$0] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines) })
+        }
+        // the scores as the page's table shows them ("name value" a row) are the files' numbers
+        func table(_ text: String?) -> [String: Double] {
+            Dictionary((text ?? "").split(separator: "\n").compactMap { row in
+                row.split(separator: " ").last.flatMap { Double($0) }.map {
+                    (String(row.dropLast(row.split(separator: " ").last!.count + 1)).trimmingCharacters(in: .whitespaces), $0)
+                }
+            }) { a, _ in a }
+        }
+        func same(_ shown: [String: Double], _ written: [String: Double], _ what: String) {
+            XCTAssertEqual(Set(shown.keys), Set(written.keys), what)
+            for (key, value) in written { XCTAssertEqual(shown[key] ?? .nan, value, accuracy: abs(value) * 1e-12, "\(what): \(key)") }
+        }
+        let scores = (try CLI.json(try String(contentsOfFile: dir + "/out/predict/predict_results.json", encoding: .utf8)) as? [String: Any] ?? [:])
+            .compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        XCTAssertNotNil(scores["predict_bleu-4"])
+        same(table(seen["predict_metrics"] as? String), scores, "the predict scores shown: \(seen)")
+        XCTAssertEqual(seen["predict_progress"] as? [String], ["6", "6"], "the progress bar counted the generated examples")
+        let categories = table(try String(contentsOfFile: dir + "/out/eval/results.log", encoding: .utf8).replacingOccurrences(of: ":", with: ""))
+        XCTAssertNotNil(categories["Average"])
+        same(table(seen["eval_metrics"] as? String), categories, "the benchmark's scores shown: \(seen)")
+        XCTAssertEqual((seen["languages"] as? [String: Any])?.count, 4, "\(seen)")
+        for tab in ["plugins", "train", "picker", "chat", "export", "evaluate", "train-ja", "evaluate-zh"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/webui-\(tab).png"), tab) }
         print("webui: \(seen)")
         server.terminate()
         server.waitUntilExit()
+    }
+
+    /// Every message the page's script says through t(…) or T(…) has a translation in each language of
+    /// /locales.js, with the same {placeholders}; the page's static texts are checked in the browser
+    /// (factoryUntranslated), where the DOM says which texts are shown.
+    func testEveryMessageTheScriptSaysIsTranslated() throws {
+        let (server, port, _) = try startServer(["WEBUI_STATE": try CLI.temporaryDirectory()], offset: 2)
+        defer { server.terminate(); server.waitUntilExit() }
+        let script = try CLI.run(["-s", "http://127.0.0.1:\(port)/app.js"], program: "/usr/bin/curl").stdout
+        let served = try CLI.run(["-s", "http://127.0.0.1:\(port)/locales.js"], program: "/usr/bin/curl").stdout
+        XCTAssertTrue(served.hasPrefix("const locales = ") && served.hasSuffix(";\n"), String(served.prefix(40)))
+        let table = try CLI.json(String(served.dropFirst("const locales = ".count).dropLast(2))) as? [String: [String: String]] ?? [:]
+        XCTAssertEqual(Set(table.keys), ["ru", "zh", "ko", "ja"])
+        let keys = Set(try NSRegularExpression(pattern: #"\b[tT]\((['"])(.*?)\1"#).matches(in: script, range: NSRange(script.startIndex..., in: script))
+            .map { String(script[Range($0.range(at: 2), in: script)!]) })
+        XCTAssertGreaterThan(keys.count, 20, "the script's messages were found")
+        let placeholders = { (text: String) in Set(text.split(separator: "{").dropFirst().compactMap { $0.split(separator: "}").first.map(String.init) }) }
+        for (language, translations) in table {
+            for key in keys {
+                guard let translated = translations[key] else { XCTFail("\(language): no translation for \(key)"); continue }
+                XCTAssertEqual(placeholders(translated), placeholders(key), "\(language): \(key) → \(translated)")
+            }
+        }
     }
 
     func testTheTokenGuardsEveryRouteAndBeyondLoopbackIsRequired() throws {

@@ -1,7 +1,8 @@
 """Drives `factory webui` in headless Chromium through Selenium (issue 24): the Plugins tab, a 3-step LoRA run
 filled in on the Train tab and watched to its end on the chart, a picker path outside WEBUI_ROOTS refused, a
 long run reattached after a page reload, a second start into its output_dir refused, and Stop (SIGINT).
-Then the Chat tab: the short run's adapter loaded over the tiny model answers, streamed. With SMOLLM2 (the
+Then the Chat tab: the short run's adapter loaded over the tiny model answers, streamed. The Evaluate tab runs
+a benchmark and predicts on the demo data. Last, the page in LlamaBoard's four other languages. With SMOLLM2 (the
 word), SmolLM2 is also trained on the identity data from the Train tab and, on the Chat tab with that new
 adapter, says who it now is.
 Usage: webui_browser.py URL TINY_MODEL OUT_DIR [SCREENSHOT_DIR [smollm2]]. Prints one JSON line of what it saw; exits
@@ -146,6 +147,21 @@ try:
         wait(tab + " to finish", lambda: driver.find_element(By.ID, prefix + "-status").get_attribute("data-status") in ("finished", "failed", "refused"), 300)
         assert driver.find_element(By.ID, prefix + "-status").get_attribute("data-status") == "finished", driver.find_element(By.ID, prefix + "-log").text[-600:]
         seen[tab] = driver.find_element(By.ID, prefix + "-status").text
+        if tab == "evaluate":  # the benchmark's scores are shown; then Predict generates on the demo data with the same model
+            seen["eval_metrics"] = driver.find_element(By.ID, "eval-metrics").text
+            fill("predict-dataset_dir", "examples/data")
+            driver.find_element(By.ID, "predict-load-datasets").click()
+            wait("the predict dataset list", lambda: any(o.get_attribute("value") == "factory_demo" for o in driver.find_elements(By.CSS_SELECTOR, "#predict-eval_dataset option")))
+            Select(driver.find_element(By.ID, "predict-eval_dataset")).select_by_value("factory_demo")
+            for key, value in [("max_samples", 6), ("max_new_tokens", 8), ("per_device_eval_batch_size", 4), ("output_dir", out + "/predict")]:
+                fill("predict-" + key, value)
+            driver.find_element(By.ID, "predict-start").click()
+            wait("predict to finish", lambda: driver.find_element(By.ID, "predict-status").get_attribute("data-status") in ("finished", "failed", "refused"), 300)
+            assert driver.find_element(By.ID, "predict-status").get_attribute("data-status") == "finished", driver.find_element(By.ID, "predict-log").text[-600:]
+            seen["predict"] = driver.find_element(By.ID, "predict-status").text
+            seen["predict_metrics"] = driver.find_element(By.ID, "predict-metrics").text
+            seen["predict_rows"] = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "#predict-rows tbody tr")]
+            seen["predict_progress"] = [driver.find_element(By.ID, "predict-progress").get_attribute(a) for a in ("value", "max")]
         shot(tab)
 
     driver.find_element(By.ID, "tab-chat").click()
@@ -177,7 +193,9 @@ try:
     fill("max_steps", 3000)
     fill("save_steps", 100000)
     fill("output_dir", out + "/long")
+    previous = driver.find_element(By.ID, "run-status").get_attribute("data-run")
     driver.find_element(By.ID, "start").click()
+    wait("the page to follow the long run", lambda: driver.find_element(By.ID, "run-status").get_attribute("data-run") != previous, 20)
     wait("the long run's second step", lambda: points() >= 2)
     run_id = driver.find_element(By.ID, "run-status").get_attribute("data-run")
     driver.refresh()
@@ -196,6 +214,29 @@ try:
     wait("the stopped run", lambda: status()[0] == "stopped", 60)
     wait("the stop line in the log", lambda: "stopped by SIGINT" in driver.find_element(By.ID, "log").text, 10)
     seen["stopped"] = status()[1]
+
+    # LlamaBoard's languages: every text of the page as served has a translation in each, switching translates the
+    # page and what the script said (the stopped run's status), and the choice survives a reload
+    seen["languages"] = {}
+    for lang in ["ru", "zh", "ko", "ja"]:
+        missing = driver.execute_script("return window.factoryUntranslated(arguments[0])", lang)
+        assert missing == [], f"{lang} has no translation for {missing}"
+        Select(driver.find_element(By.ID, "lang")).select_by_value(lang)
+        expected = driver.execute_script("return [locales[arguments[0]]['Train'], locales[arguments[0]]['stopped'], locales[arguments[0]]['Message']]", lang)
+        shown = [driver.find_element(By.ID, "tab-train").text, status()[1], driver.find_element(By.ID, "chat-input").get_attribute("placeholder")]
+        assert shown[0] == expected[0] and expected[1] in shown[1] and shown[2] == expected[2], (lang, shown, expected)
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+        seen["languages"][lang] = shown[:2]
+    shot("train-ja")
+    driver.refresh()
+    wait("the reloaded page", lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60)
+    assert driver.find_element(By.ID, "tab-train").text == seen["languages"]["ja"][0], "the language survives a reload"
+    Select(driver.find_element(By.ID, "lang")).select_by_value("zh")
+    driver.find_element(By.ID, "tab-evaluate").click()
+    shot("evaluate-zh")
+    Select(driver.find_element(By.ID, "lang")).select_by_value("en")
+    driver.find_element(By.ID, "tab-train").click()
+    assert driver.find_element(By.ID, "tab-train").text == "Train" and status()[1].startswith("run "), status()
     print(json.dumps(seen))
 finally:
     driver.quit()
