@@ -16,6 +16,7 @@ final class DecodeAttentionTests: XCTestCase {
             (6, 2, 16, 29, [29, 7, 0, 16], AttentionParams(scale: 0.25)),                             // GQA 3, a row with no key
             (4, 4, 20, 13, [13, 1, 9, 12], AttentionParams(scale: 0.3, slidingWindow: 5, softcap: 3)),  // D % 8 = 4
             (8, 2, 64, 300, [300, 257, 31, 8], AttentionParams(scale: 0.125)),                        // large enough to split
+            (9, 3, 64, 400, [400, 120, 5], AttentionParams(scale: 0.125)),  // SmolLM2's heads: threads split a kv head's query heads
         ]
         for (n, c) in cases.enumerated() {
             var rng = SplitMix64(seed: UInt64(40 + n))

@@ -244,6 +244,49 @@ I8_AVX2 static inline __m256i row_avx2(__m256i u, __m256i x) {
 I8_NIBBLE_KERNEL(avx2, I8_AVX2, chunk_avx2)
 I8_Q8_KERNEL(avx2, I8_AVX2, row_avx2, I8_NO_CORRECTION)
 
+/// round_row with AVX2, bit for bit: the same products by 127/amax, rounded to nearest even (what rintf does in
+/// the default rounding mode), clamped and summed as integers. A block holding a nan, an infinity or only zeros
+/// goes to round_row, which decides what such a block gives. (round_row's rintf is a libm call per value without
+/// SSE4.1 in the baseline: it took a twentieth of a Q8_0 decode.)
+I8_AVX2 static void round_row_avx2(const float *x, int blocks, int8_t *q, float *step, float *sum, int32_t *qsum) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 top = _mm256_set1_ps(127.0f), bottom = _mm256_set1_ps(-127.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int b = 0; b < blocks; b++) {
+        const float *v = x + 32 * b;
+        __m256 a[4], unordered = _mm256_setzero_ps(), m = _mm256_setzero_ps();
+        for (int p = 0; p < 4; p++) {
+            a[p] = _mm256_loadu_ps(v + 8 * p);
+            unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(a[p], a[p], _CMP_UNORD_Q));
+            m = _mm256_max_ps(m, _mm256_and_ps(a[p], magnitude));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float amax = _mm_cvtss_f32(h);
+        if (_mm256_movemask_ps(unordered) || !(amax > 0) || !isfinite(amax)) {
+            round_row(v, 1, q + 32 * b, step + b, sum + b, qsum + b);
+            continue;
+        }
+        __m256 inverse = _mm256_set1_ps(127.0f / amax);
+        __m256i c[4];
+        for (int p = 0; p < 4; p++) {
+            __m256 r = _mm256_round_ps(_mm256_mul_ps(a[p], inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            c[p] = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, bottom), top));
+        }
+        __m256i total = _mm256_add_epi32(_mm256_add_epi32(c[0], c[1]), _mm256_add_epi32(c[2], c[3]));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+        // packs work within 128-bit lanes: dwords come out as c0 c1 c2 c3 (low halves) then the high halves
+        __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+        _mm256_storeu_si256((__m256i *)(void *)(q + 32 * b), _mm256_permutevar8x32_epi32(bytes, order));
+        step[b] = amax / 127.0f;
+        qsum[b] = _mm_cvtsi128_si32(t);
+        sum[b] = step[b] * (float)qsum[b];
+    }
+}
+
 /// 2 with AVX-512 VNNI (and VL, AVX2, FMA, F16C); 1 with AVX2, FMA and F16C; else 0.
 static int int8_level(void) {
     static int cached = -1;  // threads that race here all store the same answer
@@ -288,11 +331,17 @@ int fbp_int8_multiply(const fbp_int8_matrix *m, int firstRow, int rowCount, cons
     in.sum = in.step + blocks;
     in.qsum = (int32_t *)(void *)(in.sum + blocks);
     float *result = (float *)(void *)(in.qsum + blocks);  // [8 inputs][8 rows]
+    group_kernel kernel = kernel_for(m->type, limit);
     for (int i = 0; i < n; i++) {
         size_t at = (size_t)i * m->blocks;
+#ifdef I8_X86
+        if (kernel) {  // AVX2 at least: the same codes, vectorised
+            round_row_avx2(x + at * 32, m->blocks, in.q + at * 32, in.step + at, in.sum + at, in.qsum + at);
+            continue;
+        }
+#endif
         round_row(x + at * 32, m->blocks, in.q + at * 32, in.step + at, in.sum + at, in.qsum + at);
     }
-    group_kernel kernel = kernel_for(m->type, limit);
     int end = firstRow + rowCount;
     for (int g = firstRow / 8; g < (end + 7) / 8; g++) {
         int lo = g * 8 > firstRow ? g * 8 : firstRow, hi = g * 8 + 8 < end ? g * 8 + 8 : end;

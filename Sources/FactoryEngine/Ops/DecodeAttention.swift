@@ -32,19 +32,25 @@ public enum DecodeAttention {
         let out = Tensor(shape: [B, Hq, 1, Dv])
         let (qp, kp, vp, op) = (UnsafePointer(qc.data), UnsafePointer(k.data), UnsafePointer(v.data), out.data)
         let (ks, vs) = (k.strides, v.strides)
-        let groups = B * Hkv  // a kv head and the G query heads that read it: one pass over its keys and values
+        // Query heads are dealt out evenly (SmolLM2's 3 kv heads over 2 threads would leave one thread twice the
+        // other's work); a part's heads that share a kv head go through `group` together, one pass over its keys.
+        let heads = B * Hq
         let part = { (part: Int, parts: Int) in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: G * max(S, 1))
             defer { scores.deallocate() }
-            for t in (groups * part / parts)..<(groups * (part + 1) / parts) {
-                let (b, h) = (t / Hkv, t % Hkv)
+            var head = heads * part / parts
+            let end = heads * (part + 1) / parts
+            while head < end {
+                let t = head / G, (b, h) = (head / G / Hkv, head / G % Hkv)  // t: row b's kv head h
+                let count = min(end, (t + 1) * G) - head
                 let n = lengths?[b] ?? S
                 let first = p.slidingWindow.map { max(0, n - $0) } ?? 0
-                group(qp + t * G * D, G, kp + b * ks[0] + h * ks[1], ks[2], vp + b * vs[0] + h * vs[1], vs[2],
-                      keys: first..<n, D: D, Dv: Dv, p, scores: scores, out: op + t * G * Dv)
+                group(qp + head * D, count, kp + b * ks[0] + h * ks[1], ks[2], vp + b * vs[0] + h * vs[1], vs[2],
+                      keys: first..<n, D: D, Dv: Dv, p, scores: scores, out: op + head * Dv)
+                head += count
             }
         }
-        if Threads.count > 1, groups > 1, B * Hq * S * (D + Dv) >= PackedWeight.parallelWork {
+        if Threads.count > 1, heads > 1, B * Hq * S * (D + Dv) >= PackedWeight.parallelWork {
             SpinningWorkers.shared.run(part)
         } else {
             part(0, 1)
