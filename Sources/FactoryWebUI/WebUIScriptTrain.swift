@@ -107,6 +107,8 @@ extension WebUIPage {
         say($('run-status'), T('run {id}: {status}', { id: r.id, status: statusNames[r.status] || r.status }), r.exit_status !== null ? T(' (exit {code})', { code: r.exit_status }) : '', ' — ' + r.output_dir);
         $('run-status').dataset.status = r.status;
         $('stop').disabled = r.status !== 'running'; $('start').disabled = r.status === 'running';
+        // the run's output folder is offered as an adapter on the Chat and Evaluate tabs as soon as it started
+        if (![...$('chat-adapters').options].some(o => o.value === r.output_dir)) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
       });
       source.addEventListener('end', () => source.close());
     }

@@ -99,6 +99,8 @@ try:
     wait("three points on the chart", lambda: points() == 3, 10)
     assert driver.find_elements(By.CSS_SELECTOR, "#chart polyline.lr"), "the learning rate drawn beside the loss"
     seen["short_run"] = status()[1]
+    offered = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#chat-adapters option")]
+    assert any(v.endswith("/short") for v in offered), f"the new run offered as an adapter without a reload: {offered}"
     shot("train")
 
     driver.execute_script("window.factoryBrowse('/etc')")
