@@ -62,10 +62,8 @@ enum RunEvents {
     /// generated_predictions.jsonl; null where the file is not there.
     static func results(of run: WebRuns.Run) -> JSON {
         let read = { (name: String) in FileManager.default.contents(atPath: run.outputDir + "/" + name).map { String(decoding: $0, as: UTF8.self) } }
-        var metrics: JSON?
-        switch run.job {
-        case "predict", "train": metrics = read(run.job == "predict" ? "predict_results.json" : "all_results.json").flatMap { try? JSON.parse($0) }
-        case "eval":
+        var metrics = ["predict": "predict_results.json", "train": "all_results.json"][run.job].flatMap(read).flatMap { try? JSON.parse($0) }
+        if run.job == "eval" {
             metrics = read("results.log").map { log in
                 .object(JSONObject(log.split(separator: "\n").compactMap { line -> (String, JSON)? in
                     let parts = line.split(separator: ":", maxSplits: 1)
@@ -73,7 +71,6 @@ enum RunEvents {
                     return (parts[0].trimmingCharacters(in: .whitespaces), .double(score))
                 }))
             }
-        default: metrics = nil
         }
         var predictions: JSON = .null
         if run.job == "predict", let data = FileManager.default.contents(atPath: run.outputDir + "/generated_predictions.jsonl") {

@@ -53,7 +53,7 @@ extension WebUIPage {
       restoreForm();
       await loadDatasets();
       const runs = await api('/api/runs').catch(() => []);
-      for (const r of runs.filter(r => r.job === 'train')) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
+      for (const r of runs.filter(r => r.job === 'train')) offerAdapter(r.output_dir);
       for (const prefix of Object.keys(jobs)) { const last = runs.filter(r => r.job === prefix).pop(); if (last) followJob(prefix, last); }
       showChat(await api('/api/chat').catch(() => ({})));
       const trainingRuns = runs.filter(r => r.job === 'train');

@@ -35,10 +35,9 @@ extension WebUIPage {
       const source = jobSources[prefix] = new EventSource(withToken('/api/runs/' + run.id + '/events'));
       const count = line => {  // a counter the job rewrites in place, "generated 3/8 examples, …", and its last value
         const counted = /(\\d+)\\/(\\d+) (examples|questions)/.exec(line);
-        if (!counted) return false;
+        if (!counted) return;
         if ($(prefix + '-progress-line')) $(prefix + '-progress-line').textContent = line;
         if ($(prefix + '-progress')) { $(prefix + '-progress').max = Number(counted[2]); $(prefix + '-progress').value = Number(counted[1]); }
-        return true;
       };
       source.addEventListener('output', e => { const line = JSON.parse(e.data); count(line); $(prefix + '-log').textContent += line + '\\n'; });
       source.addEventListener('progress', e => count(JSON.parse(e.data)));

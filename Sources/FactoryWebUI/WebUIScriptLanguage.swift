@@ -33,8 +33,9 @@ extension WebUIPage {
       }
       for (const a of translatedAttributes) for (const e of document.querySelectorAll(`[${a}]`)) {
         if (e.closest('[translate=no]')) continue;
-        if (!e.dataset['en' + a.replace(/-/g, '')]) e.dataset['en' + a.replace(/-/g, '')] = e.getAttribute(a);
-        e.setAttribute(a, t(e.dataset['en' + a.replace(/-/g, '')]));
+        const kept = 'en' + a.replace(/-/g, '');  // the English value, kept in data-en<attribute>
+        if (!e.dataset[kept]) e.dataset[kept] = e.getAttribute(a);
+        e.setAttribute(a, t(e.dataset[kept]));
       }
       for (const e of document.querySelectorAll('[data-say]')) e.textContent = JSON.parse(e.dataset.say).map(said).join('');
       drawChart();

@@ -89,6 +89,10 @@ extension WebUIPage {
         `<text x="${pad}" y="${pad - 8}">${t('loss {value}', { value: y1.toFixed(4) })}</text>` +
         `<text x="${pad}" y="${h - 8}">${t('loss {low}; step {first}…{last}', { low: y0.toFixed(4), first: x0, last: x1 })}</text>`;
     }
+    // a training run's output folder, offered as an adapter on the Chat, Evaluate and Export tabs once
+    function offerAdapter(folder) {
+      if (![...$('chat-adapters').options].some(o => o.value === folder)) $('chat-adapters').append(new Option(folder, folder));
+    }
     function attach(run) {
       if (source) source.close();
       points = []; drawChart(); $('log').textContent = '';
@@ -107,8 +111,7 @@ extension WebUIPage {
         say($('run-status'), T('run {id}: {status}', { id: r.id, status: statusNames[r.status] || r.status }), r.exit_status !== null ? T(' (exit {code})', { code: r.exit_status }) : '', ' — ' + r.output_dir);
         $('run-status').dataset.status = r.status;
         $('stop').disabled = r.status !== 'running'; $('start').disabled = r.status === 'running';
-        // the run's output folder is offered as an adapter on the Chat and Evaluate tabs as soon as it started
-        if (![...$('chat-adapters').options].some(o => o.value === r.output_dir)) $('chat-adapters').append(new Option(r.output_dir, r.output_dir));
+        offerAdapter(r.output_dir);
       });
       source.addEventListener('end', () => source.close());
     }

@@ -41,7 +41,7 @@ public enum DecodeAttention {
             var head = heads * part / parts
             let end = heads * (part + 1) / parts
             while head < end {
-                let t = head / G, (b, h) = (head / G / Hkv, head / G % Hkv)  // t: row b's kv head h
+                let t = head / G, (b, h) = (t / Hkv, t % Hkv)  // t: row b's kv head h
                 let count = min(end, (t + 1) * G) - head
                 let n = lengths?[b] ?? S
                 let first = p.slidingWindow.map { max(0, n - $0) } ?? 0

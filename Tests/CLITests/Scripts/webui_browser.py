@@ -53,6 +53,14 @@ def points():
     return len(driver.find_elements(By.CSS_SELECTOR, "#chart circle.point"))
 
 
+def start_run(what):
+    """Start on the Train tab, then wait until the page follows the new run: until then the status and the chart
+    are the previous run's."""
+    previous = driver.find_element(By.ID, "run-status").get_attribute("data-run")
+    driver.find_element(By.ID, "start").click()
+    wait("the page to follow " + what, lambda: driver.find_element(By.ID, "run-status").get_attribute("data-run") != previous, 20)
+
+
 def shot(name):
     if shots:
         driver.save_screenshot(f"{shots}/webui-{name}.png")
@@ -94,7 +102,7 @@ try:
     driver.find_element(By.ID, "preview-button").click()
     wait("the preview", lambda: "max_steps: 3" in driver.find_element(By.ID, "preview").text)
     assert 'dataset: "factory_demo"' in driver.find_element(By.ID, "preview").text
-    driver.find_element(By.ID, "start").click()
+    start_run("the short run")
     wait("the short run to finish", lambda: status()[0] == "finished")
     wait("three points on the chart", lambda: points() == 3, 10)
     assert driver.find_elements(By.CSS_SELECTOR, "#chart polyline.lr"), "the learning rate drawn beside the loss"
@@ -129,7 +137,7 @@ try:
                            ("output_dir", out + "/identity")]:
             fill(key, value)
         fill("extra", "")
-        driver.find_element(By.ID, "start").click()
+        start_run("the identity run")
         wait("the identity run to finish", lambda: status()[0] in ("finished", "failed"), 600)
         assert status()[0] == "finished", driver.find_element(By.ID, "log").text[-600:]
         seen["identity_run"] = status()[1]
@@ -195,9 +203,7 @@ try:
     fill("max_steps", 3000)
     fill("save_steps", 100000)
     fill("output_dir", out + "/long")
-    previous = driver.find_element(By.ID, "run-status").get_attribute("data-run")
-    driver.find_element(By.ID, "start").click()
-    wait("the page to follow the long run", lambda: driver.find_element(By.ID, "run-status").get_attribute("data-run") != previous, 20)
+    start_run("the long run")
     wait("the long run's second step", lambda: points() >= 2)
     run_id = driver.find_element(By.ID, "run-status").get_attribute("data-run")
     driver.refresh()
