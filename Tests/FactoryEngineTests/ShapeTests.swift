@@ -25,6 +25,28 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(t.slice(axis: 1, start: 2, length: 2).values, [2, 3, 8, 9, 14, 15, 20, 21])
     }
 
+    /// A dimension of size 1 never moves an address, so its stride does not decide contiguity: a decoding
+    /// step's one-token tensors, permuted between [B, T, H, D] and [B, H, T, D], are used in place (reshape
+    /// and contiguous() share storage) with the same values as a copy; a real reordering is still copied.
+    func testSizeOneDimensionsDoNotDecideContiguity() {
+        let token = Tensor(shape: [1, 1, 3, 4], values: (0..<12).map(Float.init))
+        let heads = token.permuted([0, 2, 1, 3])
+        XCTAssertEqual(heads.shape, [1, 3, 1, 4])
+        XCTAssertNotEqual(heads.strides, Tensor.contiguousStrides(heads.shape), "the permute keeps T's stride")
+        XCTAssertTrue(heads.isContiguous)
+        XCTAssertTrue(heads.contiguous().storage === token.storage, "no copy")
+        XCTAssertTrue(heads.reshaped([3, 4]).storage === token.storage)
+        XCTAssertEqual(heads.reshaped([3, 4]).values, (0..<12).map(Float.init))
+        XCTAssertEqual(heads.permuted([0, 2, 1, 3]).reshaped([1, 12]).values, (0..<12).map(Float.init))
+        let two = Tensor(shape: [1, 2, 3, 4], values: (0..<24).map(Float.init)).permuted([0, 2, 1, 3])
+        XCTAssertFalse(two.isContiguous, "two tokens: the permute reorders elements")
+        XCTAssertFalse(two.contiguous().storage === two.storage)
+        XCTAssertEqual(Array(two.contiguous().values.prefix(8)), [0, 1, 2, 3, 12, 13, 14, 15])
+        XCTAssertTrue(Tensor(shape: [0, 5]).isContiguous)
+        XCTAssertFalse(Tensor(shape: [2, 3]).transposed().isContiguous)
+        XCTAssertTrue(Tensor(shape: [1, 3]).transposed().isContiguous, "a row transposed is a column, the same floats")
+    }
+
     func testConcatAndSplit() {
         func joined(_ x: [[Double]]) -> [Double] {
             var out: [Double] = []

@@ -30,7 +30,19 @@ public final class Tensor {
         self.shape = shape
         self.strides = strides
         self.count = shape.reduce(1, *)
-        self.isContiguous = strides == Tensor.contiguousStrides(shape)
+        self.isContiguous = Tensor.isRowMajor(shape, strides)
+    }
+
+    /// Whether elements at these strides lie row-major and dense: every dimension of more than one
+    /// element has its row-major stride (a size-1 dimension's stride never moves an address, so a
+    /// decoding step's permuted one-token tensors need no copy).
+    static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            if shape[i] != 1 && strides[i] != expected { return false }
+            expected *= shape[i]
+        }
+        return true
     }
 
     /// A new contiguous tensor; uninitialised unless `zeroed`.
