@@ -44,10 +44,11 @@ public struct RotaryEmbedding: Sendable {
 
     public init(theta: Float, dim: Int, scaling: RopeScaling, frequencyFactors: [Float]? = nil) {
         (self.theta, self.dim, self.scaling, self.frequencyFactors) = (theta, dim, scaling, frequencyFactors)
+        powers = (0..<(max(dim, 0) / 2)).map { i in powf(theta, Float(2 * i) / Float(dim)) }
     }
 
-    /// base^(2i/dim) in fp32, i < dim/2.
-    var powers: [Float] { (0..<(dim / 2)).map { i in powf(theta, Float(2 * i) / Float(dim)) } }
+    /// base^(2i/dim) in fp32, i < dim/2 (computed once: every layer of every decoded token asks `at`).
+    let powers: [Float]
 
     /// The frequencies for a call whose largest position is `positions.max()`.
     public func at(_ positions: [Int]) -> Rotary { at(length: (positions.max() ?? 0) + 1) }

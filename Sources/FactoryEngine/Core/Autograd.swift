@@ -72,10 +72,10 @@ extension Tensor {
     /// and captures its own output only as `out.detached()` (no cycle through the node).
     /// `backward` receives d(loss)/d(self) and returns one gradient (or nil) per input.
     @discardableResult
-    func recorded(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    func recorded(_ name: @autoclosure () -> String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.enabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
         requiresGrad = true
-        node = Node(name: name, inputs: inputs, backward: backward)
+        node = Node(name: name(), inputs: inputs, backward: backward)
         return self
     }
 
