@@ -33,13 +33,15 @@ public enum DecodeAttention {
         let (qp, kp, vp, op) = (UnsafePointer(qc.data), UnsafePointer(k.data), UnsafePointer(v.data), out.data)
         let (ks, vs) = (k.strides, v.strides)
         // Query heads are dealt out evenly (SmolLM2's 3 kv heads over 2 threads would leave one thread twice the
-        // other's work); a part's heads that share a kv head go through `group` together, one pass over its keys.
+        // other's work), the odd one to part 0, which the caller runs at once while a helper is still waking
+        // (the other way round, the caller waited in every layer); a part's heads that share a kv head go
+        // through `group` together, one pass over its keys.
         let heads = B * Hq
         let part = { (part: Int, parts: Int) in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: G * max(S, 1))
             defer { scores.deallocate() }
-            var head = heads * part / parts
-            let end = heads * (part + 1) / parts
+            var head = heads - heads * (parts - part) / parts
+            let end = heads - heads * (parts - part - 1) / parts
             while head < end {
                 let t = head / G, (b, h) = (t / Hkv, t % Hkv)  // t: row b's kv head h
                 let count = min(end, (t + 1) * G) - head
