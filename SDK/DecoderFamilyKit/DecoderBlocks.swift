@@ -42,14 +42,15 @@ public enum DecoderBlocks {
         public init(q: HostTensor, k: HostTensor, eps: Float) { (self.q, self.k, self.eps) = (q, k, eps) }
     }
 
-    /// Self-attention of `h` [B, T, hidden]: q/k/v projections (their biases, when the checkpoint has them,
-    /// apply by name), then `attend`.
+    /// Self-attention of `h` [B, T, hidden]: q/k/v projections in one `linears` call (their biases, when the
+    /// checkpoint has them, apply by name), then `attend`.
     public static func attention(_ h: HostTensor, q: ParameterSpec, k: ParameterSpec, v: ParameterSpec, o: ParameterSpec,
                                  _ s: AttentionShape, positions: [Int], rotary: Rotary, mask: HostTensor?,
                                  cache: OpaquePointer?, layer: Int, batch B: Int, seq T: Int,
                                  headNorms: HeadNorms? = nil, slidingWindow: Int = 0, scale: Float? = nil,
                                  softcap: Float = 0) throws -> HostTensor {
-        try attend(q: try Engine.linear(q.module, h), k: try Engine.linear(k.module, h), v: try Engine.linear(v.module, h), o: o, s,
+        let qkv = try Engine.linears([q.module, k.module, v.module], h)
+        return try attend(q: qkv[0], k: qkv[1], v: qkv[2], o: o, s,
                    positions: positions, rotary: rotary, mask: mask, cache: cache, layer: layer, batch: B, seq: T, headNorms: headNorms,
                    slidingWindow: slidingWindow, scale: scale, softcap: softcap)
     }
@@ -82,7 +83,8 @@ public enum DecoderBlocks {
 
     /// down(silu(gate(h)) · up(h)).
     public static func swigluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
-        try Engine.linear(down.module, try Engine.swiglu(try Engine.linear(gate.module, h), try Engine.linear(up.module, h)))
+        let gateUp = try Engine.linears([gate.module, up.module], h)
+        return try Engine.linear(down.module, try Engine.swiglu(gateUp[0], gateUp[1]))
     }
 
     /// Gemma's RMSNorm: x / rms(x) · (1 + weight) (the weight is stored as an offset from 1).
@@ -98,7 +100,8 @@ public enum DecoderBlocks {
 
     /// Gemma's GeGLU MLP: down(gelu_tanh(gate(h)) · up(h)).
     public static func gegluMLP(_ h: HostTensor, gate: ParameterSpec, up: ParameterSpec, down: ParameterSpec) throws -> HostTensor {
-        try Engine.linear(down.module, try Engine.mul(try Engine.geluTanh(try Engine.linear(gate.module, h)), try Engine.linear(up.module, h)))
+        let gateUp = try Engine.linears([gate.module, up.module], h)
+        return try Engine.linear(down.module, try Engine.mul(try Engine.geluTanh(gateUp[0]), gateUp[1]))
     }
 
     /// llama.cpp's converter adds 1 to every Gemma norm weight (`…norm.weight`); this takes it off again.

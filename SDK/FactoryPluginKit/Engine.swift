@@ -140,6 +140,26 @@ public enum Engine {
 
     public static func linear(_ name: String, _ x: HostTensor) throws -> HostTensor { try result(api().linear!(name, x.handle, err), "linear \(name)") }
 
+    /// linear(name, x) for each name, in order: one host call (ABI 1.11 linears) that the host may run as
+    /// one product (a quantized base's decoding), or one `linear` call each on an older host.
+    public static func linears(_ names: [String], _ x: HostTensor) throws -> [HostTensor] {
+        let table = try api()
+        guard names.count > 1, Host.has(\.linears), let f = table.linears else { return try names.map { try linear($0, x) } }
+        var out = [OpaquePointer?](repeating: nil, count: names.count)
+        var bytes: [CChar] = [], starts: [Int] = []
+        for name in names {
+            starts.append(bytes.count)
+            bytes += name.utf8CString
+        }
+        let status = bytes.withUnsafeBufferPointer { b in
+            starts.map { Optional(b.baseAddress! + $0) }.withUnsafeBufferPointer { n in
+                out.withUnsafeMutableBufferPointer { f(n.baseAddress, Int32(names.count), x.handle, $0.baseAddress, err) }
+            }
+        }
+        guard status == FACTORY_OK.rawValue else { throw HostCallFailed(call: "linears \(names.joined(separator: ", "))") }
+        return try out.map { try result($0, "linears") }
+    }
+
     public static func attention(_ q: HostTensor, _ k: HostTensor, _ v: HostTensor, mask: HostTensor?, scale: Float, causal: Bool = true,
                                  slidingWindow: Int = 0, softcap: Float = 0) throws -> HostTensor {
         var p = factory_attention_params_t(struct_size: UInt32(MemoryLayout<factory_attention_params_t>.size), scale: scale, causal: causal,

@@ -241,6 +241,26 @@ enum EngineServices {
                 }
             }
         }
+        t.linears = { names, count, x, out, err in
+            guard let out else {
+                report(err, EngineCallError("linears: out is NULL"))
+                return FACTORY_ERR_INVALID_ARGUMENT.rawValue
+            }
+            for i in 0..<max(Int(count), 0) { out[i] = nil }
+            var results: [Tensor] = []
+            let status = engineCall(err) {
+                guard let names, count > 0 else { throw EngineCallError("linears: no names (count \(count))") }
+                let list = try (0..<Int(count)).map { i in
+                    guard let name = names[i] else { throw EngineCallError("linears: names[\(i)] is NULL") }
+                    return String(cString: name)
+                }
+                do { results = try EngineHooks.linears(list, try TensorHandles.tensor(x, "linears: x")) } catch let e as HookError {
+                    throw EngineCallError(e.message)
+                }
+            }
+            for (i, r) in results.enumerated() where status == FACTORY_OK.rawValue { out[i] = TensorHandles.scoped(r) }
+            return status
+        }
         t.attention = { q, k, v, mask, params, err in
             engineOp(err) {
                 let qt = try TensorHandles.tensor(q, "attention: q"), kt = try TensorHandles.tensor(k, "attention: k"), vt = try TensorHandles.tensor(v, "attention: v")

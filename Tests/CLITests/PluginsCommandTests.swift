@@ -7,12 +7,12 @@ final class PluginsCommandTests: XCTestCase {
         let r = try CLI.run(["plugins", "list", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let root = try XCTUnwrap(try CLI.json(r.stdout) as? [String: Any])
-        XCTAssertEqual(root["abi"] as? String, "1.10.0")
+        XCTAssertEqual(root["abi"] as? String, "1.11.0")
         let components = try XCTUnwrap(root["components"] as? [[String: Any]])
         let templates = components.filter { $0["kind"] as? String == "chat-template" }.compactMap { $0["name"] as? String }
         XCTAssertTrue(templates.contains("alpaca") && templates.contains("smollm2"), "\(templates)")
         for c in components {
-            XCTAssertEqual(c["abi"] as? String, "1.10.0")  // in-tree plugins are built with the current SDK
+            XCTAssertEqual(c["abi"] as? String, "1.11.0")  // in-tree plugins are built with the current SDK
             XCTAssertTrue((c["file"] as? String ?? "").hasSuffix(".so"))
             XCTAssertEqual(c["source"] as? String, "default directory")
         }

@@ -54,7 +54,7 @@ final class PluginLoaderTests: XCTestCase {
     func testRefusesAnotherABIMajor_namingBothVersions() throws {
         let message = refusal(try fixtures.build("abi2.so", defines: ["FIXTURE_ABI_MAJOR=2"]))
         XCTAssertTrue(message.contains("ABI 2.0.0"), message)
-        XCTAssertTrue(message.contains("this host speaks ABI 1.10.0"), message)
+        XCTAssertTrue(message.contains("this host speaks ABI 1.11.0"), message)
     }
 
     func testRefusesAnEntryTableSmallerThanABI1() throws {

@@ -274,6 +274,19 @@ typedef struct factory_host_api {
      */
     uint64_t (*training_seed)(void);
 
+    /* ---- since 1.11 ---- */
+
+    /**
+     * linear(names[i], x) for i in [0, count), into out[i]: the same tensors as `count` calls of
+     * `linear`, in that order, but the host may run them as one product (decoding a quantized base: the
+     * q, k and v projections of a layer, or its gate and up projections, as one split across the
+     * engine's threads instead of one each). `names` holds `count` non-NULL strings, read during the
+     * call only; `out` has room for `count` handles. On FACTORY_OK every out[i] is a scope handle; on an
+     * error every out[i] is NULL and err names the first linear that failed. Thread: [build].
+     */
+    factory_status_t (*linears)(const char *const *names, int32_t count, factory_tensor_t *x, factory_tensor_t **out,
+                                factory_error_t *err);
+
     /* ---- later minors append here ---- */
 } factory_host_api_t;
 

@@ -29,9 +29,11 @@
  * 1.9 appended prepare_rows_int8, matmul_rows_int8 and release_rows_int8 to quantizers (products with
  * 8-bit inputs from a layout the plugin prepares);
  * 1.10 added a sixth kind, communicators (kinds/communicator.h: the collectives of data-parallel
- * training); no existing layout changed, so plugins built for 1.0–1.9 load as before.
+ * training); no existing layout changed, so plugins built for 1.0–1.9 load as before;
+ * 1.11 appended linears to the host table (several linears of one input in one call, which the host
+ * may run as one product).
  */
-#define FACTORY_ABI_MINOR 10
+#define FACTORY_ABI_MINOR 11
 /** Patch version: documentation and fixes, never a layout change. */
 #define FACTORY_ABI_PATCH 0
 

@@ -20,9 +20,13 @@ public final class ExecutionContext: @unchecked Sendable {
     /// The parameters that linear(name:) and the host's parameter lookups read.
     public var parameters: ParameterStore
     /// linear(name, x): a fine-tuning method replaces it for the names it adapts and calls `baseLinear`.
-    public var linear: LinearHook
+    public var linear: LinearHook { didSet { defaultLinears = false } }
     /// The base model's own linear (dense by default; a quantized base reads packed weights).
-    public var baseLinear: LinearHook
+    public var baseLinear: LinearHook { didSet { defaultLinears = false } }
+    /// Whether `linear` and `baseLinear` are still the defaults of `init` (no method, adapter, head or
+    /// checkpoint has replaced either, even for a while): then every linear is `EngineHooks.denseLinear`,
+    /// and `EngineHooks.linears` may multiply several packed weights as one job.
+    public private(set) var defaultLinears = true
     /// attention(q, k, v, mask, params): the reference attention unless a kernel plugin is installed.
     public var attention: AttentionHook
     /// Whether ops record the tape (false inside `GradMode.disabled`).
@@ -70,6 +74,7 @@ public final class ExecutionContext: @unchecked Sendable {
     public func derived() -> ExecutionContext {
         let c = ExecutionContext()
         (c.linear, c.baseLinear, c.attention) = (linear, baseLinear, attention)
+        c.defaultLinears = defaultLinears
         return c
     }
 

@@ -77,6 +77,22 @@ public enum EngineHooks {
         set { ExecutionContext.current.baseLinear = newValue }
     }
 
+    /// linear(name, x) for each name, in order, as `linear` gives them. Without gradients, while the hooks
+    /// are the defaults (`ExecutionContext.defaultLinears`) and every name's weight is packed and multiplies
+    /// this input straight from its rows (decoding a quantized base), they run as one parallel job
+    /// (`packedLinearGroup`, bit-identical to one at a time); otherwise one after another.
+    public static func linears(_ names: [String], _ x: Tensor) throws -> [Tensor] {
+        let context = ExecutionContext.current
+        if names.count > 1, context.defaultLinears, !GradMode.isEnabled {
+            let store = context.parameters
+            let packed = names.compactMap { store.packed[$0 + ".weight"] ?? store.packed[$0] }
+            if packed.count == names.count, let outs = try packedLinearGroup(x, packed, biases: names.map { store[$0 + ".bias"] }) {
+                return outs
+            }
+        }
+        return try names.map { try linear($0, x) }
+    }
+
     /// The dense default of `linear`, for hooks that wrap it.
     public static func denseLinear(_ name: String, _ x: Tensor) throws -> Tensor {
         let store = ParameterStore.active

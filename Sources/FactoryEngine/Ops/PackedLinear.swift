@@ -75,6 +75,15 @@ public final class PackedWeight {
         try int8Product() ?? multiplyRows
     }
 
+    /// The product straight from the packed rows that an input of `n` rows takes, or nil for unpacked tiles
+    /// and sgemm: up to `directRows` rows `fewRowProduct`; inside a generation without gradients, up to
+    /// `generatingRows` rows the 8-bit-input product when there is one.
+    func directProduct(rows n: Int) throws -> RowProduct? {
+        if n <= Self.directRows { return try fewRowProduct() }
+        let generating = n <= Self.generatingRows && ExecutionContext.current.generating && !GradMode.isEnabled
+        return generating ? try int8Product() : nil
+    }
+
     /// The 8-bit-input product when `roundsInputsTo8Bits` allows it and the quantizer has one, else nil.
     func int8Product() throws -> RowProduct? {
         guard Self.roundsInputsTo8Bits, let prepareInt8 else { return nil }
@@ -111,8 +120,7 @@ public final class PackedWeight {
 public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) throws -> Tensor {
     guard x.rank >= 1, x.shape[x.rank - 1] == w.cols else { throw HookError("packed linear: input \(x.shape) does not fit weight [\(w.rows), \(w.cols)]") }
     let n = x.count / w.cols
-    let generating = n > PackedWeight.directRows && n <= PackedWeight.generatingRows && ExecutionContext.current.generating && !GradMode.isEnabled
-    let product = try generating ? w.int8Product() : n <= PackedWeight.directRows ? w.fewRowProduct() : nil
+    let product = try w.directProduct(rows: n)
     if product == nil, n > PackedWeight.directRows, let dense = w.dense { return linear(x, dense, bias: bias) }
     let xc = x.contiguous()
     let out = Tensor(shape: Array(x.shape.dropLast()) + [w.rows])
@@ -126,21 +134,10 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
     return bias.map { add(recordPackedLinear(out, xc, w), $0) } ?? recordPackedLinear(out, xc, w)
 }
 
-/// out = x · Wᵀ through the quantizer's row product, output rows split across the engine's threads by
-/// SpinningWorkers: a decoding token's products are far too short to pay for waking GCD's workers
-/// (measured on SmolLM2 and Gemma 3: every such split made decoding slower), but not for helpers that
-/// are still spinning from the previous product.
-private func multiplyDirect(_ x: Tensor, _ n: Int, _ w: PackedWeight, _ product: PackedWeight.RowProduct, into out: Tensor) throws {
-    let (xp, op) = (x.data, out.data)
-    guard Threads.count > 1, n * w.rows * w.cols >= PackedWeight.parallelWork, w.rows >= 2 * Threads.count else {
-        return try product(xp, n, 0, w.rows, op, w.rows)
-    }
-    let failure = Mutex<Error?>(nil)
-    SpinningWorkers.shared.run { part, parts in
-        let first = w.rows * part / parts, end = w.rows * (part + 1) / parts
-        do { try product(xp, n, first, end - first, op + first, w.rows) } catch { failure.withLock { $0 = $0 ?? error } }
-    }
-    if let error = failure.withLock({ $0 }) { throw error }
+/// out = x · Wᵀ through the quantizer's row product, split across the engine's threads as one
+/// weight's group (see multiplyGroup).
+private func multiplyDirect(_ x: Tensor, _ n: Int, _ w: PackedWeight, _ product: @escaping PackedWeight.RowProduct, into out: Tensor) throws {
+    try multiplyGroup(x, n, [w], [product], into: [out])
 }
 
 /// Records `out` = x · Wᵀ (computed already, bias excluded) with the input gradient g · W, a tile
