@@ -207,7 +207,7 @@ let package = Package(
                     path: "Tests/FactoryModelTests", exclude: ["Fixtures"]),
         .testTarget(name: "FactoryDataTests", dependencies: ["FactoryData", "FactoryHost", "FactoryConfig", "FactoryTokenizers", .product(name: "FactoryJSON", package: "SDK")],
                     path: "Tests/FactoryDataTests"),
-        .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine", "CBF16Gemm"], path: "Tests/FactoryEngineTests"),
+        .testTarget(name: "FactoryEngineTests", dependencies: ["FactoryEngine", "CBF16Gemm", "CRowKernels"], path: "Tests/FactoryEngineTests"),
         .testTarget(name: "FactoryConfigTests", dependencies: ["FactoryConfig"], path: "Tests/FactoryConfigTests"),
         .testTarget(name: "FactoryTrainingTests", dependencies: ["FactoryTraining", "FactoryPipeline", "FactoryHost", "FactoryEngine", "FactoryData", "FactoryConfig", "CZlib",
                                                                 "FactoryFormats", .product(name: "FactoryJSON", package: "SDK")],

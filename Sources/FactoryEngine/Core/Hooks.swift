@@ -78,15 +78,18 @@ public enum EngineHooks {
     }
 
     /// linear(name, x) for each name, in order, as `linear` gives them. Without gradients, while the hooks
-    /// are the defaults (`ExecutionContext.defaultLinears`) and every name's weight is packed and multiplies
-    /// this input straight from its rows (decoding a quantized base), they run as one parallel job
-    /// (`packedLinearGroup`, bit-identical to one at a time); otherwise one after another.
+    /// are the defaults (`ExecutionContext.defaultLinears`) and every name's weight multiplies this input
+    /// straight from its rows (decoding: packed weights, or dense ones in a generation), they run as one
+    /// parallel job (`linearGroup`, bit-identical to one at a time); otherwise one after another.
     public static func linears(_ names: [String], _ x: Tensor) throws -> [Tensor] {
         let context = ExecutionContext.current
         if names.count > 1, context.defaultLinears, !GradMode.isEnabled {
             let store = context.parameters
-            let packed = names.compactMap { store.packed[$0 + ".weight"] ?? store.packed[$0] }
-            if packed.count == names.count, let outs = try packedLinearGroup(x, packed, biases: names.map { store[$0 + ".bias"] }) {
+            let weights = names.compactMap { name -> LinearWeight? in
+                if let p = store.packed[name + ".weight"] ?? store.packed[name] { return .packed(p) }
+                return (store[name + ".weight"] ?? store[name]).map { .dense($0) }
+            }
+            if weights.count == names.count, let outs = try linearGroup(x, weights, biases: names.map { store[$0 + ".bias"] }) {
                 return outs
             }
         }
@@ -103,6 +106,7 @@ public enum EngineHooks {
         }
         let bias = store[name + ".bias"]
         if let bias, bias.shape != [w.shape[0]] { throw HookError("linear '\(name)': bias \(bias.shape) does not fit weight \(w.shape)") }
+        if let out = try linearGroup(x, [.dense(w)], biases: [bias]) { return out[0] }  // a generation's decoding step
         return FactoryEngine.linear(x, w, bias: bias)
     }
 

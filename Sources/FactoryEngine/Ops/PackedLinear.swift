@@ -137,7 +137,7 @@ public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) th
 /// out = x · Wᵀ through the quantizer's row product, split across the engine's threads as one
 /// weight's group (see multiplyGroup).
 private func multiplyDirect(_ x: Tensor, _ n: Int, _ w: PackedWeight, _ product: @escaping PackedWeight.RowProduct, into out: Tensor) throws {
-    try multiplyGroup(x, n, [w], [product], into: [out])
+    try multiplyGroup(x, n, w.cols, [w.rows], [product], into: [out])
 }
 
 /// Records `out` = x · Wᵀ (computed already, bias excluded) with the input gradient g · W, a tile
