@@ -119,6 +119,10 @@ final class LinearsABITests: XCTestCase {
                 XCTAssertEqual(null.outputs.map { $0 == nil }, [true, true])
                 let narrow = callLinears(["a", "b"], Tensor(shape: [1, 8], values: [Float](repeating: 1, count: 8)))
                 XCTAssertEqual(narrow.message, "packed linear: input [1, 8] does not fit weight [20, 1024]")
+                setup.context.parameters["c.bias"] = Tensor(shape: [3], values: [1, 2, 3])
+                let badBias = callLinears(["a", "c"], x)
+                XCTAssertEqual(badBias.message, "packed linear: bias [3] does not fit weight [12, 1024]", "an error, not a trap in add")
+                XCTAssertEqual(badBias.outputs.map { $0 == nil }, [true, true])
             }
         }
     }

@@ -13,7 +13,7 @@ public enum LinearWeight {
     case packed(PackedWeight)
     case dense(Tensor)
 
-    /// Output and input sizes.
+    /// Output size (rows of the [out, in] weight).
     var rows: Int {
         switch self {
         case .packed(let w): return w.rows
@@ -39,8 +39,9 @@ public func linearGroup(_ x: Tensor, _ weights: [LinearWeight], biases: [Tensor?
     guard !weights.isEmpty, weights.count == biases.count, x.rank >= 1 else { return nil }
     let cols = x.shape[x.rank - 1], n = x.count / max(cols, 1)
     var products: [PackedWeight.RowProduct] = []
-    for w in weights {
-        guard let product = try w.directProduct(rows: n, cols: cols) else { return nil }
+    for (w, bias) in zip(weights, biases) {
+        // a bias that does not fit goes one by one, to the linear that names it in its error
+        guard let product = try w.directProduct(rows: n, cols: cols), bias.map({ $0.shape == [w.rows] }) ?? true else { return nil }
         products.append(product)
     }
     let xc = x.contiguous()

@@ -119,6 +119,7 @@ public final class PackedWeight {
 /// x [..., in] · Wᵀ + bias with W packed: [..., out]. Gradients flow to x (and bias), never to W.
 public func packedLinear(_ x: Tensor, _ w: PackedWeight, bias: Tensor? = nil) throws -> Tensor {
     guard x.rank >= 1, x.shape[x.rank - 1] == w.cols else { throw HookError("packed linear: input \(x.shape) does not fit weight [\(w.rows), \(w.cols)]") }
+    if let bias, bias.shape != [w.rows] { throw HookError("packed linear: bias \(bias.shape) does not fit weight [\(w.rows), \(w.cols)]") }
     let n = x.count / w.cols
     let product = try w.directProduct(rows: n)
     if product == nil, n > PackedWeight.directRows, let dense = w.dense { return linear(x, dense, bias: bias) }
